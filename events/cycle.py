@@ -1,0 +1,96 @@
+"""A planning cycle (normally a quarter): planning, then locked, then closed."""
+
+from datetime import date
+from uuid import UUID
+
+from eventsourcing.domain import event
+
+from events.errors import CycleClosed, CycleLocked, InvalidTransition, InvalidValue
+from events.provenance import GovernedAggregate, Stamp
+from events.values import CycleState
+
+
+class Cycle(GovernedAggregate):
+    """The period whose objectives are planned, locked, checked in on and scored."""
+
+    class Created(GovernedAggregate.Created):
+        name: str
+        starts_on: str
+        ends_on: str
+
+    class ObjectiveRegistered(GovernedAggregate.Event):
+        objective_id: UUID
+
+    class Locked(GovernedAggregate.Event):
+        pass
+
+    class Closed(GovernedAggregate.Event):
+        pass
+
+    @classmethod
+    def open(cls, name: str, starts_on: date, ends_on: date, stamp: Stamp) -> "Cycle":
+        if not name.strip():
+            raise InvalidValue("a cycle needs a name", field="name")
+        if ends_on <= starts_on:
+            raise InvalidValue("a cycle must end after it starts", field="ends_on")
+        return cls(
+            name=name.strip(),
+            starts_on=starts_on.isoformat(),
+            ends_on=ends_on.isoformat(),
+            **stamp.fields(),
+        )
+
+    @event(Created)
+    def __init__(
+        self,
+        name: str,
+        starts_on: str,
+        ends_on: str,
+        actor: str,
+        correlation_id: str,
+        reason: str | None,
+    ) -> None:
+        self.name = name
+        self.starts_on = date.fromisoformat(starts_on)
+        self.ends_on = date.fromisoformat(ends_on)
+        self.state = CycleState.PLANNING
+        self.objective_ids: list[UUID] = []
+
+    def register_objective(self, objective_id: UUID, stamp: Stamp) -> None:
+        self.require_planning("objectives are set before the cycle is locked")
+        self._objective_registered(objective_id=objective_id, **stamp.fields())
+
+    def require_planning(self, why: str) -> None:
+        """Definitions (objectives, key results) may only be added while planning."""
+        if self.state == CycleState.CLOSED:
+            raise CycleClosed(f"cycle {self.name} is closed")
+        if self.state == CycleState.LOCKED:
+            raise CycleLocked(f"cycle {self.name} is locked: {why}")
+
+    def require_open(self) -> None:
+        if self.state == CycleState.CLOSED:
+            raise CycleClosed(f"cycle {self.name} is closed")
+
+    def lock(self, stamp: Stamp) -> None:
+        if self.state != CycleState.PLANNING:
+            raise InvalidTransition(f"only a cycle in planning can be locked, not {self.state}")
+        self._locked(**stamp.fields())
+
+    def close(self, stamp: Stamp) -> None:
+        if self.state != CycleState.LOCKED:
+            raise InvalidTransition(f"only a locked cycle can be closed, not {self.state}")
+        self._closed(**stamp.fields())
+
+    @event(ObjectiveRegistered)
+    def _objective_registered(
+        self, objective_id: UUID, actor: str, correlation_id: str, reason: str | None
+    ) -> None:
+        self.objective_ids.append(objective_id)
+
+    @event(Locked)
+    def _locked(self, actor: str, correlation_id: str, reason: str | None) -> None:
+        self.state = CycleState.LOCKED
+
+    @event(Closed)
+    def _closed(self, actor: str, correlation_id: str, reason: str | None) -> None:
+        self.state = CycleState.CLOSED

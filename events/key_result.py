@@ -1,0 +1,260 @@
+"""A key result: a measurable outcome with baseline, target and direction, checked in on
+weekly and scored at cycle end. After lock it changes only through an approved request."""
+
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import event
+
+from events.change_request import ChangeRequest
+from events.errors import (
+    AlreadyRetired,
+    ChangeNeedsApproval,
+    CycleClosed,
+    InvalidValue,
+    NotMeasurable,
+)
+from events.provenance import GovernedAggregate, Stamp
+from events.scoring import KEY_RESULT_RULE, score_key_result
+from events.values import ChangeRequestStatus, CycleState, Direction
+
+#: The definition fields a revision or a change request may alter.
+REVISABLE = (
+    "title",
+    "owner",
+    "unit",
+    "baseline",
+    "target",
+    "direction",
+    "pay_linked",
+    "risk_domain",
+    "risk_rating",
+    "guardrail_metric",
+)
+
+
+def check_definition(definition: dict[str, Any]) -> dict[str, Any]:
+    """Normalise a key result definition and enforce the measurability rules."""
+    d = dict(definition)
+    for field in ("title", "owner", "unit"):
+        d[field] = str(d[field]).strip()
+        if not d[field]:
+            raise InvalidValue(f"{field} must not be empty", field=field)
+    d["baseline"] = float(d["baseline"])
+    d["target"] = float(d["target"])
+    d["direction"] = Direction(d["direction"]).value
+    d["pay_linked"] = bool(d["pay_linked"])
+    if d["target"] == d["baseline"]:
+        raise NotMeasurable("target must differ from baseline", field="target")
+    if d["direction"] == Direction.INCREASE and d["target"] < d["baseline"]:
+        raise NotMeasurable("an increasing key result needs target above baseline", field="target")
+    if d["direction"] == Direction.DECREASE and d["target"] > d["baseline"]:
+        raise NotMeasurable("a decreasing key result needs target below baseline", field="target")
+    rating = d.get("risk_rating")
+    if rating is not None and not (isinstance(rating, int) and 1 <= rating <= 5):
+        raise InvalidValue("risk_rating must be an integer from 1 to 5", field="risk_rating")
+    return d
+
+
+class KeyResult(GovernedAggregate):
+    """A measurable outcome of one objective."""
+
+    class Added(GovernedAggregate.Created):
+        objective_id: UUID
+        cycle_id: UUID
+        definition: dict[str, Any]
+
+    class Revised(GovernedAggregate.Event):
+        changes: dict[str, Any]
+        previous: dict[str, Any]
+        change_request_id: UUID | None
+
+    class Retired(GovernedAggregate.Event):
+        change_request_id: UUID | None
+
+    class CheckedIn(GovernedAggregate.Event):
+        value: float
+        confidence: float
+        note: str
+
+    class Scored(GovernedAggregate.Event):
+        final_value: float | None
+        score: float
+        rule: str
+        rule_version: int
+
+    @classmethod
+    def add(
+        cls, objective_id: UUID, cycle_id: UUID, definition: dict[str, Any], stamp: Stamp
+    ) -> "KeyResult":
+        unknown = set(definition) - set(REVISABLE)
+        if unknown:
+            raise InvalidValue(f"unknown key result fields: {sorted(unknown)}")
+        full = {f: None for f in ("risk_domain", "risk_rating", "guardrail_metric")}
+        full.update(definition)
+        return cls(
+            objective_id=objective_id,
+            cycle_id=cycle_id,
+            definition=check_definition(full),
+            **stamp.fields(),
+        )
+
+    @event(Added)
+    def __init__(
+        self,
+        objective_id: UUID,
+        cycle_id: UUID,
+        definition: dict[str, Any],
+        actor: str,
+        correlation_id: str,
+        reason: str | None,
+    ) -> None:
+        self.objective_id = objective_id
+        self.cycle_id = cycle_id
+        self.definition = dict(definition)
+        self.retired = False
+        self.check_ins: list[tuple[float, float, str]] = []
+        self.score: float | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        # Definition fields read as attributes: key_result.target, key_result.owner.
+        definition = self.__dict__.get("definition")
+        if definition is not None and name in definition:
+            return definition[name]
+        raise AttributeError(name)
+
+    @property
+    def latest_value(self) -> float | None:
+        return self.check_ins[-1][0] if self.check_ins else None
+
+    def proposed(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """The definition these changes would give, checked; raises if they break a rule."""
+        unknown = set(changes) - set(REVISABLE)
+        if unknown:
+            raise InvalidValue(f"these fields cannot be revised: {sorted(unknown)}")
+        if not changes:
+            raise InvalidValue("no changes given", field="changes")
+        return check_definition({**self.definition, **changes})
+
+    def revise(
+        self,
+        changes: dict[str, Any],
+        reason: str | None,
+        cycle_state: CycleState,
+        stamp: Stamp,
+        change_request: ChangeRequest | None = None,
+    ) -> None:
+        self._require_changeable(cycle_state, change_request)
+        proposed = self.proposed(changes)
+        changed = {k: v for k, v in proposed.items() if self.definition.get(k) != v}
+        previous = {k: self.definition.get(k) for k in changed}
+        self._revised(
+            changes=changed,
+            previous=previous,
+            change_request_id=change_request.id if change_request else None,
+            **stamp.fields(reason),
+        )
+
+    def retire(
+        self,
+        reason: str | None,
+        cycle_state: CycleState,
+        stamp: Stamp,
+        change_request: ChangeRequest | None = None,
+    ) -> None:
+        self._require_changeable(cycle_state, change_request)
+        self._retired(
+            change_request_id=change_request.id if change_request else None,
+            **stamp.fields(reason),
+        )
+
+    def check_in(
+        self, value: float, confidence: float, note: str, cycle_state: CycleState, stamp: Stamp
+    ) -> None:
+        if cycle_state == CycleState.CLOSED:
+            raise CycleClosed("no check-in on a closed cycle")
+        if self.retired:
+            raise AlreadyRetired(f"key result {self.id} is retired")
+        if not 0.0 <= confidence <= 1.0:
+            raise InvalidValue("confidence must be between 0 and 1", field="confidence")
+        self._checked_in(
+            value=float(value), confidence=float(confidence), note=note, **stamp.fields()
+        )
+
+    def record_score(self, stamp: Stamp) -> float:
+        """Score from the last check-in; a key result never checked in on scores 0."""
+        final = self.latest_value
+        score = (
+            0.0
+            if final is None
+            else score_key_result(self.baseline, self.target, final, Direction(self.direction))
+        )
+        self._scored(
+            final_value=final,
+            score=score,
+            rule=KEY_RESULT_RULE.name,
+            rule_version=KEY_RESULT_RULE.version,
+            **stamp.fields(),
+        )
+        return score
+
+    def _require_changeable(
+        self, cycle_state: CycleState, change_request: ChangeRequest | None
+    ) -> None:
+        if self.retired:
+            raise AlreadyRetired(f"key result {self.id} is retired")
+        if cycle_state == CycleState.CLOSED:
+            raise CycleClosed("a key result of a closed cycle cannot change")
+        if cycle_state == CycleState.LOCKED:
+            if change_request is None:
+                raise ChangeNeedsApproval(
+                    "the cycle is locked: file a change request (POST /v1/change-requests)"
+                )
+            if (
+                change_request.key_result_id != self.id
+                or change_request.status != ChangeRequestStatus.APPROVED
+            ):
+                raise ChangeNeedsApproval("the change request is not approved for this key result")
+
+    @event(Revised)
+    def _revised(
+        self,
+        changes: dict[str, Any],
+        previous: dict[str, Any],
+        change_request_id: UUID | None,
+        actor: str,
+        correlation_id: str,
+        reason: str | None,
+    ) -> None:
+        self.definition.update(changes)
+
+    @event(Retired)
+    def _retired(
+        self, change_request_id: UUID | None, actor: str, correlation_id: str, reason: str | None
+    ) -> None:
+        self.retired = True
+
+    @event(CheckedIn)
+    def _checked_in(
+        self,
+        value: float,
+        confidence: float,
+        note: str,
+        actor: str,
+        correlation_id: str,
+        reason: str | None,
+    ) -> None:
+        self.check_ins.append((value, confidence, note))
+
+    @event(Scored)
+    def _scored(
+        self,
+        final_value: float | None,
+        score: float,
+        rule: str,
+        rule_version: int,
+        actor: str,
+        correlation_id: str,
+        reason: str | None,
+    ) -> None:
+        self.score = score

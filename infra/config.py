@@ -1,0 +1,25 @@
+"""All configuration in one place: environment variables with the OKRGOV_ prefix."""
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting has a working default: SQLite under ./var, embedded Rego."""
+
+    model_config = SettingsConfigDict(env_prefix="OKRGOV_", extra="ignore")
+
+    database_url: str | None = None
+    """Unset: a SQLite file under ``data_dir``; ``postgresql://...``: PostgreSQL."""
+    database_schema: str | None = None
+    """PostgreSQL schema to keep the tables in (tests use one schema each)."""
+    data_dir: Path = Path("var")
+    secret_key: str | None = None
+    """Signs bearer tokens; generated into ``data_dir`` on first run when unset."""
+    aggregate_cache_size: int = 5000
+    read_wait_seconds: float = 5.0
+    """How long a read waits for the projections to reach the caller's last write."""
+    projection_poll_seconds: float = 0.5
+    log_level: str = "INFO"
+    token_ttl_days: int = 90

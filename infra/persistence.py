@@ -1,0 +1,59 @@
+"""Persistence wiring: the eventsourcing environment for SQLite or PostgreSQL."""
+
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from infra.config import Settings
+
+
+class UnsupportedDatabaseUrl(ValueError):
+    pass
+
+
+def is_postgres(settings: Settings) -> bool:
+    return bool(settings.database_url) and urlparse(settings.database_url or "").scheme in (
+        "postgres",
+        "postgresql",
+    )
+
+
+def eventsourcing_env(settings: Settings) -> dict[str, str]:
+    """Translate OKRGOV_DATABASE_URL into the variables eventsourcing reads."""
+    env = {
+        "AGGREGATE_CACHE_MAXSIZE": str(settings.aggregate_cache_size),
+        "AGGREGATE_CACHE_FASTFORWARD": "y",
+    }
+    url = settings.database_url
+    if not url or url.startswith("sqlite:"):
+        path = _sqlite_path(url, settings.data_dir)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        env.update(
+            PERSISTENCE_MODULE="eventsourcing.sqlite",
+            SQLITE_DBNAME=str(path),
+            SQLITE_LOCK_TIMEOUT="10",
+        )
+        return env
+    if not is_postgres(settings):
+        raise UnsupportedDatabaseUrl(f"OKRGOV_DATABASE_URL must be sqlite: or postgresql:, not {url}")
+    parsed = urlparse(url)
+    env.update(
+        PERSISTENCE_MODULE="eventsourcing.postgres",
+        POSTGRES_DBNAME=parsed.path.lstrip("/") or "postgres",
+        POSTGRES_HOST=parsed.hostname or "127.0.0.1",
+        POSTGRES_PORT=str(parsed.port or 5432),
+        POSTGRES_USER=unquote(parsed.username or "postgres"),
+        # eventsourcing insists on a password even where the server trusts the client.
+        POSTGRES_PASSWORD=unquote(parsed.password or "postgres"),
+        POSTGRES_POOL_SIZE="5",
+        POSTGRES_MAX_OVERFLOW="10",
+    )
+    if settings.database_schema:
+        env["POSTGRES_SCHEMA"] = settings.database_schema
+    return env
+
+
+def _sqlite_path(url: str | None, data_dir: Path) -> Path:
+    if not url:
+        return data_dir / "okrgov.sqlite"
+    # sqlite:///relative/path or sqlite:////absolute/path
+    return Path(url.removeprefix("sqlite:").removeprefix("//").removeprefix("/") or "okrgov.sqlite")

@@ -1,0 +1,1 @@
+"""Read models: projections that follow the event store with tracking records."""

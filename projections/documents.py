@@ -1,0 +1,190 @@
+"""A generic document view: JSON documents keyed by kind and id, written together with the
+projection's tracking record in one transaction, on SQLite or PostgreSQL.
+
+Every projection stores its read model here, so exactly-once processing, restart, rebuild
+and read-your-writes are built once for all of them."""
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+from eventsourcing.persistence import Tracking, TrackingRecorder
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
+
+Document = dict[str, Any]
+
+
+class Cursor(Protocol):
+    def execute(self, query: Any, params: Any = ...) -> Any: ...
+    def fetchall(self) -> Any: ...
+    def fetchone(self) -> Any: ...
+
+
+def encode(doc: Document) -> str:
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"))
+
+
+class DocumentBatch:
+    """The documents one batch of events reads and writes; flushed at the end of the batch,
+    in the same transaction as the tracking record."""
+
+    def __init__(self, load: Callable[[str, str], tuple[int, str | None, Document] | None]):
+        self._load = load
+        self._docs: dict[tuple[str, str], tuple[int, str | None, Document] | None] = {}
+        self._dirty: set[tuple[str, str]] = set()
+        self.position = 0
+
+    def get(self, kind: str, ident: str) -> Document | None:
+        key = (kind, ident)
+        if key not in self._docs:
+            self._docs[key] = self._load(kind, ident)
+        found = self._docs[key]
+        return found[2] if found else None
+
+    def require(self, kind: str, ident: str) -> Document:
+        doc = self.get(kind, ident)
+        if doc is None:
+            raise LookupError(f"{kind} {ident} not in the view: events out of order?")
+        return doc
+
+    def put(self, kind: str, ident: str, doc: Document, scope: str | None = None) -> None:
+        """Write a document; it keeps the position it was first written at, and its scope
+        unless a new one is given."""
+        existing = self._docs[(kind, ident)] if (kind, ident) in self._docs else None
+        if existing is None:
+            existing = self._load(kind, ident)
+        created, old_scope = (existing[0], existing[1]) if existing else (self.position, None)
+        self._docs[(kind, ident)] = (created, scope if scope is not None else old_scope, doc)
+        self._dirty.add((kind, ident))
+
+    def touched(self) -> Iterator[tuple[str, str, int, str | None, Document]]:
+        for kind, ident in sorted(self._dirty):
+            entry = self._docs[(kind, ident)]
+            assert entry is not None
+            yield kind, ident, entry[0], entry[1], entry[2]
+
+
+class DocumentView(TrackingRecorder):
+    """Queries and batch writes of one projection's documents (backend-neutral part)."""
+
+    projection: str
+    docs_table: str
+    placeholder: str
+
+    def transaction(self, *, commit: bool) -> AbstractContextManager[Any]:
+        raise NotImplementedError
+
+    def tracking_delete_statement(self) -> str:
+        raise NotImplementedError
+
+    def upsert_statement(self) -> str:
+        return self._q(
+            "INSERT INTO {docs} (kind, id, created, scope, doc) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (kind, id) DO UPDATE SET scope=excluded.scope, doc=excluded.doc"
+        )
+
+    def _q(self, sql: str) -> str:
+        return sql.replace("?", self.placeholder).replace("{docs}", self.docs_table)
+
+    def _select_one(self, c: Cursor, kind: str, ident: str) -> tuple[int, str | None, Document] | None:
+        c.execute(self._q("SELECT created, scope, doc FROM {docs} WHERE kind=? AND id=?"), (kind, ident))
+        row = c.fetchone()
+        return (row["created"], row["scope"], json.loads(row["doc"])) if row else None
+
+    def apply(self, tracking: Tracking, work: Callable[[DocumentBatch], None]) -> None:
+        """Run ``work`` over a batch of documents, then write them and the tracking record
+        in one transaction: the view never holds an event's effect without its position."""
+        with self.transaction(commit=True) as c:
+            batch = DocumentBatch(lambda kind, ident: self._select_one(c, kind, ident))
+            batch.position = tracking.notification_id
+            work(batch)
+            rows = [
+                (kind, ident, created, scope, encode(doc))
+                for kind, ident, created, scope, doc in batch.touched()
+            ]
+            for row in rows:
+                c.execute(self.upsert_statement(), row)
+            self._insert_tracking(c, tracking)
+
+    def get(self, kind: str, ident: str) -> Document | None:
+        with self.transaction(commit=False) as c:
+            found = self._select_one(c, kind, ident)
+        return found[2] if found else None
+
+    def find(self, kind: str, scope: str | None = None) -> list[Document]:
+        sql = "SELECT doc FROM {docs} WHERE kind=?"
+        params: tuple[str, ...] = (kind,)
+        if scope is not None:
+            sql += " AND scope=?"
+            params = (kind, scope)
+        with self.transaction(commit=False) as c:
+            c.execute(self._q(sql + " ORDER BY created, id"), params)
+            return [json.loads(row["doc"]) for row in c.fetchall()]
+
+    def dump(self) -> list[tuple[str, str, int, str | None, str]]:
+        """Every row, in key order: what a rebuild must reproduce exactly."""
+        with self.transaction(commit=False) as c:
+            c.execute(self._q("SELECT kind, id, created, scope, doc FROM {docs} ORDER BY kind, id"))
+            return [
+                (r["kind"], r["id"], r["created"], r["scope"], r["doc"]) for r in c.fetchall()
+            ]
+
+    def position(self) -> int:
+        return self.max_tracking_id(self.projection) or 0
+
+    def reset(self) -> None:
+        """Forget every document and the position, in one transaction (for a rebuild)."""
+        with self.transaction(commit=True) as c:
+            c.execute(self._q("DELETE FROM {docs}"))
+            c.execute(self.tracking_delete_statement(), (self.projection,))
+
+
+_DOCS_COLUMNS = "kind TEXT NOT NULL, id TEXT NOT NULL, created BIGINT NOT NULL, scope TEXT, doc TEXT NOT NULL, PRIMARY KEY (kind, id)"
+
+
+class SQLiteDocumentView(DocumentView, SQLiteTrackingRecorder):
+    placeholder = "?"
+
+    def __init__(self, datastore: SQLiteDatastore, projection: str) -> None:
+        self.projection = projection
+        self.docs_table = f"{projection}_docs"
+        super().__init__(datastore)
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [
+            *super().construct_create_table_statements(),
+            f"CREATE TABLE IF NOT EXISTS {self.docs_table} ({_DOCS_COLUMNS})",
+            f"CREATE INDEX IF NOT EXISTS {self.docs_table}_scope ON {self.docs_table} (kind, scope)",
+        ]
+
+    def transaction(self, *, commit: bool) -> AbstractContextManager[Any]:
+        return self.datastore.transaction(commit=commit)
+
+    def tracking_delete_statement(self) -> str:
+        return "DELETE FROM tracking WHERE application_name=?"
+
+
+class PostgresDocumentView(DocumentView, PostgresTrackingRecorder):
+    placeholder = "%s"
+
+    def __init__(self, datastore: PostgresDatastore, projection: str) -> None:
+        self.projection = projection
+        super().__init__(datastore, tracking_table_name=f"{projection}_tracking")
+        schema = self.datastore.schema
+        self.docs_table = f'"{schema}"."{projection}_docs"'
+        self._tracking = f'"{schema}"."{projection}_tracking"'
+        self.sql_create_statements.extend(
+            [
+                f"CREATE TABLE IF NOT EXISTS {self.docs_table} ({_DOCS_COLUMNS})",
+                f'CREATE INDEX IF NOT EXISTS "{projection}_docs_scope" '
+                f"ON {self.docs_table} (kind, scope)",
+            ]
+        )
+
+    def transaction(self, *, commit: bool) -> AbstractContextManager[Any]:
+        return self.datastore.transaction(commit=commit)
+
+    def tracking_delete_statement(self) -> str:
+        return f"DELETE FROM {self._tracking} WHERE application_name=%s"

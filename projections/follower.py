@@ -1,0 +1,114 @@
+"""Follows the notification log and feeds a projection in batches, each batch written with
+its tracking record in one transaction: a restart resumes after the last recorded position,
+so no event is missed or applied twice. Works by polling on SQLite and PostgreSQL alike."""
+
+import threading
+import time
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+import structlog
+from eventsourcing.persistence import ApplicationRecorder, IntegrityError, Mapper, Tracking
+
+from projections.documents import DocumentBatch, DocumentView
+
+log = structlog.get_logger(__name__)
+
+
+class Projection(ABC):
+    """Turns domain events into the documents of one read model. Must be a pure function
+    of the events: no clock, no randomness, so a rebuild reproduces the same rows."""
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def apply(self, event: Any, docs: DocumentBatch) -> None: ...
+
+
+class Follower:
+    """Keeps one projection's view up to date with the event store."""
+
+    def __init__(
+        self,
+        recorder: ApplicationRecorder,
+        mapper: Mapper[Any],
+        projection: Projection,
+        view: DocumentView,
+        batch_size: int = 500,
+    ) -> None:
+        self.recorder = recorder
+        self.mapper = mapper
+        self.projection = projection
+        self.view = view
+        self.batch_size = batch_size
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def catch_up(self) -> int:
+        """Apply everything recorded so far; returns how many events were applied."""
+        applied = 0
+        while True:
+            position = self.view.position()
+            notifications = self.recorder.select_notifications(
+                start=position, limit=self.batch_size, inclusive_of_start=False
+            )
+            if not notifications:
+                return applied
+            events = [(n.id, self.mapper.to_domain_event(n)) for n in notifications]
+
+            def work(docs: DocumentBatch, events: list[tuple[int, Any]] = events) -> None:
+                for notification_id, event in events:
+                    docs.position = notification_id
+                    self.projection.apply(event, docs)
+
+            try:
+                self.view.apply(Tracking(self.projection.name, notifications[-1].id), work)
+            except IntegrityError:
+                # Another follower of the same view recorded this batch first: carry on
+                # from where it got to.
+                log.info("projection.batch_taken", projection=self.projection.name)
+                continue
+            applied += len(events)
+
+    # ---- background running ------------------------------------------------------------
+
+    def start(self, poll_seconds: float) -> None:
+        self._thread = threading.Thread(
+            target=self._run, args=(poll_seconds,), name=f"follow-{self.projection.name}"
+        )
+        self._thread.daemon = True
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(timeout=10)
+
+    def _run(self, poll_seconds: float) -> None:
+        while not self._stop.is_set():
+            try:
+                applied = self.catch_up()
+                if applied:
+                    log.debug("projection.caught_up", projection=self.projection.name, n=applied)
+            except Exception:
+                log.exception("projection.failed", projection=self.projection.name)
+                self._stop.wait(poll_seconds)
+            self._wake.wait(poll_seconds)
+            self._wake.clear()
+
+    def wait_for(self, position: int, timeout: float) -> bool:
+        """Block until the view has reached ``position``; False when the bound ran out."""
+        deadline = time.monotonic() + timeout
+        delay = 0.002
+        while self.view.position() < position:
+            if time.monotonic() >= deadline:
+                return False
+            self.wake()
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+        return True

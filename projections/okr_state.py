@@ -1,0 +1,213 @@
+"""The current state of every cycle, objective, key result and change request: latest
+check-in, confidence, scores and the alignment links, as JSON documents."""
+
+from collections.abc import Callable
+from typing import Any
+
+from events import ChangeRequest, Cycle, KeyResult, Objective
+from projections.documents import Document, DocumentBatch
+from projections.follower import Projection
+
+CYCLE, OBJECTIVE, KEY_RESULT, CHANGE_REQUEST = "cycle", "objective", "key_result", "change_request"
+
+
+def _at(event: Any) -> str:
+    return str(event.timestamp.isoformat())
+
+
+def _touch(doc: Document, event: Any) -> Document:
+    doc["updated_at"] = _at(event)
+    doc["updated_by"] = event.actor
+    doc["version"] = event.originator_version
+    return doc
+
+
+class OkrState(Projection):
+    """Read model behind the OKR query routes."""
+
+    name = "okr_state"
+
+    def apply(self, event: Any, docs: DocumentBatch) -> None:
+        handler = _HANDLERS.get(type(event))
+        if handler is not None:
+            handler(event, docs)
+
+
+# ---- cycles ---------------------------------------------------------------------------
+
+
+def _cycle_created(e: Cycle.Created, docs: DocumentBatch) -> None:
+    doc = {
+        "id": str(e.originator_id),
+        "name": e.name,
+        "starts_on": e.starts_on,
+        "ends_on": e.ends_on,
+        "state": "planning",
+        "objective_ids": [],
+        "created_at": _at(e),
+        "created_by": e.actor,
+        "locked_at": None,
+        "closed_at": None,
+    }
+    docs.put(CYCLE, doc["id"], _touch(doc, e))
+
+
+def _cycle_objective_registered(e: Cycle.ObjectiveRegistered, docs: DocumentBatch) -> None:
+    doc = docs.require(CYCLE, str(e.originator_id))
+    doc["objective_ids"].append(str(e.objective_id))
+    docs.put(CYCLE, doc["id"], _touch(doc, e))
+
+
+def _cycle_state(state: str, stamp_field: str) -> Callable[[Any, DocumentBatch], None]:
+    def handle(e: Any, docs: DocumentBatch) -> None:
+        doc = docs.require(CYCLE, str(e.originator_id))
+        doc["state"] = state
+        doc[stamp_field] = _at(e)
+        docs.put(CYCLE, doc["id"], _touch(doc, e))
+
+    return handle
+
+
+# ---- objectives -----------------------------------------------------------------------
+
+
+def _objective_created(e: Objective.Created, docs: DocumentBatch) -> None:
+    doc = {
+        "id": str(e.originator_id),
+        "cycle_id": str(e.cycle_id),
+        "title": e.title,
+        "description": e.description,
+        "owner": e.owner,
+        "level": e.level,
+        "commitment": e.commitment,
+        "parent_id": str(e.parent_id) if e.parent_id else None,
+        "status": "active",
+        "key_result_ids": [],
+        "score": None,
+        "created_at": _at(e),
+        "created_by": e.actor,
+    }
+    docs.put(OBJECTIVE, doc["id"], _touch(doc, e), scope=doc["cycle_id"])
+
+
+def _objective_change(apply: Callable[[Document, Any], None]) -> Callable[[Any, DocumentBatch], None]:
+    def handle(e: Any, docs: DocumentBatch) -> None:
+        doc = docs.require(OBJECTIVE, str(e.originator_id))
+        apply(doc, e)
+        docs.put(OBJECTIVE, doc["id"], _touch(doc, e))
+
+    return handle
+
+
+def _objective_scored(doc: Document, e: Objective.Scored) -> None:
+    doc["score"] = {"value": e.score, "rule": e.rule, "rule_version": e.rule_version, "at": _at(e)}
+
+
+# ---- key results ----------------------------------------------------------------------
+
+
+def _key_result_added(e: KeyResult.Added, docs: DocumentBatch) -> None:
+    doc = {
+        "id": str(e.originator_id),
+        "objective_id": str(e.objective_id),
+        "cycle_id": str(e.cycle_id),
+        **e.definition,
+        "status": "active",
+        "check_in_count": 0,
+        "latest_check_in": None,
+        "score": None,
+        "created_at": _at(e),
+        "created_by": e.actor,
+    }
+    docs.put(KEY_RESULT, doc["id"], _touch(doc, e), scope=doc["objective_id"])
+
+
+def _key_result_change(apply: Callable[[Document, Any], None]) -> Callable[[Any, DocumentBatch], None]:
+    def handle(e: Any, docs: DocumentBatch) -> None:
+        doc = docs.require(KEY_RESULT, str(e.originator_id))
+        apply(doc, e)
+        docs.put(KEY_RESULT, doc["id"], _touch(doc, e))
+
+    return handle
+
+
+def _key_result_checked_in(doc: Document, e: KeyResult.CheckedIn) -> None:
+    doc["check_in_count"] += 1
+    doc["latest_check_in"] = {
+        "value": e.value,
+        "confidence": e.confidence,
+        "note": e.note,
+        "at": _at(e),
+        "by": e.actor,
+    }
+
+
+def _key_result_scored(doc: Document, e: KeyResult.Scored) -> None:
+    doc["score"] = {
+        "value": e.score,
+        "final_value": e.final_value,
+        "rule": e.rule,
+        "rule_version": e.rule_version,
+        "at": _at(e),
+    }
+
+
+# ---- change requests ------------------------------------------------------------------
+
+
+def _change_requested(e: ChangeRequest.Requested, docs: DocumentBatch) -> None:
+    doc = {
+        "id": str(e.originator_id),
+        "key_result_id": str(e.key_result_id),
+        "changes": e.changes,
+        "retire": e.retire,
+        "reason": e.reason,
+        "requested_by": e.actor,
+        "requested_at": _at(e),
+        "status": "pending",
+        "decided_by": None,
+        "decided_at": None,
+        "decision_reason": None,
+    }
+    docs.put(CHANGE_REQUEST, doc["id"], _touch(doc, e), scope=doc["key_result_id"])
+
+
+def _change_decided(status: str) -> Callable[[Any, DocumentBatch], None]:
+    def handle(e: Any, docs: DocumentBatch) -> None:
+        doc = docs.require(CHANGE_REQUEST, str(e.originator_id))
+        doc["status"] = status
+        if status != "applied":
+            doc.update(decided_by=e.actor, decided_at=_at(e), decision_reason=e.reason)
+        docs.put(CHANGE_REQUEST, doc["id"], _touch(doc, e))
+
+    return handle
+
+
+_HANDLERS: dict[type, Callable[[Any, DocumentBatch], None]] = {
+    Cycle.Created: _cycle_created,
+    Cycle.ObjectiveRegistered: _cycle_objective_registered,
+    Cycle.Locked: _cycle_state("locked", "locked_at"),
+    Cycle.Closed: _cycle_state("closed", "closed_at"),
+    Objective.Created: _objective_created,
+    Objective.Revised: _objective_change(
+        lambda d, e: d.update(title=e.title, description=e.description)
+    ),
+    Objective.Reowned: _objective_change(lambda d, e: d.update(owner=e.owner)),
+    Objective.Realigned: _objective_change(
+        lambda d, e: d.update(parent_id=str(e.parent_id) if e.parent_id else None)
+    ),
+    Objective.Retired: _objective_change(lambda d, e: d.update(status="retired")),
+    Objective.KeyResultAttached: _objective_change(
+        lambda d, e: d["key_result_ids"].append(str(e.key_result_id))
+    ),
+    Objective.Scored: _objective_change(_objective_scored),
+    KeyResult.Added: _key_result_added,
+    KeyResult.Revised: _key_result_change(lambda d, e: d.update(e.changes)),
+    KeyResult.Retired: _key_result_change(lambda d, e: d.update(status="retired")),
+    KeyResult.CheckedIn: _key_result_change(_key_result_checked_in),
+    KeyResult.Scored: _key_result_change(_key_result_scored),
+    ChangeRequest.Requested: _change_requested,
+    ChangeRequest.Approved: _change_decided("approved"),
+    ChangeRequest.Rejected: _change_decided("rejected"),
+    ChangeRequest.Applied: _change_decided("applied"),
+}

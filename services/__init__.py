@@ -1,0 +1,1 @@
+"""The application: commands (the ledger), the HTTP API, the CLI, the composition root."""

@@ -1,0 +1,106 @@
+"""The composition root: builds the ledger, the projections and the token signer from
+configuration. The API, the CLI, the benchmarks and the tests all get their parts here."""
+
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from eventsourcing.postgres import PostgresDatastore
+from eventsourcing.sqlite import SQLiteDatastore
+
+from infra.config import Settings
+from infra.logging import configure_logging
+from infra.persistence import eventsourcing_env
+from infra.tokens import TokenSigner, load_or_create_secret
+from projections.documents import DocumentView, PostgresDocumentView, SQLiteDocumentView
+from projections.follower import Follower, Projection
+from projections.okr_state import OkrState
+from services.errors import ProjectionBehind
+from services.ledger import Ledger
+
+PROJECTIONS: tuple[type[Projection], ...] = (OkrState,)
+
+
+def document_view(ledger: Ledger, projection: str) -> DocumentView:
+    """A view in the same database as the events, whichever backend that is."""
+    datastore = getattr(ledger.factory, "datastore", None)
+    view: DocumentView
+    if isinstance(datastore, SQLiteDatastore):
+        view = SQLiteDocumentView(datastore, projection)
+    elif isinstance(datastore, PostgresDatastore):
+        view = PostgresDocumentView(datastore, projection)
+    else:
+        raise TypeError(f"no document view for {type(datastore).__name__}")
+    view.create_table()
+    return view
+
+
+@dataclass
+class Platform:
+    """Everything one okrgov process needs, wired once."""
+
+    settings: Settings
+    ledger: Ledger
+    followers: dict[str, Follower]
+    tokens: TokenSigner
+    _last_write: dict[str, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def okr_state(self) -> DocumentView:
+        return self.followers[OkrState.name].view
+
+    def start(self) -> None:
+        for follower in self.followers.values():
+            follower.catch_up()
+            follower.start(self.settings.projection_poll_seconds)
+
+    def close(self) -> None:
+        for follower in self.followers.values():
+            follower.stop()
+        self.ledger.close()
+
+    def catch_up(self) -> None:
+        for follower in self.followers.values():
+            follower.catch_up()
+
+    def rebuild(self) -> dict[str, int]:
+        """Drop every read model and replay the whole store into it."""
+        counts = {}
+        for name, follower in self.followers.items():
+            follower.view.reset()
+            counts[name] = follower.catch_up()
+        return counts
+
+    # ---- read-your-writes --------------------------------------------------------------
+
+    def wrote(self, user: str, position: int) -> None:
+        """Remember a user's latest write, so the user's next read waits for it."""
+        with self._lock:
+            self._last_write[user] = max(position, self._last_write.get(user, 0))
+        for follower in self.followers.values():
+            follower.wake()
+
+    def wait_for(self, user: str, position: int = 0) -> None:
+        """Block (bounded) until every view has reached the user's last write."""
+        target = max(position, self._last_write.get(user, 0))
+        if target <= 0:
+            return
+        for follower in self.followers.values():
+            if not follower.wait_for(target, self.settings.read_wait_seconds):
+                raise ProjectionBehind(
+                    f"the {follower.projection.name} view has not reached position {target}"
+                )
+
+
+def build(settings: Settings | None = None) -> Platform:
+    settings = settings or Settings()
+    configure_logging(settings.log_level)
+    ledger = Ledger(env=eventsourcing_env(settings))
+    followers = {
+        p.name: Follower(ledger.recorder, ledger.mapper, p(), document_view(ledger, p.name))
+        for p in PROJECTIONS
+    }
+    secret = load_or_create_secret(settings.secret_key, settings.data_dir)
+    tokens = TokenSigner(secret, timedelta(days=settings.token_ttl_days))
+    return Platform(settings=settings, ledger=ledger, followers=followers, tokens=tokens)

@@ -1,0 +1,373 @@
+"""The ledger: one method per command. Each loads its aggregates, checks permissions and
+the domain's invariants, and records all new events in one ``save()``; a command that
+loses a race on an aggregate is retried from fresh state, then answered with Conflict."""
+
+import functools
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, ParamSpec, TypeVar
+from uuid import UUID
+
+import structlog
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+
+from events import (
+    ChangeRequest,
+    Commitment,
+    CycleState,
+    Cycle,
+    KeyResult,
+    Level,
+    Objective,
+    Stamp,
+)
+from events.errors import InvalidTransition, InvalidValue
+from infra.logging import current_correlation_id, new_correlation_id
+from services.errors import Conflict, Forbidden, NotFound
+from services.principals import Principal, Role
+
+log = structlog.get_logger(__name__)
+
+P = ParamSpec("P")
+A = TypeVar("A", bound=Aggregate)
+MAX_ATTEMPTS = 6
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What a command recorded: the aggregate it acted on and the store position of its
+    last event, which readers wait for (read-your-writes)."""
+
+    id: UUID
+    position: int
+
+
+def retry_on_conflict(command: Callable[P, Recorded]) -> Callable[P, Recorded]:
+    """Re-run a command from fresh state when another writer got to an aggregate first."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> Recorded:
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                return command(*args, **kwargs)
+            except IntegrityError:
+                log.info("command.conflict", command=command.__name__, attempt=attempt)
+                time.sleep(random.uniform(0, 0.005 * 2**attempt))
+        raise Conflict(
+            f"{command.__name__}: the same records changed concurrently {MAX_ATTEMPTS} times; "
+            "retry the request"
+        )
+
+    return run
+
+
+class Ledger(Application[UUID]):
+    """The OKR ledger application: cycles, objectives, key results, change requests."""
+
+    name = "okrgov"
+
+    # ---- helpers -----------------------------------------------------------------------
+
+    def _load(self, cls: type[A], ident: UUID) -> A:
+        try:
+            aggregate = self.repository.get(ident)
+        except AggregateNotFoundError:
+            raise NotFound(_kind(cls), ident) from None
+        if not isinstance(aggregate, cls):
+            raise NotFound(_kind(cls), ident)
+        return aggregate
+
+    def _stamp(self, principal: Principal) -> Stamp:
+        return Stamp(principal.user, current_correlation_id() or new_correlation_id())
+
+    def _save(self, subject: Aggregate, *others: Aggregate) -> Recorded:
+        recordings = self.save(subject, *others)
+        position = max(r.notification.id for r in recordings) if recordings else 0
+        log.info(
+            "command.recorded",
+            aggregate_id=str(subject.id),
+            events=[type(r.domain_event).__qualname__ for r in recordings],
+            position=position,
+        )
+        return Recorded(subject.id, position)
+
+    def _check_parent(self, cycle_id: UUID, parent_id: UUID | None, child: UUID | None) -> None:
+        """A parent objective exists, belongs to the same cycle, and no loop forms."""
+        seen = {child} if child else set()
+        current = parent_id
+        while current is not None:
+            if current in seen:
+                raise InvalidValue("this alignment would form a loop", field="parent_id")
+            seen.add(current)
+            try:
+                parent = self._load(Objective, current)
+            except NotFound:
+                raise InvalidValue(
+                    f"parent objective {current} does not exist", field="parent_id"
+                ) from None
+            if parent.cycle_id != cycle_id:
+                raise InvalidValue(
+                    "a parent objective must be in the same cycle", field="parent_id"
+                )
+            current = parent.parent_id
+
+    def _key_result_context(self, key_result_id: UUID) -> tuple[KeyResult, Objective, Cycle]:
+        key_result = self._load(KeyResult, key_result_id)
+        objective = self._load(Objective, key_result.objective_id)
+        cycle = self._load(Cycle, key_result.cycle_id)
+        return key_result, objective, cycle
+
+    # ---- cycles ------------------------------------------------------------------------
+
+    @retry_on_conflict
+    def open_cycle(
+        self, principal: Principal, name: str, starts_on: date, ends_on: date
+    ) -> Recorded:
+        principal.require(Role.EXECUTIVE, Role.ADMIN, to="open a cycle")
+        cycle = Cycle.open(name, starts_on, ends_on, self._stamp(principal))
+        return self._save(cycle)
+
+    @retry_on_conflict
+    def lock_cycle(self, principal: Principal, cycle_id: UUID) -> Recorded:
+        principal.require(Role.EXECUTIVE, Role.ADMIN, to="lock a cycle")
+        cycle = self._load(Cycle, cycle_id)
+        cycle.lock(self._stamp(principal))
+        return self._save(cycle)
+
+    @retry_on_conflict
+    def close_cycle(self, principal: Principal, cycle_id: UUID) -> Recorded:
+        """Close the cycle and score every live key result and objective in one save."""
+        principal.require(Role.EXECUTIVE, Role.ADMIN, to="close a cycle")
+        stamp = self._stamp(principal)
+        cycle = self._load(Cycle, cycle_id)
+        cycle.close(stamp)
+        scored: list[Aggregate] = []
+        for objective_id in cycle.objective_ids:
+            objective = self._load(Objective, objective_id)
+            if objective.retired:
+                continue
+            scores: dict[str, float] = {}
+            for key_result_id in objective.key_result_ids:
+                key_result = self._load(KeyResult, key_result_id)
+                if not key_result.retired:
+                    scores[str(key_result.id)] = key_result.record_score(stamp)
+                    scored.append(key_result)
+            objective.record_score(scores, stamp)
+            scored.append(objective)
+        return self._save(cycle, *scored)
+
+    # ---- objectives --------------------------------------------------------------------
+
+    @retry_on_conflict
+    def create_objective(
+        self,
+        principal: Principal,
+        cycle_id: UUID,
+        title: str,
+        owner: str,
+        level: Level,
+        commitment: Commitment,
+        description: str = "",
+        parent_id: UUID | None = None,
+    ) -> Recorded:
+        if not principal.has(Role.EXECUTIVE):
+            principal.require(Role.MEMBER, to="create objectives")
+            if owner != principal.user:
+                raise Forbidden("members create objectives they own themselves")
+            if level == Level.COMPANY:
+                raise Forbidden("only executives write company-level objectives")
+        stamp = self._stamp(principal)
+        cycle = self._load(Cycle, cycle_id)
+        self._check_parent(cycle_id, parent_id, None)
+        objective = Objective.create(
+            cycle_id, title, description, owner, level, commitment, parent_id, stamp
+        )
+        cycle.register_objective(objective.id, stamp)
+        return self._save(objective, cycle)
+
+    @retry_on_conflict
+    def revise_objective(
+        self,
+        principal: Principal,
+        objective_id: UUID,
+        title: str | None = None,
+        description: str | None = None,
+        reason: str | None = None,
+    ) -> Recorded:
+        objective, _ = self._writable_objective(principal, objective_id, "revise this objective")
+        objective.revise(title, description, reason, self._stamp(principal))
+        return self._save(objective)
+
+    @retry_on_conflict
+    def reown_objective(
+        self, principal: Principal, objective_id: UUID, owner: str, reason: str | None
+    ) -> Recorded:
+        objective, _ = self._writable_objective(principal, objective_id, "re-own this objective")
+        objective.reown(owner, reason, self._stamp(principal))
+        return self._save(objective)
+
+    @retry_on_conflict
+    def realign_objective(
+        self,
+        principal: Principal,
+        objective_id: UUID,
+        parent_id: UUID | None,
+        reason: str | None,
+    ) -> Recorded:
+        objective, cycle = self._writable_objective(
+            principal, objective_id, "re-align this objective"
+        )
+        self._check_parent(cycle.id, parent_id, objective.id)
+        objective.realign(parent_id, reason, self._stamp(principal))
+        return self._save(objective)
+
+    @retry_on_conflict
+    def retire_objective(
+        self, principal: Principal, objective_id: UUID, reason: str | None
+    ) -> Recorded:
+        objective, _ = self._writable_objective(principal, objective_id, "retire this objective")
+        objective.retire(reason, self._stamp(principal))
+        return self._save(objective)
+
+    def _writable_objective(
+        self, principal: Principal, objective_id: UUID, to: str
+    ) -> tuple[Objective, Cycle]:
+        objective = self._load(Objective, objective_id)
+        principal.require_owner_or_executive([objective.owner], to=to)
+        cycle = self._load(Cycle, objective.cycle_id)
+        cycle.require_open()
+        return objective, cycle
+
+    # ---- key results -------------------------------------------------------------------
+
+    @retry_on_conflict
+    def add_key_result(
+        self, principal: Principal, objective_id: UUID, definition: dict[str, Any]
+    ) -> Recorded:
+        objective = self._load(Objective, objective_id)
+        principal.require_owner_or_executive([objective.owner], to="add key results here")
+        cycle = self._load(Cycle, objective.cycle_id)
+        cycle.require_planning("key results are set before the cycle is locked")
+        stamp = self._stamp(principal)
+        key_result = KeyResult.add(objective.id, cycle.id, definition, stamp)
+        objective.attach_key_result(key_result.id, stamp)
+        return self._save(key_result, objective)
+
+    @retry_on_conflict
+    def revise_key_result(
+        self,
+        principal: Principal,
+        key_result_id: UUID,
+        changes: dict[str, Any],
+        reason: str | None,
+    ) -> Recorded:
+        key_result, objective, cycle = self._key_result_context(key_result_id)
+        principal.require_owner_or_executive(
+            [key_result.owner, objective.owner], to="revise this key result"
+        )
+        key_result.revise(changes, reason, cycle.state, self._stamp(principal))
+        return self._save(key_result)
+
+    @retry_on_conflict
+    def retire_key_result(
+        self, principal: Principal, key_result_id: UUID, reason: str | None
+    ) -> Recorded:
+        key_result, objective, cycle = self._key_result_context(key_result_id)
+        principal.require_owner_or_executive(
+            [key_result.owner, objective.owner], to="retire this key result"
+        )
+        key_result.retire(reason, cycle.state, self._stamp(principal))
+        return self._save(key_result)
+
+    @retry_on_conflict
+    def check_in(
+        self,
+        principal: Principal,
+        key_result_id: UUID,
+        value: float,
+        confidence: float,
+        note: str = "",
+    ) -> Recorded:
+        key_result, objective, cycle = self._key_result_context(key_result_id)
+        principal.require_owner_or_executive(
+            [key_result.owner, objective.owner], to="check in on this key result"
+        )
+        key_result.check_in(value, confidence, note, cycle.state, self._stamp(principal))
+        return self._save(key_result)
+
+    # ---- change requests ---------------------------------------------------------------
+
+    @retry_on_conflict
+    def request_change(
+        self,
+        principal: Principal,
+        key_result_id: UUID,
+        changes: dict[str, Any],
+        reason: str | None,
+        retire: bool = False,
+    ) -> Recorded:
+        key_result, objective, cycle = self._key_result_context(key_result_id)
+        principal.require_owner_or_executive(
+            [key_result.owner, objective.owner], to="request a change to this key result"
+        )
+        cycle.require_open()
+        if cycle.state != CycleState.LOCKED:
+            raise InvalidTransition(
+                "the cycle is not locked: revise the key result directly (PATCH)"
+            )
+        if not retire:
+            key_result.proposed(changes)  # refuse at once what could never be applied
+        request = ChangeRequest.request(
+            key_result.id, changes, retire, reason, self._stamp(principal)
+        )
+        return self._save(request)
+
+    @retry_on_conflict
+    def approve_change(
+        self, principal: Principal, change_request_id: UUID, reason: str | None = None
+    ) -> Recorded:
+        """Approve and apply in one save: the approval, the revision and 'applied'."""
+        request, key_result, cycle = self._decidable(principal, change_request_id, "approve")
+        stamp = self._stamp(principal)
+        request.approve(stamp, reason)
+        if request.retire:
+            key_result.retire(request.reason, cycle.state, stamp, change_request=request)
+        else:
+            key_result.revise(
+                request.changes, request.reason, cycle.state, stamp, change_request=request
+            )
+        request.mark_applied(stamp)
+        return self._save(request, key_result)
+
+    @retry_on_conflict
+    def reject_change(
+        self, principal: Principal, change_request_id: UUID, reason: str | None = None
+    ) -> Recorded:
+        request, _, _ = self._decidable(principal, change_request_id, "reject")
+        request.reject(self._stamp(principal), reason)
+        return self._save(request)
+
+    def _decidable(
+        self, principal: Principal, change_request_id: UUID, verb: str
+    ) -> tuple[ChangeRequest, KeyResult, Cycle]:
+        request = self._load(ChangeRequest, change_request_id)
+        key_result, objective, cycle = self._key_result_context(request.key_result_id)
+        principal.require_owner_or_executive(
+            [objective.owner], to=f"{verb} change requests on this objective"
+        )
+        cycle.require_open()
+        return request, key_result, cycle
+
+
+def _kind(cls: type[Aggregate]) -> str:
+    return {
+        "Cycle": "cycle",
+        "Objective": "objective",
+        "KeyResult": "key result",
+        "ChangeRequest": "change request",
+    }.get(cls.__name__, cls.__name__)
