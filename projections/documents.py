@@ -7,11 +7,12 @@ and read-your-writes are built once for all of them."""
 import json
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from eventsourcing.persistence import Tracking, TrackingRecorder
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
+from psycopg.sql import SQL
 
 Document = dict[str, Any]
 
@@ -52,7 +53,7 @@ class DocumentBatch:
     def put(self, kind: str, ident: str, doc: Document, scope: str | None = None) -> None:
         """Write a document; it keeps the position it was first written at, and its scope
         unless a new one is given."""
-        existing = self._docs[(kind, ident)] if (kind, ident) in self._docs else None
+        existing = self._docs.get((kind, ident))
         if existing is None:
             existing = self._load(kind, ident)
         created, old_scope = (existing[0], existing[1]) if existing else (self.position, None)
@@ -76,6 +77,10 @@ class DocumentView(TrackingRecorder):
     def transaction(self, *, commit: bool) -> AbstractContextManager[Any]:
         raise NotImplementedError
 
+    if TYPE_CHECKING:  # provided by the backend's tracking recorder, later in the MRO
+
+        def _insert_tracking(self, c: Any, tracking: Tracking) -> None: ...
+
     def tracking_delete_statement(self) -> str:
         raise NotImplementedError
 
@@ -88,8 +93,12 @@ class DocumentView(TrackingRecorder):
     def _q(self, sql: str) -> str:
         return sql.replace("?", self.placeholder).replace("{docs}", self.docs_table)
 
-    def _select_one(self, c: Cursor, kind: str, ident: str) -> tuple[int, str | None, Document] | None:
-        c.execute(self._q("SELECT created, scope, doc FROM {docs} WHERE kind=? AND id=?"), (kind, ident))
+    def _select_one(
+        self, c: Cursor, kind: str, ident: str
+    ) -> tuple[int, str | None, Document] | None:
+        c.execute(
+            self._q("SELECT created, scope, doc FROM {docs} WHERE kind=? AND id=?"), (kind, ident)
+        )
         row = c.fetchone()
         return (row["created"], row["scope"], json.loads(row["doc"])) if row else None
 
@@ -127,9 +136,7 @@ class DocumentView(TrackingRecorder):
         """Every row, in key order: what a rebuild must reproduce exactly."""
         with self.transaction(commit=False) as c:
             c.execute(self._q("SELECT kind, id, created, scope, doc FROM {docs} ORDER BY kind, id"))
-            return [
-                (r["kind"], r["id"], r["created"], r["scope"], r["doc"]) for r in c.fetchall()
-            ]
+            return [(r["kind"], r["id"], r["created"], r["scope"], r["doc"]) for r in c.fetchall()]
 
     def position(self) -> int:
         return self.max_tracking_id(self.projection) or 0
@@ -141,7 +148,10 @@ class DocumentView(TrackingRecorder):
             c.execute(self.tracking_delete_statement(), (self.projection,))
 
 
-_DOCS_COLUMNS = "kind TEXT NOT NULL, id TEXT NOT NULL, created BIGINT NOT NULL, scope TEXT, doc TEXT NOT NULL, PRIMARY KEY (kind, id)"
+_DOCS_COLUMNS = (
+    "kind TEXT NOT NULL, id TEXT NOT NULL, created BIGINT NOT NULL, scope TEXT, "
+    "doc TEXT NOT NULL, PRIMARY KEY (kind, id)"
+)
 
 
 class SQLiteDocumentView(DocumentView, SQLiteTrackingRecorder):
@@ -156,7 +166,8 @@ class SQLiteDocumentView(DocumentView, SQLiteTrackingRecorder):
         return [
             *super().construct_create_table_statements(),
             f"CREATE TABLE IF NOT EXISTS {self.docs_table} ({_DOCS_COLUMNS})",
-            f"CREATE INDEX IF NOT EXISTS {self.docs_table}_scope ON {self.docs_table} (kind, scope)",
+            f"CREATE INDEX IF NOT EXISTS {self.docs_table}_scope "
+            f"ON {self.docs_table} (kind, scope)",
         ]
 
     def transaction(self, *, commit: bool) -> AbstractContextManager[Any]:
@@ -177,9 +188,11 @@ class PostgresDocumentView(DocumentView, PostgresTrackingRecorder):
         self._tracking = f'"{schema}"."{projection}_tracking"'
         self.sql_create_statements.extend(
             [
-                f"CREATE TABLE IF NOT EXISTS {self.docs_table} ({_DOCS_COLUMNS})",
-                f'CREATE INDEX IF NOT EXISTS "{projection}_docs_scope" '
-                f"ON {self.docs_table} (kind, scope)",
+                SQL(f"CREATE TABLE IF NOT EXISTS {self.docs_table} ({_DOCS_COLUMNS})").format(),
+                SQL(
+                    f'CREATE INDEX IF NOT EXISTS "{projection}_docs_scope" '
+                    f"ON {self.docs_table} (kind, scope)"
+                ).format(),
             ]
         )
 

@@ -37,7 +37,7 @@ class OkrState(Projection):
 
 
 def _cycle_created(e: Cycle.Created, docs: DocumentBatch) -> None:
-    doc = {
+    doc: Document = {
         "id": str(e.originator_id),
         "name": e.name,
         "starts_on": e.starts_on,
@@ -49,13 +49,13 @@ def _cycle_created(e: Cycle.Created, docs: DocumentBatch) -> None:
         "locked_at": None,
         "closed_at": None,
     }
-    docs.put(CYCLE, doc["id"], _touch(doc, e))
+    docs.put(CYCLE, str(e.originator_id), _touch(doc, e))
 
 
 def _cycle_objective_registered(e: Cycle.ObjectiveRegistered, docs: DocumentBatch) -> None:
     doc = docs.require(CYCLE, str(e.originator_id))
     doc["objective_ids"].append(str(e.objective_id))
-    docs.put(CYCLE, doc["id"], _touch(doc, e))
+    docs.put(CYCLE, str(e.originator_id), _touch(doc, e))
 
 
 def _cycle_state(state: str, stamp_field: str) -> Callable[[Any, DocumentBatch], None]:
@@ -63,7 +63,7 @@ def _cycle_state(state: str, stamp_field: str) -> Callable[[Any, DocumentBatch],
         doc = docs.require(CYCLE, str(e.originator_id))
         doc["state"] = state
         doc[stamp_field] = _at(e)
-        docs.put(CYCLE, doc["id"], _touch(doc, e))
+        docs.put(CYCLE, str(e.originator_id), _touch(doc, e))
 
     return handle
 
@@ -72,7 +72,7 @@ def _cycle_state(state: str, stamp_field: str) -> Callable[[Any, DocumentBatch],
 
 
 def _objective_created(e: Objective.Created, docs: DocumentBatch) -> None:
-    doc = {
+    doc: Document = {
         "id": str(e.originator_id),
         "cycle_id": str(e.cycle_id),
         "title": e.title,
@@ -87,10 +87,12 @@ def _objective_created(e: Objective.Created, docs: DocumentBatch) -> None:
         "created_at": _at(e),
         "created_by": e.actor,
     }
-    docs.put(OBJECTIVE, doc["id"], _touch(doc, e), scope=doc["cycle_id"])
+    docs.put(OBJECTIVE, str(e.originator_id), _touch(doc, e), scope=str(e.cycle_id))
 
 
-def _objective_change(apply: Callable[[Document, Any], None]) -> Callable[[Any, DocumentBatch], None]:
+def _objective_change(
+    apply: Callable[[Document, Any], None],
+) -> Callable[[Any, DocumentBatch], None]:
     def handle(e: Any, docs: DocumentBatch) -> None:
         doc = docs.require(OBJECTIVE, str(e.originator_id))
         apply(doc, e)
@@ -107,7 +109,7 @@ def _objective_scored(doc: Document, e: Objective.Scored) -> None:
 
 
 def _key_result_added(e: KeyResult.Added, docs: DocumentBatch) -> None:
-    doc = {
+    doc: Document = {
         "id": str(e.originator_id),
         "objective_id": str(e.objective_id),
         "cycle_id": str(e.cycle_id),
@@ -119,10 +121,12 @@ def _key_result_added(e: KeyResult.Added, docs: DocumentBatch) -> None:
         "created_at": _at(e),
         "created_by": e.actor,
     }
-    docs.put(KEY_RESULT, doc["id"], _touch(doc, e), scope=doc["objective_id"])
+    docs.put(KEY_RESULT, str(e.originator_id), _touch(doc, e), scope=str(e.objective_id))
 
 
-def _key_result_change(apply: Callable[[Document, Any], None]) -> Callable[[Any, DocumentBatch], None]:
+def _key_result_change(
+    apply: Callable[[Document, Any], None],
+) -> Callable[[Any, DocumentBatch], None]:
     def handle(e: Any, docs: DocumentBatch) -> None:
         doc = docs.require(KEY_RESULT, str(e.originator_id))
         apply(doc, e)
@@ -156,7 +160,7 @@ def _key_result_scored(doc: Document, e: KeyResult.Scored) -> None:
 
 
 def _change_requested(e: ChangeRequest.Requested, docs: DocumentBatch) -> None:
-    doc = {
+    doc: Document = {
         "id": str(e.originator_id),
         "key_result_id": str(e.key_result_id),
         "changes": e.changes,
@@ -169,7 +173,7 @@ def _change_requested(e: ChangeRequest.Requested, docs: DocumentBatch) -> None:
         "decided_at": None,
         "decision_reason": None,
     }
-    docs.put(CHANGE_REQUEST, doc["id"], _touch(doc, e), scope=doc["key_result_id"])
+    docs.put(CHANGE_REQUEST, str(e.originator_id), _touch(doc, e), scope=str(e.key_result_id))
 
 
 def _change_decided(status: str) -> Callable[[Any, DocumentBatch], None]:

@@ -1,0 +1,160 @@
+"""The domain's invariants, each with its named error, and the provenance of events."""
+
+from datetime import date
+
+import pytest
+from okr_builders import PRIYA, TOM, definition
+
+from events import ChangeRequest, Cycle, KeyResult, Objective
+from events.errors import (
+    AlreadyRetired,
+    ChangeNeedsApproval,
+    CycleClosed,
+    CycleLocked,
+    InvalidTransition,
+    InvalidValue,
+    NotMeasurable,
+    ReasonRequired,
+    SelfApproval,
+)
+
+
+def test_every_event_carries_actor_correlation_id_and_reason(key_result: KeyResult) -> None:
+    key_result.revise({"target": 9}, "fund admin slipped", "planning", TOM)  # type: ignore[arg-type]
+    added, revised = key_result.collect_events()
+    assert (added.actor, added.correlation_id, added.reason) == ("priya", "c-1", None)
+    assert (revised.actor, revised.correlation_id, revised.reason) == (
+        "tom",
+        "c-2",
+        "fund admin slipped",
+    )
+    assert revised.changes == {"target": 9.0} and revised.previous == {"target": 8.0}
+
+
+def test_cycle_must_end_after_it_starts() -> None:
+    with pytest.raises(InvalidValue) as err:
+        Cycle.open("Q", date(2026, 10, 1), date(2026, 10, 1), PRIYA)
+    assert err.value.field == "ends_on"
+
+
+def test_cycle_lifecycle_is_planning_locked_closed(cycle: Cycle) -> None:
+    with pytest.raises(InvalidTransition):
+        cycle.close(PRIYA)
+    cycle.lock(PRIYA)
+    with pytest.raises(InvalidTransition):
+        cycle.lock(PRIYA)
+    with pytest.raises(CycleLocked):
+        cycle.register_objective(cycle.id, PRIYA)
+    cycle.close(PRIYA)
+    assert cycle.state == "closed"
+
+
+@pytest.mark.parametrize("confidence", [-0.01, 1.01, 1.7])
+def test_confidence_outside_zero_to_one_is_refused(
+    key_result: KeyResult, confidence: float
+) -> None:
+    with pytest.raises(InvalidValue) as err:
+        key_result.check_in(13, confidence, "", "locked", TOM)  # type: ignore[arg-type]
+    assert err.value.field == "confidence"
+    assert key_result.check_ins == []
+
+
+def test_no_check_in_on_a_closed_cycle(key_result: KeyResult) -> None:
+    with pytest.raises(CycleClosed):
+        key_result.check_in(13, 0.5, "", "closed", TOM)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "rule"),
+    [
+        ({"target": 15}, NotMeasurable),
+        ({"direction": "increase"}, NotMeasurable),
+        ({"baseline": 1, "target": 5, "direction": "decrease"}, NotMeasurable),
+        ({"unit": "  "}, InvalidValue),
+        ({"risk_rating": 6}, InvalidValue),
+    ],
+)
+def test_key_result_must_be_measurable(
+    cycle: Cycle, objective: Objective, overrides: dict[str, object], rule: type[Exception]
+) -> None:
+    with pytest.raises(rule):
+        KeyResult.add(objective.id, cycle.id, definition(**overrides), PRIYA)
+
+
+def test_no_direct_revision_after_lock(key_result: KeyResult) -> None:
+    with pytest.raises(ChangeNeedsApproval):
+        key_result.revise({"target": 10}, "slip", "locked", TOM)  # type: ignore[arg-type]
+    with pytest.raises(ChangeNeedsApproval):
+        key_result.retire("slip", "locked", TOM)  # type: ignore[arg-type]
+
+
+def test_post_lock_revision_needs_an_approved_request_for_this_key_result(
+    key_result: KeyResult,
+) -> None:
+    request = ChangeRequest.request(key_result.id, {"target": 10}, False, "slip", TOM)
+    with pytest.raises(ChangeNeedsApproval):  # still pending
+        key_result.revise(request.changes, "slip", "locked", TOM, request)  # type: ignore[arg-type]
+    request.approve(PRIYA)
+    key_result.revise(request.changes, "slip", "locked", PRIYA, request)  # type: ignore[arg-type]
+    assert key_result.target == 10.0
+    other = ChangeRequest.request(request.id, {"target": 9}, False, "wrong target", TOM)
+    other.approve(PRIYA)
+    with pytest.raises(ChangeNeedsApproval):
+        key_result.revise(other.changes, "x", "locked", PRIYA, other)  # type: ignore[arg-type]
+
+
+def test_an_approver_is_never_the_requester(key_result: KeyResult) -> None:
+    request = ChangeRequest.request(key_result.id, {"target": 10}, False, "slip", TOM)
+    with pytest.raises(SelfApproval):
+        request.approve(TOM)
+    with pytest.raises(SelfApproval):
+        request.reject(TOM)
+    request.reject(PRIYA, "keep the target")
+    with pytest.raises(InvalidTransition):
+        request.approve(PRIYA)
+
+
+def test_a_change_request_needs_a_reason(key_result: KeyResult) -> None:
+    with pytest.raises(InvalidValue) as err:
+        ChangeRequest.request(key_result.id, {"target": 10}, False, " ", TOM)
+    assert err.value.field == "reason"
+
+
+def test_reowning_realigning_and_retiring_need_a_reason(objective: Objective) -> None:
+    with pytest.raises(ReasonRequired):
+        objective.reown("ana", None, PRIYA)
+    with pytest.raises(ReasonRequired):
+        objective.retire("", PRIYA)
+    objective.retire("merged into the firm objective", PRIYA)
+    with pytest.raises(AlreadyRetired):
+        objective.revise("New title", None, None, PRIYA)
+
+
+def test_scores_are_recorded_with_rule_name_and_version(
+    objective: Objective, key_result: KeyResult
+) -> None:
+    key_result.check_in(13, 0.6, "late", "locked", TOM)  # type: ignore[arg-type]
+    score = key_result.record_score(PRIYA)
+    objective.record_score({str(key_result.id): score}, PRIYA)
+    kr_scored = key_result.collect_events()[-1]
+    obj_scored = objective.collect_events()[-1]
+    assert (kr_scored.score, kr_scored.rule, kr_scored.rule_version) == (
+        0.2857,
+        "linear-clamped",
+        1,
+    )
+    assert (obj_scored.score, obj_scored.rule) == (0.2857, "mean-of-key-results")
+
+
+def test_a_key_result_never_checked_in_scores_zero(key_result: KeyResult) -> None:
+    assert key_result.record_score(PRIYA) == 0.0
+
+
+def test_aggregates_replay_to_the_same_state(key_result: KeyResult) -> None:
+    key_result.check_in(13, 0.6, "late", "locked", TOM)  # type: ignore[arg-type]
+    events = key_result.collect_events()
+    replayed = None
+    for event in events:
+        replayed = event.mutate(replayed)
+    assert replayed is not None
+    assert replayed.__dict__ == key_result.__dict__
