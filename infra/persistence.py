@@ -34,7 +34,9 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
         )
         return env
     if not is_postgres(settings):
-        raise UnsupportedDatabaseUrl(f"OKRGOV_DATABASE_URL must be sqlite: or postgresql:, not {url}")
+        raise UnsupportedDatabaseUrl(
+            f"OKRGOV_DATABASE_URL must be sqlite: or postgresql:, not {url}"
+        )
     parsed = urlparse(url)
     env.update(
         PERSISTENCE_MODULE="eventsourcing.postgres",

@@ -19,8 +19,8 @@ from eventsourcing.persistence import IntegrityError
 from events import (
     ChangeRequest,
     Commitment,
-    CycleState,
     Cycle,
+    CycleState,
     KeyResult,
     Level,
     Objective,
@@ -75,7 +75,7 @@ class Ledger(Application[UUID]):
 
     def _load(self, cls: type[A], ident: UUID) -> A:
         try:
-            aggregate = self.repository.get(ident)
+            aggregate: Aggregate = self.repository.get(ident)
         except AggregateNotFoundError:
             raise NotFound(_kind(cls), ident) from None
         if not isinstance(aggregate, cls):
