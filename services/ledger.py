@@ -86,7 +86,10 @@ class Ledger(Application[UUID]):
         return Stamp(principal.user, current_correlation_id() or new_correlation_id())
 
     def _save(self, subject: Aggregate, *others: Aggregate) -> Recorded:
-        recordings = self.save(subject, *others)
+        # One save() for the whole command, its events in the order they happened across
+        # aggregates (approved, revised, applied), so the store reads as a true history.
+        pending = [e for a in (subject, *others) for e in a.collect_events()]
+        recordings = self.save(*sorted(pending, key=lambda e: e.timestamp))
         position = max(r.notification.id for r in recordings) if recordings else 0
         log.info(
             "command.recorded",
