@@ -73,9 +73,11 @@ class Ledger(Application[UUID]):
 
     # ---- helpers -----------------------------------------------------------------------
 
-    def _load(self, cls: type[A], ident: UUID) -> A:
+    def _load(self, cls: type[A], ident: UUID, *, to_change: bool = True) -> A:
+        """Load an aggregate. One that is only read (``to_change=False``) comes straight
+        from the cache without the deep copy that protects the cache from mutation."""
         try:
-            aggregate: Aggregate = self.repository.get(ident)
+            aggregate: Aggregate = self.repository.get(ident, deepcopy_from_cache=to_change)
         except AggregateNotFoundError:
             raise NotFound(_kind(cls), ident) from None
         if not isinstance(aggregate, cls):
@@ -108,7 +110,7 @@ class Ledger(Application[UUID]):
                 raise InvalidValue("this alignment would form a loop", field="parent_id")
             seen.add(current)
             try:
-                parent = self._load(Objective, current)
+                parent = self._load(Objective, current, to_change=False)
             except NotFound:
                 raise InvalidValue(
                     f"parent objective {current} does not exist", field="parent_id"
@@ -120,9 +122,10 @@ class Ledger(Application[UUID]):
             current = parent.parent_id
 
     def _key_result_context(self, key_result_id: UUID) -> tuple[KeyResult, Objective, Cycle]:
+        """A key result with its objective and cycle, which commands on it only read."""
         key_result = self._load(KeyResult, key_result_id)
-        objective = self._load(Objective, key_result.objective_id)
-        cycle = self._load(Cycle, key_result.cycle_id)
+        objective = self._load(Objective, key_result.objective_id, to_change=False)
+        cycle = self._load(Cycle, key_result.cycle_id, to_change=False)
         return key_result, objective, cycle
 
     # ---- cycles ------------------------------------------------------------------------

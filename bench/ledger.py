@@ -1,0 +1,491 @@
+"""Ledger benchmark: what okrgov's layer costs on top of bare eventsourcing.
+
+For each backend (SQLite in a temporary directory, PostgreSQL in a fresh schema) it measures,
+single-threaded, in one run:
+
+1. check-ins per second through ``Ledger.check_in`` (N check-ins round-robin over K key
+   results), beside a bare ``eventsourcing.application.Application`` recording the same
+   payload (value, confidence, note, actor, correlation_id, reason) with the same persistence
+   environment, one ``get`` + one ``@event`` call + one ``save()`` per check-in;
+2. the OKR-state projection's catch-up rate over the store just built (view reset, then
+   ``Follower.catch_up()``), beside reading the same notifications raw
+   (``recorder.select_notifications`` in pages of the follower's batch size, decoded with
+   ``mapper.to_domain_event``).
+
+Run ``python bench/ledger.py --help`` for the options; bench/README.md explains the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+from uuid import UUID
+
+import psycopg
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate, event
+from eventsourcing.sqlite import SQLiteDatastore
+from psycopg import sql
+
+from events import Commitment, Level
+from infra.config import Settings
+from infra.persistence import eventsourcing_env
+from projections.okr_state import OkrState
+from services.bootstrap import Platform, build
+from services.principals import Principal
+
+DEFAULT_POSTGRES_URL = "postgresql://postgres:postgres@127.0.0.1:5432/test"
+POSTGRES_URL_ENV = "OKRGOV_BENCH_DATABASE_URL"
+KEY_RESULTS_PER_OBJECTIVE = 5
+BLOCKS = 10  # the timed check-ins alternate between okrgov and bare in this many blocks
+
+EXECUTIVE = Principal.of("bench.exec", ["executive"])
+OWNER = Principal.of("bench.owner", ["member"])
+
+
+# ---- the bare baseline ----------------------------------------------------------------
+
+
+class Gauge(Aggregate):
+    """The smallest aggregate that records what a key result check-in records."""
+
+    @event("Started")
+    def __init__(self, actor: str) -> None:
+        self.check_ins: list[tuple[float, float, str]] = []
+
+    @event("CheckedIn")
+    def check_in(
+        self,
+        value: float,
+        confidence: float,
+        note: str,
+        actor: str,
+        correlation_id: str,
+        reason: str | None,
+    ) -> None:
+        self.check_ins.append((value, confidence, note))
+
+
+class BareApp(Application[UUID]):
+    """eventsourcing with nothing of ours on top."""
+
+    name = "benchbare"
+
+
+# ---- workload -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckIn:
+    target: int  # index of the key result (or gauge)
+    value: float
+    confidence: float
+    note: str
+
+
+def workload(count: int, key_results: int, offset: int = 0) -> list[CheckIn]:
+    """Deterministic check-ins, round-robin over the key results."""
+    return [
+        CheckIn(
+            target=i % key_results,
+            value=float(i % 100),
+            confidence=round(0.5 + (i % 5) / 10, 2),
+            note=f"weekly update {i}",
+        )
+        for i in range(offset, offset + count)
+    ]
+
+
+def new_correlation_id() -> str:
+    return uuid.uuid4().hex
+
+
+# ---- results --------------------------------------------------------------------------
+
+
+@dataclass
+class Rate:
+    count: int
+    seconds: float
+
+    @property
+    def per_second(self) -> float:
+        return self.count / self.seconds if self.seconds > 0 else float("inf")
+
+    @property
+    def micros_each(self) -> float:
+        return self.seconds / self.count * 1e6 if self.count else 0.0
+
+
+@dataclass
+class BackendResult:
+    backend: str
+    details: str
+    setup_events: int
+    command: Rate
+    bare: Rate
+    catch_up: Rate
+    raw_read: Rate
+
+
+def timed(fn: Callable[[], int]) -> Rate:
+    start = time.perf_counter()
+    count = fn()
+    return Rate(count, time.perf_counter() - start)
+
+
+def interleaved(
+    work: list[CheckIn],
+    first: Callable[[list[CheckIn]], int],
+    second: Callable[[list[CheckIn]], int],
+) -> tuple[Rate, Rate]:
+    """Time both runners over the same work in alternating blocks (A B, B A, ...), so that
+    drift in machine load or store size falls on both alike."""
+    size = max(1, -(-len(work) // BLOCKS))
+    a, b = Rate(0, 0.0), Rate(0, 0.0)
+    for n, start in enumerate(range(0, len(work), size)):
+        chunk = work[start : start + size]
+        order = [(first, a), (second, b)] if n % 2 == 0 else [(second, b), (first, a)]
+        for run, total in order:
+            started = time.perf_counter()
+            total.count += run(chunk)
+            total.seconds += time.perf_counter() - started
+    return a, b
+
+
+def best_of(repeats: int, prepare: Callable[[], None], fn: Callable[[], int]) -> Rate:
+    """Fastest of ``repeats`` runs, ``prepare`` untimed before each."""
+    runs = []
+    for _ in range(repeats):
+        prepare()
+        runs.append(timed(fn))
+    counts = {r.count for r in runs}
+    if len(counts) != 1:
+        raise RuntimeError(f"runs processed different numbers of events: {sorted(counts)}")
+    return min(runs, key=lambda r: r.seconds)
+
+
+# ---- the measurements -----------------------------------------------------------------
+
+
+def seed(platform: Platform, key_results: int) -> list[UUID]:
+    """One locked cycle; objectives of KEY_RESULTS_PER_OBJECTIVE key results each."""
+    ledger = platform.ledger
+    cycle = ledger.open_cycle(EXECUTIVE, "Bench cycle", date(2026, 1, 1), date(2026, 3, 31)).id
+    ids: list[UUID] = []
+    objective: UUID | None = None
+    for i in range(key_results):
+        if i % KEY_RESULTS_PER_OBJECTIVE == 0:
+            objective = ledger.create_objective(
+                EXECUTIVE,
+                cycle,
+                title=f"Objective {i // KEY_RESULTS_PER_OBJECTIVE}",
+                owner=OWNER.user,
+                level=Level.TEAM,
+                commitment=Commitment.COMMITTED,
+            ).id
+        assert objective is not None
+        definition = {
+            "title": f"Key result {i}",
+            "owner": OWNER.user,
+            "unit": "%",
+            "baseline": 0,
+            "target": 100,
+            "direction": "increase",
+            "pay_linked": False,
+        }
+        ids.append(ledger.add_key_result(OWNER, objective, definition).id)
+    ledger.lock_cycle(EXECUTIVE, cycle)
+    return ids
+
+
+def run_ledger(platform: Platform, key_results: list[UUID], work: list[CheckIn]) -> int:
+    check_in = platform.ledger.check_in
+    for c in work:
+        check_in(OWNER, key_results[c.target], c.value, c.confidence, c.note)
+    return len(work)
+
+
+def run_bare(app: BareApp, gauges: list[UUID], work: list[CheckIn]) -> int:
+    get, save = app.repository.get, app.save
+    for c in work:
+        gauge: Gauge = get(gauges[c.target])
+        gauge.check_in(c.value, c.confidence, c.note, OWNER.user, new_correlation_id(), None)
+        save(gauge)
+    return len(work)
+
+
+def read_raw(platform: Platform, batch_size: int) -> int:
+    """What the follower does minus the projection and the view: page and decode."""
+    recorder, mapper = platform.ledger.recorder, platform.ledger.mapper
+    position, decoded = 0, 0
+    while True:
+        notifications = recorder.select_notifications(
+            start=position, limit=batch_size, inclusive_of_start=False
+        )
+        if not notifications:
+            return decoded
+        for n in notifications:
+            mapper.to_domain_event(n)
+        decoded += len(notifications)
+        position = notifications[-1].id
+
+
+def measure(
+    backend: str,
+    details: str,
+    settings: Settings,
+    bare_env: dict[str, str],
+    args: argparse.Namespace,
+) -> BackendResult:
+    platform = build(settings)
+    bare = BareApp(env=bare_env)
+    try:
+        key_results = seed(platform, args.key_results)
+        gauges = [Gauge(actor=OWNER.user) for _ in range(args.key_results)]
+        bare.save(*gauges)
+        gauge_ids = [g.id for g in gauges]
+        setup_events = _max_position(platform)
+
+        warm_up = workload(args.warm_up, args.key_results)
+        run_ledger(platform, key_results, warm_up)
+        run_bare(bare, gauge_ids, warm_up)
+
+        work = workload(args.checkins, args.key_results, offset=args.warm_up)
+        command, bare_rate = interleaved(
+            work,
+            lambda chunk: run_ledger(platform, key_results, chunk),
+            lambda chunk: run_bare(bare, gauge_ids, chunk),
+        )
+
+        follower = platform.followers[OkrState.name]
+        follower.catch_up()  # warm-up pass over the whole store
+        stored = follower.view.position()
+        catch_up = best_of(args.repeats, follower.view.reset, follower.catch_up)
+        if follower.view.position() != stored:
+            raise RuntimeError("the rebuilt view did not reach the end of the store")
+        raw_read = best_of(
+            args.repeats, lambda: None, lambda: read_raw(platform, follower.batch_size)
+        )
+        if raw_read.count != catch_up.count:
+            raise RuntimeError(f"read {raw_read.count} notifications, applied {catch_up.count}")
+        return BackendResult(backend, details, setup_events, command, bare_rate, catch_up, raw_read)
+    finally:
+        bare.close()
+        platform.close()
+
+
+def _max_position(platform: Platform) -> int:
+    return platform.ledger.recorder.max_notification_id() or 0
+
+
+# ---- backends -------------------------------------------------------------------------
+
+
+def sqlite_backend(args: argparse.Namespace) -> BackendResult:
+    with tempfile.TemporaryDirectory(prefix="okrgov-bench-") as tmp:
+        settings = _settings(args, data_dir=Path(tmp))
+        env = eventsourcing_env(settings)
+        bare_env = {**env, "SQLITE_DBNAME": str(Path(tmp) / "bare.sqlite")}
+        return measure("sqlite", _sqlite_details(env["SQLITE_DBNAME"]), settings, bare_env, args)
+
+
+def _sqlite_details(db_name: str) -> str:
+    """The pragmas that decide what a commit costs, as eventsourcing's connections have them."""
+    datastore = SQLiteDatastore(db_name)
+    try:
+        with datastore.transaction(commit=False) as c:
+            c.execute("PRAGMA journal_mode")
+            journal = str(c.fetchone()[0])
+            c.execute("PRAGMA synchronous")
+            sync = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}.get(c.fetchone()[0], "?")
+    finally:
+        datastore.close()
+    return f"journal_mode={journal}, synchronous={sync}"
+
+
+def postgres_backend(args: argparse.Namespace) -> BackendResult:
+    url: str = args.postgres_url
+    with _fresh_schema(url) as schema, tempfile.TemporaryDirectory(prefix="okrgov-bench-") as tmp:
+        settings = _settings(args, data_dir=Path(tmp), database_url=url, database_schema=schema)
+        bare_env = eventsourcing_env(settings)  # same schema, table benchbare_events
+        return measure("postgres", _postgres_details(url), settings, bare_env, args)
+
+
+@contextmanager
+def _fresh_schema(url: str) -> Iterator[str]:
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    try:
+        yield schema
+    finally:
+        with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+            conn.execute("SET lock_timeout = '30s'")
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+def _postgres_details(url: str) -> str:
+    with psycopg.connect(url, connect_timeout=10) as conn:
+        version = _show(conn, "server_version")
+        sync = _show(conn, "synchronous_commit")
+        fsync = _show(conn, "fsync")
+    return f"server {version}, synchronous_commit={sync}, fsync={fsync}"
+
+
+def _redact(url: str) -> str:
+    parsed = urlsplit(url)
+    if parsed.password is None:
+        return url
+    return urlunsplit(
+        parsed._replace(netloc=parsed.netloc.replace(f":{parsed.password}@", ":***@"))
+    )
+
+
+def _show(conn: psycopg.Connection[Any], setting: str) -> str:
+    row = conn.execute(sql.SQL("SHOW {}").format(sql.Identifier(setting))).fetchone()
+    return str(row[0]) if row else "?"
+
+
+def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
+    # A fixed key keeps the token signer from writing a secret file; logging at WARNING
+    # keeps one JSON line per command out of the measurement (see --log-level).
+    return Settings(secret_key="bench-only-not-a-secret", log_level=args.log_level, **overrides)
+
+
+# ---- report ---------------------------------------------------------------------------
+
+
+def _row(backend: str, measure: str, rate: Rate) -> str:
+    return (
+        f"{backend:<9} {measure:<40} {rate.count:>7,} {rate.seconds:>8.3f} "
+        f"{rate.per_second:>9,.0f} {rate.micros_each:>9,.0f}"
+    )
+
+
+def _ratio_row(backend: str, measure: str, ratio: float, note: str = "") -> str:
+    return f"{backend:<9} {measure:<40} {'':>7} {'':>8} {ratio:>8.2f}x {note}".rstrip()
+
+
+def report_header(args: argparse.Namespace) -> None:
+    print(
+        f"okrgov ledger benchmark: {args.checkins:,} check-ins over {args.key_results:,} key "
+        f"results (single thread, after {args.warm_up:,} warm-up check-ins); "
+        f"projection figures best of {args.repeats}"
+    )
+    print(
+        f"{'backend':<9} {'measure':<40} {'events':>7} {'seconds':>8} {'per s':>9} {'us each':>9}"
+    )
+
+
+def report_backend(r: BackendResult) -> None:
+    extra = r.command.micros_each - r.bare.micros_each
+    print(_row(r.backend, "Ledger.check_in", r.command))
+    print(_row(r.backend, "bare Application: get + @event + save", r.bare))
+    print(
+        _ratio_row(
+            r.backend,
+            "  ratio check_in / bare",
+            r.command.per_second / r.bare.per_second,
+            f"({extra:+,.0f} us per command)",
+        )
+    )
+    print(_row(r.backend, "OkrState follower catch_up (view reset)", r.catch_up))
+    print(_row(r.backend, "select_notifications + to_domain_event", r.raw_read))
+    print(
+        _ratio_row(
+            r.backend,
+            "  ratio catch_up / raw read",
+            r.catch_up.per_second / r.raw_read.per_second,
+        )
+    )
+
+
+def summary_line(r: BackendResult) -> str:
+    return (
+        f"{r.backend} ({r.details}): check-in {r.command.per_second:,.0f}/s vs bare "
+        f"{r.bare.per_second:,.0f}/s ({r.command.per_second / r.bare.per_second:.2f}x); "
+        f"catch-up {r.catch_up.per_second:,.0f} events/s vs raw read "
+        f"{r.raw_read.per_second:,.0f}/s ({r.catch_up.per_second / r.raw_read.per_second:.2f}x) "
+        f"over {r.catch_up.count:,} events ({r.setup_events} from setup)"
+    )
+
+
+# ---- main -----------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--checkins", type=int, default=5000, help="timed check-ins (N)")
+    parser.add_argument("--key-results", type=int, default=50, help="key results (K)")
+    parser.add_argument("--warm-up", type=int, default=500, help="untimed check-ins before timing")
+    parser.add_argument(
+        "--repeats", type=int, default=5, help="runs of each projection measure (best kept)"
+    )
+    parser.add_argument(
+        "--backends",
+        default="sqlite,postgres",
+        help="comma-separated: sqlite, postgres (default both)",
+    )
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get(POSTGRES_URL_ENV, DEFAULT_POSTGRES_URL),
+        help=f"libpq URL (default ${POSTGRES_URL_ENV}, else {DEFAULT_POSTGRES_URL})",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="WARNING",
+        help="okrgov log level; INFO adds the per-command log line (send stderr elsewhere)",
+    )
+    args = parser.parse_args(argv)
+    if args.checkins < 1 or args.key_results < 1 or args.warm_up < 0 or args.repeats < 1:
+        parser.error("--checkins, --key-results, --repeats must be >= 1, --warm-up >= 0")
+    unknown = set(args.backends.split(",")) - {"sqlite", "postgres"}
+    if unknown:
+        parser.error(f"unknown backends: {sorted(unknown)}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    runners: dict[str, Callable[[argparse.Namespace], BackendResult]] = {
+        "sqlite": sqlite_backend,
+        "postgres": postgres_backend,
+    }
+    report_header(args)
+    results: list[BackendResult] = []
+    skipped: list[str] = []
+    for name in args.backends.split(","):
+        try:
+            result = runners[name](args)
+        except psycopg.OperationalError as exc:
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+            skipped.append(
+                f"{name}: SKIPPED, cannot use {_redact(args.postgres_url)}: {first_line}"
+            )
+            print(f"{name:<9} SKIPPED ({first_line})", flush=True)
+            continue
+        results.append(result)
+        report_backend(result)
+        sys.stdout.flush()
+    print()
+    for r in results:
+        print(summary_line(r))
+    for line in skipped:
+        print(line)
+    return 1 if skipped else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
