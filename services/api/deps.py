@@ -1,0 +1,204 @@
+"""Request dependencies as ``Annotated`` aliases, so a route reads like the domain:
+who acts (``CurrentPrincipal``), what they see (``FreshReads``) and how a command's effect
+comes back to them (``Commands``).
+
+Read-your-writes. The ledger records an event at a store position; the OKR-state view
+catches up a moment later. So that a client never reads a state older than its own write:
+
+* every write waits (bounded) until the view has reached the position it recorded,
+  answers with the resulting document and the header ``X-Okrgov-Position: N``, and the
+  platform remembers N as that user's last write;
+* every read first waits for that user's last write, and for ``X-Okrgov-Min-Position: N``
+  when the client sends it (to carry the guarantee across processes or users: send the
+  position of a write you have seen answered);
+* if the view does not get there within ``read_wait_seconds`` the answer is 503 with
+  ``Retry-After``; nothing is ever read from a view older than the caller's last write.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Annotated, Any, cast
+from uuid import UUID
+
+from fastapi import Depends, Header, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from infra.tokens import InvalidToken
+from projections.documents import Document, DocumentView
+from services.api.errors import WRITE_ERRORS, Unauthenticated
+from services.bootstrap import Platform
+from services.errors import Forbidden, NotFound, ProjectionBehind
+from services.ledger import Ledger, Recorded
+from services.principals import Principal
+
+POSITION_HEADER = "X-Okrgov-Position"
+MIN_POSITION_HEADER = "X-Okrgov-Min-Position"
+
+bearer = HTTPBearer(auto_error=False, description="a token from `okrgov token create`")
+
+
+def get_platform(request: Request) -> Platform:
+    return cast(Platform, request.app.state.platform)
+
+
+PlatformDep = Annotated[Platform, Depends(get_platform)]
+
+
+def current_principal(
+    platform: PlatformDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    """The user and roles of the bearer token; 401 when it is missing or does not verify."""
+    if credentials is None:
+        raise Unauthenticated("send Authorization: Bearer <token>")
+    try:
+        claims = platform.tokens.verify(credentials.credentials)
+        return Principal.of(claims.user, claims.roles)
+    except (InvalidToken, ValueError):  # ValueError: a role this version does not know
+        raise Unauthenticated("the bearer token is not valid") from None
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+class Reads:
+    """Documents of the OKR-state view, shaped as the API answers them."""
+
+    def __init__(self, view: DocumentView) -> None:
+        self.view = view
+
+    def one(self, kind: str, ident: UUID) -> Document:
+        doc = self.view.get(kind, str(ident))
+        if doc is None:
+            raise NotFound(kind.replace("_", " "), ident)
+        return doc
+
+    def cycle(self, ident: UUID) -> Document:
+        return self.one("cycle", ident)
+
+    def cycles(self) -> list[Document]:
+        return self.view.find("cycle")
+
+    def cycle_tree(self, ident: UUID) -> Document:
+        cycle = self.cycle(ident)
+        objectives = self._detailed(self.view.find("objective", cycle["id"]))
+        return {**cycle, "objectives": _alignment_tree(objectives)}
+
+    def objective(self, ident: UUID) -> Document:
+        return self._detailed([self.one("objective", ident)])[0]
+
+    def objectives(self, cycle_id: UUID | None) -> list[Document]:
+        scope = self.cycle(cycle_id)["id"] if cycle_id else None
+        return self._detailed(self.view.find("objective", scope))
+
+    def key_result(self, ident: UUID) -> Document:
+        return self.one("key_result", ident)
+
+    def change_request(self, ident: UUID) -> Document:
+        return self.one("change_request", ident)
+
+    def change_requests(self, key_result_id: UUID | None) -> list[Document]:
+        scope = self.key_result(key_result_id)["id"] if key_result_id else None
+        return self.view.find("change_request", scope)
+
+    def _detailed(self, objectives: Iterable[Document]) -> list[Document]:
+        return [{**o, "key_results": self.view.find("key_result", o["id"])} for o in objectives]
+
+
+def _alignment_tree(objectives: list[Document]) -> list[Document]:
+    """Objectives nested under their parents, in creation order. An objective caught in an
+    alignment loop (two concurrent re-alignments could make one) is shown at the top
+    level rather than lost or recursed into forever."""
+    ids = {o["id"] for o in objectives}
+    below: dict[str | None, list[Document]] = defaultdict(list)
+    for o in objectives:
+        below[o["parent_id"] if o["parent_id"] in ids else None].append(o)
+    placed: set[str] = set()
+
+    def grow(o: Document) -> Document:
+        placed.add(o["id"])
+        return {**o, "children": [grow(c) for c in below[o["id"]] if c["id"] not in placed]}
+
+    roots = [grow(o) for o in below[None]]
+    return roots + [grow(o) for o in objectives if o["id"] not in placed]
+
+
+def fresh_reads(
+    platform: PlatformDep,
+    principal: CurrentPrincipal,
+    min_position: Annotated[
+        int | None,
+        Header(
+            alias=MIN_POSITION_HEADER,
+            ge=1,
+            description="wait until the view reflects at least this event position",
+        ),
+    ] = None,
+) -> Reads:
+    """The view as this caller must see it: at or after its last write and ``min_position``.
+    Any role may read; a token without roles reads nothing."""
+    if not principal.roles:
+        raise Forbidden("a token without roles may not read")
+    if min_position and min_position > (platform.ledger.recorder.max_notification_id() or 0):
+        # A position not recorded yet would only ever time out: say so at once.
+        raise RequestValidationError(
+            [
+                {
+                    "type": "position_not_recorded",
+                    "loc": ("header", MIN_POSITION_HEADER),
+                    "msg": f"no event has been recorded at position {min_position} yet",
+                    "input": min_position,
+                }
+            ]
+        )
+    platform.wait_for(principal.user, min_position or 0)
+    return Reads(platform.okr_state)
+
+
+FreshReads = Annotated[Reads, Depends(fresh_reads)]
+
+
+@dataclass
+class Command:
+    """A write on behalf of the caller: run a ledger command, then ``settle`` its result."""
+
+    platform: Platform
+    principal: Principal
+    response: Response
+
+    @property
+    def ledger(self) -> Ledger:
+        return self.platform.ledger
+
+    def settle(self, recorded: Recorded) -> Reads:
+        """Wait until the view shows this write, so the answer and this user's next read
+        include it; the position goes back to the client in ``X-Okrgov-Position``."""
+        user, position = self.principal.user, recorded.position
+        self.platform.wrote(user, position)
+        try:
+            self.platform.wait_for(user, position)
+        except ProjectionBehind as exc:
+            raise ProjectionBehind(
+                f"the change was recorded at position {position}, but {exc}; read it later "
+                f"with {MIN_POSITION_HEADER}: {position}"
+            ) from exc
+        self.response.headers[POSITION_HEADER] = str(position)
+        return Reads(self.platform.okr_state)
+
+
+def command(platform: PlatformDep, principal: CurrentPrincipal, response: Response) -> Command:
+    return Command(platform, principal, response)
+
+
+Commands = Annotated[Command, Depends(command)]
+
+
+def written(status: int = 200) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of a write route: its errors, and the position header it sets."""
+    header = {
+        "description": "the event position this write was recorded at",
+        "schema": {"type": "integer"},
+    }
+    return {status: {"headers": {POSITION_HEADER: header}}, **WRITE_ERRORS}

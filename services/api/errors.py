@@ -1,0 +1,147 @@
+"""The one place where failures become HTTP answers. Every error, whatever raised it, has
+the public shape ``{"error": {"code", "message", "details": [...]}}``; ``code`` is stable
+(a domain error's rule code), ``details`` name the offending field where one is known.
+
+State and transition rules (locked, closed, retired, four eyes) answer 409: the request
+was well formed but the aggregate's state refuses it. Value rules answer 422."""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from events.errors import (
+    AlreadyRetired,
+    ChangeNeedsApproval,
+    CycleClosed,
+    CycleLocked,
+    DomainError,
+    InvalidTransition,
+    SelfApproval,
+)
+from services.api.schemas import ErrorBody
+from services.errors import Conflict, Forbidden, NotFound, ProjectionBehind
+
+STATE_RULES: tuple[type[DomainError], ...] = (
+    CycleLocked,
+    CycleClosed,
+    ChangeNeedsApproval,
+    InvalidTransition,
+    AlreadyRetired,
+    SelfApproval,
+)
+CHANGE_REQUEST_PATH = "/v1/change-requests"
+RETRY_AFTER_SECONDS = 1
+_HTTP_CODES = {401: "unauthenticated", 404: "not_found", 405: "method_not_allowed"}
+_PARTS = ("body", "query", "path", "header", "cookie")
+
+
+class Unauthenticated(Exception):
+    """No bearer token, or one that does not verify."""
+
+
+@dataclass
+class Problem:
+    """An error answer before it is rendered."""
+
+    status: int
+    code: str
+    message: str
+    details: list[dict[str, Any]] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def response(self, extra_headers: Mapping[str, str] | None = None) -> JSONResponse:
+        body = {"error": {"code": self.code, "message": self.message, "details": self.details}}
+        return JSONResponse(body, self.status, headers={**self.headers, **(extra_headers or {})})
+
+
+def problem(exc: Exception) -> Problem:
+    """What an exception means to an API client."""
+    match exc:
+        case RequestValidationError():
+            details = [_validation_detail(error) for error in exc.errors()]
+            fields = ", ".join(dict.fromkeys(str(d["field"]) for d in details))
+            return Problem(422, "validation_error", f"the request is not valid: {fields}", details)
+        case DomainError():
+            return _domain_problem(exc)
+        case NotFound():
+            return Problem(404, "not_found", str(exc))
+        case Forbidden():
+            return Problem(403, "forbidden", str(exc))
+        case Conflict():
+            return Problem(409, "conflict", str(exc))
+        case ProjectionBehind():
+            headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+            return Problem(503, "projection_behind", str(exc), headers=headers)
+        case Unauthenticated():
+            headers = {"WWW-Authenticate": "Bearer"}
+            return Problem(401, "unauthenticated", str(exc), headers=headers)
+        case HTTPException() if exc.status_code == 400:
+            # The framework's only 400: a body it could not even decode as JSON text.
+            detail = _detail("body", "json_invalid", str(exc.detail))
+            return Problem(422, "validation_error", "the request is not valid: body", [detail])
+        case HTTPException():
+            code = _HTTP_CODES.get(exc.status_code, "http_error")
+            return Problem(exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {}))
+    return Problem(500, "internal_error", "the server failed; quote the correlation id")
+
+
+def _domain_problem(exc: DomainError) -> Problem:
+    status = 409 if isinstance(exc, STATE_RULES) else 422
+    message = exc.message
+    if isinstance(exc, ChangeNeedsApproval) and CHANGE_REQUEST_PATH not in message:
+        message = f"{message}; file a change request: POST {CHANGE_REQUEST_PATH}"
+    return Problem(status, exc.rule, message, [_detail(exc.field, exc.rule, message)])
+
+
+def _detail(field: str | None, rule: str, message: str) -> dict[str, Any]:
+    return {"field": field, "rule": rule, "message": message}
+
+
+def _validation_detail(error: Mapping[str, Any]) -> dict[str, Any]:
+    """One pydantic error as ``{field, rule, message}``: ``("body", "changes", "target")``
+    names ``changes.target``; a body that is not JSON at all names ``body``."""
+    loc: Sequence[Any] = error.get("loc", ())
+    rest = [str(part) for part in loc[1:]] if loc and loc[0] in _PARTS else [str(p) for p in loc]
+    if error.get("type") == "json_invalid" or not rest:
+        rest = [str(loc[0])] if loc else ["body"]
+    return _detail(".".join(rest), str(error.get("type", "invalid")), str(error.get("msg", "")))
+
+
+async def _handle(request: Request, exc: Exception) -> JSONResponse:
+    return problem(exc).response()
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    for kind in (
+        RequestValidationError,
+        DomainError,
+        NotFound,
+        Forbidden,
+        Conflict,
+        ProjectionBehind,
+        Unauthenticated,
+        HTTPException,
+    ):
+        app.add_exception_handler(kind, _handle)
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    described = {
+        401: "no bearer token, or one that does not verify",
+        403: "the caller's roles or ownership do not allow this",
+        404: "no such cycle, objective, key result or change request",
+        409: "the state refuses it: locked, closed, retired, four eyes, or a concurrent change",
+        422: "invalid input, naming each field, or a broken OKR rule; nothing was recorded",
+        503: "the read model has not caught up yet; retry after Retry-After seconds",
+    }
+    return {s: {"model": ErrorBody, "description": described[s]} for s in statuses}
+
+
+#: The ``responses=`` of the routes, so the OpenAPI document declares every answer.
+READ_ERRORS = _errors(401, 403, 404, 422, 503)
+WRITE_ERRORS = _errors(401, 403, 404, 409, 422, 503)

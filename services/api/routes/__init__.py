@@ -1,0 +1,12 @@
+"""One router per resource; the app includes them all."""
+
+from fastapi import APIRouter
+
+from services.api.routes import change_requests, cycles, key_results, objectives
+
+ROUTERS: tuple[APIRouter, ...] = (
+    cycles.router,
+    objectives.router,
+    key_results.router,
+    change_requests.router,
+)

@@ -1,0 +1,44 @@
+"""Planning cycles: open, read (with the alignment tree), lock and close."""
+
+from uuid import UUID
+
+from fastapi import APIRouter
+
+from projections.documents import Document
+from services.api.deps import Commands, FreshReads, written
+from services.api.errors import READ_ERRORS
+from services.api.schemas import Cycle, Cycles, CycleTree, NewCycle
+
+router = APIRouter(prefix="/v1/cycles", tags=["cycles"])
+
+
+@router.post("", status_code=201, response_model=Cycle, responses=written(201))
+def open_cycle(body: NewCycle, cmd: Commands) -> Document:
+    """Open a planning cycle (executives and admins)."""
+    done = cmd.ledger.open_cycle(cmd.principal, body.name, body.starts_on, body.ends_on)
+    return cmd.settle(done).cycle(done.id)
+
+
+@router.get("", response_model=Cycles, responses=READ_ERRORS)
+def list_cycles(reads: FreshReads) -> Document:
+    return {"items": reads.cycles()}
+
+
+@router.get("/{cycle_id}", response_model=CycleTree, responses=READ_ERRORS)
+def get_cycle(cycle_id: UUID, reads: FreshReads) -> Document:
+    """The cycle with its objectives nested by alignment, each with its key results."""
+    return reads.cycle_tree(cycle_id)
+
+
+@router.post("/{cycle_id}/lock", response_model=Cycle, responses=written())
+def lock_cycle(cycle_id: UUID, cmd: Commands) -> Document:
+    """Freeze the definitions: from now on key results change only by change request."""
+    done = cmd.ledger.lock_cycle(cmd.principal, cycle_id)
+    return cmd.settle(done).cycle(done.id)
+
+
+@router.post("/{cycle_id}/close", response_model=Cycle, responses=written())
+def close_cycle(cycle_id: UUID, cmd: Commands) -> Document:
+    """Close the cycle and score every live key result and objective."""
+    done = cmd.ledger.close_cycle(cmd.principal, cycle_id)
+    return cmd.settle(done).cycle(done.id)

@@ -1,0 +1,341 @@
+"""The JSON shapes of the public contract: request bodies (strict: unknown fields, numbers
+sent as strings and nulls where a value is required are refused before any command runs)
+and the documents the API answers with (the OKR-state view's documents, typed)."""
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal, TypeVar
+from uuid import UUID
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
+
+from events.values import ChangeRequestStatus, Commitment, CycleState, Direction, Level
+
+T = TypeVar("T")
+
+#: Bound on metric values: far beyond any business figure, small enough that scoring
+#: arithmetic never overflows to infinity (which JSON cannot carry).
+METRIC_BOUND = 1e15
+
+
+def _encodable(text: str) -> str:
+    """Refuse lone surrogates: they cannot be stored or answered as UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("text must be valid Unicode") from None
+    return text
+
+
+def _not_null(value: T | None) -> T:
+    """In a partial update, leaving a field out keeps it; null is not a value it can take."""
+    if value is None:
+        raise ValueError("must not be null; leave the field out to keep it")
+    return value
+
+
+Title = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_encodable)]
+UserId = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(_encodable)]
+Label = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(_encodable)]
+Reason = Annotated[
+    str, StringConstraints(min_length=1, max_length=2000), AfterValidator(_encodable)
+]
+Prose = Annotated[str, StringConstraints(max_length=4000), AfterValidator(_encodable)]
+Number = Annotated[
+    float, Field(strict=True, allow_inf_nan=False, ge=-METRIC_BOUND, le=METRIC_BOUND)
+]
+Confidence = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, le=1)]
+RiskRating = Annotated[int, Field(strict=True, ge=1, le=5)]
+
+_NUMBER_SCHEMA = {"type": "number", "minimum": -METRIC_BOUND, "maximum": METRIC_BOUND}
+_DIRECTION_SCHEMA = {"type": "string", "enum": [d.value for d in Direction]}
+
+# Optional in a partial update, never null (the schema says so too).
+TitleChange = Annotated[
+    Title | None, AfterValidator(_not_null), WithJsonSchema({"type": "string", "minLength": 1})
+]
+UserChange = Annotated[
+    UserId | None, AfterValidator(_not_null), WithJsonSchema({"type": "string", "minLength": 1})
+]
+LabelChange = Annotated[
+    Label | None, AfterValidator(_not_null), WithJsonSchema({"type": "string", "minLength": 1})
+]
+NumberChange = Annotated[Number | None, AfterValidator(_not_null), WithJsonSchema(_NUMBER_SCHEMA)]
+DirectionChange = Annotated[
+    Direction | None, AfterValidator(_not_null), WithJsonSchema(_DIRECTION_SCHEMA)
+]
+FlagChange = Annotated[
+    StrictBool | None, AfterValidator(_not_null), WithJsonSchema({"type": "boolean"})
+]
+
+
+class Request(BaseModel):
+    """Base of every request body: a field the API does not know is an error, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---- requests ---------------------------------------------------------------------------
+
+
+class NewCycle(Request):
+    name: Title
+    starts_on: date
+    ends_on: date
+
+
+class NewObjective(Request):
+    cycle_id: UUID
+    title: Title
+    owner: UserId
+    level: Level
+    commitment: Commitment
+    description: Prose = ""
+    parent_id: UUID | None = None
+
+
+class ObjectiveRevision(Request):
+    title: TitleChange = None
+    description: Prose | None = None
+    reason: Reason | None = None
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> "ObjectiveRevision":
+        if self.title is None and self.description is None:
+            raise ValueError("give a new title or description")
+        return self
+
+
+class Reowning(Request):
+    owner: UserId
+    reason: Reason
+
+
+class Realignment(Request):
+    parent_id: UUID | None = Field(description="the new parent objective; null: top level")
+    reason: Reason
+
+
+class Retirement(Request):
+    reason: Reason
+
+
+class Decision(Request):
+    reason: Reason | None = None
+
+
+class NewKeyResult(Request):
+    title: Title
+    owner: UserId
+    unit: Label
+    baseline: Number
+    target: Number
+    direction: Direction
+    pay_linked: StrictBool
+    risk_domain: Label | None = None
+    risk_rating: RiskRating | None = None
+    guardrail_metric: Label | None = None
+
+
+class KeyResultChanges(Request):
+    """The definition fields to change; a field left out keeps its value."""
+
+    title: TitleChange = None
+    owner: UserChange = None
+    unit: LabelChange = None
+    baseline: NumberChange = None
+    target: NumberChange = None
+    direction: DirectionChange = None
+    pay_linked: FlagChange = None
+    risk_domain: Label | None = None
+    risk_rating: RiskRating | None = None
+    guardrail_metric: Label | None = None
+
+    def given(self) -> dict[str, Any]:
+        """Only the fields the client sent (null included for the nullable ones)."""
+        return self.model_dump(mode="json", exclude_unset=True, exclude={"reason"})
+
+
+class KeyResultRevision(KeyResultChanges):
+    reason: Reason | None = None
+
+
+class NewCheckIn(Request):
+    value: Number
+    confidence: Confidence
+    note: Prose = ""
+
+
+class NewChangeRequest(Request):
+    key_result_id: UUID
+    changes: KeyResultChanges = Field(default_factory=KeyResultChanges)
+    reason: Reason
+    retire: StrictBool = False
+
+
+class ObjectiveFilter(Request):
+    """Query of ``GET /v1/objectives``; an unknown (say, misspelt) filter is an error."""
+
+    cycle_id: UUID | None = None
+
+
+class ChangeRequestFilter(Request):
+    """Query of ``GET /v1/change-requests``."""
+
+    key_result_id: UUID | None = None
+
+
+# ---- documents --------------------------------------------------------------------------
+
+Status = Literal["active", "retired"]
+
+
+class Versioned(BaseModel):
+    updated_at: datetime
+    updated_by: str
+    version: int
+
+
+class Cycle(Versioned):
+    id: UUID
+    name: str
+    starts_on: date
+    ends_on: date
+    state: CycleState
+    objective_ids: list[UUID]
+    created_at: datetime
+    created_by: str
+    locked_at: datetime | None
+    closed_at: datetime | None
+
+
+class CheckIn(BaseModel):
+    value: float
+    confidence: float
+    note: str
+    at: datetime
+    by: str
+
+
+class KeyResultScore(BaseModel):
+    value: float
+    final_value: float | None
+    rule: str
+    rule_version: int
+    at: datetime
+
+
+class KeyResult(Versioned):
+    id: UUID
+    objective_id: UUID
+    cycle_id: UUID
+    title: str
+    owner: str
+    unit: str
+    baseline: float
+    target: float
+    direction: Direction
+    pay_linked: bool
+    risk_domain: str | None
+    risk_rating: int | None
+    guardrail_metric: str | None
+    status: Status
+    check_in_count: int
+    latest_check_in: CheckIn | None
+    score: KeyResultScore | None
+    created_at: datetime
+    created_by: str
+
+
+class ObjectiveScore(BaseModel):
+    value: float
+    rule: str
+    rule_version: int
+    at: datetime
+
+
+class Objective(Versioned):
+    id: UUID
+    cycle_id: UUID
+    title: str
+    description: str
+    owner: str
+    level: Level
+    commitment: Commitment
+    parent_id: UUID | None
+    status: Status
+    key_result_ids: list[UUID]
+    score: ObjectiveScore | None
+    created_at: datetime
+    created_by: str
+
+
+class ObjectiveDetail(Objective):
+    key_results: list[KeyResult]
+
+
+class ObjectiveNode(ObjectiveDetail):
+    children: list["ObjectiveNode"]
+
+
+class CycleTree(Cycle):
+    objectives: list[ObjectiveNode] = Field(description="top-level objectives, aligned below")
+
+
+class ChangeRequest(Versioned):
+    id: UUID
+    key_result_id: UUID
+    changes: dict[str, Any]
+    retire: bool
+    reason: str | None
+    requested_by: str
+    requested_at: datetime
+    status: ChangeRequestStatus
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_reason: str | None
+
+
+class Cycles(BaseModel):
+    items: list[Cycle]
+
+
+class Objectives(BaseModel):
+    items: list[ObjectiveDetail]
+
+
+class ChangeRequests(BaseModel):
+    items: list[ChangeRequest]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    position: int = Field(description="the last event position the OKR-state view reflects")
+    recorded: int = Field(description="the last event position recorded in the store")
+
+
+# ---- errors -----------------------------------------------------------------------------
+
+
+class ErrorDetail(BaseModel):
+    field: str | None = None
+    rule: str
+    message: str
+
+
+class ErrorInfo(BaseModel):
+    code: str
+    message: str
+    details: list[ErrorDetail]
+
+
+class ErrorBody(BaseModel):
+    error: ErrorInfo

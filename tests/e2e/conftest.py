@@ -1,0 +1,110 @@
+"""End-to-end fixtures: a started Platform over a fresh SQLite data directory, the API
+in front of it, and bearer tokens for any user and roles."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from infra.config import Settings
+from services.api import create_app
+from services.bootstrap import Platform, build
+
+AuthHeaders = Callable[..., dict[str, str]]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The fixtures sign tokens with the short secret "test"; PyJWT rightly warns about
+    # that on every token, which would bury any warning worth reading.
+    config.addinivalue_line("filterwarnings", "ignore::jwt.warnings.InsecureKeyLengthWarning")
+
+
+@pytest.fixture
+def platform(tmp_path: Path) -> Iterator[Platform]:
+    platform = build(Settings(data_dir=tmp_path, secret_key="test"))
+    platform.start()
+    try:
+        yield platform
+    finally:
+        platform.close()
+
+
+@pytest.fixture
+def app(platform: Platform) -> FastAPI:
+    return create_app(platform)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as client:
+        yield client
+
+
+@pytest.fixture
+def auth(platform: Platform) -> AuthHeaders:
+    """``auth("tom", "member")``: the Authorization header of a token for those roles."""
+
+    def headers(user: str, *roles: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {platform.tokens.create(user, list(roles))}"}
+
+    return headers
+
+
+PRIYA = ("priya", "executive")
+TOM = ("tom", "member")
+
+
+@pytest.fixture
+def world(client: TestClient, auth: AuthHeaders) -> dict[str, str]:
+    """Through the API: cycle 2026-Q4 in planning, Priya's company objective, and Tom's
+    key result "LP reporting turnaround" (15 -> 8 days) under it. Returns their ids."""
+    exec_ = auth(*PRIYA)
+    cycle = client.post(
+        "/v1/cycles",
+        json={"name": "2026-Q4", "starts_on": "2026-10-01", "ends_on": "2026-12-31"},
+        headers=exec_,
+    )
+    assert cycle.status_code == 201, cycle.text
+    objective = client.post(
+        "/v1/objectives",
+        json={
+            "cycle_id": cycle.json()["id"],
+            "title": "Strengthen our operational infrastructure",
+            "owner": "priya",
+            "level": "company",
+            "commitment": "committed",
+        },
+        headers=exec_,
+    )
+    assert objective.status_code == 201, objective.text
+    key_result = client.post(
+        f"/v1/objectives/{objective.json()['id']}/key-results",
+        json={
+            "title": "LP reporting turnaround",
+            "owner": "tom",
+            "unit": "days",
+            "baseline": 15,
+            "target": 8,
+            "direction": "decrease",
+            "pay_linked": False,
+        },
+        headers=exec_,
+    )
+    assert key_result.status_code == 201, key_result.text
+    return {
+        "cycle": cycle.json()["id"],
+        "objective": objective.json()["id"],
+        "key_result": key_result.json()["id"],
+    }
+
+
+@pytest.fixture
+def locked_world(client: TestClient, auth: AuthHeaders, world: dict[str, str]) -> dict[str, str]:
+    """``world`` after Priya locked the cycle."""
+    locked = client.post(f"/v1/cycles/{world['cycle']}/lock", headers=auth(*PRIYA))
+    assert locked.status_code == 200, locked.text
+    return world
