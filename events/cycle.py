@@ -21,6 +21,10 @@ class Cycle(GovernedAggregate):
     class ObjectiveRegistered(GovernedAggregate.Event):
         objective_id: UUID
 
+    class AlignmentRecorded(GovernedAggregate.Event):
+        objective_id: UUID
+        parent_id: UUID | None
+
     class Locked(GovernedAggregate.Event):
         pass
 
@@ -60,6 +64,11 @@ class Cycle(GovernedAggregate):
         self.require_planning("objectives are set before the cycle is locked")
         self._objective_registered(objective_id=objective_id, **stamp.fields())
 
+    def record_alignment(self, objective_id: UUID, parent_id: UUID | None, stamp: Stamp) -> None:
+        """Note an objective's new place in the alignment tree of this cycle."""
+        self.require_open()
+        self._alignment_recorded(objective_id=objective_id, parent_id=parent_id, **stamp.fields())
+
     def require_planning(self, why: str) -> None:
         """Definitions (objectives, key results) may only be added while planning."""
         if self.state == CycleState.CLOSED:
@@ -86,6 +95,17 @@ class Cycle(GovernedAggregate):
         self, objective_id: UUID, actor: str, correlation_id: str, reason: str | None
     ) -> None:
         self.objective_ids.append(objective_id)
+
+    @event(AlignmentRecorded)
+    def _alignment_recorded(
+        self,
+        objective_id: UUID,
+        parent_id: UUID | None,
+        actor: str,
+        correlation_id: str,
+        reason: str | None,
+    ) -> None:
+        pass  # the tree lives on the objectives; this event orders realignments in a cycle
 
     @event(Locked)
     def _locked(self, actor: str, correlation_id: str, reason: str | None) -> None:

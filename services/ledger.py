@@ -35,7 +35,7 @@ log = structlog.get_logger(__name__)
 
 P = ParamSpec("P")
 A = TypeVar("A", bound=Aggregate)
-MAX_ATTEMPTS = 6
+MAX_ATTEMPTS = 10
 
 
 @dataclass(frozen=True)
@@ -228,9 +228,15 @@ class Ledger(Application[UUID]):
         objective, cycle = self._writable_objective(
             principal, objective_id, "re-align this objective"
         )
+        # The cycle records the new alignment too: realignments (and creations) within one
+        # cycle then serialise on it, so two racing realignments cannot form a loop that
+        # each check alone would have refused.
+        cycle = self._load(Cycle, cycle.id)
         self._check_parent(cycle.id, parent_id, objective.id)
-        objective.realign(parent_id, reason, self._stamp(principal))
-        return self._save(objective)
+        stamp = self._stamp(principal)
+        objective.realign(parent_id, reason, stamp)
+        cycle.record_alignment(objective.id, parent_id, stamp)
+        return self._save(objective, cycle)
 
     @retry_on_conflict
     def retire_objective(

@@ -30,14 +30,22 @@ class Principal:
         return bool(self.roles.intersection(roles))
 
     def require(self, *roles: Role, to: str) -> None:
+        self.require_not_compliance(to)
         if not self.has(*roles):
             wanted = " or ".join(r.value for r in roles)
             raise Forbidden(f"only {wanted} may {to}")
 
     def require_owner_or_executive(self, owners: Iterable[str], to: str) -> None:
         """Members act on what they own; executives on anything; nobody else writes OKRs."""
+        self.require_not_compliance(to)
         if self.has(Role.EXECUTIVE):
             return
         if self.has(Role.MEMBER) and self.user in set(owners):
             return
         raise Forbidden(f"only the owner or an executive may {to}")
+
+    def require_not_compliance(self, to: str) -> None:
+        """Segregation of duties: whoever holds the compliance role audits and never
+        writes, whatever other roles the same token carries."""
+        if self.has(Role.COMPLIANCE):
+            raise Forbidden(f"the compliance role reads and never writes, so it may not {to}")

@@ -9,6 +9,7 @@ import pytest
 from quarter import EXEC, TOM, plan_quarter
 
 from events import KeyResult
+from events.errors import InvalidValue
 from infra.config import Settings
 from services import ledger as ledger_module
 from services.bootstrap import Platform, build
@@ -102,3 +103,29 @@ def test_a_race_that_never_ends_answers_conflict_and_records_nothing(
         ledger.check_in(TOM, key_result.id, 12, 0.5, "never lands")
     notes = [c[2] for c in platform.ledger.repository.get(key_result.id).check_ins]
     assert notes == ["always first"] * 3
+
+
+def test_racing_realignments_cannot_form_a_loop(
+    platform: Platform, second_platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cycle, firm, _ = plan_quarter(platform)
+    ledger = platform.ledger
+    a = ledger.create_objective(
+        EXEC, cycle.id, "Team A", "priya", "team", "committed", parent_id=firm.id
+    )
+    b = ledger.create_objective(
+        EXEC, cycle.id, "Team B", "priya", "team", "committed", parent_id=firm.id
+    )
+    original = ledger._check_parent
+    raced: list[bool] = []
+
+    def check_then_race(*args: Any) -> None:
+        original(*args)
+        if not raced:  # B moves under A after our check of A-under-B passed
+            raced.append(True)
+            second_platform.ledger.realign_objective(EXEC, b.id, a.id, "B reports to A")
+
+    monkeypatch.setattr(ledger, "_check_parent", check_then_race)
+    with pytest.raises(InvalidValue):
+        ledger.realign_objective(EXEC, a.id, b.id, "A reports to B")
+    assert ledger.repository.get(a.id).parent_id == firm.id

@@ -105,3 +105,14 @@ def test_alignment_refuses_loops_and_other_cycles(platform: Platform) -> None:
         ledger.create_objective(
             EXEC, cycle.id, "Orphan", "priya", "team", "committed", parent_id=uuid4()
         )
+
+
+def test_the_compliance_role_never_writes_even_beside_other_roles(platform: Platform) -> None:
+    cycle, objective, key_result = plan_quarter(platform)
+    auditor = Principal.of("marcus", ["compliance", "member", "executive"])
+    with pytest.raises(Forbidden):
+        platform.ledger.check_in(auditor, key_result.id, 13, 0.5, "")
+    with pytest.raises(Forbidden):
+        platform.ledger.lock_cycle(auditor, cycle.id)
+    with pytest.raises(Forbidden):
+        platform.ledger.revise_objective(auditor, objective.id, title="Audited")
