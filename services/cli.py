@@ -47,7 +47,9 @@ def serve(
         log.info("demo.loaded")
     platform.start()
     try:
-        uvicorn.run(create_app(platform), host=host, port=port, log_config=None)
+        # Our middleware logs each request with its correlation id; uvicorn's access log
+        # would repeat it without one.
+        uvicorn.run(create_app(platform), host=host, port=port, log_config=None, access_log=False)
     finally:
         platform.close()
 

@@ -27,7 +27,7 @@ from events import (
     Stamp,
 )
 from events.errors import InvalidTransition, InvalidValue
-from infra.logging import current_correlation_id, new_correlation_id
+from infra.logging import correlated, current_correlation_id, new_correlation_id
 from services.errors import Conflict, Forbidden, NotFound
 from services.principals import Principal, Role
 
@@ -52,12 +52,14 @@ def retry_on_conflict(command: Callable[P, Recorded]) -> Callable[P, Recorded]:
 
     @functools.wraps(command)
     def run(*args: P.args, **kwargs: P.kwargs) -> Recorded:
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            try:
-                return command(*args, **kwargs)
-            except IntegrityError:
-                log.info("command.conflict", command=command.__name__, attempt=attempt)
-                time.sleep(random.uniform(0, 0.005 * 2**attempt))
+        # Keep the request's correlation id, or give this command its own.
+        with correlated(current_correlation_id(), command=command.__name__):
+            for attempt in range(1, MAX_ATTEMPTS + 1):
+                try:
+                    return command(*args, **kwargs)
+                except IntegrityError:
+                    log.info("command.conflict", attempt=attempt)
+                    time.sleep(random.uniform(0, 0.005 * 2**attempt))
         raise Conflict(
             f"{command.__name__}: the same records changed concurrently {MAX_ATTEMPTS} times; "
             "retry the request"
