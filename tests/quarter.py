@@ -2,6 +2,8 @@
 
 from datetime import date
 
+from okr_builders import definition
+
 from services.bootstrap import Platform
 from services.ledger import Recorded
 from services.principals import Principal
@@ -17,17 +19,5 @@ def plan_quarter(platform: Platform) -> tuple[Recorded, Recorded, Recorded]:
     objective = ledger.create_objective(
         EXEC, cycle.id, "Strengthen our operational infrastructure", "priya", "company", "committed"
     )
-    key_result = ledger.add_key_result(
-        EXEC,
-        objective.id,
-        {
-            "title": "LP reporting turnaround",
-            "owner": "tom",
-            "unit": "days",
-            "baseline": 15,
-            "target": 8,
-            "direction": "decrease",
-            "pay_linked": False,
-        },
-    )
+    key_result = ledger.add_key_result(EXEC, objective.id, definition())
     return cycle, objective, key_result

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from okr_builders import definition
 
 from infra.config import Settings
 from services.api import create_app
@@ -83,15 +84,7 @@ def world(client: TestClient, auth: AuthHeaders) -> dict[str, str]:
     assert objective.status_code == 201, objective.text
     key_result = client.post(
         f"/v1/objectives/{objective.json()['id']}/key-results",
-        json={
-            "title": "LP reporting turnaround",
-            "owner": "tom",
-            "unit": "days",
-            "baseline": 15,
-            "target": 8,
-            "direction": "decrease",
-            "pay_linked": False,
-        },
+        json=definition(),
         headers=exec_,
     )
     assert key_result.status_code == 201, key_result.text
