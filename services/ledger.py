@@ -1,20 +1,12 @@
-"""The ledger: one method per command. Each loads its aggregates, checks permissions and
-the domain's invariants, and records all new events in one ``save()``; a command that
-loses a race on an aggregate is retried from fresh state, then answered with Conflict."""
+"""The OKR ledger: one method per command on cycles, objectives, key results and change
+requests. Each loads its aggregates, checks permissions, asks the guardrails, lets the
+domain enforce its invariants, and records all new events in one ``save()``."""
 
-import functools
-import random
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 from uuid import UUID
 
-import structlog
-from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError
 
 from events import (
     ChangeRequest,
@@ -24,84 +16,17 @@ from events import (
     KeyResult,
     Level,
     Objective,
-    Stamp,
 )
 from events.errors import InvalidTransition, InvalidValue
-from infra.logging import correlated, current_correlation_id, new_correlation_id
-from services.errors import Conflict, Forbidden, NotFound
+from services.errors import Forbidden, NotFound
+from services.ledger_base import LedgerBase, Recorded, retry_on_conflict
 from services.principals import Principal, Role
 
-log = structlog.get_logger(__name__)
-
-P = ParamSpec("P")
-A = TypeVar("A", bound=Aggregate)
-MAX_ATTEMPTS = 10
+__all__ = ["Ledger", "Recorded"]
 
 
-@dataclass(frozen=True)
-class Recorded:
-    """What a command recorded: the aggregate it acted on and the store position of its
-    last event, which readers wait for (read-your-writes)."""
-
-    id: UUID
-    position: int
-
-
-def retry_on_conflict(command: Callable[P, Recorded]) -> Callable[P, Recorded]:
-    """Re-run a command from fresh state when another writer got to an aggregate first."""
-
-    @functools.wraps(command)
-    def run(*args: P.args, **kwargs: P.kwargs) -> Recorded:
-        # Keep the request's correlation id, or give this command its own.
-        with correlated(current_correlation_id(), command=command.__name__):
-            for attempt in range(1, MAX_ATTEMPTS + 1):
-                try:
-                    return command(*args, **kwargs)
-                except IntegrityError:
-                    log.info("command.conflict", attempt=attempt)
-                    time.sleep(random.uniform(0, 0.005 * 2**attempt))
-        raise Conflict(
-            f"{command.__name__}: the same records changed concurrently {MAX_ATTEMPTS} times; "
-            "retry the request"
-        )
-
-    return run
-
-
-class Ledger(Application[UUID]):
+class Ledger(LedgerBase):
     """The OKR ledger application: cycles, objectives, key results, change requests."""
-
-    name = "okrgov"
-
-    # ---- helpers -----------------------------------------------------------------------
-
-    def _load(self, cls: type[A], ident: UUID, *, to_change: bool = True) -> A:
-        """Load an aggregate. One that is only read (``to_change=False``) comes straight
-        from the cache without the deep copy that protects the cache from mutation."""
-        try:
-            aggregate: Aggregate = self.repository.get(ident, deepcopy_from_cache=to_change)
-        except AggregateNotFoundError:
-            raise NotFound(_kind(cls), ident) from None
-        if not isinstance(aggregate, cls):
-            raise NotFound(_kind(cls), ident)
-        return aggregate
-
-    def _stamp(self, principal: Principal) -> Stamp:
-        return Stamp(principal.user, current_correlation_id() or new_correlation_id())
-
-    def _save(self, subject: Aggregate, *others: Aggregate) -> Recorded:
-        # One save() for the whole command, its events in the order they happened across
-        # aggregates (approved, revised, applied), so the store reads as a true history.
-        pending = [e for a in (subject, *others) for e in a.collect_events()]
-        recordings = self.save(*sorted(pending, key=lambda e: e.timestamp))
-        position = max(r.notification.id for r in recordings) if recordings else 0
-        log.info(
-            "command.recorded",
-            aggregate_id=str(subject.id),
-            events=[type(r.domain_event).__qualname__ for r in recordings],
-            position=position,
-        )
-        return Recorded(subject.id, position)
 
     def _check_parent(self, cycle_id: UUID, parent_id: UUID | None, child: UUID | None) -> None:
         """A parent objective exists, belongs to the same cycle, and no loop forms."""
@@ -376,12 +301,3 @@ class Ledger(Application[UUID]):
         )
         cycle.require_open()
         return request, key_result, cycle
-
-
-def _kind(cls: type[Aggregate]) -> str:
-    return {
-        "Cycle": "cycle",
-        "Objective": "objective",
-        "KeyResult": "key result",
-        "ChangeRequest": "change request",
-    }.get(cls.__name__, cls.__name__)

@@ -11,7 +11,7 @@ from quarter import EXEC, TOM, plan_quarter
 from events import KeyResult
 from events.errors import InvalidValue
 from infra.config import Settings
-from services import ledger as ledger_module
+from services import ledger_base
 from services.bootstrap import Platform, build
 from services.errors import Conflict
 
@@ -91,7 +91,7 @@ def test_a_race_that_never_ends_answers_conflict_and_records_nothing(
     _, _, key_result = plan_quarter(platform)
     ledger = platform.ledger
     original = ledger._key_result_context
-    monkeypatch.setattr(ledger_module, "MAX_ATTEMPTS", 3)
+    monkeypatch.setattr(ledger_base, "MAX_ATTEMPTS", 3)
 
     def always_lose(ident: Any) -> Any:
         loaded = original(ident)

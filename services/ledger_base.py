@@ -1,0 +1,102 @@
+"""What every command of the ledger shares: loading aggregates, stamping events with the
+actor and correlation id, recording a command's events in one ``save()``, and retrying a
+command that lost a race on an aggregate from fresh state (then answering Conflict)."""
+
+import functools
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
+from uuid import UUID
+
+import structlog
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+
+from events import (
+    Stamp,
+)
+from infra.logging import correlated, current_correlation_id, new_correlation_id
+from services.errors import Conflict, NotFound
+from services.principals import Principal
+
+log = structlog.get_logger(__name__)
+
+P = ParamSpec("P")
+A = TypeVar("A", bound=Aggregate)
+MAX_ATTEMPTS = 10
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What a command recorded: the aggregate it acted on and the store position of its
+    last event, which readers wait for (read-your-writes)."""
+
+    id: UUID
+    position: int
+
+
+def retry_on_conflict(command: Callable[P, Recorded]) -> Callable[P, Recorded]:
+    """Re-run a command from fresh state when another writer got to an aggregate first."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> Recorded:
+        # Keep the request's correlation id, or give this command its own.
+        with correlated(current_correlation_id(), command=command.__name__):
+            for attempt in range(1, MAX_ATTEMPTS + 1):
+                try:
+                    return command(*args, **kwargs)
+                except IntegrityError:
+                    log.info("command.conflict", attempt=attempt)
+                    time.sleep(random.uniform(0, 0.005 * 2**attempt))
+        raise Conflict(
+            f"{command.__name__}: the same records changed concurrently {MAX_ATTEMPTS} times; "
+            "retry the request"
+        )
+
+    return run
+
+
+class LedgerBase(Application[UUID]):
+    """The event-sourced application all okrgov commands run in (one store, one name)."""
+
+    name = "okrgov"
+
+    def _load(self, cls: type[A], ident: UUID, *, to_change: bool = True) -> A:
+        """Load an aggregate. One that is only read (``to_change=False``) comes straight
+        from the cache without the deep copy that protects the cache from mutation."""
+        try:
+            aggregate: Aggregate = self.repository.get(ident, deepcopy_from_cache=to_change)
+        except AggregateNotFoundError:
+            raise NotFound(_kind(cls), ident) from None
+        if not isinstance(aggregate, cls):
+            raise NotFound(_kind(cls), ident)
+        return aggregate
+
+    def _stamp(self, principal: Principal) -> Stamp:
+        return Stamp(principal.user, current_correlation_id() or new_correlation_id())
+
+    def _save(self, subject: Aggregate, *others: Aggregate) -> Recorded:
+        # One save() for the whole command, its events in the order they happened across
+        # aggregates (approved, revised, applied), so the store reads as a true history.
+        pending = [e for a in (subject, *others) for e in a.collect_events()]
+        recordings = self.save(*sorted(pending, key=lambda e: e.timestamp))
+        position = max(r.notification.id for r in recordings) if recordings else 0
+        log.info(
+            "command.recorded",
+            aggregate_id=str(subject.id),
+            events=[type(r.domain_event).__qualname__ for r in recordings],
+            position=position,
+        )
+        return Recorded(subject.id, position)
+
+
+def _kind(cls: type[Aggregate]) -> str:
+    return {
+        "Cycle": "cycle",
+        "Objective": "objective",
+        "KeyResult": "key result",
+        "ChangeRequest": "change request",
+    }.get(cls.__name__, cls.__name__)
