@@ -32,6 +32,9 @@ REVISABLE = (
     "guardrail_metric",
 )
 
+#: Fields a definition may leave out (they default to None).
+OPTIONAL_FIELDS = ("risk_domain", "risk_rating", "guardrail_metric")
+
 
 def check_definition(definition: dict[str, Any]) -> dict[str, Any]:
     """Normalise a key result definition and enforce the measurability rules."""
@@ -90,8 +93,7 @@ class KeyResult(GovernedAggregate):
         unknown = set(definition) - set(REVISABLE)
         if unknown:
             raise InvalidValue(f"unknown key result fields: {sorted(unknown)}")
-        full = {f: None for f in ("risk_domain", "risk_rating", "guardrail_metric")}
-        full.update(definition)
+        full = {**dict.fromkeys(OPTIONAL_FIELDS), **definition}
         return cls(
             objective_id=objective_id,
             cycle_id=cycle_id,

@@ -1,6 +1,7 @@
 """All configuration in one place: environment variables with the OKRGOV_ prefix."""
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -17,6 +18,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     secret_key: str | None = None
     """Signs bearer tokens; generated into ``data_dir`` on first run when unset."""
+    policy_engine: Literal["embedded", "opa"] = "embedded"
+    """Where guardrails are evaluated: in-process Rego, or an OPA server at ``opa_url``."""
+    opa_url: str = "http://127.0.0.1:8181"
     aggregate_cache_size: int = 5000
     read_wait_seconds: float = 5.0
     """How long a read waits for the projections to reach the caller's last write."""

@@ -12,13 +12,16 @@ from infra.config import Settings
 from infra.logging import configure_logging
 from infra.persistence import eventsourcing_env
 from infra.tokens import TokenSigner, load_or_create_secret
+from policies.decision_point import DecisionPoint
+from policies.embedded import EmbeddedEngine
 from projections.documents import DocumentView, PostgresDocumentView, SQLiteDocumentView
 from projections.follower import Follower, Projection
+from projections.governance import Governance
 from projections.okr_state import OkrState
 from services.errors import ProjectionBehind
 from services.ledger import Ledger
 
-PROJECTIONS: tuple[type[Projection], ...] = (OkrState,)
+PROJECTIONS: tuple[type[Projection], ...] = (OkrState, Governance)
 
 
 def document_view(ledger: Ledger, projection: str) -> DocumentView:
@@ -49,6 +52,10 @@ class Platform:
     @property
     def okr_state(self) -> DocumentView:
         return self.followers[OkrState.name].view
+
+    @property
+    def governance(self) -> DocumentView:
+        return self.followers[Governance.name].view
 
     def start(self) -> None:
         for follower in self.followers.values():
@@ -93,10 +100,20 @@ class Platform:
                 )
 
 
+def decision_point(settings: Settings) -> DecisionPoint:
+    """The policy engine chosen by OKRGOV_POLICY_ENGINE: in-process Rego, or OPA."""
+    if settings.policy_engine == "opa":
+        from policies.opa import OpaEngine
+
+        return DecisionPoint(OpaEngine(settings.opa_url))
+    return DecisionPoint(EmbeddedEngine())
+
+
 def build(settings: Settings | None = None) -> Platform:
     settings = settings or Settings()
     configure_logging(settings.log_level)
-    ledger = Ledger(env=eventsourcing_env(settings))
+    ledger = Ledger(env=eventsourcing_env(settings), decision_point=decision_point(settings))
+    ledger.seed_policy()
     followers = {
         p.name: Follower(ledger.recorder, ledger.mapper, p(), document_view(ledger, p.name))
         for p in PROJECTIONS

@@ -20,3 +20,24 @@ class Conflict(Exception):
 
 class ProjectionBehind(Exception):
     """The read model has not reached the caller's last write within the wait bound."""
+
+
+class GuardrailViolation(Exception):
+    """The active guardrail policy denied the command; the denied attempt is recorded."""
+
+    def __init__(
+        self, deny: list[dict[str, str]], warn: list[dict[str, str]], position: int
+    ) -> None:
+        rules = ", ".join(v["rule"] for v in deny)
+        super().__init__(f"denied by the guardrails: {rules}")
+        self.deny = deny
+        self.warn = warn
+        self.position = position
+
+
+class PolicyUnavailable(Exception):
+    """The policy engine failed or is unreachable: fail closed, nothing was changed."""
+
+    def __init__(self, message: str, position: int) -> None:
+        super().__init__(message)
+        self.position = position

@@ -5,7 +5,7 @@ command that lost a race on an aggregate from fresh state (then answering Confli
 import functools
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
 from uuid import UUID
@@ -15,9 +15,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
-from events import (
-    Stamp,
-)
+from events import Cycle, KeyResult, Objective, Stamp
 from infra.logging import correlated, current_correlation_id, new_correlation_id
 from services.errors import Conflict, NotFound
 from services.principals import Principal
@@ -36,6 +34,8 @@ class Recorded:
 
     id: UUID
     position: int
+    warnings: tuple[dict[str, str], ...] = ()
+    """What the guardrails warned about this command (recorded with its decision)."""
 
 
 def retry_on_conflict(command: Callable[P, Recorded]) -> Callable[P, Recorded]:
@@ -75,10 +75,27 @@ class LedgerBase(Application[UUID]):
             raise NotFound(_kind(cls), ident)
         return aggregate
 
+    def _live_objectives(self, cycle: Cycle, to_change: bool = False) -> Iterator[Objective]:
+        for objective_id in cycle.objective_ids:
+            objective = self._load(Objective, objective_id, to_change=to_change)
+            if not objective.retired:
+                yield objective
+
+    def _live_key_results(
+        self, objective: Objective, to_change: bool = False, but: UUID | None = None
+    ) -> Iterator[KeyResult]:
+        for key_result_id in objective.key_result_ids:
+            if key_result_id != but:
+                key_result = self._load(KeyResult, key_result_id, to_change=to_change)
+                if not key_result.retired:
+                    yield key_result
+
     def _stamp(self, principal: Principal) -> Stamp:
         return Stamp(principal.user, current_correlation_id() or new_correlation_id())
 
-    def _save(self, subject: Aggregate, *others: Aggregate) -> Recorded:
+    def _save(
+        self, subject: Aggregate, *others: Aggregate, warnings: Sequence[dict[str, str]] = ()
+    ) -> Recorded:
         # One save() for the whole command, its events in the order they happened across
         # aggregates (approved, revised, applied), so the store reads as a true history.
         pending = [e for a in (subject, *others) for e in a.collect_events()]
@@ -90,7 +107,7 @@ class LedgerBase(Application[UUID]):
             events=[type(r.domain_event).__qualname__ for r in recordings],
             position=position,
         )
-        return Recorded(subject.id, position)
+        return Recorded(subject.id, position, tuple(warnings))
 
 
 def _kind(cls: type[Aggregate]) -> str:

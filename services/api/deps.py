@@ -16,7 +16,7 @@ catches up a moment later. So that a client never reads a state older than its o
 """
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, cast
 from uuid import UUID
@@ -66,14 +66,47 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 class Reads:
     """Documents of the OKR-state view, shaped as the API answers them."""
 
-    def __init__(self, view: DocumentView) -> None:
+    def __init__(
+        self,
+        view: DocumentView,
+        governance: DocumentView,
+        warnings: Sequence[dict[str, str]] = (),
+    ) -> None:
         self.view = view
+        self.governance = governance
+        self.warnings = list(warnings)
 
     def one(self, kind: str, ident: UUID) -> Document:
         doc = self.view.get(kind, str(ident))
         if doc is None:
             raise NotFound(kind.replace("_", " "), ident)
+        return {**doc, "warnings": self.warnings} if self.warnings else doc
+
+    def policy(self, ident: UUID) -> Document:
+        doc = self.governance.get("policy", str(ident))
+        if doc is None:
+            raise NotFound("policy version", ident)
         return doc
+
+    def policies(self) -> list[Document]:
+        return sorted(self.governance.find("policy"), key=lambda p: int(p["number"]))
+
+    def active_policy(self) -> Document:
+        active = self.governance.find("policy", "active")
+        if not active:
+            raise NotFound("policy version", "active")
+        return active[0]
+
+    def decisions(
+        self, outcome: str | None, actor: str | None, action: str | None, limit: int
+    ) -> list[Document]:
+        """The latest decisions first, filtered."""
+        found = [
+            d
+            for d in self.governance.find("decision", outcome)
+            if (actor is None or d["actor"] == actor) and (action is None or d["action"] == action)
+        ]
+        return sorted(found, key=lambda d: -int(d["position"]))[:limit]
 
     def cycle(self, ident: UUID) -> Document:
         return self.one("cycle", ident)
@@ -154,7 +187,7 @@ def fresh_reads(
             ]
         )
     platform.wait_for(principal.user, min_position or 0)
-    return Reads(platform.okr_state)
+    return Reads(platform.okr_state, platform.governance)
 
 
 FreshReads = Annotated[Reads, Depends(fresh_reads)]
@@ -185,7 +218,7 @@ class Command:
                 f"with {MIN_POSITION_HEADER}: {position}"
             ) from exc
         self.response.headers[POSITION_HEADER] = str(position)
-        return Reads(self.platform.okr_state)
+        return Reads(self.platform.okr_state, self.platform.governance, recorded.warnings)
 
 
 def command(platform: PlatformDep, principal: CurrentPrincipal, response: Response) -> Command:

@@ -23,8 +23,16 @@ from events.errors import (
     InvalidTransition,
     SelfApproval,
 )
+from policies.engine import PolicyCompileError
 from services.api.schemas import ErrorBody
-from services.errors import Conflict, Forbidden, NotFound, ProjectionBehind
+from services.errors import (
+    Conflict,
+    Forbidden,
+    GuardrailViolation,
+    NotFound,
+    PolicyUnavailable,
+    ProjectionBehind,
+)
 
 STATE_RULES: tuple[type[DomainError], ...] = (
     CycleLocked,
@@ -35,6 +43,11 @@ STATE_RULES: tuple[type[DomainError], ...] = (
     SelfApproval,
 )
 CHANGE_REQUEST_PATH = "/v1/change-requests"
+#: Guardrail rules about the state of a cycle or a request, not about the values sent:
+#: their denials answer 409 like the domain's own state rules (the public contract
+#: answers a post-lock edit with 409 naming the change-request route).
+#: Their codes are those the domain gives the same refusal.
+STATE_GUARDRAILS = {"changes_after_lock": ChangeNeedsApproval.rule, "four_eyes": SelfApproval.rule}
 RETRY_AFTER_SECONDS = 1
 _HTTP_CODES = {401: "unauthenticated", 404: "not_found", 405: "method_not_allowed"}
 _PARTS = ("body", "query", "path", "header", "cookie")
@@ -74,6 +87,15 @@ def problem(exc: Exception) -> Problem:
             return Problem(403, "forbidden", str(exc))
         case Conflict():
             return Problem(409, "conflict", str(exc))
+        case GuardrailViolation():
+            return _guardrail_problem(exc)
+        case PolicyUnavailable():
+            headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+            return Problem(503, "policy_unavailable", str(exc), headers=headers)
+        case PolicyCompileError():
+            field = f"modules.{exc.module}" if exc.module else "modules"
+            detail = {**_detail(field, "rego_compile", exc.message), "line": exc.line}
+            return Problem(422, "policy_compile_error", str(exc), [detail])
         case ProjectionBehind():
             headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
             return Problem(503, "projection_behind", str(exc), headers=headers)
@@ -96,6 +118,17 @@ def _domain_problem(exc: DomainError) -> Problem:
     if isinstance(exc, ChangeNeedsApproval) and CHANGE_REQUEST_PATH not in message:
         message = f"{message}; file a change request: POST {CHANGE_REQUEST_PATH}"
     return Problem(status, exc.rule, message, [_detail(exc.field, exc.rule, message)])
+
+
+def _guardrail_problem(exc: GuardrailViolation) -> Problem:
+    """422 listing every violated rule, or 409 when a state rule (lock, four eyes) is
+    among them; the message carries the rules' own advice on how to fix it."""
+    details = [_detail(None, v["rule"], v["message"]) for v in exc.deny]
+    message = "denied by the guardrails: " + " ".join(v["message"] for v in exc.deny)
+    state = [STATE_GUARDRAILS[v["rule"]] for v in exc.deny if v["rule"] in STATE_GUARDRAILS]
+    if state:
+        return Problem(409, state[0], message, details)
+    return Problem(422, "guardrail_denied", message, details)
 
 
 def _detail(field: str | None, rule: str, message: str) -> dict[str, Any]:
@@ -126,6 +159,9 @@ def install_error_handlers(app: FastAPI) -> None:
         ProjectionBehind,
         Unauthenticated,
         HTTPException,
+        GuardrailViolation,
+        PolicyUnavailable,
+        PolicyCompileError,
     ):
         app.add_exception_handler(kind, _handle)
 
@@ -136,8 +172,10 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
         403: "the caller's roles or ownership do not allow this",
         404: "no such cycle, objective, key result or change request",
         409: "the state refuses it: locked, closed, retired, four eyes, or a concurrent change",
-        422: "invalid input, naming each field, or a broken OKR rule; nothing was recorded",
-        503: "the read model has not caught up yet; retry after Retry-After seconds",
+        422: "invalid input naming each field, a broken OKR rule, or a guardrail denial "
+        "listing each violated rule (the denied attempt is recorded)",
+        503: "the read model has not caught up yet, or the guardrail policies could not be "
+        "evaluated (nothing was changed); retry after Retry-After seconds",
     }
     return {s: {"model": ErrorBody, "description": described[s]} for s in statuses}
 

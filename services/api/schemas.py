@@ -198,10 +198,20 @@ class ChangeRequestFilter(Request):
 Status = Literal["active", "retired"]
 
 
+class Violation(BaseModel):
+    rule: str
+    message: str
+
+
 class Versioned(BaseModel):
     updated_at: datetime
     updated_by: str
     version: int
+    warnings: list[Violation] = Field(
+        default_factory=list,
+        description="guardrail warnings about the write this answers (recorded with its "
+        "decision); empty on reads",
+    )
 
 
 class Cycle(Versioned):
@@ -329,6 +339,7 @@ class ErrorDetail(BaseModel):
     field: str | None = None
     rule: str
     message: str
+    line: int | None = Field(default=None, description="the Rego line, for a policy error")
 
 
 class ErrorInfo(BaseModel):
@@ -339,3 +350,89 @@ class ErrorInfo(BaseModel):
 
 class ErrorBody(BaseModel):
     error: ErrorInfo
+
+
+# ---- guardrail policies -------------------------------------------------------------------
+
+
+class NewPolicy(Request):
+    modules: dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]+\.rego$")], str] = (
+        Field(min_length=1, description="Rego modules by file name")
+    )
+    data: dict[str, Any] = Field(default_factory=dict, description="the data the rules read")
+    description: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+
+
+class Simulation(Request):
+    cycle_id: UUID
+
+
+class Policy(BaseModel):
+    id: UUID
+    number: int
+    description: str
+    digest: str
+    status: Literal["proposed", "active", "retired"]
+    proposed_by: str
+    proposed_at: datetime
+    approved_by: str | None
+    approved_at: datetime | None
+    retired_at: datetime | None
+    superseded_by: int | None
+
+
+class PolicyDetail(Policy):
+    modules: dict[str, str]
+    data: dict[str, Any]
+
+
+class Policies(BaseModel):
+    items: list[Policy]
+
+
+class SimulatedChange(BaseModel):
+    key_result_id: UUID
+    title: str
+    newly_denied: list[str]
+    no_longer_denied: list[str]
+    newly_warned: list[str]
+    no_longer_warned: list[str]
+
+
+class SimulationReport(BaseModel):
+    policy_id: UUID
+    policy_version: int
+    compared_with_version: int
+    cycle_id: UUID
+    key_results_evaluated: int
+    changes: list[SimulatedChange]
+
+
+class GuardrailDecision(BaseModel):
+    id: UUID
+    position: int
+    at: datetime
+    actor: str
+    roles: list[str]
+    correlation_id: str
+    action: str
+    target_kind: str
+    target_id: UUID | None
+    outcome: Literal["allowed", "denied", "error"]
+    deny: list[Violation]
+    warn: list[Violation]
+    policy_version: int | None
+    bundle_digest: str | None
+    input_digest: str
+    error: str | None
+
+
+class GuardrailDecisions(BaseModel):
+    items: list[GuardrailDecision]
+
+
+class DecisionFilter(Request):
+    outcome: Literal["allowed", "denied", "error"] | None = None
+    actor: str | None = None
+    action: str | None = None
+    limit: int = Field(default=100, ge=1, le=1000)

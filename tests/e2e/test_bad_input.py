@@ -45,6 +45,28 @@ def refused(
     return response.status_code, error
 
 
+def denied(
+    client: TestClient,
+    platform: Platform,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    **request: Any,
+) -> tuple[int, dict[str, Any]]:
+    """Send a request the guardrails must deny: nothing is recorded but the denied
+    attempt itself, naming the rules that stopped it."""
+    before = platform.ledger.recorder.max_notification_id()
+    response = client.request(method, path, headers=headers, **request)
+    assert 400 <= response.status_code < 500, response.text
+    recorded = platform.ledger.recorder.select_notifications(start=before + 1, limit=10)
+    assert [n.topic for n in recorded] == ["events.decision:Decision.Recorded"]
+    decision = platform.ledger.mapper.to_domain_event(recorded[0])
+    error: dict[str, Any] = response.json()["error"]
+    assert decision.outcome == "denied"
+    assert {v["rule"] for v in decision.deny} == {d["rule"] for d in error["details"]}
+    return response.status_code, error
+
+
 def fields(error: dict[str, Any]) -> set[str]:
     return {d["field"] for d in error["details"]}
 
@@ -147,7 +169,6 @@ def test_cycle_bodies(
         ({"risk_rating": True}, {"risk_rating"}, "int_type"),
         ({"direction": "sideways"}, {"direction"}, "enum"),
         ({"target": None}, {"target"}, "value_error"),
-        ({"target": 15}, {"target"}, "not_measurable"),
         ({"target": 20}, {"target"}, "not_measurable"),
         ({"pay_linked": "no"}, {"pay_linked"}, "bool_type"),
         ({"objective_id": UNKNOWN}, {"objective_id"}, "extra_forbidden"),
@@ -169,6 +190,14 @@ def test_key_result_revisions(
     assert rule in {d["rule"] for d in error["details"]}
 
 
+def test_target_equal_to_baseline_is_a_recorded_guardrail_denial(
+    client: TestClient, platform: Platform, auth: AuthHeaders, world: dict[str, str]
+) -> None:
+    path = f"/v1/key-results/{world['key_result']}"
+    status, error = denied(client, platform, "PATCH", path, auth(*TOM), json={"target": 15})
+    assert (status, [d["rule"] for d in error["details"]]) == (422, ["measurable"])
+
+
 def test_new_key_result_rules(
     client: TestClient, platform: Platform, auth: AuthHeaders, world: dict[str, str]
 ) -> None:
@@ -177,8 +206,10 @@ def test_new_key_result_rules(
     status, error = refused(client, platform, "POST", path, auth(*PRIYA), json=missing)
     assert (status, fields(error)) == (422, {"pay_linked"})
     flat = {**NEW_KR, "target": 60}
-    status, error = refused(client, platform, "POST", path, auth(*PRIYA), json=flat)
-    assert (status, error["code"], fields(error)) == (422, "not_measurable", {"target"})
+    status, error = denied(client, platform, "POST", path, auth(*PRIYA), json=flat)
+    assert (status, error["code"]) == (422, "guardrail_denied")
+    assert [d["rule"] for d in error["details"]] == ["measurable"]
+    assert "target" in error["details"][0]["message"]
 
 
 @pytest.mark.parametrize(
@@ -292,7 +323,7 @@ def test_post_lock_patch_names_the_change_request_route(
 ) -> None:
     path = f"/v1/key-results/{locked_world['key_result']}"
     body = {"target": 10, "reason": "migration slipped"}
-    status, error = refused(client, platform, "PATCH", path, auth(*TOM), json=body)
+    status, error = denied(client, platform, "PATCH", path, auth(*TOM), json=body)
     assert (status, error["code"]) == (409, "change_needs_approval")
     assert "/v1/change-requests" in error["message"]
     path = f"/v1/objectives/{locked_world['objective']}/key-results"
@@ -328,7 +359,7 @@ def test_self_approval_is_refused(
     )
     assert request.status_code == 201, request.text
     path = f"/v1/change-requests/{request.json()['id']}/approve"
-    status, error = refused(client, platform, "POST", path, priya)
+    status, error = denied(client, platform, "POST", path, priya)
     assert (status, error["code"]) == (409, "four_eyes")
     assert client.get(path.removesuffix("/approve"), headers=priya).json()["status"] == "pending"
 

@@ -7,10 +7,10 @@ import pytest
 from quarter import EXEC, TOM, plan_quarter
 
 from events import KeyResult
-from events.errors import ChangeNeedsApproval, CycleClosed, InvalidValue
+from events.errors import CycleClosed, InvalidValue
 from infra.logging import correlated
 from services.bootstrap import Platform
-from services.errors import Forbidden, NotFound
+from services.errors import Forbidden, GuardrailViolation, NotFound
 from services.principals import Principal
 
 
@@ -67,15 +67,23 @@ def test_refused_commands_record_nothing(platform: Platform) -> None:
         platform.ledger.check_in(TOM, uuid4(), 13, 0.5, "")
     with pytest.raises(NotFound):  # a cycle id is not a key result id
         platform.ledger.check_in(TOM, cycle.id, 13, 0.5, "")
+    assert len(_events(platform)) == before
     platform.ledger.lock_cycle(EXEC, cycle.id)
-    with pytest.raises(ChangeNeedsApproval):
+    with pytest.raises(GuardrailViolation) as denied:
         platform.ledger.revise_key_result(TOM, key_result.id, {"target": 10}, "slip")
+    assert [v["rule"] for v in denied.value.deny] == ["changes_after_lock"]
     platform.ledger.close_cycle(EXEC, cycle.id)
     after_close = len(_events(platform))
     with pytest.raises(CycleClosed):
         platform.ledger.check_in(TOM, key_result.id, 13, 0.5, "")
     assert len(_events(platform)) == after_close
-    assert after_close == before + 4  # locked, closed, scored key result, scored objective
+    # Recorded: the lock and its decision, the denied attempt (the only trace of the
+    # refusals), the close, both scores and their decision.
+    recorded = [type(e).__qualname__ for e in _events(platform)[before:]]
+    assert recorded == [
+        "Cycle.Locked", "Decision.Recorded", "Decision.Recorded",
+        "Cycle.Closed", "KeyResult.Scored", "Objective.Scored", "Decision.Recorded",
+    ]  # fmt: skip
 
 
 def test_members_write_only_what_they_own(platform: Platform) -> None:

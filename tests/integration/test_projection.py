@@ -53,7 +53,7 @@ def test_rebuild_reproduces_identical_rows(platform: Platform) -> None:
     platform.catch_up()
     before = platform.okr_state.dump()
     position = platform.okr_state.position()
-    assert platform.rebuild() == {"okr_state": position}
+    assert platform.rebuild() == {"okr_state": position, "governance": position}
     assert platform.okr_state.dump() == before
 
 

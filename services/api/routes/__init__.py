@@ -2,11 +2,20 @@
 
 from fastapi import APIRouter
 
-from services.api.routes import change_requests, cycles, key_results, objectives
+from services.api.routes import (
+    change_requests,
+    cycles,
+    decisions,
+    key_results,
+    objectives,
+    policies,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     cycles.router,
     objectives.router,
     key_results.router,
     change_requests.router,
+    policies.router,
+    decisions.router,
 )

@@ -506,7 +506,7 @@ def test_confidence_above_ninety_percent_at_lock_warns(
 def test_confidence_above_ninety_percent_across_the_cycle_warns(
     engine: EmbeddedEngine, lock_input: LockInput
 ) -> None:
-    verdict = engine.evaluate(lock_input({"obj-1": [0.95, 0.95], "obj-2": [0.92, 1.0]}))
+    verdict = engine.evaluate(lock_input({"obj-1": [0.95, 0.95], "obj-2": [0.94, 1.0]}))
     found = messages(verdict, "sandbagging")
     assert len(found) == 3
     assert any('cycle "2026-Q4" have an average confidence of 0.96' in m for m in found)

@@ -1,0 +1,486 @@
+# okrgov guardrails: the firm's rules for objectives and key results, as code.
+#
+# Every command (add a key result, revise it, lock a cycle, approve a change request...) is
+# checked against these rules before anything is recorded. A rule either DENIES the command
+# (nothing is recorded, the author is told why) or WARNS (the command goes through; the
+# warning is recorded with the decision and shown to the author).
+#
+# Each rule has a stable id (the "rule" field: auditors and compliance views filter on it,
+# so it is never renamed) and a message that tells the author how to fix the problem.
+# Thresholds and word lists live in data.json, so a risk officer can change them without
+# touching the rules. The input document these rules read is described in
+# policies/README.md.
+package okrgov.guardrails
+
+import rego.v1
+
+# The rules, their severity and what each protects against (for listings and reviews).
+catalogue := {
+	"pay_linked": {"severity": "deny", "summary": "no key result linked to pay or bonus"},
+	"risk_appetite": {"severity": "deny", "summary": "risk rating within the appetite of its risk domain"},
+	"measurable": {"severity": "deny", "summary": "owner, unit, direction, baseline and a different target"},
+	"key_result_limit": {"severity": "deny", "summary": "at most five key results per objective"},
+	"single_key_result": {"severity": "warn", "summary": "an objective measured by one key result only"},
+	"changes_after_lock": {"severity": "deny", "summary": "after lock, key results change only through an approved change request"},
+	"four_eyes": {"severity": "deny", "summary": "a change request is decided by someone other than its requester"},
+	"sales_conduct": {"severity": "deny", "summary": "no sales-volume key results for client-facing staff"},
+	"activity_not_outcome": {"severity": "warn", "summary": "key results state outcomes, not activities"},
+	"objective_title_shape": {"severity": "warn", "summary": "objective titles are qualitative and concise"},
+	"growth_without_guardrail": {"severity": "warn", "summary": "growth in a regulated domain is paired with a guardrail metric"},
+	"sandbagging": {"severity": "warn", "summary": "targets so safe that confidence at lock is above 0.9"},
+}
+
+# ---------------------------------------------------------------------------------------
+# What the command is about
+# ---------------------------------------------------------------------------------------
+
+# Commands that give a key result a definition: adding one, revising one, or asking (after
+# lock) for a change. For all three, input.resource.after is the complete definition the
+# key result would have.
+definition_actions := {"key_result.add", "key_result.revise", "change_request.request"}
+
+# Commands that change a key result's definition or remove it.
+change_actions := {"key_result.revise", "key_result.retire"}
+
+objective_actions := {"objective.create", "objective.revise"}
+
+decision_actions := {"change_request.approve", "change_request.reject"}
+
+directions := {"increase", "decrease", "milestone"}
+
+# The key result definition under review (undefined for other commands).
+proposed := input.resource.after if {
+	input.action in definition_actions
+	is_object(input.resource.after)
+}
+
+# The objective's other live key results.
+siblings := input.siblings if is_array(input.siblings)
+
+else := []
+
+cycle_key_results := input.cycle_key_results if is_array(input.cycle_key_results)
+
+else := []
+
+limits := data.limits
+
+# ---------------------------------------------------------------------------------------
+# deny: pay_linked
+# ---------------------------------------------------------------------------------------
+# Why: when pay or bonus depends on hitting a key result, people negotiate safe targets
+# instead of stretching, report optimistic progress, and may put clients or the firm at
+# risk to hit the number. Remuneration rules expect incentives to be set through the
+# remuneration process, with its own risk adjustment, not through OKRs.
+deny contains violation("pay_linked", msg) if {
+	proposed.pay_linked == true
+	msg := sprintf(
+		"Key result %s is linked to pay or bonus. OKRs are kept separate from remuneration: set pay_linked to false, and agree any incentive through the remuneration process.",
+		[label(proposed)],
+	)
+}
+
+deny contains violation("pay_linked", msg) if {
+	value := proposed.pay_linked
+	not is_boolean(value)
+	msg := sprintf(
+		"Key result %s has pay_linked %v; it must be true or false. Set it to false: key results are not linked to pay.",
+		[label(proposed), value],
+	)
+}
+
+# ---------------------------------------------------------------------------------------
+# deny: risk_appetite
+# ---------------------------------------------------------------------------------------
+# Why: the board sets how much risk the firm accepts in each risk domain (data.json,
+# "risk_appetite": the highest acceptable rating, 1 low to 5 high). A goal whose pursuit
+# carries more risk than the board accepts must not be set, and a rating in a domain the
+# board has not sized cannot be checked at all.
+deny contains violation("risk_appetite", msg) if {
+	rating := proposed.risk_rating
+	is_number(rating)
+	appetite := data.risk_appetite[proposed.risk_domain]
+	rating > appetite
+	msg := sprintf(
+		"Key result %s has risk rating %v in the %s risk domain, above the firm's appetite of %v for that domain. Reduce the risk the key result takes (rating %v or lower) or ask a risk officer to review the appetite.",
+		[label(proposed), rating, proposed.risk_domain, appetite, appetite],
+	)
+}
+
+deny contains violation("risk_appetite", msg) if {
+	rating := proposed.risk_rating
+	rating != null
+	not known_risk_domain(proposed)
+	msg := sprintf(
+		"Key result %s has a risk rating but its risk domain %s has no risk appetite set. Use one of: %s.",
+		[label(proposed), shown(object.get(proposed, "risk_domain", null)), concat(", ", sort(object.keys(data.risk_appetite)))],
+	)
+}
+
+deny contains violation("risk_appetite", msg) if {
+	rating := proposed.risk_rating
+	rating != null
+	not valid_rating(rating)
+	msg := sprintf(
+		"Key result %s has risk rating %v; a risk rating is a whole number from 1 (low) to 5 (high).",
+		[label(proposed), rating],
+	)
+}
+
+known_risk_domain(kr) if is_number(data.risk_appetite[kr.risk_domain])
+
+valid_rating(rating) if {
+	is_number(rating)
+	rating == round(rating)
+	rating >= 1
+	rating <= 5
+}
+
+# ---------------------------------------------------------------------------------------
+# deny: measurable
+# ---------------------------------------------------------------------------------------
+# Why: a key result is a measurable outcome. Without an owner nobody answers for it;
+# without a unit, a direction, a baseline and a target nobody can say at quarter end
+# whether it was achieved, and the score the board sees would mean nothing. A target equal
+# to its baseline asks for no change at all.
+deny contains violation("measurable", msg) if {
+	kr := proposed
+	some field in ["owner", "unit", "direction"]
+	not has_text(kr[field])
+	msg := sprintf(
+		"Key result %s has no %s. A key result needs an owner, a unit, a direction (increase, decrease or milestone), a baseline and a target: add the %s.",
+		[label(kr), field, field],
+	)
+}
+
+deny contains violation("measurable", msg) if {
+	kr := proposed
+	some field in ["baseline", "target"]
+	not is_number(kr[field])
+	msg := sprintf(
+		"Key result %s has no numeric %s. Give the %s as a number in the key result's unit (for a milestone: baseline 0, target 1).",
+		[label(kr), field, field],
+	)
+}
+
+deny contains violation("measurable", msg) if {
+	kr := proposed
+	has_text(kr.direction)
+	not kr.direction in directions
+	msg := sprintf(
+		"Key result %s has direction %q; use increase, decrease or milestone.",
+		[label(kr), kr.direction],
+	)
+}
+
+deny contains violation("measurable", msg) if {
+	kr := proposed
+	is_number(kr.baseline)
+	is_number(kr.target)
+	kr.target == kr.baseline
+	msg := sprintf(
+		"Key result %s has target %v equal to its baseline: it asks for no change. Set a target that differs from the baseline (for a milestone: baseline 0, target 1).",
+		[label(kr), kr.target],
+	)
+}
+
+# ---------------------------------------------------------------------------------------
+# deny: key_result_limit; warn: single_key_result
+# ---------------------------------------------------------------------------------------
+# Why: an objective with many key results has no focus and spreads effort thin; good
+# practice is two to five. One key result alone is easy to game: hitting it can hide what
+# got worse, so a second measure (quality, risk or client outcome) should sit beside it.
+deny contains violation("key_result_limit", msg) if {
+	input.action == "key_result.add"
+	total := count(siblings) + 1
+	total > limits.max_key_results_per_objective
+	msg := sprintf(
+		"Objective %s would have %d key results; the limit is %d. Keep the ones that matter most: retire or merge one before adding another.",
+		[objective_label, total, limits.max_key_results_per_objective],
+	)
+}
+
+warn contains violation("single_key_result", msg) if {
+	input.action == "key_result.add"
+	count(siblings) == 0
+	msg := sprintf(
+		"Objective %s has a single key result. Add at least one more (two to five is good practice), for example a quality or risk measure beside this one.",
+		[objective_label],
+	)
+}
+
+warn contains violation("single_key_result", msg) if {
+	input.action == "key_result.retire"
+	count(siblings) == 1
+	msg := sprintf(
+		"Retiring this key result leaves objective %s with a single key result. Consider adding another measure so that one number does not carry the whole objective.",
+		[objective_label],
+	)
+}
+
+warn contains violation("single_key_result", msg) if {
+	input.action == "cycle.lock"
+	some objective_id, objective in locked_objectives
+	objective.key_results == 1
+	msg := sprintf(
+		"Objective %v is locked with a single key result. Add a second measure (two to five is good practice) through a change request if one number should not carry it alone.",
+		[objective_id],
+	)
+}
+
+# ---------------------------------------------------------------------------------------
+# deny: changes_after_lock
+# ---------------------------------------------------------------------------------------
+# Why: once a cycle is locked, its key results are the commitments the firm and the board
+# track. Moving a target or dropping a key result mid-quarter without a documented,
+# approved request would let results be made to look good after the fact. A closed cycle
+# has been scored and reported, so nothing in it changes.
+deny contains violation("changes_after_lock", msg) if {
+	input.action in change_actions
+	input.cycle.state == "locked"
+	not approved_request_for_this_key_result
+	msg := sprintf(
+		"Cycle %s is locked: key result %s changes only through an approved change request. File one (POST /v1/change-requests) with the change and the reason, and have someone other than you approve it.",
+		[cycle_label, shown(object.get(input, ["resource", "id"], null))],
+	)
+}
+
+deny contains violation("changes_after_lock", msg) if {
+	input.action in change_actions
+	input.cycle.state == "closed"
+	msg := sprintf(
+		"Cycle %s is closed and scored: its key results can no longer change. Carry the change into the next cycle instead.",
+		[cycle_label],
+	)
+}
+
+approved_request_for_this_key_result if {
+	input.change_request.status == "approved"
+	input.change_request.key_result_id == input.resource.id
+}
+
+# ---------------------------------------------------------------------------------------
+# deny: four_eyes
+# ---------------------------------------------------------------------------------------
+# Why: a change to a locked commitment must be agreed by a second person, so that nobody
+# can move their own goalposts alone. The requester can neither approve nor reject (a
+# self-rejection would also decide alone on the record).
+deny contains violation("four_eyes", msg) if {
+	input.action in decision_actions
+	has_text(input.actor.id)
+	input.actor.id == input.change_request.requester
+	msg := sprintf(
+		"%s requested change request %s and cannot decide it: another person must approve or reject it (four-eyes principle).",
+		[input.actor.id, shown(object.get(input, ["change_request", "id"], null))],
+	)
+}
+
+# ---------------------------------------------------------------------------------------
+# deny: sales_conduct
+# ---------------------------------------------------------------------------------------
+# Why: goals on sales volume for people who deal with clients (sales, revenue, assets
+# raised, new accounts, products sold, cross-selling) are a known cause of mis-selling and
+# unsuitable advice: the conduct regulator expects client-facing staff to be measured on
+# the quality of client outcomes, not on volume. Job roles come from data.json "job_roles";
+# which roles face clients from "client_facing_roles"; the volume words from
+# "sales_volume_terms".
+deny contains violation("sales_conduct", msg) if {
+	kr := proposed
+	role := data.job_roles[kr.owner]
+	role in data.client_facing_roles
+	terms := [term | some term in data.sales_volume_terms; contains(proposed_text, phrase(term))]
+	count(terms) > 0
+	msg := sprintf(
+		"Key result %s measures sales volume (%s) and its owner %s is in a client-facing role (%s). Give client-facing staff client-outcome measures instead (e.g. complaints, suitability findings, client retention), or give the volume measure to a non-client-facing owner.",
+		[label(kr), concat(", ", terms), kr.owner, role],
+	)
+}
+
+# ---------------------------------------------------------------------------------------
+# warn: activity_not_outcome
+# ---------------------------------------------------------------------------------------
+# Why: a key result should say what will be different (an outcome), not what someone will
+# do (an activity). "Hold ten client meetings" can be completed while nothing improves;
+# "Client retention from 88% to 93%" cannot. Word lists: data.json "activity_words".
+warn contains violation("activity_not_outcome", msg) if {
+	kr := proposed
+	reads_as_activity(proposed_words.title)
+	msg := sprintf(
+		"Key result %s reads as an activity, not an outcome. State the result the activity should produce and how it is measured (e.g. \"Onboarding time from 20 to 10 days\" rather than \"Launch the onboarding project\").",
+		[label(kr)],
+	)
+}
+
+reads_as_activity(text) if {
+	words := split(trim_space(text), " ")
+	words[0] in data.activity_words.first
+}
+
+reads_as_activity(text) if {
+	some words in data.activity_words.anywhere
+	contains(text, phrase(words))
+}
+
+# ---------------------------------------------------------------------------------------
+# warn: objective_title_shape
+# ---------------------------------------------------------------------------------------
+# Why: an objective is the qualitative "what and why"; numbers belong in its key results,
+# where they are measured and scored. A title of fewer than four words rarely says why the
+# objective matters; one of more than eighteen is usually several objectives at once.
+warn contains violation("objective_title_shape", msg) if {
+	input.action in objective_actions
+	title := input.resource.after.title
+	is_string(title)
+	regex.match(`[0-9]`, title)
+	msg := sprintf(
+		"Objective %q contains digits. Keep the objective qualitative and move the numbers into its key results.",
+		[title],
+	)
+}
+
+warn contains violation("objective_title_shape", msg) if {
+	input.action in objective_actions
+	title := input.resource.after.title
+	is_string(title)
+	n := count(words_of(title))
+	bounds := limits.objective_title_words
+	n < bounds.min
+	msg := sprintf(
+		"Objective %q has %d words. Say in %d to %d words what you want to achieve and why it matters.",
+		[title, n, bounds.min, bounds.max],
+	)
+}
+
+warn contains violation("objective_title_shape", msg) if {
+	input.action in objective_actions
+	title := input.resource.after.title
+	is_string(title)
+	n := count(words_of(title))
+	bounds := limits.objective_title_words
+	n > bounds.max
+	msg := sprintf(
+		"Objective %q has %d words, more than %d. Keep one aim per objective: shorten it, or split it into separate objectives.",
+		[title, n, bounds.max],
+	)
+}
+
+# ---------------------------------------------------------------------------------------
+# warn: growth_without_guardrail
+# ---------------------------------------------------------------------------------------
+# Why: pushing a number up in a regulated domain (investment, conduct, credit: data.json
+# "regulated_domains") can be achieved by taking more risk or by harming clients. A paired
+# guardrail (a health measure that must not get worse, such as complaints, losses or
+# breaches) makes such a shortcut visible. The key result carries its own guardrail_metric,
+# or the objective has another key result that is a guardrail: a decrease in the same risk
+# domain, or one with a guardrail_metric.
+warn contains violation("growth_without_guardrail", msg) if {
+	kr := proposed
+	kr.direction == "increase"
+	kr.risk_domain in data.regulated_domains
+	not has_text(kr.guardrail_metric)
+	not paired_with_guardrail(kr)
+	msg := sprintf(
+		"Key result %s grows a number in the regulated %s domain without a guardrail. Set its guardrail_metric (e.g. complaints, losses or breaches that must not rise), or add a key result on this objective that reduces a risk measure in the %s domain.",
+		[label(kr), kr.risk_domain, kr.risk_domain],
+	)
+}
+
+paired_with_guardrail(kr) if {
+	some sibling in siblings
+	sibling.direction == "decrease"
+	sibling.risk_domain == kr.risk_domain
+}
+
+paired_with_guardrail(_) if {
+	some sibling in siblings
+	has_text(sibling.guardrail_metric)
+}
+
+# ---------------------------------------------------------------------------------------
+# warn: sandbagging
+# ---------------------------------------------------------------------------------------
+# Why: when owners are almost certain at lock that they will hit their key results, the
+# targets were probably set low ("sandbagged"), and the board would read a comfortable
+# score as success. Checked when the cycle is locked, over the latest confidence of each
+# objective's key results and of the whole cycle; threshold: data.json
+# limits.sandbagging_confidence.
+warn contains violation("sandbagging", msg) if {
+	input.action == "cycle.lock"
+	some objective_id, objective in locked_objectives
+	average := mean(objective.confidences)
+	average > limits.sandbagging_confidence
+	msg := sprintf(
+		"The key results of objective %v have an average confidence of %.2f at lock, above %v: the targets may be too safe. Raise them to a real stretch, or record why near-certainty is right here.",
+		[objective_id, average, limits.sandbagging_confidence],
+	)
+}
+
+warn contains violation("sandbagging", msg) if {
+	input.action == "cycle.lock"
+	confidences := [kr.confidence | some kr in cycle_key_results; is_number(kr.confidence)]
+	average := mean(confidences)
+	average > limits.sandbagging_confidence
+	msg := sprintf(
+		"The key results of cycle %s have an average confidence of %.2f at lock, above %v: the cycle's targets may be too safe. Review them for stretch before the quarter starts.",
+		[cycle_label, average, limits.sandbagging_confidence],
+	)
+}
+
+# ---------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------
+
+# At lock, per objective: how many key results it has and their latest confidences
+# (key results never checked in on have none).
+locked_objectives[objective_id] := {"key_results": count(key_results), "confidences": confidences} if {
+	input.action == "cycle.lock"
+	some objective_id in {kr.objective_id | some kr in cycle_key_results}
+	key_results := [kr | some kr in cycle_key_results; kr.objective_id == objective_id]
+	confidences := [kr.confidence | some kr in key_results; is_number(kr.confidence)]
+}
+
+violation(rule, message) := {"rule": rule, "message": message}
+
+has_text(value) if {
+	is_string(value)
+	trim_space(value) != ""
+}
+
+mean(numbers) := sum(numbers) / count(numbers) if count(numbers) > 0
+
+# A quoted title for messages.
+label(kr) := sprintf("%q", [kr.title]) if is_string(kr.title)
+
+else := "(untitled)"
+
+# A quoted string for messages; "(none)" for anything else (null included).
+shown(value) := sprintf("%q", [value]) if is_string(value)
+
+else := "(none)"
+
+objective_label := shown(object.get(input, ["objective", "title"], null))
+
+cycle_label := shown(object.get(input, ["cycle", "name"], null))
+
+words_of(text) := [word | some word in regex.split(`\s+`, trim_space(text)); word != ""]
+
+# Words are matched whole, ignoring case and punctuation: the title "Cross-selling to LPs"
+# mentions "cross selling"; "Training attendance" does not mention "attend".
+
+# Lower case, punctuation to single spaces, padded: " cross sell products ".
+normalised(text) := concat("", [" ", trim_space(regex.replace(lower(text), `[^a-z0-9]+`, " ")), " "])
+
+# A phrase from data.json, padded: "cross sell" -> " cross sell ". Phrases in data.json are
+# written as they come out of normalised(): lower-case words (a-z, 0-9) separated by single
+# spaces, so "cross sell" (which also matches "Cross-sell" in a title); a test checks it.
+phrase(words) := concat("", [" ", words, " "])
+
+# The key result's title and unit, normalised once per evaluation.
+proposed_words[field] := normalised(text) if {
+	some field in ["title", "unit"]
+	text := proposed[field]
+	is_string(text)
+}
+
+# Both in one text to search ("|" never occurs in a phrase, so none matches across them).
+proposed_text := concat("|", [text | some text in proposed_words])

@@ -1,0 +1,52 @@
+"""The policy decision point: evaluates one command's input document with the active
+policy version and says which version, which bundle digest and which input it judged."""
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from policies.bundle import PolicyBundle, input_digest
+from policies.engine import PolicyEngine, PolicyEvaluationError, Verdict
+
+
+@dataclass(frozen=True)
+class Ruling:
+    """A verdict with what it was reached under, for the decision record."""
+
+    verdict: Verdict
+    policy_version: int
+    bundle_digest: str
+    input_digest: str
+
+
+class DecisionPoint:
+    """Holds the engine loaded with the active version's bundle and evaluates inputs."""
+
+    def __init__(self, engine: PolicyEngine) -> None:
+        self.engine = engine
+        self._active: tuple[int, str] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def active(self) -> tuple[int, str] | None:
+        """(version number, bundle digest) currently loaded, if any."""
+        return self._active
+
+    def ensure(self, number: int, digest: str, bundle: Callable[[], PolicyBundle]) -> None:
+        """Load the named version unless it is the one loaded (another process may have
+        activated a new version since this one last looked)."""
+        if self._active == (number, digest):
+            return
+        with self._lock:
+            if self._active != (number, digest):
+                self.engine.load(bundle())
+                self._active = (number, digest)
+
+    def decide(self, document: dict[str, Any]) -> Ruling:
+        """Evaluate; raises ``PolicyError`` when no version is loaded or the engine fails."""
+        active = self._active
+        if active is None:
+            raise PolicyEvaluationError("no policy version is active")
+        verdict = self.engine.evaluate(document)
+        return Ruling(verdict, active[0], active[1], input_digest(document))

@@ -1,0 +1,199 @@
+"""Guardrails on the write path: every command that changes OKRs asks the decision point
+before its events are saved. An allowed decision is saved with the command's events; a
+denied one is saved alone and the command answered with the violated rules; an engine
+failure is saved too and the command refused (fail closed)."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import structlog
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+
+from events import ChangeRequest, Cycle, KeyResult, Objective, Stamp
+from events.decision import ALLOWED, DENIED, ERROR, Decision
+from events.policy import REGISTRY_ID, PolicyRegistry, PolicyVersion
+from policies.bundle import PolicyBundle, input_digest, load_shipped_bundle
+from policies.decision_point import DecisionPoint, Ruling
+from policies.engine import PolicyError, Violation
+from services.errors import GuardrailViolation, PolicyUnavailable
+from services.guardrail_input import Doc, build_input
+from services.ledger_base import LedgerBase, Recorded
+from services.principals import Principal
+
+log = structlog.get_logger(__name__)
+
+SYSTEM_ACTOR = "okrgov"
+
+
+def _items(violations: Iterable[Violation]) -> list[dict[str, str]]:
+    return [{"rule": v.rule, "message": v.message} for v in violations]
+
+
+def bundle_of(version: PolicyVersion) -> PolicyBundle:
+    return PolicyBundle(modules=dict(version.modules), data=dict(version.data))
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """An allowed ruling waiting to be recorded with the events of its command."""
+
+    ruling: Ruling
+    action: str
+    principal: Principal
+    target_kind: str
+
+    @property
+    def warnings(self) -> list[dict[str, str]]:
+        return _items(self.ruling.verdict.warn)
+
+    def decision(self, stamp: Stamp, target_id: UUID | None) -> Decision:
+        return _decision(
+            self.action, self.principal, self.target_kind, target_id, ALLOWED, stamp,
+            ruling=self.ruling,
+        )  # fmt: skip
+
+
+def _decision(
+    action: str,
+    principal: Principal,
+    target_kind: str,
+    target_id: UUID | None,
+    outcome: str,
+    stamp: Stamp,
+    *,
+    ruling: Ruling | None = None,
+    document: Doc | None = None,
+    error: str | None = None,
+) -> Decision:
+    return Decision.record(
+        action=action,
+        roles=sorted(r.value for r in principal.roles),
+        target_kind=target_kind,
+        target_id=target_id,
+        outcome=outcome,
+        deny=_items(ruling.verdict.deny) if ruling else [],
+        warn=_items(ruling.verdict.warn) if ruling else [],
+        policy_version=ruling.policy_version if ruling else None,
+        bundle_digest=ruling.bundle_digest if ruling else None,
+        input_digest=ruling.input_digest if ruling else input_digest(document or {}),
+        error=error,
+        stamp=stamp,
+    )
+
+
+class GuardedLedger(LedgerBase):
+    """The ledger with its policy decision point and the policy registry it follows."""
+
+    def __init__(self, env: Any = None, decision_point: DecisionPoint | None = None) -> None:
+        super().__init__(env=env)
+        if decision_point is None:
+            from policies.embedded import EmbeddedEngine
+
+            decision_point = DecisionPoint(EmbeddedEngine())
+        self.decision_point = decision_point
+
+    # ---- the policy registry -----------------------------------------------------------
+
+    def registry(self) -> PolicyRegistry:
+        return self.repository.get(REGISTRY_ID, deepcopy_from_cache=False)  # type: ignore[no-any-return]
+
+    def seed_policy(self) -> bool:
+        """Make the shipped bundle version 1 of a store that has no policy yet; True when
+        this call recorded it (a concurrent starter may have won the race instead)."""
+        try:
+            self.repository.get(REGISTRY_ID)
+            return False
+        except AggregateNotFoundError:
+            pass
+        bundle = load_shipped_bundle()
+        stamp = Stamp(SYSTEM_ACTOR, "seed-policy")
+        registry = PolicyRegistry(**stamp.fields("the bundle shipped with okrgov"))
+        version = PolicyVersion.propose(
+            registry.next_number, bundle.modules, bundle.data,
+            "The guardrails shipped with okrgov", bundle.digest(), stamp,
+        )  # fmt: skip
+        registry.number(version, stamp)
+        version.approve(stamp, seed=True)
+        registry.activate(version, stamp)
+        try:
+            self._save(registry, version)
+        except IntegrityError:
+            return False
+        return True
+
+    def _sync_policy(self) -> None:
+        """Load the active version into the decision point if it is not the loaded one."""
+        try:
+            registry = self.registry()
+        except AggregateNotFoundError:
+            raise PolicyError("no policy version has been activated") from None
+        if registry.active_id is None or registry.active_number is None:
+            raise PolicyError("no policy version has been activated")
+        active_id = registry.active_id
+        self.decision_point.ensure(
+            registry.active_number,
+            registry.active_digest or "",
+            lambda: bundle_of(self._load(PolicyVersion, active_id, to_change=False)),
+        )
+
+    # ---- asking the guardrails ---------------------------------------------------------
+
+    def _commit(
+        self, allowed: Allowed, stamp: Stamp, subject: Aggregate, *others: Aggregate
+    ) -> Recorded:
+        """Save a command's events with its allowed decision, in one save()."""
+        decision = allowed.decision(stamp, subject.id)
+        return self._save(subject, *others, decision, warnings=allowed.warnings)
+
+    def _guard(
+        self,
+        principal: Principal,
+        action: str,
+        target_kind: str,
+        target_id: UUID | None,
+        before: Doc | None,
+        after: Doc | None,
+        *,
+        objective: Objective | None = None,
+        cycle: Cycle | None = None,
+        siblings: Iterable[KeyResult] = (),
+        cycle_key_results: Iterable[KeyResult] = (),
+        change_request: ChangeRequest | None = None,
+    ) -> Allowed:
+        """Ask the decision point; record and raise a denial or an engine failure."""
+        document = build_input(
+            action, principal, target_kind, target_id, before, after,
+            objective=objective, cycle=cycle, siblings=siblings,
+            cycle_key_results=cycle_key_results, change_request=change_request,
+        )  # fmt: skip
+        stamp = self._stamp(principal)
+        try:
+            self._sync_policy()
+            ruling = self.decision_point.decide(document)
+        except PolicyError as exc:
+            failed = _decision(
+                action, principal, target_kind, target_id, ERROR, stamp,
+                document=document, error=str(exc),
+            )  # fmt: skip
+            recorded = self._save(failed)
+            log.error("guardrails.unavailable", action=action, error=str(exc))
+            raise PolicyUnavailable(
+                f"the guardrail policies could not be evaluated, so nothing was changed: {exc}",
+                position=recorded.position,
+            ) from exc
+        if not ruling.verdict.allowed:
+            denied = _decision(
+                action, principal, target_kind, target_id, DENIED, stamp, ruling=ruling
+            )
+            recorded = self._save(denied)
+            log.info(
+                "guardrails.denied", action=action, rules=[v.rule for v in ruling.verdict.deny]
+            )
+            raise GuardrailViolation(
+                _items(ruling.verdict.deny), _items(ruling.verdict.warn), recorded.position
+            )
+        return Allowed(ruling, action, principal, target_kind)

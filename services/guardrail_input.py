@@ -1,0 +1,90 @@
+"""The input document of one command for the guardrail policies (see policies/README.md):
+who acts, on what, the resource before and after, and the context the rules read."""
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from events import ChangeRequest, Cycle, KeyResult, Objective
+from services.principals import Principal
+
+Doc = dict[str, Any]
+
+
+def key_result_doc(key_result: KeyResult) -> Doc:
+    latest = key_result.check_ins[-1] if key_result.check_ins else None
+    return {
+        "id": str(key_result.id),
+        "objective_id": str(key_result.objective_id),
+        **key_result.definition,
+        "status": "retired" if key_result.retired else "active",
+        "confidence": latest[1] if latest else None,
+        "value": latest[0] if latest else None,
+    }
+
+
+def objective_doc(objective: Objective) -> Doc:
+    return {
+        "id": str(objective.id),
+        "title": objective.title,
+        "description": objective.description,
+        "owner": objective.owner,
+        "level": objective.level.value,
+        "commitment": objective.commitment.value,
+        "parent_id": str(objective.parent_id) if objective.parent_id else None,
+    }
+
+
+def cycle_doc(cycle: Cycle) -> Doc:
+    return {"id": str(cycle.id), "name": cycle.name, "state": cycle.state.value}
+
+
+def change_request_doc(request: ChangeRequest) -> Doc:
+    return {
+        "id": str(request.id),
+        "key_result_id": str(request.key_result_id),
+        "requester": request.requester,
+        "status": request.status.value,
+        "changes": request.changes,
+        "retire": request.retire,
+    }
+
+
+def build_input(
+    action: str,
+    principal: Principal,
+    kind: str,
+    ident: UUID | None,
+    before: Doc | None,
+    after: Doc | None,
+    *,
+    objective: Objective | None = None,
+    cycle: Cycle | None = None,
+    siblings: Iterable[KeyResult] = (),
+    cycle_key_results: Iterable[KeyResult] = (),
+    change_request: ChangeRequest | None = None,
+) -> Doc:
+    return {
+        "action": action,
+        "actor": {"id": principal.user, "roles": sorted(r.value for r in principal.roles)},
+        "resource": {
+            "kind": kind,
+            "id": str(ident) if ident else None,
+            "before": before,
+            "after": after,
+        },
+        "objective": objective_doc(objective) if objective else None,
+        "siblings": [key_result_doc(k) for k in siblings],
+        "cycle": cycle_doc(cycle) if cycle else None,
+        "cycle_key_results": [
+            {
+                "id": str(k.id),
+                "objective_id": str(k.objective_id),
+                "confidence": k.check_ins[-1][1] if k.check_ins else None,
+            }
+            for k in cycle_key_results
+        ],
+        "change_request": change_request_doc(change_request) if change_request else None,
+        "time": datetime.now(UTC).isoformat(),
+    }
