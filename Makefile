@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PKG_INITS := $(wildcard events/__init__.py policies/__init__.py projections/__init__.py \
 	services/__init__.py infra/__init__.py)
 
-.PHONY: venv run test lint fmt bench clean
+.PHONY: venv run test lint fmt bench policy-test clean
 
 venv: $(STAMP)
 
@@ -26,6 +26,7 @@ run: venv
 # (installed by the `test` extra), so `make test` needs nothing else running.
 test: lint
 	$(BIN)/mypy
+	$(BIN)/okrgov policy test
 	$(BIN)/pytest
 
 lint: venv
@@ -38,6 +39,11 @@ fmt: venv
 
 bench: venv
 	$(BIN)/python bench/ledger.py
+	$(BIN)/python bench/policy.py
+
+# The guardrail bundle's own Rego tests (as `opa test` runs them); DIR= for another bundle.
+policy-test: venv
+	$(BIN)/okrgov policy test $(DIR)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,5 +1,6 @@
 """The ``okrgov`` command line: serve the API, issue tokens, load the demo, rebuild views."""
 
+from pathlib import Path
 from typing import Annotated
 
 import structlog
@@ -7,6 +8,9 @@ import typer
 
 from infra.config import Settings
 from infra.logging import correlated
+from policies.bundle import SHIPPED_BUNDLE_DIR
+from policies.engine import PolicyCompileError
+from policies.testing import run_policy_tests
 from services.bootstrap import Platform, build
 from services.demo import load_demo
 from services.principals import Role
@@ -14,8 +18,10 @@ from services.principals import Role
 app = typer.Typer(help="okrgov: event-sourced OKR governance.", no_args_is_help=True)
 token_app = typer.Typer(help="Bearer tokens for the API.", no_args_is_help=True)
 projections_app = typer.Typer(help="Read models.", no_args_is_help=True)
+policy_app = typer.Typer(help="Guardrail policies.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 app.add_typer(projections_app, name="projections")
+app.add_typer(policy_app, name="policy")
 
 log = structlog.get_logger(__name__)
 
@@ -24,8 +30,10 @@ def _platform() -> Platform:
     return build(Settings())
 
 
-def _store_is_empty(platform: Platform) -> bool:
-    return platform.ledger.recorder.max_notification_id() in (None, 0)
+def _has_no_cycles(platform: Platform) -> bool:
+    """A store fresh but for its seeded policy: no cycle has been opened yet."""
+    platform.catch_up()
+    return not platform.okr_state.find("cycle")
 
 
 @app.command()
@@ -33,7 +41,7 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     demo_if_empty: Annotated[
-        bool, typer.Option(help="Load the demo quarter when the store has no events.")
+        bool, typer.Option(help="Load the demo quarter when the store has no cycle yet.")
     ] = False,
 ) -> None:
     """Run the HTTP API with its projections following the store."""
@@ -42,7 +50,7 @@ def serve(
     from services.api.app import create_app
 
     platform = _platform()
-    if demo_if_empty and _store_is_empty(platform):
+    if demo_if_empty and _has_no_cycles(platform):
         load_demo(platform.ledger)
         log.info("demo.loaded")
     platform.start()
@@ -69,13 +77,13 @@ def token_create(
 
 @app.command()
 def demo(
-    force: Annotated[bool, typer.Option(help="Load even if the store has events.")] = False,
+    force: Annotated[bool, typer.Option(help="Load even if the store has cycles.")] = False,
 ) -> None:
     """Load the demo quarter of a 30-person fund manager."""
     platform = _platform()
     try:
-        if not force and not _store_is_empty(platform):
-            typer.echo("The store already has events; use --force to add the demo anyway.")
+        if not force and not _has_no_cycles(platform):
+            typer.echo("The store already has cycles; use --force to add the demo anyway.")
             raise typer.Exit(1)
         cycle_id = load_demo(platform.ledger)
         platform.catch_up()
@@ -95,3 +103,25 @@ def projections_rebuild() -> None:
             typer.echo(f"{name}: {applied} events applied")
     finally:
         platform.close()
+
+
+@policy_app.command("test")
+def policy_test(
+    directory: Annotated[
+        Path, typer.Argument(help="A bundle directory; the shipped bundle by default.")
+    ] = SHIPPED_BUNDLE_DIR,
+) -> None:
+    """Run every test_ rule of the bundle's *_test.rego files, as `opa test` does."""
+    try:
+        results = run_policy_tests(directory)
+    except (FileNotFoundError, PolicyCompileError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    for result in results:
+        mark = "PASS" if result.passed else "FAIL"
+        line = f"{mark} {result.name}"
+        typer.echo(line if result.passed else f"{line}: {result.message}")
+    failed = sum(not r.passed for r in results)
+    typer.echo(f"{len(results) - failed} passed, {failed} failed")
+    if failed or not results:
+        raise typer.Exit(1)
