@@ -1,5 +1,6 @@
 """The ``okrgov`` command line: serve the API, issue tokens, load the demo, rebuild views."""
 
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -88,6 +89,28 @@ def demo(
         cycle_id = load_demo(platform.ledger)
         platform.catch_up()
         typer.echo(f"demo quarter loaded: cycle {cycle_id}")
+    finally:
+        platform.close()
+
+
+@projections_app.command("run")
+def projections_run(
+    until_caught_up: Annotated[
+        bool, typer.Option(help="Stop once every view has reached the end of the store.")
+    ] = False,
+    batch_size: Annotated[int, typer.Option(min=1, help="Events per transaction.")] = 500,
+) -> None:
+    """Follow the store in the foreground (a projection worker). Stopped or killed at any
+    moment, it resumes from each view's recorded position: nothing is missed or repeated."""
+    platform = _platform()
+    try:
+        for follower in platform.followers.values():
+            follower.batch_size = batch_size
+        if until_caught_up:
+            platform.catch_up()
+            return
+        platform.start()
+        threading.Event().wait()
     finally:
         platform.close()
 
