@@ -151,6 +151,17 @@ def compile_bundle(bundle: PolicyBundle, *, include_tests: bool = False) -> rego
 
     The engine is bound to the thread that called this (regorus engines are unsendable).
     """
+    try:
+        return _compiled(bundle, include_tests)
+    except PolicyCompileError as exc:
+        # A fresh error without the traceback: the traceback's frames hold the half-built
+        # engine, which must be dropped here, on its own thread, not wherever the error
+        # is finally handled (PyO3 refuses to drop an unsendable engine elsewhere).
+        error = PolicyCompileError(exc.module, exc.line, exc.message, exc.column)
+    raise error
+
+
+def _compiled(bundle: PolicyBundle, include_tests: bool) -> regorus.Engine:
     modules = dict(bundle.modules)
     if include_tests:
         modules.update(bundle.tests)

@@ -27,13 +27,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from infra.tokens import InvalidToken
 from projections.documents import Document, DocumentView
-from services.api.errors import WRITE_ERRORS, Unauthenticated
+from services.api.errors import POSITION_HEADER, WRITE_ERRORS, Unauthenticated
 from services.bootstrap import Platform
 from services.errors import Forbidden, NotFound, ProjectionBehind
 from services.ledger import Ledger, Recorded
 from services.principals import Principal
 
-POSITION_HEADER = "X-Okrgov-Position"
 MIN_POSITION_HEADER = "X-Okrgov-Min-Position"
 
 bearer = HTTPBearer(auto_error=False, description="a token from `okrgov token create`")
@@ -47,17 +46,22 @@ PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 
 def current_principal(
+    request: Request,
     platform: PlatformDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
-    """The user and roles of the bearer token; 401 when it is missing or does not verify."""
+    """The user and roles of the bearer token; 401 when it is missing or does not verify.
+    Kept on the request too, so a refusal that recorded something (a denied attempt) can
+    count as the caller's write."""
     if credentials is None:
         raise Unauthenticated("send Authorization: Bearer <token>")
     try:
         claims = platform.tokens.verify(credentials.credentials)
-        return Principal.of(claims.user, claims.roles)
+        principal = Principal.of(claims.user, claims.roles)
     except (InvalidToken, ValueError):  # ValueError: a role this version does not know
         raise Unauthenticated("the bearer token is not valid") from None
+    request.state.principal = principal
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

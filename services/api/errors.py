@@ -43,6 +43,7 @@ STATE_RULES: tuple[type[DomainError], ...] = (
     SelfApproval,
 )
 CHANGE_REQUEST_PATH = "/v1/change-requests"
+POSITION_HEADER = "X-Okrgov-Position"
 #: Guardrail rules about the state of a cycle or a request, not about the values sent:
 #: their denials answer 409 like the domain's own state rules (the public contract
 #: answers a post-lock edit with 409 naming the change-request route).
@@ -146,7 +147,14 @@ def _validation_detail(error: Mapping[str, Any]) -> dict[str, Any]:
 
 
 async def _handle(request: Request, exc: Exception) -> JSONResponse:
-    return problem(exc).response()
+    answer = problem(exc)
+    position = getattr(exc, "position", None)
+    principal = getattr(request.state, "principal", None)
+    if isinstance(exc, GuardrailViolation | PolicyUnavailable) and principal is not None:
+        # The refusal recorded its decision: the caller's next read must see it too.
+        request.app.state.platform.wrote(principal.user, position)
+        answer.headers[POSITION_HEADER] = str(position)
+    return answer.response()
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -7,23 +7,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from e2e_support import ANA, LENA, MARCUS, PRIYA, SAM, TOM, ok
 from fastapi.testclient import TestClient
 
 from services.bootstrap import Platform
 
 AuthHeaders = Callable[..., dict[str, str]]
-PRIYA = ("priya", "executive")
-TOM = ("tom", "member")
-LENA = ("lena", "member")
-MARCUS = ("marcus", "compliance")
-ANA = ("ana", "risk_officer")
-SAM = ("sam", "admin")
-
-
-def ok(response: Any, status: int = 200) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def test_one_quarter(client: TestClient, auth: AuthHeaders) -> None:

@@ -7,14 +7,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from e2e_support import PRIYA, TOM, UNKNOWN, denied
 from fastapi.testclient import TestClient
 
 from services.bootstrap import Platform
 
 AuthHeaders = Callable[..., dict[str, str]]
-PRIYA = ("priya", "executive")
-TOM = ("tom", "member")
-UNKNOWN = "1b4e28ba-2fa1-41d2-883f-0016d3cca427"
 
 NEW_KR = {
     "title": "Complaints closed in 5 days",
@@ -42,28 +40,6 @@ def refused(
     assert platform.ledger.recorder.max_notification_id() == before, "something was recorded"
     error: dict[str, Any] = response.json()["error"]
     assert set(error) == {"code", "message", "details"}
-    return response.status_code, error
-
-
-def denied(
-    client: TestClient,
-    platform: Platform,
-    method: str,
-    path: str,
-    headers: dict[str, str],
-    **request: Any,
-) -> tuple[int, dict[str, Any]]:
-    """Send a request the guardrails must deny: nothing is recorded but the denied
-    attempt itself, naming the rules that stopped it."""
-    before = platform.ledger.recorder.max_notification_id()
-    response = client.request(method, path, headers=headers, **request)
-    assert 400 <= response.status_code < 500, response.text
-    recorded = platform.ledger.recorder.select_notifications(start=before + 1, limit=10)
-    assert [n.topic for n in recorded] == ["events.decision:Decision.Recorded"]
-    decision = platform.ledger.mapper.to_domain_event(recorded[0])
-    error: dict[str, Any] = response.json()["error"]
-    assert decision.outcome == "denied"
-    assert {v["rule"] for v in decision.deny} == {d["rule"] for d in error["details"]}
     return response.status_code, error
 
 
@@ -194,8 +170,8 @@ def test_target_equal_to_baseline_is_a_recorded_guardrail_denial(
     client: TestClient, platform: Platform, auth: AuthHeaders, world: dict[str, str]
 ) -> None:
     path = f"/v1/key-results/{world['key_result']}"
-    status, error = denied(client, platform, "PATCH", path, auth(*TOM), json={"target": 15})
-    assert (status, [d["rule"] for d in error["details"]]) == (422, ["measurable"])
+    error = denied(client, platform, "PATCH", path, auth(*TOM), json={"target": 15})
+    assert [d["rule"] for d in error["details"]] == ["measurable"]
 
 
 def test_new_key_result_rules(
@@ -206,8 +182,8 @@ def test_new_key_result_rules(
     status, error = refused(client, platform, "POST", path, auth(*PRIYA), json=missing)
     assert (status, fields(error)) == (422, {"pay_linked"})
     flat = {**NEW_KR, "target": 60}
-    status, error = denied(client, platform, "POST", path, auth(*PRIYA), json=flat)
-    assert (status, error["code"]) == (422, "guardrail_denied")
+    error = denied(client, platform, "POST", path, auth(*PRIYA), json=flat)
+    assert error["code"] == "guardrail_denied"
     assert [d["rule"] for d in error["details"]] == ["measurable"]
     assert "target" in error["details"][0]["message"]
 
@@ -323,8 +299,8 @@ def test_post_lock_patch_names_the_change_request_route(
 ) -> None:
     path = f"/v1/key-results/{locked_world['key_result']}"
     body = {"target": 10, "reason": "migration slipped"}
-    status, error = denied(client, platform, "PATCH", path, auth(*TOM), json=body)
-    assert (status, error["code"]) == (409, "change_needs_approval")
+    error = denied(client, platform, "PATCH", path, auth(*TOM), status=409, json=body)
+    assert error["code"] == "change_needs_approval"
     assert "/v1/change-requests" in error["message"]
     path = f"/v1/objectives/{locked_world['objective']}/key-results"
     status, error = refused(client, platform, "POST", path, auth(*PRIYA), json=NEW_KR)
@@ -359,8 +335,8 @@ def test_self_approval_is_refused(
     )
     assert request.status_code == 201, request.text
     path = f"/v1/change-requests/{request.json()['id']}/approve"
-    status, error = denied(client, platform, "POST", path, priya)
-    assert (status, error["code"]) == (409, "four_eyes")
+    error = denied(client, platform, "POST", path, priya, status=409)
+    assert error["code"] == "four_eyes"
     assert client.get(path.removesuffix("/approve"), headers=priya).json()["status"] == "pending"
 
 
