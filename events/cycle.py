@@ -1,13 +1,13 @@
-"""A planning cycle (normally a quarter): planning, then locked, then closed."""
+"""A planning cycle (normally a quarter): planning, then locked, then closed, then sealed."""
 
 from datetime import date
 from uuid import UUID
 
 from eventsourcing.domain import event
 
-from events.errors import CycleClosed, CycleLocked, InvalidTransition, InvalidValue
+from events.errors import CycleClosed, CycleLocked, InvalidTransition, InvalidValue, NotSealed
 from events.provenance import GovernedAggregate, Stamp
-from events.values import CycleState
+from events.values import ENDED_STATES, CycleState
 
 
 class Cycle(GovernedAggregate):
@@ -30,6 +30,18 @@ class Cycle(GovernedAggregate):
 
     class Closed(GovernedAggregate.Event):
         pass
+
+    class Sealed(GovernedAggregate.Event):
+        """The quarter-end snapshot: the store position it was computed at, the SHA-256
+        digest of its canonical JSON, the snapshot format that digest is over, and the
+        last event it read (which finds the same point in a copy of the store that numbers
+        positions differently)."""
+
+        position: int
+        digest: str
+        snapshot_format: str
+        through_id: UUID
+        through_version: int
 
     @classmethod
     def open(cls, name: str, starts_on: date, ends_on: date, stamp: Stamp) -> "Cycle":
@@ -59,6 +71,11 @@ class Cycle(GovernedAggregate):
         self.ends_on = date.fromisoformat(ends_on)
         self.state = CycleState.PLANNING
         self.objective_ids: list[UUID] = []
+        self.sealed_position: int | None = None
+        self.sealed_digest: str | None = None
+        self.sealed_format: str | None = None
+        self.sealed_through: tuple[UUID, int] | None = None
+        self.sealed_by: str | None = None
 
     def register_objective(self, objective_id: UUID, stamp: Stamp) -> None:
         self.require_planning("objectives are set before the cycle is locked")
@@ -71,14 +88,14 @@ class Cycle(GovernedAggregate):
 
     def require_planning(self, why: str) -> None:
         """Definitions (objectives, key results) may only be added while planning."""
-        if self.state == CycleState.CLOSED:
-            raise CycleClosed(f"cycle {self.name} is closed")
+        if self.state in ENDED_STATES:
+            raise CycleClosed(f"cycle {self.name} is {self.state}")
         if self.state == CycleState.LOCKED:
             raise CycleLocked(f"cycle {self.name} is locked: {why}")
 
     def require_open(self) -> None:
-        if self.state == CycleState.CLOSED:
-            raise CycleClosed(f"cycle {self.name} is closed")
+        if self.state in ENDED_STATES:
+            raise CycleClosed(f"cycle {self.name} is {self.state}")
 
     def lock(self, stamp: Stamp) -> None:
         if self.state != CycleState.PLANNING:
@@ -89,6 +106,36 @@ class Cycle(GovernedAggregate):
         if self.state != CycleState.LOCKED:
             raise InvalidTransition(f"only a locked cycle can be closed, not {self.state}")
         self._closed(**stamp.fields())
+
+    def require_sealable(self) -> None:
+        """A cycle is sealed once, after it was closed and scored."""
+        if self.state == CycleState.SEALED:
+            raise InvalidTransition(f"cycle {self.name} is already sealed")
+        if self.state != CycleState.CLOSED:
+            raise InvalidTransition(f"only a closed cycle can be sealed, not a {self.state} one")
+
+    def seal(
+        self,
+        position: int,
+        digest: str,
+        snapshot_format: str,
+        through: tuple[UUID, int],
+        stamp: Stamp,
+    ) -> None:
+        """Record the quarter-end snapshot's position and digest."""
+        self.require_sealable()
+        self._sealed(
+            position=position,
+            digest=digest,
+            snapshot_format=snapshot_format,
+            through_id=through[0],
+            through_version=through[1],
+            **stamp.fields(),
+        )
+
+    def require_sealed(self) -> None:
+        if self.state != CycleState.SEALED:
+            raise NotSealed(f"cycle {self.name} is {self.state}, not sealed: nothing to verify")
 
     @event(ObjectiveRegistered)
     def _objective_registered(
@@ -114,3 +161,22 @@ class Cycle(GovernedAggregate):
     @event(Closed)
     def _closed(self, actor: str, correlation_id: str, reason: str | None) -> None:
         self.state = CycleState.CLOSED
+
+    @event(Sealed)
+    def _sealed(
+        self,
+        position: int,
+        digest: str,
+        snapshot_format: str,
+        through_id: UUID,
+        through_version: int,
+        actor: str,
+        correlation_id: str,
+        reason: str | None,
+    ) -> None:
+        self.state = CycleState.SEALED
+        self.sealed_through = (through_id, through_version)
+        self.sealed_position = position
+        self.sealed_digest = digest
+        self.sealed_format = snapshot_format
+        self.sealed_by = actor

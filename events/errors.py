@@ -32,6 +32,12 @@ class InvalidTransition(DomainError):
     rule = "invalid_transition"
 
 
+class NotSealed(InvalidTransition):
+    """Only a sealed cycle has a quarter-end snapshot to verify."""
+
+    rule = "not_sealed"
+
+
 class CycleClosed(DomainError):
     """Nothing but reading happens on a closed cycle."""
 

@@ -16,7 +16,7 @@ from events.errors import (
 )
 from events.provenance import GovernedAggregate, Stamp
 from events.scoring import KEY_RESULT_RULE, score_key_result
-from events.values import ChangeRequestStatus, CycleState, Direction
+from events.values import ENDED_STATES, ChangeRequestStatus, CycleState, Direction
 
 #: The definition fields a revision or a change request may alter.
 REVISABLE = (
@@ -173,7 +173,7 @@ class KeyResult(GovernedAggregate):
     def check_in(
         self, value: float, confidence: float, note: str, cycle_state: CycleState, stamp: Stamp
     ) -> None:
-        if cycle_state == CycleState.CLOSED:
+        if cycle_state in ENDED_STATES:
             raise CycleClosed("no check-in on a closed cycle")
         if self.retired:
             raise AlreadyRetired(f"key result {self.id} is retired")
@@ -205,7 +205,7 @@ class KeyResult(GovernedAggregate):
     ) -> None:
         if self.retired:
             raise AlreadyRetired(f"key result {self.id} is retired")
-        if cycle_state == CycleState.CLOSED:
+        if cycle_state in ENDED_STATES:
             raise CycleClosed("a key result of a closed cycle cannot change")
         if cycle_state == CycleState.LOCKED:
             if change_request is None:

@@ -7,6 +7,11 @@ class CycleState(StrEnum):
     PLANNING = "planning"
     LOCKED = "locked"
     CLOSED = "closed"
+    SEALED = "sealed"
+
+
+#: A cycle in these states is over: nothing in it changes any more.
+ENDED_STATES = frozenset({CycleState.CLOSED, CycleState.SEALED})
 
 
 class Level(StrEnum):

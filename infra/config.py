@@ -3,6 +3,7 @@
 from pathlib import Path
 from typing import Literal
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -15,6 +16,9 @@ class Settings(BaseSettings):
     """Unset: a SQLite file under ``data_dir``; ``postgresql://...``: PostgreSQL."""
     database_schema: str | None = None
     """PostgreSQL schema to keep the tables in (tests use one schema each)."""
+    create_tables: bool = True
+    """Create the event tables at start-up; false for an application role that may only
+    use tables its owner made (see ``okrgov db init``)."""
     data_dir: Path = Path("var")
     secret_key: str | None = None
     """Signs bearer tokens; generated into ``data_dir`` on first run when unset."""
@@ -27,3 +31,9 @@ class Settings(BaseSettings):
     projection_poll_seconds: float = 0.5
     log_level: str = "INFO"
     token_ttl_days: int = 90
+    signing_key: str | None = None
+    """Ed25519 private key (base64) signing integrity checkpoints; generated into
+    ``data_dir`` on first run when unset."""
+    checkpoint_every: int = Field(default=1000, ge=0)
+    """Sign a checkpoint of the event store's Merkle tree after this many new events (0: only
+    on ``okrgov checkpoint``)."""

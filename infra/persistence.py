@@ -22,6 +22,7 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
     env = {
         "AGGREGATE_CACHE_MAXSIZE": str(settings.aggregate_cache_size),
         "AGGREGATE_CACHE_FASTFORWARD": "y",
+        "CREATE_TABLE": "y" if settings.create_tables else "n",
     }
     url = settings.database_url
     if not url or url.startswith("sqlite:"):

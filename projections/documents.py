@@ -5,7 +5,8 @@ Every projection stores its read model here, so exactly-once processing, restart
 and read-your-writes are built once for all of them."""
 
 import json
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -19,6 +20,7 @@ Document = dict[str, Any]
 
 class Cursor(Protocol):
     def execute(self, query: Any, params: Any = ...) -> Any: ...
+    def executemany(self, query: Any, params_seq: Any) -> Any: ...
     def fetchall(self) -> Any: ...
     def fetchone(self) -> Any: ...
 
@@ -73,6 +75,10 @@ class DocumentView(TrackingRecorder):
     projection: str
     docs_table: str
     placeholder: str
+    json_equal_sql: str
+    """SQL comparing a document's top-level field (path parameter) with a value."""
+    json_present_sql: str
+    """SQL true when a document's top-level field (path parameter) is neither null nor false."""
 
     def transaction(self, *, commit: bool) -> AbstractContextManager[Any]:
         raise NotImplementedError
@@ -106,16 +112,23 @@ class DocumentView(TrackingRecorder):
         """Run ``work`` over a batch of documents, then write them and the tracking record
         in one transaction: the view never holds an event's effect without its position."""
         with self.transaction(commit=True) as c:
-            batch = DocumentBatch(lambda kind, ident: self._select_one(c, kind, ident))
+            batch = self._batch(c)
             batch.position = tracking.notification_id
             work(batch)
-            rows = [
-                (kind, ident, created, scope, encode(doc))
-                for kind, ident, created, scope, doc in batch.touched()
-            ]
-            for row in rows:
-                c.execute(self.upsert_statement(), row)
+            self._write(c, batch)
             self._insert_tracking(c, tracking)
+
+    def _batch(self, c: Cursor) -> DocumentBatch:
+        """The batch a projection's ``apply`` works on (a view with more tables extends it)."""
+        return DocumentBatch(lambda kind, ident: self._select_one(c, kind, ident))
+
+    def _write(self, c: Cursor, batch: DocumentBatch) -> None:
+        rows = [
+            (kind, ident, created, scope, encode(doc))
+            for kind, ident, created, scope, doc in batch.touched()
+        ]
+        if rows:  # one statement, many rows: PostgreSQL pipelines them in one round trip
+            c.executemany(self.upsert_statement(), rows)
 
     def get(self, kind: str, ident: str) -> Document | None:
         with self.transaction(commit=False) as c:
@@ -132,6 +145,27 @@ class DocumentView(TrackingRecorder):
             c.execute(self._q(sql + " ORDER BY created, id"), params)
             return [json.loads(row["doc"]) for row in c.fetchall()]
 
+    def find_where(
+        self, kind: str, equal: Mapping[str, str] | None = None, present: Iterable[str] = ()
+    ) -> list[Document]:
+        """Documents of a kind whose top-level ``equal`` fields have those (string) values
+        and whose ``present`` fields are set (neither missing, null nor false), filtered by
+        the database rather than by loading every document of the kind."""
+        sql, params = "SELECT doc FROM {docs} WHERE kind=?", [kind]
+        for name, value in (equal or {}).items():
+            sql += f" AND {self.json_equal_sql}"
+            params += [self._json_path(_field_name(name)), value]
+        for name in present:
+            sql += f" AND {self.json_present_sql}"
+            params.append(self._json_path(_field_name(name)))
+        with self.transaction(commit=False) as c:
+            c.execute(self._q(sql + " ORDER BY created, id"), tuple(params))
+            return [json.loads(row["doc"]) for row in c.fetchall()]
+
+    def _json_path(self, name: str) -> str:
+        """How the backend's JSON functions name a top-level field."""
+        return name
+
     def dump(self) -> list[tuple[str, str, int, str | None, str]]:
         """Every row, in key order: what a rebuild must reproduce exactly."""
         with self.transaction(commit=False) as c:
@@ -144,9 +178,20 @@ class DocumentView(TrackingRecorder):
     def reset(self) -> None:
         """Forget every document and the position, in one transaction (for a rebuild)."""
         with self.transaction(commit=True) as c:
-            c.execute(self._q("DELETE FROM {docs}"))
+            self._clear(c)
             c.execute(self.tracking_delete_statement(), (self.projection,))
 
+    def _clear(self, c: Cursor) -> None:
+        c.execute(self._q("DELETE FROM {docs}"))
+
+
+def _field_name(name: str) -> str:
+    if not _FIELD.fullmatch(name):
+        raise ValueError(f"not a document field name: {name!r}")
+    return name
+
+
+_FIELD = re.compile(r"[a-z_][a-z0-9_]*")
 
 _DOCS_COLUMNS = (
     "kind TEXT NOT NULL, id TEXT NOT NULL, created BIGINT NOT NULL, scope TEXT, "
@@ -156,6 +201,8 @@ _DOCS_COLUMNS = (
 
 class SQLiteDocumentView(DocumentView, SQLiteTrackingRecorder):
     placeholder = "?"
+    json_equal_sql = "json_extract(doc, ?) = ?"
+    json_present_sql = "json_type(doc, ?) NOT IN ('null', 'false')"
 
     def __init__(self, datastore: SQLiteDatastore, projection: str) -> None:
         self.projection = projection
@@ -176,9 +223,14 @@ class SQLiteDocumentView(DocumentView, SQLiteTrackingRecorder):
     def tracking_delete_statement(self) -> str:
         return "DELETE FROM tracking WHERE application_name=?"
 
+    def _json_path(self, name: str) -> str:
+        return f"$.{name}"
+
 
 class PostgresDocumentView(DocumentView, PostgresTrackingRecorder):
     placeholder = "%s"
+    json_equal_sql = "(doc::jsonb ->> ?) = ?"
+    json_present_sql = "COALESCE(doc::jsonb -> ?, 'null'::jsonb) NOT IN ('null', 'false')"
 
     def __init__(self, datastore: PostgresDatastore, projection: str) -> None:
         self.projection = projection

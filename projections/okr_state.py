@@ -68,6 +68,12 @@ def _cycle_state(state: str, stamp_field: str) -> Callable[[Any, DocumentBatch],
     return handle
 
 
+def _cycle_sealed(e: Cycle.Sealed, docs: DocumentBatch) -> None:
+    doc = docs.require(CYCLE, str(e.originator_id))
+    doc.update(state="sealed", sealed_at=_at(e), seal={"position": e.position, "digest": e.digest})
+    docs.put(CYCLE, str(e.originator_id), _touch(doc, e))
+
+
 # ---- objectives -----------------------------------------------------------------------
 
 
@@ -192,6 +198,7 @@ _HANDLERS: dict[type, Callable[[Any, DocumentBatch], None]] = {
     Cycle.ObjectiveRegistered: _cycle_objective_registered,
     Cycle.Locked: _cycle_state("locked", "locked_at"),
     Cycle.Closed: _cycle_state("closed", "closed_at"),
+    Cycle.Sealed: _cycle_sealed,
     Objective.Created: _objective_created,
     Objective.Revised: _objective_change(
         lambda d, e: d.update(title=e.title, description=e.description)

@@ -11,27 +11,33 @@ from eventsourcing.sqlite import SQLiteDatastore
 from infra.config import Settings
 from infra.logging import configure_logging
 from infra.persistence import eventsourcing_env
+from infra.stored_events import StoredEvents
 from infra.tokens import TokenSigner, load_or_create_secret
 from policies.decision_point import DecisionPoint
 from policies.embedded import EmbeddedEngine
+from projections.audit import AuditTrail
 from projections.documents import DocumentView, PostgresDocumentView, SQLiteDocumentView
+from projections.entries import EntryProjection, EntryView, PostgresEntryView, SQLiteEntryView
 from projections.follower import Follower, Projection
 from projections.governance import Governance
+from projections.integrity import INTEGRITY
 from projections.okr_state import OkrState
 from services.errors import ProjectionBehind
+from services.integrity import integrity_follower
 from services.ledger import Ledger
 
-PROJECTIONS: tuple[type[Projection], ...] = (OkrState, Governance)
+PROJECTIONS: tuple[type[Projection], ...] = (OkrState, Governance, AuditTrail)
 
 
-def document_view(ledger: Ledger, projection: str) -> DocumentView:
-    """A view in the same database as the events, whichever backend that is."""
+def document_view(ledger: Ledger, projection: str, entries: bool = False) -> DocumentView:
+    """A view in the same database as the events, whichever backend that is; with
+    ``entries``, one that also keeps a table of entries (``EntryView``)."""
     datastore = getattr(ledger.factory, "datastore", None)
     view: DocumentView
     if isinstance(datastore, SQLiteDatastore):
-        view = SQLiteDocumentView(datastore, projection)
+        view = (SQLiteEntryView if entries else SQLiteDocumentView)(datastore, projection)
     elif isinstance(datastore, PostgresDatastore):
-        view = PostgresDocumentView(datastore, projection)
+        view = (PostgresEntryView if entries else PostgresDocumentView)(datastore, projection)
     else:
         raise TypeError(f"no document view for {type(datastore).__name__}")
     view.create_table()
@@ -57,6 +63,12 @@ class Platform:
     def governance(self) -> DocumentView:
         return self.followers[Governance.name].view
 
+    @property
+    def audit(self) -> EntryView:
+        view = self.followers[AuditTrail.name].view
+        assert isinstance(view, EntryView)
+        return view
+
     def start(self) -> None:
         for follower in self.followers.values():
             follower.catch_up()
@@ -75,6 +87,8 @@ class Platform:
         """Drop every read model and replay the whole store into it."""
         counts = {}
         for name, follower in self.followers.items():
+            if name == INTEGRITY:
+                continue  # the leaf log is evidence, never re-derived from the rows as they are
             follower.view.reset()
             counts[name] = follower.catch_up()
         return counts
@@ -115,9 +129,17 @@ def build(settings: Settings | None = None) -> Platform:
     ledger = Ledger(env=eventsourcing_env(settings), decision_point=decision_point(settings))
     ledger.seed_policy()
     followers = {
-        p.name: Follower(ledger.recorder, ledger.mapper, p(), document_view(ledger, p.name))
+        p.name: Follower(
+            ledger.recorder,
+            ledger.mapper,
+            p(),
+            document_view(ledger, p.name, issubclass(p, EntryProjection)),
+        )
         for p in PROJECTIONS
     }
+    # The leaf log hashes the raw rows, not decoded events, so it is not one of PROJECTIONS.
+    StoredEvents(ledger.recorder).guard_append_only()
+    followers[INTEGRITY] = integrity_follower(ledger, settings)
     secret = load_or_create_secret(settings.secret_key, settings.data_dir)
     tokens = TokenSigner(secret, timedelta(days=settings.token_ttl_days))
     return Platform(settings=settings, ledger=ledger, followers=followers, tokens=tokens)

@@ -13,6 +13,9 @@ from policies.bundle import SHIPPED_BUNDLE_DIR
 from policies.engine import PolicyCompileError
 from policies.testing import run_policy_tests
 from services.bootstrap import Platform, build
+from services.cli_audit import audit_app
+from services.cli_db import db_app
+from services.cli_integrity import checkpoint, verify
 from services.demo import load_demo
 from services.principals import Role
 
@@ -23,6 +26,10 @@ policy_app = typer.Typer(help="Guardrail policies.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 app.add_typer(projections_app, name="projections")
 app.add_typer(policy_app, name="policy")
+app.add_typer(audit_app, name="audit")
+app.add_typer(db_app, name="db")
+app.command("verify")(verify)
+app.command("checkpoint")(checkpoint)
 
 log = structlog.get_logger(__name__)
 

@@ -23,14 +23,18 @@ from events.key_result import OPTIONAL_FIELDS
 from services.errors import Forbidden, NotFound
 from services.guardrail_input import objective_doc
 from services.ledger_base import Recorded, retry_on_conflict
-from services.policy_commands import PolicyCommands
 from services.principals import Principal, Role
+from services.snapshot_commands import SnapshotCommands
 
 __all__ = ["Ledger", "Recorded"]
 
 
-class Ledger(PolicyCommands):
+class Ledger(SnapshotCommands):
     """The OKR ledger application: cycles, objectives, key results, change requests."""
+
+    # eventsourcing names an application after its class unless told otherwise; the name
+    # picks the PostgreSQL events table (okrgov_events), so it is fixed here.
+    name = "okrgov"
 
     # ---- loading -----------------------------------------------------------------------
 

@@ -60,9 +60,7 @@ def retry_on_conflict(command: Callable[P, Recorded]) -> Callable[P, Recorded]:
 
 
 class LedgerBase(Application[UUID]):
-    """The event-sourced application all okrgov commands run in (one store, one name)."""
-
-    name = "okrgov"
+    """The event-sourced application all okrgov commands run in (one store)."""
 
     def _load(self, cls: type[A], ident: UUID, *, to_change: bool = True) -> A:
         """Load an aggregate. One that is only read (``to_change=False``) comes straight

@@ -247,7 +247,7 @@ deny contains violation("changes_after_lock", msg) if {
 
 deny contains violation("changes_after_lock", msg) if {
 	input.action in change_actions
-	input.cycle.state == "closed"
+	input.cycle.state in {"closed", "sealed"}
 	msg := sprintf(
 		"Cycle %s is closed and scored: its key results can no longer change. Carry the change into the next cycle instead.",
 		[cycle_label],

@@ -333,6 +333,10 @@ test_closed_cycle_does_not_change if {
 	denied("changes_after_lock", change("key_result.revise", "closed", approved_request))
 }
 
+test_sealed_cycle_does_not_change if {
+	denied("changes_after_lock", change("key_result.retire", "sealed", approved_request))
+}
+
 # ---------------------------------------------------------------------------------------
 # four_eyes
 # ---------------------------------------------------------------------------------------

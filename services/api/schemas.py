@@ -214,6 +214,11 @@ class Versioned(BaseModel):
     )
 
 
+class CycleSeal(BaseModel):
+    position: int = Field(description="the store position the sealed snapshot was taken at")
+    digest: str = Field(description="SHA-256 of the snapshot's canonical JSON (RFC 8785)")
+
+
 class Cycle(Versioned):
     id: UUID
     name: str
@@ -225,6 +230,8 @@ class Cycle(Versioned):
     created_by: str
     locked_at: datetime | None
     closed_at: datetime | None
+    sealed_at: datetime | None = None
+    seal: CycleSeal | None = None
 
 
 class CheckIn(BaseModel):

@@ -3,12 +3,16 @@
 from fastapi import APIRouter
 
 from services.api.routes import (
+    audit,
     change_requests,
+    compliance,
     cycles,
     decisions,
+    integrity,
     key_results,
     objectives,
     policies,
+    snapshots,
 )
 
 ROUTERS: tuple[APIRouter, ...] = (
@@ -18,4 +22,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     change_requests.router,
     policies.router,
     decisions.router,
+    audit.router,
+    compliance.router,
+    snapshots.router,
+    integrity.router,
 )

@@ -1,0 +1,210 @@
+"""The raw event table, read and guarded below the event-sourcing library: rows exactly as
+stored (SQLite ``stored_events``, PostgreSQL ``<schema>.okrgov_events``), in notification
+order, a page at a time; and the database triggers that refuse UPDATE and DELETE on it.
+
+Tamper evidence hashes these rows, never events decoded by the mapper: a change to the
+stored bytes must show even where decoding would hide or reject it."""
+
+from collections.abc import Iterator
+from contextlib import suppress
+from typing import Any, NamedTuple
+from uuid import UUID
+
+import psycopg
+import structlog
+from eventsourcing.persistence import ApplicationRecorder, ProgrammingError
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder
+from psycopg.sql import SQL, Composed, Identifier
+
+log = structlog.get_logger(__name__)
+
+LEAF_VERSION = b"okrgov-event-leaf/1"
+_NULL = 0xFFFFFFFF
+
+
+class StoredRow(NamedTuple):
+    """One row of the event table as stored, with its notification id as ``position``."""
+
+    position: int
+    originator_id: str | None
+    originator_version: int | None
+    topic: str | None
+    state: bytes | None
+
+    def leaf(self) -> bytes:
+        """The canonical bytes of this row, hashed as one leaf of the Merkle tree:
+
+        ``"okrgov-event-leaf/1" || i64(position) || str(originator_id) ||
+        i64(originator_version) || str(topic) || blob(state)``
+
+        where ``i64`` is 8 bytes big-endian two's complement, ``blob(b)`` is
+        ``u32(len(b)) || b`` (4 bytes big-endian length), ``str(s)`` is ``blob`` of the
+        UTF-8 text, and a NULL column is ``u32(0xFFFFFFFF)`` with no bytes. The
+        originator id is 32 lowercase hex digits: the text SQLite stores, the hex form of
+        PostgreSQL's 16-byte ``uuid``. The position is inside the leaf, so a row moved to
+        another notification id no longer matches the leaf recorded there."""
+        return b"".join(
+            (
+                LEAF_VERSION,
+                _i64(self.position),
+                _blob(self.originator_id),
+                _i64(self.originator_version),
+                _blob(self.topic),
+                _blob(self.state),
+            )
+        )
+
+
+def _i64(value: int | None) -> bytes:
+    return (value if value is not None else -(2**63)).to_bytes(8, "big", signed=True)
+
+
+def _blob(value: str | bytes | None) -> bytes:
+    if value is None:
+        return _NULL.to_bytes(4, "big")
+    data = value.encode() if isinstance(value, str) else bytes(value)
+    return len(data).to_bytes(4, "big") + data
+
+
+def _originator(value: Any) -> str | None:
+    return value.hex if isinstance(value, UUID) else value
+
+
+class StoredEvents:
+    """Direct reads of one application's event table, on SQLite or PostgreSQL."""
+
+    def __init__(self, recorder: ApplicationRecorder) -> None:
+        if isinstance(recorder, SQLiteApplicationRecorder):
+            self._postgres = False
+            self.table = recorder.events_table_name
+            self._position = "rowid"
+            self._mark = "?"
+        elif isinstance(recorder, PostgresApplicationRecorder):
+            self._postgres = True
+            schema = recorder.datastore.schema
+            self.table = Identifier(schema, recorder.events_table_name).as_string()
+            self._position = "notification_id"
+            self._mark = "%s"
+        else:
+            raise TypeError(f"no raw reader for {type(recorder).__name__}")
+        self.recorder = recorder
+        self.datastore: Any = recorder.datastore
+
+    def _sql(self, text: str) -> str:
+        return text.format(table=self.table, pos=self._position).replace("?", self._mark)
+
+    def _select(self, where: str, params: tuple[Any, ...]) -> list[StoredRow]:
+        sql = self._sql(
+            "SELECT {pos} AS position, originator_id, originator_version, topic, state "
+            "FROM {table} WHERE " + where
+        )
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(sql, params)
+            rows = c.fetchall()
+        return [
+            StoredRow(
+                r["position"],
+                _originator(r["originator_id"]),
+                r["originator_version"],
+                r["topic"],
+                bytes(r["state"]) if r["state"] is not None else None,
+            )
+            for r in rows
+        ]
+
+    def page(self, after: int, limit: int) -> list[StoredRow]:
+        """Up to ``limit`` rows with a position above ``after``, in position order."""
+        return self._select("{pos} > ? ORDER BY {pos} LIMIT ?", (after, limit))
+
+    def rows(self, after: int = 0, page_size: int = 2000) -> Iterator[StoredRow]:
+        """Every row after ``after`` in position order, read a page at a time (keyset
+        pagination: the table only ever grows, so no row is skipped or repeated)."""
+        while True:
+            page = self.page(after, page_size)
+            yield from page
+            if len(page) < page_size:
+                return
+            after = page[-1].position
+
+    def at(self, position: int) -> StoredRow | None:
+        found = self._select("{pos} = ?", (position,))
+        return found[0] if found else None
+
+    def position_of(self, originator_id: str, originator_version: int) -> int | None:
+        """Where the event with this key is stored now, if anywhere."""
+        ident: Any = UUID(hex=originator_id) if self._postgres else originator_id
+        with suppress(ValueError):
+            found = self._select(
+                "originator_id = ? AND originator_version = ?", (ident, originator_version)
+            )
+            return found[0].position if found else None
+        return None
+
+    # ---- append-only ---------------------------------------------------------------------
+
+    def guard_append_only(self) -> bool:
+        """Install the triggers that refuse UPDATE and DELETE (and TRUNCATE) on the event
+        table, unless present. True when they are in place afterwards; False when this
+        connection may not install them (PostgreSQL as the application role: the owner
+        installs them, see ``okrgov db init``)."""
+        if not self._postgres:
+            with self.datastore.transaction(commit=True) as c:
+                for statement in sqlite_append_only_statements(self.table):
+                    c.execute(statement)
+            return True
+        schema, table = self.datastore.schema, self.recorder.events_table_name
+        try:
+            with self.datastore.transaction(commit=True) as c:
+                c.execute("SELECT pg_advisory_xact_lock(hashtext('okrgov-append-only'))")
+                c.execute(
+                    "SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(%s) AND tgname = %s",
+                    (self.table, APPEND_ONLY_TRIGGER),
+                )
+                if c.fetchone() is None:
+                    for composed in postgres_append_only_statements(schema, table):
+                        c.execute(composed)
+        except ProgrammingError as exc:
+            # The library wraps psycopg's errors; only a missing privilege is expected here.
+            if not isinstance(exc.__cause__, psycopg.errors.InsufficientPrivilege):
+                raise
+            log.warning("events.append_only_not_installed", reason=str(exc).splitlines()[0])
+            return False
+        return True
+
+
+APPEND_ONLY_TRIGGER = "okrgov_events_append_only"
+REFUSAL = "okrgov events are append-only"
+
+
+def sqlite_append_only_statements(table: str) -> list[str]:
+    return [
+        f"CREATE TRIGGER IF NOT EXISTS {table}_refuse_{op.lower()} BEFORE {op} ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, '{REFUSAL}: {op} refused'); END"
+        for op in ("UPDATE", "DELETE")
+    ]
+
+
+def postgres_append_only_statements(schema: str, table: str) -> list[Composed]:
+    """A function raising for any change but INSERT, and the triggers calling it: row
+    UPDATE and DELETE, statement TRUNCATE. Only the table's owner (or a superuser) can
+    drop or disable them, and the application role is neither."""
+    function = Identifier(schema, "okrgov_refuse_event_change")
+    target = Identifier(schema, table)
+    return [
+        SQL(
+            "CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            "BEGIN RAISE EXCEPTION '{refusal}: % refused on %.%', "
+            "TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME; END $$"
+        ).format(function=function, refusal=SQL(REFUSAL)),
+        SQL(
+            "CREATE TRIGGER {trigger} BEFORE UPDATE OR DELETE ON {target} "
+            "FOR EACH ROW EXECUTE FUNCTION {function}()"
+        ).format(trigger=Identifier(APPEND_ONLY_TRIGGER), target=target, function=function),
+        SQL(
+            "CREATE TRIGGER {trigger} BEFORE TRUNCATE ON {target} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION {function}()"
+        ).format(
+            trigger=Identifier(APPEND_ONLY_TRIGGER + "_truncate"), target=target, function=function
+        ),
+    ]

@@ -1,0 +1,282 @@
+"""The audit trail: one entry per event, in store order, saying who did what to which
+aggregate (and so to which objective), when, why, under which correlation id, which fields
+changed from what to what, and which policy decision let it through.
+
+"Before" values come from the state of each aggregate as the audit view itself has seen
+it (kept as documents in the same view), so the trail needs nothing but the events. A
+command's allowed decision is recorded after the command's events, in the same save; its
+policy version, digest and outcome are then attached to the entries of that command."""
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, fields, is_dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any
+from uuid import UUID
+
+from projections.entries import COLUMNS, Entry, EntryBatch, EntryProjection, timestamp_text
+
+DECISION = "Decision.Recorded"
+#: Aggregates whose commands carry no guardrail decision: their events end a command.
+UNGUARDED = frozenset({"PolicyVersion", "PolicyRegistry"})
+#: What every event carries; the rest of its fields are what it says.
+_ENVELOPE = frozenset(
+    {"originator_id", "originator_version", "timestamp", "originator_topic", "actor",
+     "correlation_id", "reason"}
+)  # fmt: skip
+_COMMAND = ("_command", "open")
+
+
+def plain(value: Any) -> Any:
+    """A value as JSON can carry it: ids and times as text, enums by value."""
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [plain(v) for v in value]
+    return value
+
+
+def own_fields(event: Any) -> dict[str, Any]:
+    """What an event says beyond who, when, why: its own fields, as plain values."""
+    if not is_dataclass(event):
+        return {}
+    return {f.name: plain(getattr(event, f.name)) for f in fields(event) if f.name not in _ENVELOPE}
+
+
+@dataclass
+class Effect:
+    """What one event does to its aggregate, as the audit trail reports it."""
+
+    updates: dict[str, Any] = field(default_factory=dict)
+    """Fields of the aggregate the event sets: reported with their value before."""
+    added: dict[str, Any] = field(default_factory=dict)
+    """Members the event adds to a collection (an objective registered, a key result
+    attached): reported as new, not kept as a field."""
+    repeats: bool = False
+    """Report every update even when unchanged (a check-in may repeat last week's value)."""
+    details: dict[str, Any] = field(default_factory=dict)
+    """Facts about the event that are not fields of the aggregate."""
+    objective_id: str | None = None
+    """The objective the entry concerns when the aggregate does not say (cycle events)."""
+
+
+Handler = Callable[[Any], Effect]
+
+
+def _said(event: Any) -> Effect:
+    return Effect(updates=own_fields(event))
+
+
+def _status(key: str, value: str, *, said: bool = True) -> Handler:
+    def handle(event: Any) -> Effect:
+        return Effect(updates={**(own_fields(event) if said else {}), key: value})
+
+    return handle
+
+
+def _adds(event: Any) -> Effect:
+    said = own_fields(event)
+    return Effect(added=said, objective_id=said.get("objective_id"))
+
+
+def _noted(event: Any) -> Effect:
+    said = own_fields(event)
+    return Effect(details=said, objective_id=said.get("objective_id"))
+
+
+def _key_result_added(event: Any) -> Effect:
+    said = own_fields(event)
+    definition = said.pop("definition")
+    return Effect(updates={**said, **definition, "status": "active"})
+
+
+def _by_change_request(updates: Callable[[Any], dict[str, Any]]) -> Handler:
+    def handle(event: Any) -> Effect:
+        request = event.change_request_id
+        details = {"change_request_id": str(request)} if request else {}
+        return Effect(updates=updates(event), details=details)
+
+    return handle
+
+
+def _checked_in(event: Any) -> Effect:
+    return Effect(updates=own_fields(event), repeats=True)
+
+
+def _decision(event: Any) -> Effect:
+    said = own_fields(event)
+    for column in ("outcome", "policy_version", "bundle_digest"):
+        said.pop(column)
+    return Effect(details=said)
+
+
+#: By event name (``Aggregate.Event``), so events this module does not import (or that
+#: do not exist yet) are still reported: any other event sets the fields it carries.
+HANDLERS: dict[str, Handler] = {
+    "Cycle.Created": _status("state", "planning"),
+    "Cycle.ObjectiveRegistered": _adds,
+    "Cycle.AlignmentRecorded": _noted,
+    "Cycle.Locked": _status("state", "locked"),
+    "Cycle.Closed": _status("state", "closed"),
+    "Cycle.Sealed": _status("state", "sealed"),
+    "Objective.Created": _status("status", "active"),
+    "Objective.Retired": _status("status", "retired"),
+    "Objective.KeyResultAttached": _adds,
+    "KeyResult.Added": _key_result_added,
+    "KeyResult.Revised": _by_change_request(lambda e: plain(e.changes)),
+    "KeyResult.Retired": _by_change_request(lambda e: {"status": "retired"}),
+    "KeyResult.CheckedIn": _checked_in,
+    "ChangeRequest.Requested": _status("status", "pending"),
+    "ChangeRequest.Approved": _status("status", "approved"),
+    "ChangeRequest.Rejected": _status("status", "rejected"),
+    "ChangeRequest.Applied": _status("status", "applied"),
+    "PolicyVersion.Proposed": _status("status", "proposed"),
+    "PolicyVersion.Approved": _status("status", "active"),
+    "PolicyVersion.Retired": _status("status", "retired"),
+    "PolicyRegistry.VersionNumbered": _adds,
+    DECISION: _decision,
+}
+
+
+class AuditTrail(EntryProjection):
+    """Read model behind ``GET /v1/audit``, its exports and the compliance views."""
+
+    name = "audit"
+
+    def record(self, event: Any, batch: EntryBatch) -> None:
+        action = type(event).__qualname__
+        aggregate_type = action.split(".")[0]
+        aggregate_id = str(event.originator_id)
+        effect = HANDLERS.get(action, _said)(event)
+        entry: Entry = {
+            "position": batch.position,
+            "at": timestamp_text(event.timestamp),
+            "actor": getattr(event, "actor", None),
+            "action": action,
+            "aggregate_type": aggregate_type,
+            "aggregate_id": aggregate_id,
+            "aggregate_version": event.originator_version,
+            "objective_id": effect.objective_id,
+            "changes": {},
+            "reason": getattr(event, "reason", None),
+            "correlation_id": getattr(event, "correlation_id", None),
+            "decision_id": None,
+            "decision_outcome": None,
+            "policy_version": None,
+            "policy_digest": None,
+            "details": effect.details,
+        }
+        if action == DECISION:
+            self._decided(event, entry, batch)
+        else:
+            state = batch.get(aggregate_type, aggregate_id) or {"fields": {}, "objective_id": None}
+            if action == "Objective.Created":
+                state["objective_id"] = aggregate_id
+            elif action == "KeyResult.Added":
+                state["objective_id"] = effect.updates["objective_id"]
+            elif action == "ChangeRequest.Requested":
+                state["objective_id"] = _objective_of(batch, effect.updates["key_result_id"])
+            entry["objective_id"] = entry["objective_id"] or state["objective_id"]
+            entry["changes"] = _changes(state["fields"], effect)
+            state["fields"].update(effect.updates)
+            batch.put(aggregate_type, aggregate_id, state)
+            self._follow_command(event, aggregate_type, batch)
+        batch.add(entry)
+
+    def _follow_command(self, event: Any, aggregate_type: str, batch: EntryBatch) -> None:
+        """Remember where the current command's events began, to attach its decision."""
+        command = batch.get(*_COMMAND) or {}
+        if aggregate_type in UNGUARDED:
+            if command:
+                batch.put(*_COMMAND, {})
+        elif command.get("correlation_id") != event.correlation_id:
+            batch.put(*_COMMAND, {"correlation_id": event.correlation_id, "first": batch.position})
+
+    def _decided(self, event: Any, entry: Entry, batch: EntryBatch) -> None:
+        decision = {
+            "decision_id": str(event.originator_id),
+            "decision_outcome": event.outcome,
+            "policy_version": event.policy_version,
+            "policy_digest": event.bundle_digest,
+        }
+        entry.update(decision)
+        target = str(event.target_id) if event.target_id else None
+        entry["objective_id"] = _objective_of(batch, target) if target else None
+        rules = sorted({v["rule"] for v in [*event.deny, *event.warn]})
+        entry["rules"] = rules or None
+        command = batch.get(*_COMMAND) or {}
+        # Only an allowed decision is saved with its command's events (right after them);
+        # a denied or failed one is saved alone.
+        if event.outcome == "allowed" and command.get("correlation_id") == event.correlation_id:
+            batch.annotate(command["first"], batch.position - 1, decision)
+        if command:
+            batch.put(*_COMMAND, {})
+
+
+def _objective_of(batch: EntryBatch, ident: str | None) -> str | None:
+    """The objective an aggregate belongs to (an objective belongs to itself)."""
+    if ident is None:
+        return None
+    for kind in ("KeyResult", "ChangeRequest", "Objective"):
+        state = batch.get(kind, ident)
+        if state is not None:
+            return state["objective_id"]  # type: ignore[no-any-return]
+    return None
+
+
+def _changes(before: dict[str, Any], effect: Effect) -> dict[str, dict[str, Any]]:
+    changes = {
+        name: {"before": before.get(name), "after": value}
+        for name, value in effect.updates.items()
+        if effect.repeats or before.get(name) != value
+    }
+    for name, value in effect.added.items():
+        changes[name] = {"before": None, "after": value}
+    return changes
+
+
+# ---- exports --------------------------------------------------------------------------
+
+
+def csv_lines(entries: Iterable[Entry]) -> Iterator[str]:
+    """A header and one CSV line per entry, columns in ``COLUMNS`` order; the changes and
+    details cells hold compact JSON."""
+    yield _csv_line(COLUMNS)
+    for entry in entries:
+        yield _csv_line(_cell(entry[column]) for column in COLUMNS)
+
+
+def jsonl_lines(entries: Iterable[Entry]) -> Iterator[str]:
+    """One JSON object per line, keys in ``COLUMNS`` order."""
+    for entry in entries:
+        yield json.dumps({c: entry[c] for c in COLUMNS}, separators=(",", ":")) + "\n"
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(",", ":"))
+    return str(value)
+
+
+def _csv_line(cells: Iterable[str]) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerow(cells)
+    return out.getvalue()
+
+
+EXPORTS: dict[str, Callable[[Iterable[Entry]], Iterator[str]]] = {
+    "csv": csv_lines,
+    "jsonl": jsonl_lines,
+}
+MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}

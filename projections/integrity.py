@@ -1,0 +1,286 @@
+"""The leaf log: for every event position the store has shown, the Merkle leaf hash of
+its stored bytes (and which event it held), plus the frontier of the tree over them; kept
+by a follower of the raw event table, each batch with its tracking record in one
+transaction, like every view.
+
+It differs from the read models in two ways. It follows the stored rows, not the decoded
+events, since it witnesses bytes. And it is evidence, not a read model: a rebuild keeps it,
+because recomputing it from the rows as they are now would launder any change made to them
+since they were first seen. A checkpoint signs the frontier's root (see
+``services/integrity.py``); the follower asks for one every ``every`` leaves."""
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import structlog
+from eventsourcing.persistence import IntegrityError, Mapper, Tracking
+from eventsourcing.postgres import PostgresDatastore
+from eventsourcing.sqlite import SQLiteDatastore
+from psycopg.sql import SQL
+
+from infra.merkle import Frontier, leaf_hash
+from infra.stored_events import StoredEvents, StoredRow
+from projections.documents import (
+    Cursor,
+    DocumentBatch,
+    DocumentView,
+    PostgresDocumentView,
+    SQLiteDocumentView,
+    encode,
+)
+from projections.follower import Follower, Projection
+
+log = structlog.get_logger(__name__)
+
+INTEGRITY = "integrity"
+_TREE = ("merkle", "frontier")
+
+
+class LeafRecord(NamedTuple):
+    """What the leaf log recorded for one position."""
+
+    position: int
+    leaf: bytes
+    originator_id: str | None
+    originator_version: int | None
+
+
+@dataclass(frozen=True)
+class TreeHead:
+    """The tree over every leaf logged so far."""
+
+    size: int
+    last_position: int
+    root: bytes
+
+
+class LeafLog(Projection):
+    """Turns stored rows (not decoded events) into leaves: a pure function of the bytes."""
+
+    name = INTEGRITY
+
+    def apply(self, event: Any, docs: DocumentBatch) -> None:
+        if not isinstance(event, StoredRow) or not isinstance(docs, LeafBatch):
+            raise TypeError("the leaf log takes stored rows, in a leaf batch")
+        leaf = leaf_hash(event.leaf())
+        docs.frontier.append(leaf)
+        docs.last_position = event.position
+        docs.leaves.append(
+            LeafRecord(event.position, leaf, event.originator_id, event.originator_version)
+        )
+
+
+class LeafBatch(DocumentBatch):
+    """One batch of leaves and the frontier they extend."""
+
+    def __init__(self, load: Any, frontier: Frontier, last_position: int) -> None:
+        super().__init__(load)
+        self.frontier = frontier
+        self.last_position = last_position
+        self.leaves: list[LeafRecord] = []
+
+
+class LeafLogView(DocumentView):
+    """The leaf table beside the view's documents (which hold the frontier)."""
+
+    leaves_table: str
+
+    def _l(self, sql: str) -> str:
+        return self._q(sql.replace("{leaves}", self.leaves_table))
+
+    def record(
+        self, tracking: Tracking, rows: list[StoredRow], apply: Callable[[Any, DocumentBatch], None]
+    ) -> None:
+        """Log the leaves of ``rows``, the extended frontier and the tracking record, in
+        one transaction."""
+        with self.transaction(commit=True) as c:
+            frontier, last_position = self._frontier(c)
+            batch = LeafBatch(lambda k, i: self._select_one(c, k, i), frontier, last_position)
+            for row in rows:
+                apply(row, batch)
+            c.executemany(
+                self._l(
+                    "INSERT INTO {leaves} (position, leaf, originator_id, originator_version) "
+                    "VALUES (?, ?, ?, ?)"
+                ),
+                batch.leaves,
+            )
+            doc = {
+                "size": frontier.size,
+                "last_position": batch.last_position,
+                "peaks": [peak.hex() for peak in frontier.peaks],
+            }
+            c.execute(
+                self.upsert_statement(),
+                (*_TREE, tracking.notification_id, None, encode(doc)),
+            )
+            self._insert_tracking(c, tracking)
+
+    def _frontier(self, c: Cursor) -> tuple[Frontier, int]:
+        found = self._select_one(c, *_TREE)
+        if found is None:
+            return Frontier(), 0
+        doc = found[2]
+        return Frontier(doc["size"], [bytes.fromhex(p) for p in doc["peaks"]]), doc["last_position"]
+
+    def head(self) -> TreeHead:
+        with self.transaction(commit=False) as c:
+            frontier, last_position = self._frontier(c)
+        return TreeHead(frontier.size, last_position, frontier.root())
+
+    def leaves(self, after: int = 0, page_size: int = 5000) -> Iterator[LeafRecord]:
+        """Every logged leaf after position ``after``, in position order, page by page."""
+        while True:
+            with self.transaction(commit=False) as c:
+                c.execute(
+                    self._l(
+                        "SELECT position, leaf, originator_id, originator_version FROM {leaves} "
+                        "WHERE position > ? ORDER BY position LIMIT ?"
+                    ),
+                    (after, page_size),
+                )
+                page = [_record(r) for r in c.fetchall()]
+            yield from page
+            if len(page) < page_size:
+                return
+            after = page[-1].position
+
+    def leaf_at(self, position: int) -> LeafRecord | None:
+        return self._one("position = ?", (position,))
+
+    def leaf_of(self, originator_id: str, originator_version: int) -> LeafRecord | None:
+        """The leaf logged for an event key (a scan: only asked when something is wrong)."""
+        return self._one(
+            "originator_id = ? AND originator_version = ?", (originator_id, originator_version)
+        )
+
+    def index_of(self, position: int) -> int:
+        """The leaf index of a position: how many logged positions come before it."""
+        with self.transaction(commit=False) as c:
+            c.execute(self._l("SELECT COUNT(*) AS n FROM {leaves} WHERE position < ?"), (position,))
+            return int(c.fetchone()["n"])
+
+    def _one(self, where: str, params: tuple[Any, ...]) -> LeafRecord | None:
+        with self.transaction(commit=False) as c:
+            c.execute(
+                self._l(
+                    "SELECT position, leaf, originator_id, originator_version FROM {leaves} "
+                    f"WHERE {where} ORDER BY position LIMIT 1"
+                ),
+                params,
+            )
+            row = c.fetchone()
+        return _record(row) if row else None
+
+    def reset(self) -> None:
+        """Kept on a rebuild: the leaf log is evidence of what the rows were when first
+        seen, and re-deriving it from the rows as they are now would hide any change."""
+
+
+def _record(row: Any) -> LeafRecord:
+    return LeafRecord(
+        int(row["position"]),
+        bytes(row["leaf"]),
+        row["originator_id"],
+        row["originator_version"],
+    )
+
+
+class SQLiteLeafLogView(LeafLogView, SQLiteDocumentView):
+    def __init__(self, datastore: SQLiteDatastore, projection: str = INTEGRITY) -> None:
+        self.leaves_table = f"{projection}_leaves"
+        super().__init__(datastore, projection)
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [
+            *super().construct_create_table_statements(),
+            f"CREATE TABLE IF NOT EXISTS {self.leaves_table} (position INTEGER PRIMARY KEY, "
+            "leaf BLOB NOT NULL, originator_id TEXT, originator_version INTEGER)",
+        ]
+
+
+class PostgresLeafLogView(LeafLogView, PostgresDocumentView):
+    def __init__(self, datastore: PostgresDatastore, projection: str = INTEGRITY) -> None:
+        super().__init__(datastore, projection)
+        self.leaves_table = f'"{self.datastore.schema}"."{projection}_leaves"'
+        self.sql_create_statements.append(
+            SQL(
+                f"CREATE TABLE IF NOT EXISTS {self.leaves_table} (position BIGINT PRIMARY KEY, "
+                "leaf BYTEA NOT NULL, originator_id TEXT, originator_version BIGINT)"
+            ).format()
+        )
+
+
+def leaf_log_view(events: StoredEvents) -> LeafLogView:
+    """The leaf log in the same database as the events."""
+    view: LeafLogView
+    if isinstance(events.datastore, SQLiteDatastore):
+        view = SQLiteLeafLogView(events.datastore)
+    elif isinstance(events.datastore, PostgresDatastore):
+        view = PostgresLeafLogView(events.datastore)
+    else:
+        raise TypeError(f"no leaf log for {type(events.datastore).__name__}")
+    view.create_table()
+    return view
+
+
+class LeafFollower(Follower):
+    """Follows the raw event table into the leaf log; running in the background, every
+    ``every`` leaves it calls ``checkpoint_due(slot)`` (slot = leaves // every) so that a
+    checkpoint is signed."""
+
+    view: LeafLogView
+
+    def __init__(
+        self,
+        events: StoredEvents,
+        mapper: Mapper[Any],
+        view: LeafLogView,
+        *,
+        every: int = 0,
+        checkpoint_due: Callable[[int], None] | None = None,
+        batch_size: int = 500,
+    ) -> None:
+        super().__init__(events.recorder, mapper, LeafLog(), view, batch_size)
+        self.events = events
+        self.every = every
+        self.checkpoint_due = checkpoint_due
+        self._slot: int | None = None
+        self.signing = False
+
+    def catch_up(self) -> int:
+        applied = 0
+        if self._slot is None and self.every:
+            # A process starting up does not re-sign a boundary it finds behind it.
+            self._slot = self.view.head().size // self.every
+        while True:
+            position = self.view.position()
+            rows = self.events.page(position, self.batch_size)
+            if not rows:
+                return applied
+            tracking = Tracking(self.projection.name, rows[-1].position)
+            try:
+                self.view.record(tracking, rows, self.projection.apply)
+            except IntegrityError:
+                log.info("projection.batch_taken", projection=self.projection.name)
+                continue
+            applied += len(rows)
+            self._maybe_checkpoint()
+
+    def start(self, poll_seconds: float) -> None:
+        """Follow in the background, and from now on ask for the periodic checkpoints: a
+        one-off catch-up (a verification, a worker run until caught up) records nothing."""
+        self.signing = True
+        super().start(poll_seconds)
+
+    def _maybe_checkpoint(self) -> None:
+        if not self.signing or not self.every or self.checkpoint_due is None:
+            return
+        slot = self.view.head().size // self.every
+        if self._slot is not None and slot > self._slot:
+            self._slot = slot
+            try:
+                self.checkpoint_due(slot)
+            except Exception:
+                log.exception("integrity.checkpoint_failed", slot=slot)

@@ -1,0 +1,412 @@
+"""Quarter-end snapshots: the state of one cycle as of an event position, computed only from
+the events up to that position, serialised as canonical JSON (RFC 8785) with its SHA-256.
+
+A snapshot is a pure function of the event history. The notifications 1..position are read
+in store order and folded through the read models' own ``apply`` functions (``OkrState``,
+``Governance``, and ``ChangesAfterLock`` below) into an in-memory ``DocumentBatch``; no
+database view is read or written, so a snapshot does not depend on how far a projection
+has got, and a rebuild cannot change it. The document is then cut from those documents by
+an explicit list of fields (``SNAPSHOT_FORMAT`` names that list), so a field a read model
+gains later does not change the digest of a snapshot sealed before.
+
+What is digested, and what is not. The canonical document holds the cycle, its objectives
+and key results (definitions, last value and confidence, scores with rule and version),
+the alignment tree, the changes applied after lock, the active policy version and its
+digest, and the counts: all of it carried by the events themselves (ids, values, actors,
+the events' own timestamps), so the same history gives the same bytes on every backend and
+every run. The store position is NOT in the document: notification ids are assigned by the
+database, and two stores holding the same events can number them differently (a PostgreSQL
+sequence keeps the ids a rolled-back transaction took, so its log has gaps that a SQLite
+copy of the same history does not). The position is returned beside the digest, to say
+where in *this* store the snapshot was taken; the digest says what the cycle was.
+
+Memory. Notifications are read a page at a time (``PAGE_SIZE``), filtered before they are
+decoded (by topic in the query, then by aggregate id: only this cycle's aggregates, the
+creations that might join it, and policy versions), and decoded one by one. Peak memory is
+one page of stored events, plus the documents of one cycle (its objectives, key results,
+change requests) and of every policy version (modules and data), whatever the length of
+the log: it grows with the cycle, not with the store. The time grows with the number of
+events up to the position, since every one of them has to be read once.
+"""
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import rfc8785
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
+from eventsourcing.utils import get_topic
+
+from events import ChangeRequest, Cycle, KeyResult, Objective
+from events.policy import PolicyVersion
+from projections.documents import Document, DocumentBatch
+from projections.follower import Projection
+from projections.governance import POLICY, Governance
+from projections.okr_state import CHANGE_REQUEST, CYCLE, KEY_RESULT, OBJECTIVE, OkrState
+
+#: Names the shape of the canonical document; recorded with every seal, so a verifier
+#: knows which document the digest is over. A change of the shape is a new format.
+SNAPSHOT_FORMAT = "okrgov.snapshot/1"
+PAGE_SIZE = 1000
+
+CHANGES = "change_after_lock"
+
+_CYCLE_FIELDS = (
+    "id", "name", "starts_on", "ends_on", "state",
+    "created_at", "created_by", "locked_at", "closed_at", "sealed_at",
+)  # fmt: skip
+_OBJECTIVE_FIELDS = (
+    "id", "title", "description", "owner", "level", "commitment", "parent_id", "status",
+)  # fmt: skip
+_KEY_RESULT_FIELDS = (
+    "id", "title", "owner", "unit", "baseline", "target", "direction", "pay_linked",
+    "risk_domain", "risk_rating", "guardrail_metric", "status", "check_in_count",
+)  # fmt: skip
+_CHECK_IN_FIELDS = ("value", "confidence", "note", "at", "by")
+_OBJECTIVE_SCORE_FIELDS = ("value", "rule", "rule_version", "at")
+_KEY_RESULT_SCORE_FIELDS = ("value", "final_value", "rule", "rule_version", "at")
+
+
+class CycleNotFound(LookupError):
+    """The cycle had not been opened yet at that position."""
+
+
+class EventNotFound(LookupError):
+    """The event a snapshot was computed through is not in this store."""
+
+
+@dataclass(frozen=True)
+class EventRef:
+    """An event by its aggregate and version: the same in every copy of the history."""
+
+    originator_id: UUID
+    originator_version: int
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One cycle as of one store position: the document, its canonical bytes and digest,
+    and ``through``, the event at that position, which identifies the same point of the
+    history in any copy of the store, whatever positions the copy gives its events."""
+
+    cycle_id: UUID
+    position: int
+    document: Document
+    canonical: bytes
+    digest: str
+    through: EventRef | None = None
+
+
+def canonical_json(document: Document) -> bytes:
+    """RFC 8785 (JSON Canonicalization Scheme): keys sorted by UTF-16 code units, no
+    whitespace, numbers as ECMAScript prints them (1.0 -> 1), strings as UTF-8."""
+    return rfc8785.dumps(document)
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def snapshot_of(
+    cycle_id: UUID, position: int, document: Document, through: EventRef | None = None
+) -> Snapshot:
+    canonical = canonical_json(document)
+    return Snapshot(cycle_id, position, document, canonical, sha256_hex(canonical), through)
+
+
+# ---- the fold -------------------------------------------------------------------------
+
+
+class ChangesAfterLock(Projection):
+    """Key result revisions and retirements applied through an approved change request,
+    with the values before and after: the OKR-state view keeps only the values after."""
+
+    name = "snapshot_changes_after_lock"
+
+    def apply(self, event: Any, docs: DocumentBatch) -> None:
+        if isinstance(event, KeyResult.Revised):
+            kind, before, after = "revise", dict(event.previous), dict(event.changes)
+        elif isinstance(event, KeyResult.Retired):
+            kind, before, after = "retire", {"status": "active"}, {"status": "retired"}
+        else:
+            return
+        if event.change_request_id is None:
+            return  # a revision before lock, made directly
+        doc = docs.get(CHANGES, "all") or {"items": []}
+        doc["items"].append(
+            {
+                "key_result_id": str(event.originator_id),
+                "change_request_id": str(event.change_request_id),
+                "kind": kind,
+                "before": before,
+                "after": after,
+                "applied_at": event.timestamp.isoformat(),
+            }
+        )
+        docs.put(CHANGES, "all", doc)
+
+
+def _topics(*aggregates: type) -> frozenset[str]:
+    """The topics of every event class an aggregate declares."""
+    return frozenset(
+        get_topic(value)
+        for aggregate in aggregates
+        for value in vars(aggregate).values()
+        if isinstance(value, type) and issubclass(value, Aggregate.Event)
+    )
+
+
+#: What a cycle's snapshot can be made of: decisions and the policy registry are not.
+RELEVANT_TOPICS = _topics(Cycle, Objective, KeyResult, ChangeRequest, PolicyVersion)
+_POLICY_TOPICS = _topics(PolicyVersion)
+#: Creations that join a cycle, and the attribute that says which (cycle or key result).
+_JOINS = {
+    get_topic(Objective.Created): "cycle_id",
+    get_topic(KeyResult.Added): "cycle_id",
+    get_topic(ChangeRequest.Requested): "key_result_id",
+}
+
+
+def _nothing_stored(kind: str, ident: str) -> None:
+    """The in-memory batch starts empty: every document comes from the events folded."""
+    return None
+
+
+class CycleFold:
+    """Folds one cycle's events, in store order, through the read models' ``apply`` into
+    an in-memory batch of documents, and cuts the snapshot document from them."""
+
+    def __init__(self, cycle_id: UUID) -> None:
+        self.cycle_id = str(cycle_id)
+        self.events = 0
+        self._members = {self.cycle_id}
+        self._docs = DocumentBatch(_nothing_stored)
+        self._projections: tuple[Projection, ...] = (OkrState(), Governance(), ChangesAfterLock())
+
+    def wants(self, topic: str, originator_id: UUID | str) -> bool:
+        """Whether a stored event may matter, judged before it is decoded."""
+        return str(originator_id) in self._members or topic in _JOINS or topic in _POLICY_TOPICS
+
+    def apply(self, event: Any, position: int = 0) -> None:
+        topic = get_topic(type(event))
+        originator = str(event.originator_id)
+        if originator not in self._members:
+            if topic in _JOINS and str(getattr(event, _JOINS[topic])) in self._members:
+                self._members.add(originator)
+            elif topic not in _POLICY_TOPICS:
+                return
+        if originator in self._members:
+            self.events += 1
+        self._docs.position = position
+        for projection in self._projections:
+            projection.apply(event, self._docs)
+
+    def document(self) -> Document:
+        """The snapshot document; ``CycleNotFound`` if the cycle was not opened yet."""
+        docs = self._docs
+        cycle = docs.get(CYCLE, self.cycle_id)
+        if cycle is None:
+            raise CycleNotFound(f"cycle {self.cycle_id} had not been opened at that position")
+        objectives = [self._objective(docs.require(OBJECTIVE, i)) for i in cycle["objective_ids"]]
+        key_results = [kr for o in objectives for kr in o["key_results"]]
+        requests = [doc for kind, _, _, _, doc in docs.touched() if kind == CHANGE_REQUEST]
+        changes = self._changes_after_lock()
+        return {
+            "format": SNAPSHOT_FORMAT,
+            "cycle": _pick(cycle, _CYCLE_FIELDS),
+            "objectives": objectives,
+            "alignment": _alignment(objectives),
+            "changes_after_lock": changes,
+            "policy": self._active_policy(),
+            "counts": {
+                "objectives": sum(o["status"] == "active" for o in objectives),
+                "objectives_retired": sum(o["status"] == "retired" for o in objectives),
+                "key_results": sum(k["status"] == "active" for k in key_results),
+                "key_results_retired": sum(k["status"] == "retired" for k in key_results),
+                "check_ins": sum(k["check_in_count"] for k in key_results),
+                "change_requests": len(requests),
+                "changes_after_lock": len(changes),
+                "events": self.events,
+            },
+        }
+
+    def _objective(self, doc: Document) -> Document:
+        return {
+            **_pick(doc, _OBJECTIVE_FIELDS),
+            "score": _pick_or_none(doc["score"], _OBJECTIVE_SCORE_FIELDS),
+            "key_results": [
+                self._key_result(self._docs.require(KEY_RESULT, i)) for i in doc["key_result_ids"]
+            ],
+        }
+
+    @staticmethod
+    def _key_result(doc: Document) -> Document:
+        return {
+            **_pick(doc, _KEY_RESULT_FIELDS),
+            "last_check_in": _pick_or_none(doc["latest_check_in"], _CHECK_IN_FIELDS),
+            "score": _pick_or_none(doc["score"], _KEY_RESULT_SCORE_FIELDS),
+        }
+
+    def _changes_after_lock(self) -> list[Document]:
+        found = self._docs.get(CHANGES, "all")
+        changes = []
+        for change in found["items"] if found else ():
+            key_result = self._docs.require(KEY_RESULT, change["key_result_id"])
+            request = self._docs.require(CHANGE_REQUEST, change["change_request_id"])
+            changes.append(
+                {
+                    **change,
+                    "objective_id": key_result["objective_id"],
+                    "key_result_title": key_result["title"],
+                    "reason": request["reason"],
+                    "requested_by": request["requested_by"],
+                    "requested_at": request["requested_at"],
+                    "approved_by": request["decided_by"],
+                    "approved_at": request["decided_at"],
+                }
+            )
+        return changes
+
+    def _active_policy(self) -> Document | None:
+        # Inside the one save that activates a version and retires the one before, both can
+        # read as active for an event or two: the higher number is the one taking over.
+        active = [
+            doc
+            for kind, _, _, _, doc in self._docs.touched()
+            if kind == POLICY and doc["status"] == "active"
+        ]
+        if not active:
+            return None
+        policy = max(active, key=lambda doc: int(doc["number"]))
+        return _pick(policy, ("id", "number", "digest", "approved_by", "approved_at"))
+
+
+def _pick(doc: Document, fields: Iterable[str]) -> Document:
+    return {field: doc.get(field) for field in fields}
+
+
+def _pick_or_none(doc: Document | None, fields: Iterable[str]) -> Document | None:
+    return None if doc is None else _pick(doc, fields)
+
+
+def _alignment(objectives: list[Document]) -> list[Document]:
+    """Objective ids nested under their parents, in the cycle's order. An objective whose
+    parent is not in the cycle, or that sits in a loop, is placed at the top level."""
+    ids = {o["id"] for o in objectives}
+    below: dict[str | None, list[str]] = defaultdict(list)
+    for o in objectives:
+        below[o["parent_id"] if o["parent_id"] in ids else None].append(o["id"])
+    placed: set[str] = set()
+
+    def grow(ident: str) -> Document:
+        placed.add(ident)
+        return {"id": ident, "children": [grow(c) for c in below[ident] if c not in placed]}
+
+    roots = [grow(i) for i in below[None]]
+    return roots + [grow(o["id"]) for o in objectives if o["id"] not in placed]
+
+
+def fold(cycle_id: UUID, events: Iterable[Any]) -> Document:
+    """The snapshot document of a cycle from domain events in store order (pure)."""
+    folding = CycleFold(cycle_id)
+    for position, event in enumerate(events, start=1):
+        if folding.wants(get_topic(type(event)), event.originator_id):
+            folding.apply(event, position)
+    return folding.document()
+
+
+# ---- reading the store ----------------------------------------------------------------
+
+
+def _pages(
+    recorder: ApplicationRecorder, stop: int, page_size: int, topics: Iterable[str] = ()
+) -> Iterator[Notification]:
+    """Notifications 1..stop in store order, one page in memory at a time."""
+    start, topics = 0, sorted(topics)
+    while True:
+        page = recorder.select_notifications(
+            start, page_size, stop=stop, topics=topics, inclusive_of_start=False
+        )
+        yield from page
+        if len(page) < page_size:
+            return
+        start = page[-1].id
+
+
+def snapshot_at(
+    recorder: ApplicationRecorder,
+    mapper: Mapper[Any],
+    cycle_id: UUID,
+    position: int,
+    page_size: int = PAGE_SIZE,
+) -> Snapshot:
+    """The cycle as of ``position``, from notifications 1..position only."""
+    folding = CycleFold(cycle_id)
+    last_read = None
+    for notification in _pages(recorder, position, page_size, RELEVANT_TOPICS):
+        _fold_one(folding, mapper, notification)
+        last_read = notification
+    document = folding.document()
+    # The event at the position itself (often a decision, which the fold does not read);
+    # if the position is a gap in the log, the last event the fold read.
+    at_position = recorder.select_notifications(position, 1, stop=position)
+    through = at_position[0] if at_position else last_read
+    return snapshot_of(cycle_id, position, document, _ref(through) if through else None)
+
+
+def snapshot_through(
+    recorder: ApplicationRecorder,
+    mapper: Mapper[Any],
+    cycle_id: UUID,
+    through: EventRef,
+    page_size: int = PAGE_SIZE,
+) -> Snapshot:
+    """The cycle as of the position of event ``through`` in this store: how a seal is
+    re-derived, also in a copy of the store that numbers the same events differently.
+    ``EventNotFound`` when this store does not hold that event. Every notification is read
+    (``through`` may be of any topic), but only those of the cycle are decoded."""
+    folding = CycleFold(cycle_id)
+    last = recorder.max_notification_id() or 0
+    for notification in _pages(recorder, last, page_size):
+        _fold_one(folding, mapper, notification)
+        if _ref(notification) == through:
+            return snapshot_of(cycle_id, notification.id, folding.document(), through)
+    raise EventNotFound(f"event {through.originator_id} v{through.originator_version}")
+
+
+def _fold_one(folding: CycleFold, mapper: Mapper[Any], notification: Notification) -> None:
+    if folding.wants(notification.topic, notification.originator_id):
+        folding.apply(mapper.to_domain_event(notification), notification.id)
+
+
+def _ref(notification: Notification) -> EventRef:
+    originator = notification.originator_id
+    return EventRef(
+        originator if isinstance(originator, UUID) else UUID(str(originator)),
+        notification.originator_version,
+    )
+
+
+def position_at(
+    recorder: ApplicationRecorder,
+    mapper: Mapper[Any],
+    moment: datetime,
+    page_size: int = PAGE_SIZE,
+) -> int:
+    """The last position whose event was recorded at or before ``moment`` (0: none).
+
+    Every event's timestamp is read, not only up to the first one after ``moment``: events
+    of concurrent commands can reach the log slightly out of timestamp order, and the last
+    position at or before the moment may lie beyond such an event."""
+    found = 0
+    last = recorder.max_notification_id() or 0
+    for notification in _pages(recorder, last, page_size):
+        event: Any = mapper.to_domain_event(notification)
+        if event.timestamp <= moment:
+            found = notification.id
+    return found

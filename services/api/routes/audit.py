@@ -1,0 +1,95 @@
+"""The audit trail: one entry per event, filtered, paged by cursor, or streamed as CSV or
+JSON lines of any size."""
+
+from collections.abc import Iterator
+from itertools import islice
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import StreamingResponse
+
+from projections.audit import EXPORTS, MEDIA_TYPES
+from projections.entries import Entry, EntryQuery, EntryView
+from services.api.deps import CurrentPrincipal, FreshReads, PlatformDep
+from services.api.errors import READ_ERRORS
+from services.api.schemas_audit import AuditFilter, AuditPage
+from services.errors import Forbidden
+from services.principals import Principal, Role
+
+router = APIRouter(prefix="/v1/audit", tags=["evidence"])
+
+#: Rows read per query while streaming an export.
+CHUNK = 500
+PAGE = 100
+
+
+def overseer(principal: CurrentPrincipal) -> Principal:
+    """Compliance, executives and risk officers read the audit trail and the compliance
+    views; members do not. The trail is the firm-wide record of everyone's changes,
+    reasons and denied attempts: a member reads the OKRs (and their history) through the
+    OKR routes, while reviewing colleagues' conduct is oversight, kept to those roles."""
+    if not principal.has(Role.COMPLIANCE, Role.EXECUTIVE, Role.RISK_OFFICER):
+        raise Forbidden(
+            "the audit trail and compliance views are read by compliance, executives and "
+            "risk officers"
+        )
+    return principal
+
+
+Overseer = Annotated[Principal, Depends(overseer)]
+
+_EXPORT_CONTENT = {
+    "text/csv": {"schema": {"type": "string"}},
+    "application/x-ndjson": {"schema": {"type": "string"}},
+}
+
+
+@router.get(
+    "",
+    response_model=AuditPage,
+    responses={**READ_ERRORS, 200: {"content": _EXPORT_CONTENT}},
+)
+def audit_trail(
+    who: Overseer,
+    reads: FreshReads,
+    platform: PlatformDep,
+    query: Annotated[AuditFilter, Query()],
+) -> Any:
+    """Entries in store order. ``format=json`` answers one page (``next_cursor`` leads
+    to the next); ``format=csv`` and ``format=jsonl`` stream every entry after ``cursor``,
+    read from the table a chunk at a time, up to where the trail was when they began.
+
+    Compliance, executives and risk officers only. Members get 403: the trail is the
+    firm-wide record of everyone's changes, reasons and denied attempts, and reviewing
+    colleagues' conduct is oversight; a member reads the OKRs through the OKR routes."""
+    view = platform.audit
+    entries = _entry_query(query, upto=None if query.format == "json" else view.position())
+    if query.format == "json":
+        limit = query.limit or PAGE
+        found = view.entries(entries, query.cursor, limit + 1)
+        items = found[:limit]
+        more = len(found) > limit
+        return {"items": items, "next_cursor": items[-1]["position"] if more else None}
+    rows = _stream(view, entries, query.cursor, query.limit)
+    return StreamingResponse(
+        EXPORTS[query.format](rows),
+        media_type=MEDIA_TYPES[query.format],
+        headers={"Content-Disposition": f'attachment; filename="audit.{query.format}"'},
+    )
+
+
+def _entry_query(query: AuditFilter, upto: int | None) -> EntryQuery:
+    return EntryQuery(
+        aggregate_id=str(query.aggregate_id) if query.aggregate_id else None,
+        objective_id=str(query.objective_id) if query.objective_id else None,
+        actor=query.actor,
+        action=query.type,
+        since=query.since,
+        until=query.until,
+        upto=upto,
+    )
+
+
+def _stream(view: EntryView, query: EntryQuery, after: int, limit: int | None) -> Iterator[Entry]:
+    rows = view.pages(query, after, min(CHUNK, limit or CHUNK))
+    return islice(rows, limit) if limit else iter(rows)

@@ -1,0 +1,132 @@
+"""Quarter-end snapshots on the ledger: seal a closed cycle (record the snapshot's position
+and digest as an event, with its guardrail decision), read a cycle as of any position or
+time, and verify a seal by re-deriving the snapshot from the events."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from uuid import UUID
+
+from events import Cycle
+from events.errors import InvalidTransition, InvalidValue
+from projections.snapshot import (
+    SNAPSHOT_FORMAT,
+    CycleNotFound,
+    EventNotFound,
+    EventRef,
+    Snapshot,
+    position_at,
+    snapshot_at,
+    snapshot_through,
+)
+from services.errors import Forbidden, NotFound
+from services.ledger_base import Recorded, retry_on_conflict
+from services.policy_commands import PolicyCommands
+from services.principals import Principal, Role
+
+AsOf = int | datetime | None
+"""A store position, a moment (the last position recorded at or before it), or now."""
+
+
+@dataclass(frozen=True)
+class SealCheck:
+    """A sealed snapshot re-derived from the events, and whether its digest still matches."""
+
+    cycle_id: UUID
+    position: int
+    """Where the sealed snapshot was re-derived in this store."""
+    sealed_position: int
+    sealed_digest: str
+    recomputed_digest: str
+    snapshot_format: str
+    sealed_by: str | None
+
+    @property
+    def matches(self) -> bool:
+        return self.sealed_digest == self.recomputed_digest
+
+
+class SnapshotCommands(PolicyCommands):
+    """Seal, snapshot and verify; the snapshot itself is computed in ``projections``."""
+
+    @retry_on_conflict
+    def seal_cycle(self, principal: Principal, cycle_id: UUID) -> Recorded:
+        """Compute the cycle's snapshot at the current end of the store and record its
+        position and digest; only a closed cycle, and only once."""
+        principal.require(Role.EXECUTIVE, Role.ADMIN, to="seal a cycle")
+        cycle = self._load(Cycle, cycle_id)
+        cycle.require_sealable()  # refuse before reading the whole log for nothing
+        allowed = self._guard(principal, "cycle.seal", "cycle", cycle.id, None, None, cycle=cycle)
+        # The snapshot covers every event recorded so far; anything recorded between here
+        # and the save below is after its position, so it cannot change what was sealed.
+        position = self.recorder.max_notification_id() or 0
+        snapshot = snapshot_at(self.recorder, self.mapper, cycle.id, position)
+        assert snapshot.through is not None  # the cycle's own events were read
+        through = (snapshot.through.originator_id, snapshot.through.originator_version)
+        stamp = self._stamp(principal)
+        cycle.seal(position, snapshot.digest, SNAPSHOT_FORMAT, through, stamp)
+        return self._commit(allowed, stamp, cycle)
+
+    def snapshot(self, principal: Principal, cycle_id: UUID, as_of: AsOf = None) -> Snapshot:
+        """The cycle as it stood at a position or moment (default: now)."""
+        _require_reader(principal)
+        cycle = self._load(Cycle, cycle_id, to_change=False)
+        position = self._position(as_of)
+        try:
+            return snapshot_at(self.recorder, self.mapper, cycle.id, position)
+        except CycleNotFound:
+            raise NotFound("cycle", f"{cycle.id} as of position {position}") from None
+
+    def verify_seal(self, principal: Principal, cycle_id: UUID) -> SealCheck:
+        """Re-derive the sealed snapshot from the events and compare the digests.
+
+        The snapshot is re-derived up to the last event the seal read, found by its
+        aggregate and version, so a seal also verifies in a copy of the store whose
+        positions are numbered differently; if that event is gone, up to the sealed
+        position."""
+        _require_reader(principal)
+        cycle = self._load(Cycle, cycle_id, to_change=False)
+        cycle.require_sealed()
+        assert cycle.sealed_position is not None and cycle.sealed_digest is not None
+        assert cycle.sealed_through is not None
+        if cycle.sealed_format != SNAPSHOT_FORMAT:
+            raise InvalidTransition(
+                f"cycle {cycle.name} was sealed as {cycle.sealed_format}; this version of "
+                f"okrgov derives {SNAPSHOT_FORMAT} only"
+            )
+        try:
+            recomputed = snapshot_through(
+                self.recorder, self.mapper, cycle.id, EventRef(*cycle.sealed_through)
+            )
+        except EventNotFound:
+            recomputed = snapshot_at(self.recorder, self.mapper, cycle.id, cycle.sealed_position)
+        return SealCheck(
+            cycle.id,
+            recomputed.position,
+            cycle.sealed_position,
+            cycle.sealed_digest,
+            recomputed.digest,
+            cycle.sealed_format,
+            cycle.sealed_by,
+        )
+
+    def _position(self, as_of: AsOf) -> int:
+        last = self.recorder.max_notification_id() or 0
+        if as_of is None:
+            return last
+        if isinstance(as_of, datetime):
+            moment = as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)  # naive: UTC
+            return position_at(self.recorder, self.mapper, moment)
+        if as_of < 1:
+            raise InvalidValue("positions start at 1", field="as_of")
+        if as_of > last:
+            raise InvalidValue(
+                f"no event has been recorded at position {as_of} yet (the last is {last})",
+                field="as_of",
+            )
+        return as_of
+
+
+def _require_reader(principal: Principal) -> None:
+    """Every role reads snapshots (compliance included); a token without roles does not."""
+    if not principal.roles:
+        raise Forbidden("a token without roles may not read")
