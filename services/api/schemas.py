@@ -250,10 +250,9 @@ class KeyResultScore(BaseModel):
     at: datetime
 
 
-class KeyResult(Versioned):
-    id: UUID
-    objective_id: UUID
-    cycle_id: UUID
+class KeyResultDefinition(BaseModel):
+    """A key result's definition fields, as every document that shows one carries them."""
+
     title: str
     owner: str
     unit: str
@@ -266,6 +265,12 @@ class KeyResult(Versioned):
     guardrail_metric: str | None
     status: Status
     check_in_count: int
+
+
+class KeyResult(Versioned, KeyResultDefinition):
+    id: UUID
+    objective_id: UUID
+    cycle_id: UUID
     latest_check_in: CheckIn | None
     score: KeyResultScore | None
     created_at: datetime

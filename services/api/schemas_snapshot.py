@@ -8,9 +8,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from events.values import Commitment, CycleState, Direction, Level
-
-Status = Literal["active", "retired"]
+from events.values import Commitment, CycleState, Level
+from services.api.schemas import KeyResultDefinition, Status
 
 
 class SnapshotCycle(BaseModel):
@@ -42,20 +41,8 @@ class SnapshotKeyResultScore(BaseModel):
     at: str
 
 
-class SnapshotKeyResult(BaseModel):
+class SnapshotKeyResult(KeyResultDefinition):
     id: UUID
-    title: str
-    owner: str
-    unit: str
-    baseline: float
-    target: float
-    direction: Direction
-    pay_linked: bool
-    risk_domain: str | None
-    risk_rating: int | None
-    guardrail_metric: str | None
-    status: Status
-    check_in_count: int
     last_check_in: SnapshotCheckIn | None
     score: SnapshotKeyResultScore | None
 
