@@ -5,6 +5,7 @@ so no event is missed or applied twice. Works by polling on SQLite and PostgreSQ
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import structlog
@@ -23,6 +24,26 @@ class Projection(ABC):
 
     @abstractmethod
     def apply(self, event: Any, docs: DocumentBatch) -> None: ...
+
+
+Handler = Callable[[Any, DocumentBatch], None]
+
+
+class DispatchingProjection(Projection):
+    """A projection whose ``handlers`` map each event class it reads to a function;
+    events of other classes pass it by."""
+
+    handlers: ClassVar[dict[type, Handler]]
+
+    def apply(self, event: Any, docs: DocumentBatch) -> None:
+        handler = self.handlers.get(type(event))
+        if handler is not None:
+            handler(event, docs)
+
+
+def event_time(event: Any) -> str:
+    """An event's own timestamp as ISO 8601: read models never use the wall clock."""
+    return str(event.timestamp.isoformat())
 
 
 class Follower:

@@ -7,24 +7,9 @@ from typing import Any
 from events.decision import Decision
 from events.policy import PolicyVersion
 from projections.documents import Document, DocumentBatch
-from projections.follower import Projection
+from projections.follower import DispatchingProjection, Handler, event_time
 
 POLICY, DECISION = "policy", "decision"
-
-
-def _at(event: Any) -> str:
-    return str(event.timestamp.isoformat())
-
-
-class Governance(Projection):
-    """Read model behind /v1/policies and /v1/decisions."""
-
-    name = "governance"
-
-    def apply(self, event: Any, docs: DocumentBatch) -> None:
-        handler = _HANDLERS.get(type(event))
-        if handler is not None:
-            handler(event, docs)
 
 
 def _proposed(e: PolicyVersion.Proposed, docs: DocumentBatch) -> None:
@@ -37,7 +22,7 @@ def _proposed(e: PolicyVersion.Proposed, docs: DocumentBatch) -> None:
         "data": e.data,
         "status": "proposed",
         "proposed_by": e.actor,
-        "proposed_at": _at(e),
+        "proposed_at": event_time(e),
         "approved_by": None,
         "approved_at": None,
         "retired_at": None,
@@ -59,7 +44,7 @@ def _decision(e: Decision.Recorded, docs: DocumentBatch) -> None:
     doc: Document = {
         "id": str(e.originator_id),
         "position": docs.position,
-        "at": _at(e),
+        "at": event_time(e),
         "actor": e.actor,
         "roles": e.roles,
         "correlation_id": e.correlation_id,
@@ -77,13 +62,22 @@ def _decision(e: Decision.Recorded, docs: DocumentBatch) -> None:
     docs.put(DECISION, doc["id"], doc, scope=e.outcome)
 
 
-_HANDLERS: dict[type, Callable[[Any, DocumentBatch], None]] = {
+_HANDLERS: dict[type, Handler] = {
     PolicyVersion.Proposed: _proposed,
     PolicyVersion.Approved: _policy_change(
-        lambda d, e: d.update(status="active", approved_by=e.actor, approved_at=_at(e))
+        lambda d, e: d.update(status="active", approved_by=e.actor, approved_at=event_time(e))
     ),
     PolicyVersion.Retired: _policy_change(
-        lambda d, e: d.update(status="retired", retired_at=_at(e), superseded_by=e.superseded_by)
+        lambda d, e: d.update(
+            status="retired", retired_at=event_time(e), superseded_by=e.superseded_by
+        )
     ),
     Decision.Recorded: _decision,
 }
+
+
+class Governance(DispatchingProjection):
+    """Read model behind /v1/policies and /v1/decisions."""
+
+    name = "governance"
+    handlers = _HANDLERS

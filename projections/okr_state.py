@@ -6,31 +6,16 @@ from typing import Any
 
 from events import ChangeRequest, Cycle, KeyResult, Objective
 from projections.documents import Document, DocumentBatch
-from projections.follower import Projection
+from projections.follower import DispatchingProjection, Handler, event_time
 
 CYCLE, OBJECTIVE, KEY_RESULT, CHANGE_REQUEST = "cycle", "objective", "key_result", "change_request"
 
 
-def _at(event: Any) -> str:
-    return str(event.timestamp.isoformat())
-
-
 def _touch(doc: Document, event: Any) -> Document:
-    doc["updated_at"] = _at(event)
+    doc["updated_at"] = event_time(event)
     doc["updated_by"] = event.actor
     doc["version"] = event.originator_version
     return doc
-
-
-class OkrState(Projection):
-    """Read model behind the OKR query routes."""
-
-    name = "okr_state"
-
-    def apply(self, event: Any, docs: DocumentBatch) -> None:
-        handler = _HANDLERS.get(type(event))
-        if handler is not None:
-            handler(event, docs)
 
 
 # ---- cycles ---------------------------------------------------------------------------
@@ -44,7 +29,7 @@ def _cycle_created(e: Cycle.Created, docs: DocumentBatch) -> None:
         "ends_on": e.ends_on,
         "state": "planning",
         "objective_ids": [],
-        "created_at": _at(e),
+        "created_at": event_time(e),
         "created_by": e.actor,
         "locked_at": None,
         "closed_at": None,
@@ -62,7 +47,7 @@ def _cycle_state(state: str, stamp_field: str) -> Callable[[Any, DocumentBatch],
     def handle(e: Any, docs: DocumentBatch) -> None:
         doc = docs.require(CYCLE, str(e.originator_id))
         doc["state"] = state
-        doc[stamp_field] = _at(e)
+        doc[stamp_field] = event_time(e)
         docs.put(CYCLE, str(e.originator_id), _touch(doc, e))
 
     return handle
@@ -70,7 +55,9 @@ def _cycle_state(state: str, stamp_field: str) -> Callable[[Any, DocumentBatch],
 
 def _cycle_sealed(e: Cycle.Sealed, docs: DocumentBatch) -> None:
     doc = docs.require(CYCLE, str(e.originator_id))
-    doc.update(state="sealed", sealed_at=_at(e), seal={"position": e.position, "digest": e.digest})
+    doc.update(
+        state="sealed", sealed_at=event_time(e), seal={"position": e.position, "digest": e.digest}
+    )
     docs.put(CYCLE, str(e.originator_id), _touch(doc, e))
 
 
@@ -90,7 +77,7 @@ def _objective_created(e: Objective.Created, docs: DocumentBatch) -> None:
         "status": "active",
         "key_result_ids": [],
         "score": None,
-        "created_at": _at(e),
+        "created_at": event_time(e),
         "created_by": e.actor,
     }
     docs.put(OBJECTIVE, str(e.originator_id), _touch(doc, e), scope=str(e.cycle_id))
@@ -108,7 +95,12 @@ def _objective_change(
 
 
 def _objective_scored(doc: Document, e: Objective.Scored) -> None:
-    doc["score"] = {"value": e.score, "rule": e.rule, "rule_version": e.rule_version, "at": _at(e)}
+    doc["score"] = {
+        "value": e.score,
+        "rule": e.rule,
+        "rule_version": e.rule_version,
+        "at": event_time(e),
+    }
 
 
 # ---- key results ----------------------------------------------------------------------
@@ -124,7 +116,7 @@ def _key_result_added(e: KeyResult.Added, docs: DocumentBatch) -> None:
         "check_in_count": 0,
         "latest_check_in": None,
         "score": None,
-        "created_at": _at(e),
+        "created_at": event_time(e),
         "created_by": e.actor,
     }
     docs.put(KEY_RESULT, str(e.originator_id), _touch(doc, e), scope=str(e.objective_id))
@@ -147,7 +139,7 @@ def _key_result_checked_in(doc: Document, e: KeyResult.CheckedIn) -> None:
         "value": e.value,
         "confidence": e.confidence,
         "note": e.note,
-        "at": _at(e),
+        "at": event_time(e),
         "by": e.actor,
     }
 
@@ -158,7 +150,7 @@ def _key_result_scored(doc: Document, e: KeyResult.Scored) -> None:
         "final_value": e.final_value,
         "rule": e.rule,
         "rule_version": e.rule_version,
-        "at": _at(e),
+        "at": event_time(e),
     }
 
 
@@ -173,7 +165,7 @@ def _change_requested(e: ChangeRequest.Requested, docs: DocumentBatch) -> None:
         "retire": e.retire,
         "reason": e.reason,
         "requested_by": e.actor,
-        "requested_at": _at(e),
+        "requested_at": event_time(e),
         "status": "pending",
         "decided_by": None,
         "decided_at": None,
@@ -187,13 +179,13 @@ def _change_decided(status: str) -> Callable[[Any, DocumentBatch], None]:
         doc = docs.require(CHANGE_REQUEST, str(e.originator_id))
         doc["status"] = status
         if status != "applied":
-            doc.update(decided_by=e.actor, decided_at=_at(e), decision_reason=e.reason)
+            doc.update(decided_by=e.actor, decided_at=event_time(e), decision_reason=e.reason)
         docs.put(CHANGE_REQUEST, doc["id"], _touch(doc, e))
 
     return handle
 
 
-_HANDLERS: dict[type, Callable[[Any, DocumentBatch], None]] = {
+_HANDLERS: dict[type, Handler] = {
     Cycle.Created: _cycle_created,
     Cycle.ObjectiveRegistered: _cycle_objective_registered,
     Cycle.Locked: _cycle_state("locked", "locked_at"),
@@ -222,3 +214,10 @@ _HANDLERS: dict[type, Callable[[Any, DocumentBatch], None]] = {
     ChangeRequest.Rejected: _change_decided("rejected"),
     ChangeRequest.Applied: _change_decided("applied"),
 }
+
+
+class OkrState(DispatchingProjection):
+    """Read model behind the OKR query routes."""
+
+    name = "okr_state"
+    handlers = _HANDLERS
