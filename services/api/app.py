@@ -13,7 +13,7 @@ from infra.logging import correlated
 from services.api.deps import PlatformDep
 from services.api.errors import install_error_handlers, problem
 from services.api.routes import ROUTERS
-from services.api.schemas import Health
+from services.api.schemas import Health, ProjectionHealth
 from services.bootstrap import Platform
 
 CORRELATION_HEADER = "X-Correlation-Id"
@@ -99,9 +99,16 @@ def create_app(platform: Platform) -> FastAPI:
 
 
 def healthz(platform: PlatformDep) -> Health:
-    """Liveness, and how far the OKR-state view has followed the event store."""
+    """Liveness, and how far each read model has followed the event store: an operator
+    on call reads a growing ``lag`` as a stuck or failing projection."""
+    recorded = platform.ledger.recorder.max_notification_id() or 0
+    positions = {name: f.view.position() for name, f in platform.followers.items()}
     return Health(
         status="ok",
         position=platform.okr_state.position(),
-        recorded=platform.ledger.recorder.max_notification_id() or 0,
+        recorded=recorded,
+        projections={
+            name: ProjectionHealth(position=at, lag=max(0, recorded - at))
+            for name, at in sorted(positions.items())
+        },
     )

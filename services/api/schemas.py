@@ -338,10 +338,16 @@ class ChangeRequests(BaseModel):
     items: list[ChangeRequest]
 
 
+class ProjectionHealth(BaseModel):
+    position: int = Field(description="the last event position this view reflects")
+    lag: int = Field(description="how many positions the view is behind the store")
+
+
 class Health(BaseModel):
     status: Literal["ok"]
     position: int = Field(description="the last event position the OKR-state view reflects")
     recorded: int = Field(description="the last event position recorded in the store")
+    projections: dict[str, ProjectionHealth] = Field(description="every read model, by name")
 
 
 # ---- errors -----------------------------------------------------------------------------

@@ -404,10 +404,20 @@ def test_correlation_id_is_echoed_and_recorded(
     assert client.get("/nowhere").headers["X-Correlation-Id"]
 
 
-def test_health_and_docs(client: TestClient, auth: AuthHeaders, world: dict[str, str]) -> None:
+def test_health_and_docs(
+    client: TestClient, platform: Platform, auth: AuthHeaders, world: dict[str, str]
+) -> None:
     health = ok(client.get("/healthz"))
     assert health["status"] == "ok"
     assert health["position"] == health["recorded"] > 0
+    assert set(health["projections"]) == set(platform.followers)
+    for view in health["projections"].values():
+        assert view == {"position": health["recorded"], "lag": 0}
+    # A view that stops following shows the events it has not applied as lag.
+    platform.followers["okr_state"].stop()
+    platform.followers["okr_state"].view.reset()
+    lagging = ok(client.get("/healthz"))["projections"]["okr_state"]
+    assert lagging == {"position": 0, "lag": health["recorded"]}
     assert client.get("/docs").status_code == 200
     assert client.get("/openapi.json").json()["info"]["title"] == "okrgov"
 
