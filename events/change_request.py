@@ -15,9 +15,18 @@ class ChangeRequest(GovernedAggregate):
     """A proposed post-lock change to one key result, with the reason for it."""
 
     class Requested(GovernedAggregate.Created):
+        # Version 2 added the objective, so a reader of the request alone knows it.
+        class_version = 2
+
         key_result_id: UUID
         changes: dict[str, Any]
         retire: bool
+        objective_id: UUID | None
+        """The objective of the key result (None only in requests recorded before v2)."""
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state.setdefault("objective_id", None)
 
     class Approved(GovernedAggregate.Event):
         pass
@@ -36,6 +45,8 @@ class ChangeRequest(GovernedAggregate):
         retire: bool,
         reason: str | None,
         stamp: Stamp,
+        *,
+        objective_id: UUID | None = None,
     ) -> "ChangeRequest":
         if not reason or not reason.strip():
             raise InvalidValue("a change request needs a reason", field="reason")
@@ -45,6 +56,7 @@ class ChangeRequest(GovernedAggregate):
             key_result_id=key_result_id,
             changes=changes,
             retire=retire,
+            objective_id=objective_id,
             **stamp.fields(reason.strip()),
         )
 
@@ -54,11 +66,13 @@ class ChangeRequest(GovernedAggregate):
         key_result_id: UUID,
         changes: dict[str, Any],
         retire: bool,
+        objective_id: UUID | None,
         actor: str,
         correlation_id: str,
         reason: str | None,
     ) -> None:
         self.key_result_id = key_result_id
+        self.objective_id = objective_id
         self.changes = changes
         self.retire = retire
         self.requester = actor

@@ -1,21 +1,39 @@
 """A guardrail decision: what the policies said about one command, allowed or not.
 
 Recorded in the same save as the command's events when allowed, and on its own when the
-command was denied or the policy engine failed, so every attempt leaves a trace."""
+command was denied or the policy engine failed, so every attempt leaves a trace.
 
+A decision carries what relates it to other aggregates, so a reader of the decision
+alone (a projection fed one aggregate at a time, in no order across aggregates) needs
+nothing else: the objective the command concerned, and which events it let through."""
+
+from collections.abc import Iterable, Sequence
+from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import event
+from eventsourcing.domain import Aggregate, event
 
 from events.provenance import GovernedAggregate, Stamp
 
 ALLOWED, DENIED, ERROR = "allowed", "denied", "error"
+
+EventRef = tuple[UUID, int]
+"""An event by its aggregate id and version (decoded from the store as a two-item list)."""
+
+
+def pending_refs(aggregates: Iterable[Aggregate]) -> list[EventRef]:
+    """The events these aggregates have raised and not yet saved: what a decision recorded
+    in the same save covers."""
+    return [(e.originator_id, e.originator_version) for a in aggregates for e in a.pending_events]
 
 
 class Decision(GovernedAggregate):
     """The verdict of the active guardrail policy on one attempted command."""
 
     class Recorded(GovernedAggregate.Created):
+        # Version 2 added the objective and the covered events.
+        class_version = 2
+
         action: str
         roles: list[str]
         target_kind: str
@@ -27,6 +45,15 @@ class Decision(GovernedAggregate):
         bundle_digest: str | None
         input_digest: str
         error: str | None
+        objective_id: UUID | None
+        """The objective the command concerned (None for cycle commands)."""
+        covers: list[EventRef]
+        """The events the command recorded with this decision (none unless allowed)."""
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state.setdefault("objective_id", None)
+            state.setdefault("covers", [])
 
     @classmethod
     def record(
@@ -44,7 +71,11 @@ class Decision(GovernedAggregate):
         input_digest: str,
         error: str | None,
         stamp: Stamp,
+        objective_id: UUID | None = None,
+        covers: Sequence[EventRef] = (),
     ) -> "Decision":
+        if covers and outcome != ALLOWED:
+            raise ValueError("only an allowed decision covers the events of its command")
         return cls(
             action=action,
             roles=roles,
@@ -57,6 +88,8 @@ class Decision(GovernedAggregate):
             bundle_digest=bundle_digest,
             input_digest=input_digest,
             error=error,
+            objective_id=objective_id,
+            covers=[(ident, version) for ident, version in covers],
             **stamp.fields(),
         )
 
@@ -74,6 +107,8 @@ class Decision(GovernedAggregate):
         bundle_digest: str | None,
         input_digest: str,
         error: str | None,
+        objective_id: UUID | None,
+        covers: list[EventRef],
         actor: str,
         correlation_id: str,
         reason: str | None,
@@ -87,3 +122,5 @@ class Decision(GovernedAggregate):
         self.warn = warn
         self.policy_version = policy_version
         self.bundle_digest = bundle_digest
+        self.objective_id = objective_id
+        self.covers = covers

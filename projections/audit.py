@@ -3,9 +3,14 @@ aggregate (and so to which objective), when, why, under which correlation id, wh
 changed from what to what, and which policy decision let it through.
 
 "Before" values come from the state of each aggregate as the audit view itself has seen
-it (kept as documents in the same view), so the trail needs nothing but the events. A
-command's allowed decision is recorded after the command's events, in the same save; its
-policy version, digest and outcome are then attached to the entries of that command."""
+it (kept as documents in the same view), so the trail needs nothing but the events.
+
+Partition-safe: applying an event reads and writes only the state of the event's own
+aggregate and what the event carries, so the trail comes out the same, row for row, when
+the events arrive in any order that keeps each aggregate's own order (a topic keyed by
+aggregate id). What relates aggregates is carried in the events: a change request and a
+decision name their objective, and an allowed decision names the events of its command;
+the decision is attached to those entries through links joined when the trail is read."""
 
 import csv
 import io
@@ -20,14 +25,11 @@ from uuid import UUID
 from projections.entries import COLUMNS, Entry, EntryBatch, EntryProjection, timestamp_text
 
 DECISION = "Decision.Recorded"
-#: Aggregates whose commands carry no guardrail decision: their events end a command.
-UNGUARDED = frozenset({"PolicyVersion", "PolicyRegistry"})
 #: What every event carries; the rest of its fields are what it says.
 _ENVELOPE = frozenset(
     {"originator_id", "originator_version", "timestamp", "originator_topic", "actor",
      "correlation_id", "reason"}
 )  # fmt: skip
-_COMMAND = ("_command", "open")
 
 
 def plain(value: Any) -> Any:
@@ -114,9 +116,11 @@ def _checked_in(event: Any) -> Effect:
 
 def _decision(event: Any) -> Effect:
     said = own_fields(event)
-    for column in ("outcome", "policy_version", "bundle_digest"):
+    # The outcome, version and digest are the entry's decision columns; the objective is
+    # its objective; the covered events are linked to it, not listed.
+    for column in ("outcome", "policy_version", "bundle_digest", "covers"):
         said.pop(column)
-    return Effect(details=said)
+    return Effect(details=said, objective_id=said.pop("objective_id"))
 
 
 #: By event name (``Aggregate.Event``), so events this module does not import (or that
@@ -181,27 +185,17 @@ class AuditTrail(EntryProjection):
             state = batch.get(aggregate_type, aggregate_id) or {"fields": {}, "objective_id": None}
             if action == "Objective.Created":
                 state["objective_id"] = aggregate_id
-            elif action == "KeyResult.Added":
+            elif action in ("KeyResult.Added", "ChangeRequest.Requested"):
                 state["objective_id"] = effect.updates["objective_id"]
-            elif action == "ChangeRequest.Requested":
-                state["objective_id"] = _objective_of(batch, effect.updates["key_result_id"])
             entry["objective_id"] = entry["objective_id"] or state["objective_id"]
             entry["changes"] = _changes(state["fields"], effect)
             state["fields"].update(effect.updates)
             batch.put(aggregate_type, aggregate_id, state)
-            self._follow_command(event, aggregate_type, batch)
         batch.add(entry)
 
-    def _follow_command(self, event: Any, aggregate_type: str, batch: EntryBatch) -> None:
-        """Remember where the current command's events began, to attach its decision."""
-        command = batch.get(*_COMMAND) or {}
-        if aggregate_type in UNGUARDED:
-            if command:
-                batch.put(*_COMMAND, {})
-        elif command.get("correlation_id") != event.correlation_id:
-            batch.put(*_COMMAND, {"correlation_id": event.correlation_id, "first": batch.position})
-
     def _decided(self, event: Any, entry: Entry, batch: EntryBatch) -> None:
+        """A decision is an entry of its own, linked to itself; an allowed one is linked
+        to every event of its command too (a denied or failed one covers nothing)."""
         decision = {
             "decision_id": str(event.originator_id),
             "decision_outcome": event.outcome,
@@ -209,28 +203,11 @@ class AuditTrail(EntryProjection):
             "policy_digest": event.bundle_digest,
         }
         entry.update(decision)
-        target = str(event.target_id) if event.target_id else None
-        entry["objective_id"] = _objective_of(batch, target) if target else None
         rules = sorted({v["rule"] for v in [*event.deny, *event.warn]})
         entry["rules"] = rules or None
-        command = batch.get(*_COMMAND) or {}
-        # Only an allowed decision is saved with its command's events (right after them);
-        # a denied or failed one is saved alone.
-        if event.outcome == "allowed" and command.get("correlation_id") == event.correlation_id:
-            batch.annotate(command["first"], batch.position - 1, decision)
-        if command:
-            batch.put(*_COMMAND, {})
-
-
-def _objective_of(batch: EntryBatch, ident: str | None) -> str | None:
-    """The objective an aggregate belongs to (an objective belongs to itself)."""
-    if ident is None:
-        return None
-    for kind in ("KeyResult", "ChangeRequest", "Objective"):
-        state = batch.get(kind, ident)
-        if state is not None:
-            return state["objective_id"]  # type: ignore[no-any-return]
-    return None
+        batch.link(entry["aggregate_id"], entry["aggregate_version"], decision)
+        for ident, version in event.covers:
+            batch.link(str(ident), version, decision)
 
 
 def _changes(before: dict[str, Any], effect: Effect) -> dict[str, dict[str, Any]]:

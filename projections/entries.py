@@ -2,9 +2,12 @@
 entries, in a real table with indexed columns, written with the documents and the
 tracking record in one transaction (the same ``apply`` as every document view).
 
-Entries are appended in store order and never deleted but by a rebuild; the only change
-an entry takes after it is written is the policy decision of its command, which is
-recorded after the command's events (possibly in the next batch)."""
+Entries are written once and never changed or deleted but by a rebuild. The policy
+decision of an entry's command is not written into the entry: a decision names the
+events it covers, and applying it writes one link per covered event (and one for
+itself) into a second table, which every query joins by aggregate id and version. So
+entries and links may be written in any order (a decision before or after the events it
+covers, as a consumer of a partitioned topic sees them) and read the same."""
 
 import json
 from abc import abstractmethod
@@ -48,8 +51,10 @@ COLUMNS = (
     "details",
 )
 JSON_COLUMNS = ("changes", "details")
-#: The decision columns a command's entries take from the decision recorded after them.
+#: The decision columns an entry takes from the link its command's decision wrote.
 DECISION_COLUMNS = ("decision_id", "decision_outcome", "policy_version", "policy_digest")
+#: The columns the entries table itself stores (the others are joined from the links).
+STORED_COLUMNS = tuple(c for c in COLUMNS if c not in DECISION_COLUMNS)
 #: Not exported: the ids of the rules a decision denied or warned about, or NULL, so the
 #: violations are found through a partial index instead of by reading every decision.
 RULES = "rules"
@@ -58,8 +63,20 @@ _TABLE = (
     "position BIGINT PRIMARY KEY, at TEXT NOT NULL, actor TEXT, "
     "action TEXT NOT NULL, aggregate_type TEXT NOT NULL, aggregate_id TEXT NOT NULL, "
     "aggregate_version BIGINT, objective_id TEXT, changes TEXT NOT NULL, reason TEXT, "
-    "correlation_id TEXT, decision_id TEXT, decision_outcome TEXT, policy_version INTEGER, "
-    "policy_digest TEXT, details TEXT NOT NULL, rules TEXT"
+    "correlation_id TEXT, details TEXT NOT NULL, rules TEXT"
+)
+#: One row per event a decision covers: which decision let it through, under which policy.
+_LINKS_TABLE = (
+    "aggregate_id TEXT NOT NULL, aggregate_version BIGINT NOT NULL, "
+    "decision_id TEXT NOT NULL, decision_outcome TEXT NOT NULL, policy_version INTEGER, "
+    "policy_digest TEXT, PRIMARY KEY (aggregate_id, aggregate_version)"
+)
+_LINK_COLUMNS = ("aggregate_id", "aggregate_version", *DECISION_COLUMNS)
+#: Every column of an entry, read from the entries (e) joined with the links (l).
+_SELECT = ", ".join(f"l.{c}" if c in DECISION_COLUMNS else f"e.{c}" for c in COLUMNS)
+_FROM = (
+    "{entries} e LEFT JOIN {links} l "
+    "ON l.aggregate_id = e.aggregate_id AND l.aggregate_version = e.aggregate_version"
 )
 #: (index name suffix, indexed columns, partial condition)
 _INDEXES = (
@@ -111,40 +128,37 @@ class EntryQuery:
 
 
 class EntryBatch(DocumentBatch):
-    """A document batch that also appends entries and annotates earlier ones."""
+    """A document batch that also appends entries and links events to decisions."""
 
     def __init__(self, load: Any) -> None:
         super().__init__(load)
         self.entries: list[Entry] = []
-        self.annotations: list[tuple[int, int, Entry]] = []
-        """Annotations of entries written by earlier batches: (first, last, columns)."""
+        self.links: list[tuple[Any, ...]] = []
 
     def add(self, entry: Entry) -> None:
+        """Append an entry; its decision columns, if given, are not stored (see ``link``)."""
         self.entries.append(entry)
 
-    def annotate(self, first: int, last: int, columns: Mapping[str, Any]) -> None:
-        """Set ``columns`` on every entry from position ``first`` to ``last``, whether it
-        is in this batch or was written by an earlier one."""
-        unknown = set(columns) - set(DECISION_COLUMNS)
+    def link(self, aggregate_id: str, aggregate_version: int, decision: Mapping[str, Any]) -> None:
+        """Record that ``decision`` (its ``DECISION_COLUMNS``) let the event at this
+        aggregate id and version through, whether its entry is written yet or not."""
+        unknown = set(decision) - set(DECISION_COLUMNS)
         if unknown:
-            raise ValueError(f"only the decision columns are annotated, not {sorted(unknown)}")
-        for entry in reversed(self.entries):
-            if entry["position"] < first:
-                break
-            if entry["position"] <= last:
-                entry.update(columns)
-        start = self.entries[0]["position"] if self.entries else last + 1
-        if first < start:  # some were written already: update them in the table
-            self.annotations.append((first, min(last, start - 1), dict(columns)))
+            raise ValueError(f"a link holds only the decision columns, not {sorted(unknown)}")
+        self.links.append(
+            (aggregate_id, aggregate_version, *(decision.get(c) for c in DECISION_COLUMNS))
+        )
 
 
 class EntryView(DocumentView):
-    """The entries of one projection: append, annotate, page through with filters."""
+    """The entries of one projection: append, link to decisions, page through with filters."""
 
     entries_table: str
+    links_table: str
 
     def _q(self, sql: str) -> str:
-        return super()._q(sql.replace("{entries}", self.entries_table))
+        sql = sql.replace("{entries}", self.entries_table).replace("{links}", self.links_table)
+        return super()._q(sql)
 
     def _batch(self, c: Cursor) -> DocumentBatch:
         return EntryBatch(lambda kind, ident: self._select_one(c, kind, ident))
@@ -152,34 +166,25 @@ class EntryView(DocumentView):
     def _write(self, c: Cursor, batch: DocumentBatch) -> None:
         super()._write(c, batch)
         assert isinstance(batch, EntryBatch)
-        names = (*COLUMNS, RULES)
         if batch.entries:
-            c.executemany(
-                self._q(
-                    f"INSERT INTO {{entries}} ({', '.join(names)}) "
-                    f"VALUES ({', '.join('?' for _ in names)})"
-                ),
-                [_row(entry) for entry in batch.entries],
-            )
-        for first, last, columns in batch.annotations:
-            assignments = ", ".join(f"{name}=?" for name in columns)
-            c.execute(
-                self._q(f"UPDATE {{entries}} SET {assignments} WHERE position BETWEEN ? AND ?"),
-                (*columns.values(), first, last),
-            )
+            rows = [_row(entry) for entry in batch.entries]
+            c.executemany(self._q(_insert("{entries}", (*STORED_COLUMNS, RULES))), rows)
+        if batch.links:
+            c.executemany(self._q(_insert("{links}", _LINK_COLUMNS)), batch.links)
 
     def _clear(self, c: Cursor) -> None:
         super()._clear(c)
         c.execute(self._q("DELETE FROM {entries}"))
+        c.execute(self._q("DELETE FROM {links}"))
 
     # ---- reading -----------------------------------------------------------------------
 
     def entries(self, query: EntryQuery, after: int = 0, limit: int = 100) -> list[Entry]:
         """Up to ``limit`` entries matching ``query`` after position ``after``, in order."""
         where, params = _where(query, after)
-        sql = f"SELECT {', '.join(COLUMNS)} FROM {{entries}} WHERE {where} ORDER BY position"
+        sql = f"SELECT {_SELECT} FROM {_FROM} WHERE {where} ORDER BY e.position LIMIT ?"
         with self.transaction(commit=False) as c:
-            c.execute(self._q(sql + " LIMIT ?"), (*params, limit))
+            c.execute(self._q(sql), (*params, limit))
             return [_entry(row) for row in c.fetchall()]
 
     def pages(self, query: EntryQuery, after: int = 0, chunk: int = 500) -> Iterator[Entry]:
@@ -195,43 +200,60 @@ class EntryView(DocumentView):
     def latest(self, query: EntryQuery) -> Entry | None:
         """The last entry matching ``query``."""
         where, params = _where(query, 0)
-        sql = f"SELECT {', '.join(COLUMNS)} FROM {{entries}} WHERE {where} "
+        sql = f"SELECT {_SELECT} FROM {_FROM} WHERE {where} ORDER BY e.position DESC LIMIT 1"
         with self.transaction(commit=False) as c:
-            c.execute(self._q(sql + "ORDER BY position DESC LIMIT 1"), params)
+            c.execute(self._q(sql), params)
             row = c.fetchone()
         return _entry(row) if row else None
 
     def dump_entries(self) -> list[tuple[Any, ...]]:
-        """Every entry row as stored, in position order: what a rebuild must reproduce."""
+        """Every entry row with its decision, in position order: what a rebuild (or a
+        replay in any per-aggregate order) must reproduce."""
         with self.transaction(commit=False) as c:
             names = (*COLUMNS, RULES)
-            c.execute(self._q(f"SELECT {', '.join(names)} FROM {{entries}} ORDER BY position"))
+            c.execute(self._q(f"SELECT {_SELECT}, e.{RULES} FROM {_FROM} ORDER BY e.position"))
             return [tuple(row[name] for name in names) for row in c.fetchall()]
+
+    def dump_links(self) -> list[tuple[Any, ...]]:
+        """Every link row, in key order (links to events not recorded yet included)."""
+        with self.transaction(commit=False) as c:
+            c.execute(
+                self._q(
+                    f"SELECT {', '.join(_LINK_COLUMNS)} FROM {{links}} "
+                    "ORDER BY aggregate_id, aggregate_version"
+                )
+            )
+            return [tuple(row[name] for name in _LINK_COLUMNS) for row in c.fetchall()]
 
 
 def _where(query: EntryQuery, after: int) -> tuple[str, tuple[Any, ...]]:
-    clauses: list[str] = ["position > ?"]
+    """The WHERE clause over the entries (alias ``e``) and its parameters."""
+    clauses: list[str] = ["e.position > ?"]
     params: list[Any] = [after]
     for column in ("aggregate_id", "objective_id", "actor", "action"):
         value = getattr(query, column)
         if value is not None:
-            clauses.append(f"{column} = ?")
+            clauses.append(f"e.{column} = ?")
             params.append(value)
     if query.actions:
-        clauses.append(f"action IN ({', '.join('?' for _ in query.actions)})")
+        clauses.append(f"e.action IN ({', '.join('?' for _ in query.actions)})")
         params.extend(query.actions)
     if query.since is not None:
-        clauses.append("at >= ?")
+        clauses.append("e.at >= ?")
         params.append(timestamp_text(query.since))
     if query.until is not None:
-        clauses.append("at < ?")
+        clauses.append("e.at < ?")
         params.append(timestamp_text(query.until))
     if query.upto is not None:
-        clauses.append("position <= ?")
+        clauses.append("e.position <= ?")
         params.append(query.upto)
     if query.flagged:
-        clauses.append("rules IS NOT NULL")
+        clauses.append("e.rules IS NOT NULL")
     return " AND ".join(clauses), tuple(params)
+
+
+def _insert(table: str, names: tuple[str, ...]) -> str:
+    return f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
 
 
 def _encode(value: Any) -> str:
@@ -239,7 +261,7 @@ def _encode(value: Any) -> str:
 
 
 def _row(entry: Entry) -> tuple[Any, ...]:
-    values = [_encode(entry[c]) if c in JSON_COLUMNS else entry.get(c) for c in COLUMNS]
+    values = [_encode(entry[c]) if c in JSON_COLUMNS else entry.get(c) for c in STORED_COLUMNS]
     rules = entry.get(RULES)
     return (*values, _encode(rules) if rules else None)
 
@@ -264,9 +286,10 @@ class EntryProjection(Projection):
     def record(self, event: Any, batch: EntryBatch) -> None: ...
 
 
-def _create_statements(table: str, prefix: str) -> list[str]:
+def _create_statements(table: str, prefix: str, links: str) -> list[str]:
     return [
         f"CREATE TABLE IF NOT EXISTS {table} ({_TABLE})",
+        f"CREATE TABLE IF NOT EXISTS {links} ({_LINKS_TABLE})",
         *(
             f'CREATE INDEX IF NOT EXISTS "{prefix}_{name}" ON {table} ({columns}){where}'
             for name, columns, where in _INDEXES
@@ -277,12 +300,13 @@ def _create_statements(table: str, prefix: str) -> list[str]:
 class SQLiteEntryView(EntryView, SQLiteDocumentView):
     def __init__(self, datastore: SQLiteDatastore, projection: str) -> None:
         self.entries_table = f"{projection}_entries"
+        self.links_table = f"{projection}_links"
         super().__init__(datastore, projection)
 
     def construct_create_table_statements(self) -> list[str]:
         return [
             *super().construct_create_table_statements(),
-            *_create_statements(self.entries_table, self.entries_table),
+            *_create_statements(self.entries_table, self.entries_table, self.links_table),
         ]
 
 
@@ -290,7 +314,11 @@ class PostgresEntryView(EntryView, PostgresDocumentView):
     def __init__(self, datastore: PostgresDatastore, projection: str) -> None:
         super().__init__(datastore, projection)
         self.entries_table = f'"{self.datastore.schema}"."{projection}_entries"'
+        self.links_table = f'"{self.datastore.schema}"."{projection}_links"'
+        statements = _create_statements(
+            self.entries_table, f"{projection}_entries", self.links_table
+        )
         self.sql_create_statements.extend(
             SQL(statement).format()  # type: ignore[arg-type]
-            for statement in _create_statements(self.entries_table, f"{projection}_entries")
+            for statement in statements
         )

@@ -14,7 +14,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from events import ChangeRequest, Cycle, KeyResult, Objective, Stamp
-from events.decision import ALLOWED, DENIED, ERROR, Decision
+from events.decision import ALLOWED, DENIED, ERROR, Decision, EventRef, pending_refs
 from events.policy import REGISTRY_ID, PolicyRegistry, PolicyVersion
 from policies.bundle import PolicyBundle, input_digest, load_shipped_bundle
 from policies.decision_point import DecisionPoint, Ruling
@@ -45,15 +45,23 @@ class Allowed:
     action: str
     principal: Principal
     target_kind: str
+    objective_id: UUID | None = None
+    """The objective the guard was given (None for cycle commands and new objectives)."""
 
     @property
     def warnings(self) -> list[dict[str, str]]:
         return _items(self.ruling.verdict.warn)
 
-    def decision(self, stamp: Stamp, target_id: UUID | None) -> Decision:
+    def decision(
+        self,
+        stamp: Stamp,
+        target_id: UUID | None,
+        objective_id: UUID | None,
+        covers: list[EventRef],
+    ) -> Decision:
         return _decision(
             self.action, self.principal, self.target_kind, target_id, ALLOWED, stamp,
-            ruling=self.ruling,
+            ruling=self.ruling, objective_id=objective_id, covers=covers,
         )  # fmt: skip
 
 
@@ -68,6 +76,8 @@ def _decision(
     ruling: Ruling | None = None,
     document: Doc | None = None,
     error: str | None = None,
+    objective_id: UUID | None = None,
+    covers: list[EventRef] | None = None,
 ) -> Decision:
     return Decision.record(
         action=action,
@@ -82,6 +92,8 @@ def _decision(
         input_digest=ruling.input_digest if ruling else input_digest(document or {}),
         error=error,
         stamp=stamp,
+        objective_id=objective_id,
+        covers=covers or [],
     )
 
 
@@ -145,8 +157,14 @@ class GuardedLedger(LedgerBase):
     def _commit(
         self, allowed: Allowed, stamp: Stamp, subject: Aggregate, *others: Aggregate
     ) -> Recorded:
-        """Save a command's events with its allowed decision, in one save()."""
-        decision = allowed.decision(stamp, subject.id)
+        """Save a command's events with its allowed decision, in one save(). The decision
+        names the events it covers and the objective, so the audit trail attaches it to
+        them from the decision alone, whatever order it reads aggregates in."""
+        objective_id = allowed.objective_id
+        if objective_id is None and isinstance(subject, Objective):
+            objective_id = subject.id  # a new objective: the guard saw only its document
+        covers = pending_refs((subject, *others))
+        decision = allowed.decision(stamp, subject.id, objective_id, covers)
         return self._save(subject, *others, decision, warnings=allowed.warnings)
 
     def _guard(
@@ -171,13 +189,14 @@ class GuardedLedger(LedgerBase):
             cycle_key_results=cycle_key_results, change_request=change_request,
         )  # fmt: skip
         stamp = self._stamp(principal)
+        objective_id = objective.id if objective is not None else None
         try:
             self._sync_policy()
             ruling = self.decision_point.decide(document)
         except PolicyError as exc:
             failed = _decision(
                 action, principal, target_kind, target_id, ERROR, stamp,
-                document=document, error=str(exc),
+                document=document, error=str(exc), objective_id=objective_id,
             )  # fmt: skip
             recorded = self._save(failed)
             log.error("guardrails.unavailable", action=action, error=str(exc))
@@ -187,8 +206,9 @@ class GuardedLedger(LedgerBase):
             ) from exc
         if not ruling.verdict.allowed:
             denied = _decision(
-                action, principal, target_kind, target_id, DENIED, stamp, ruling=ruling
-            )
+                action, principal, target_kind, target_id, DENIED, stamp,
+                ruling=ruling, objective_id=objective_id,
+            )  # fmt: skip
             recorded = self._save(denied)
             log.info(
                 "guardrails.denied", action=action, rules=[v.rule for v in ruling.verdict.deny]
@@ -196,4 +216,4 @@ class GuardedLedger(LedgerBase):
             raise GuardrailViolation(
                 _items(ruling.verdict.deny), _items(ruling.verdict.warn), recorded.position
             )
-        return Allowed(ruling, action, principal, target_kind)
+        return Allowed(ruling, action, principal, target_kind, objective_id)

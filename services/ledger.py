@@ -344,7 +344,9 @@ class Ledger(SnapshotCommands):
         if not retire:
             key_result.proposed(changes)  # refuse at once what could never be applied
         stamp = self._stamp(principal)
-        request = ChangeRequest.request(key_result.id, changes, retire, reason, stamp)
+        request = ChangeRequest.request(
+            key_result.id, changes, retire, reason, stamp, objective_id=objective.id
+        )
         return self._commit(allowed, stamp, request)
 
     @retry_on_conflict

@@ -3,7 +3,8 @@ before and after of every change, the policy decision of each command attached t
 entries (even when a batch boundary falls inside the command), filters served by the
 table's indexed columns, and a rebuild or a replay in small batches giving identical rows."""
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -145,8 +146,37 @@ def test_a_denied_attempt_is_an_entry_and_leaves_other_entries_alone(platform: P
     assert denied["action"] == DECISION
     assert denied["decision_outcome"] == "denied"
     assert denied["actor"] == "priya"
+    # The attempt names the objective it was made on, so filtering by objective finds it.
+    assert denied["objective_id"] == str(objective.id)
     assert [v["rule"] for v in denied["details"]["deny"]] == ["pay_linked"]
     assert _all(platform, action=DECISION, flagged=True)[-1]["position"] == denied["position"]
+
+
+def test_events_recorded_before_they_named_objective_and_covered_events_still_read(
+    platform: Platform,
+) -> None:
+    """A version 1 change request or decision, stored before they carried their objective
+    and the events covered, decodes with no objective and covering nothing."""
+    _history(platform)
+    recorder, mapper = platform.ledger.recorder, platform.ledger.mapper
+    stored = recorder.select_notifications(start=1, limit=10_000)
+    kinds = {"ChangeRequest.Requested": ("objective_id",), DECISION: ("objective_id", "covers")}
+    seen = set()
+    for notification in stored:
+        event = mapper.to_domain_event(notification)
+        kind = type(event).__qualname__
+        if kind not in kinds or kind in seen:
+            continue
+        seen.add(kind)
+        state = json.loads(notification.state)
+        assert state.pop("class_version") == 2
+        for name in kinds[kind]:
+            del state[name]
+        old = mapper.to_domain_event(replace(notification, state=json.dumps(state).encode()))
+        assert old.objective_id is None
+        assert getattr(old, "covers", []) == []
+        assert old.originator_id == event.originator_id
+    assert seen == set(kinds)
 
 
 def test_filters(platform: Platform) -> None:
