@@ -37,3 +37,18 @@ class Settings(BaseSettings):
     checkpoint_every: int = Field(default=1000, ge=0)
     """Sign a checkpoint of the event store's Merkle tree after this many new events (0: only
     on ``okrgov checkpoint``)."""
+    kafka_bootstrap: str | None = None
+    """Kafka bootstrap servers (``host:port[,host:port...]``) for the event stream: the relay
+    publishes to them and projection workers consume from them. Unset: no stream."""
+    kafka_topic: str = "okrgov.events"
+    kafka_partitions: int = Field(default=6, ge=1)
+    """Partitions of the topic when okrgov creates it. Never change them on a live topic:
+    an aggregate's events would then land on two partitions."""
+    kafka_replication_factor: int = Field(default=1, ge=1)
+    kafka_group: str = "okrgov-projector"
+    """The consumer group of the projection workers (each group builds its own views)."""
+    kafka_session_timeout_ms: int = Field(default=10000, ge=1)
+    kafka_heartbeat_interval_ms: int = Field(default=3000, ge=1)
+    kafka_max_poll_interval_ms: int = Field(default=30000, ge=1)
+    event_source: str | None = None
+    """The CloudEvents ``source`` naming this store; derived from the database when unset."""

@@ -18,6 +18,8 @@ from services.cli_db import db_app
 from services.cli_integrity import checkpoint, verify
 from services.demo import load_demo
 from services.principals import Role
+from services.projector import projector
+from services.relay import relay
 
 app = typer.Typer(help="okrgov: event-sourced OKR governance.", no_args_is_help=True)
 token_app = typer.Typer(help="Bearer tokens for the API.", no_args_is_help=True)
@@ -30,6 +32,8 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
 app.command("verify")(verify)
 app.command("checkpoint")(checkpoint)
+app.command("relay")(relay)
+app.command("projector")(projector)
 
 log = structlog.get_logger(__name__)
 

@@ -10,6 +10,7 @@ from typing import NoReturn
 
 import psycopg
 import pytest
+from kafka_broker import Broker, BrokerUnavailable
 from postgres_server import embedded_postgres
 from psycopg import sql
 
@@ -49,3 +50,21 @@ def pg_env(postgres_url: str) -> Iterator[dict[str, str]]:
         with psycopg.connect(postgres_url, autocommit=True) as conn:
             conn.execute("SET lock_timeout = '30s'")
             conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+@pytest.fixture(scope="session")
+def kafka_broker() -> Iterator[Broker]:
+    """A tansu broker (tests/kafka_broker.py) for the session; tests use topics of their own.
+    In CI a broker that cannot start fails the tests, never skips them."""
+    broker = Broker()
+    try:
+        broker.start()
+    except BrokerUnavailable as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"the Kafka broker is required in CI but unavailable: {exc}", pytrace=False)
+        pytest.skip(f"Kafka broker unavailable: {exc}")
+    try:
+        yield broker
+    finally:
+        broker.stop()
+        broker.log.unlink(missing_ok=True)

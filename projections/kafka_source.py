@@ -1,0 +1,215 @@
+"""Projection workers fed from the Kafka topic instead of the store: the same projections,
+the same document views, exactly-once in effect.
+
+Each partition is tracked on its own (``<projection>@<topic>:<partition>``): the store
+position of the last event applied from it, written in the view's transaction. The relay
+delivers at least once, so a record whose position is not above that partition's tracked
+position is a duplicate and is dropped. The check is made inside the transaction, after
+taking a lock on the tracking name, so a worker that lost its partitions in a rebalance
+and still finishes a batch cannot apply an event twice. Kafka offsets are committed only
+after the views committed; a crash in between re-delivers records the views then drop.
+
+Order: Kafka keeps order within a partition, and the relay keys records by aggregate id,
+so each aggregate's events arrive in store order; events of different aggregates on
+different partitions arrive in no fixed order relative to each other."""
+
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from eventsourcing.persistence import Tracking
+from kafka import ConsumerRebalanceListener, KafkaConsumer, OffsetAndMetadata, TopicPartition
+
+from projections.documents import DocumentView, PostgresDocumentView
+from projections.follower import Projection
+
+log = structlog.get_logger(__name__)
+
+Decode = Callable[[bytes], tuple[int, Any]]
+"""A record's value to its store position and domain event."""
+Observe = Callable[[int, list[int]], None]
+"""Told the partition and the positions whose effects a batch just committed."""
+
+
+def tracking_name(projection: str, topic: str, partition: int) -> str:
+    return f"{projection}@{topic}:{partition}"
+
+
+@dataclass(frozen=True)
+class Target:
+    """A projection and the view it writes."""
+
+    projection: Projection
+    view: DocumentView
+
+
+def apply_new(
+    view: DocumentView, projection: Projection, name: str, events: Iterable[tuple[int, Any]]
+) -> list[int]:
+    """Apply, in one transaction with the tracking record ``name``, the events whose
+    position is above the position ``name`` has recorded (and above every earlier one in
+    ``events``: a batch may hold a duplicate run); returns the positions applied."""
+    with view.transaction(commit=True) as c:
+        _lock(view, c, name)
+        done = view._max_tracking_id(name, c) or 0  # type: ignore[attr-defined]
+        fresh = []
+        for position, event in events:
+            if position > done:
+                fresh.append((position, event))
+                done = position
+        if not fresh:
+            return []
+        batch = view._batch(c)
+        for position, event in fresh:
+            batch.position = position
+            projection.apply(event, batch)
+        view._write(c, batch)
+        view._insert_tracking(c, Tracking(name, fresh[-1][0]))
+    return [position for position, _ in fresh]
+
+
+def _lock(view: DocumentView, c: Any, name: str) -> None:
+    """Serialise the writers of one tracking name until the transaction ends."""
+    if isinstance(view, PostgresDocumentView):
+        c.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (name,))
+    else:
+        # A write as the transaction's first statement takes SQLite's write lock now, so
+        # the tracked position read next cannot change before this transaction commits.
+        c.execute(
+            "UPDATE tracking SET notification_id = notification_id WHERE application_name = ?",
+            (name,),
+        )
+
+
+class KafkaSource:
+    """Consumes the topic in a consumer group and keeps each target's view up to date."""
+
+    def __init__(
+        self,
+        consumer: KafkaConsumer,
+        topic: str,
+        targets: Sequence[Target],
+        decode: Decode,
+        observe: Observe | None = None,
+    ) -> None:
+        self.consumer = consumer
+        self.topic = topic
+        self.targets = targets
+        self.decode = decode
+        self.observe = observe
+        self._tracked: dict[tuple[str, int], int] = {}
+        self.applied = 0
+        self.dropped = 0
+        self._subscribed = False
+
+    # ---- partitions ----------------------------------------------------------------------
+
+    def subscribe(self) -> None:
+        self.consumer.subscribe([self.topic], listener=_Listener(self))
+        self._subscribed = True
+
+    def assigned(self, partitions: Iterable[TopicPartition]) -> None:
+        """(Re)read the tracked positions of newly assigned partitions: another worker
+        may have moved them on since this one last held them."""
+        mine = sorted(tp.partition for tp in partitions if tp.topic == self.topic)
+        for partition in mine:
+            for target in self.targets:
+                name = tracking_name(target.projection.name, self.topic, partition)
+                self._tracked[(target.projection.name, partition)] = (
+                    target.view.max_tracking_id(name) or 0
+                )
+        log.info("projector.assigned", topic=self.topic, partitions=mine)
+
+    def revoked(self, partitions: Iterable[TopicPartition]) -> None:
+        for tp in partitions:
+            for target in self.targets:
+                self._tracked.pop((target.projection.name, tp.partition), None)
+        log.info("projector.revoked", partitions=sorted(tp.partition for tp in partitions))
+
+    def position(self, partition: int) -> int:
+        """The lowest position the targets have tracked for ``partition``."""
+        names = (tracking_name(t.projection.name, self.topic, partition) for t in self.targets)
+        return min(
+            (target.view.max_tracking_id(name) or 0)
+            for target, name in zip(self.targets, names, strict=True)
+        )
+
+    # ---- consuming -----------------------------------------------------------------------
+
+    def poll_once(self, timeout_ms: int = 1000) -> int:
+        """Apply one poll's records; returns how many events some view took."""
+        if not self._subscribed:
+            self.subscribe()
+        batches = self.consumer.poll(timeout_ms=timeout_ms)
+        done: dict[TopicPartition, OffsetAndMetadata] = {}
+        applied = 0
+        try:
+            for tp in sorted(batches, key=lambda tp: tp.partition):
+                records = batches[tp]
+                applied += self._apply_partition(tp.partition, [r.value for r in records])
+                done[tp] = OffsetAndMetadata(records[-1].offset + 1, "", -1)
+        finally:
+            # Offsets only for partitions whose views committed; the others go back to
+            # their first record of this poll, to be read again.
+            for tp, records in batches.items():
+                if tp not in done:
+                    self.consumer.seek(tp, records[0].offset)
+            if done:
+                self._commit(done)
+        return applied
+
+    def _apply_partition(self, partition: int, values: Sequence[bytes]) -> int:
+        events = [self.decode(value) for value in values]
+        floor = min(self._tracked.get((t.projection.name, partition), 0) for t in self.targets)
+        events = [(position, event) for position, event in events if position > floor]
+        self.dropped += len(values) - len(events)
+        if not events:
+            return 0
+        positions: set[int] = set()
+        for target in self.targets:
+            name = tracking_name(target.projection.name, self.topic, partition)
+            took = apply_new(target.view, target.projection, name, events)
+            if took:
+                self._tracked[(target.projection.name, partition)] = took[-1]
+            positions.update(took)
+        self.applied += len(positions)
+        if self.observe is not None and positions:
+            self.observe(partition, sorted(positions))
+        return len(positions)
+
+    def _commit(self, offsets: dict[TopicPartition, OffsetAndMetadata]) -> None:
+        try:
+            self.consumer.commit(offsets)
+        except Exception as exc:
+            # A rebalance took the partitions: their new owner reads these records again
+            # and drops what the views already hold.
+            log.warning("projector.commit_failed", error=repr(exc)[:300])
+
+    def run(self, stop: threading.Event, timeout_ms: int = 500) -> None:
+        """Consume until ``stop`` is set; a failed batch is read again after a backoff."""
+        backoff = 0.0
+        while not stop.is_set():
+            try:
+                self.poll_once(timeout_ms)
+                backoff = 0.0
+            except Exception:
+                backoff = min(10.0, backoff * 2 or 0.2)
+                log.exception("projector.batch_failed", retry_in=backoff)
+                stop.wait(backoff)
+        log.info("projector.stopped", applied=self.applied, dropped=self.dropped)
+
+    def close(self) -> None:
+        self.consumer.close()
+
+
+class _Listener(ConsumerRebalanceListener):
+    def __init__(self, source: KafkaSource) -> None:
+        self.source = source
+
+    def on_partitions_revoked(self, revoked: Any) -> None:
+        self.source.revoked(revoked)
+
+    def on_partitions_assigned(self, assigned: Any) -> None:
+        self.source.assigned(assigned)

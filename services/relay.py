@@ -1,0 +1,297 @@
+"""The relay: publishes every event of the store to a Kafka topic, in store order, from a
+position of its own kept in the store's database.
+
+At least once. A page of events is sent, flushed, and its position recorded only once
+the broker has acknowledged every record of it (``acks=all``). A crash between the
+acknowledgement and the record, or a page that fails part way, is sent again from the
+recorded position: records after it may reach the topic twice, never zero times. Each
+envelope carries its store position (``okrgovposition``); per partition the positions of
+first deliveries only ever grow, so a consumer drops any record whose position is not
+above the last one it applied from that partition.
+
+While the broker is unreachable the relay keeps the page, waits with exponential backoff
+(up to ``MAX_BACKOFF``), makes a new producer and sends the page again: nothing is
+skipped, and the position never moves past an unacknowledged event."""
+
+import random
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import structlog
+import typer
+from eventsourcing.persistence import (
+    InfrastructureFactory,
+    IntegrityError,
+    Tracking,
+    TrackingRecorder,
+)
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
+from eventsourcing.utils import Environment
+from kafka import KafkaProducer
+from kafka.errors import KafkaError, KafkaTimeoutError
+
+from infra import kafka
+from infra.config import Settings
+from infra.logging import configure_logging
+from infra.persistence import eventsourcing_env
+from infra.stored_events import StoredEvents, StoredRow
+
+log = structlog.get_logger(__name__)
+
+APPLICATION = "okrgov"
+"""The ledger's application name: it names the PostgreSQL events table."""
+MAX_BACKOFF = 10.0
+
+
+class PublishFailed(Exception):
+    """The broker did not acknowledge every record of a page."""
+
+
+def store_factory(settings: Settings) -> InfrastructureFactory[Any]:
+    """The event store's infrastructure without the ledger application: the relay and the
+    projection workers read and track, they never seed or write events."""
+    return InfrastructureFactory.construct(Environment(APPLICATION, eventsourcing_env(settings)))
+
+
+def tracking_recorder(factory: InfrastructureFactory[Any], table: str) -> TrackingRecorder:
+    """A tracking table in the store's database (SQLite: the shared ``tracking`` table)."""
+    datastore = getattr(factory, "datastore", None)
+    recorder: TrackingRecorder
+    if isinstance(datastore, SQLiteDatastore):
+        recorder = SQLiteTrackingRecorder(datastore)
+    elif isinstance(datastore, PostgresDatastore):
+        recorder = PostgresTrackingRecorder(datastore, tracking_table_name=table)
+    else:
+        raise TypeError(f"no tracking recorder for {type(datastore).__name__}")
+    recorder.create_table()
+    return recorder
+
+
+@dataclass
+class Page:
+    rows: Sequence[StoredRow]
+    records: Sequence[tuple[bytes, bytes]]
+
+
+class Relay:
+    """Follows the notification log from its own tracking record and publishes each event
+    as a CloudEvent keyed by its aggregate id."""
+
+    def __init__(
+        self,
+        stored: StoredEvents,
+        tracking: TrackingRecorder,
+        new_producer: Callable[[], KafkaProducer],
+        topic: str,
+        source: str,
+        page_size: int = 500,
+        page_bytes: int = kafka.PAGE_BYTES,
+        flush_timeout: float = 125.0,
+    ) -> None:
+        self.stored = stored
+        self.tracking = tracking
+        self.new_producer = new_producer
+        self.topic = topic
+        self.source = source
+        self.page_size = page_size
+        self.page_bytes = page_bytes
+        self.flush_timeout = flush_timeout
+        """How long a page may wait for its acknowledgements: a little over the producer's
+        delivery timeout, which kafka-python does not always enforce on a frozen broker."""
+        self.name = f"relay@{topic}"
+        self._producer: KafkaProducer | None = None
+        self._backoff = 0.0
+        self.failures = 0
+        """Pages the broker did not acknowledge (each sent again)."""
+
+    def position(self) -> int:
+        """The last position the broker acknowledged, as recorded."""
+        return self.tracking.max_tracking_id(self.name) or 0
+
+    def _page(self, after: int) -> Page:
+        rows: list[StoredRow] = []
+        records: list[tuple[bytes, bytes]] = []
+        size = 0
+        for row in self.stored.page(after, self.page_size):
+            key, value = kafka.encode(row, self.source)
+            size += len(key) + len(value)
+            if records and size > self.page_bytes:
+                break  # the rest go in the next page
+            rows.append(row)
+            records.append((key, value))
+        return Page(rows, records)
+
+    def connect(self) -> None:
+        """Make the producer (and the topic, if missing) now rather than on the first page."""
+        if self._producer is None:
+            self._producer = self.new_producer()
+
+    def publish_page(self) -> int:
+        """Publish the page after the recorded position and record its last position once
+        the broker acknowledged all of it; returns how many events were published.
+        Raises ``PublishFailed`` (or a ``KafkaError``) with the position unchanged."""
+        page = self._page(self.position())
+        if not page.rows:
+            return 0
+        self.connect()
+        producer = self._producer
+        assert producer is not None
+        futures = []
+        refused: KafkaError | None = None
+        try:
+            for key, value in page.records:
+                futures.append(
+                    producer.send(
+                        self.topic,
+                        key=key,
+                        value=value,
+                        headers=[("content-type", kafka.CONTENT_TYPE)],
+                    )
+                )
+        except KafkaError as exc:  # no metadata in time, say: the rest of the page waits
+            refused = exc
+        try:
+            producer.flush(timeout=self.flush_timeout)
+        except KafkaTimeoutError:
+            raise PublishFailed(f"not acknowledged within {self.flush_timeout} s") from refused
+        failed = [f.exception for f in futures if f.failed()]
+        if refused is not None or failed:
+            first = refused or failed[0]
+            raise PublishFailed(f"{len(failed)} of {len(futures)} records failed: {first!r}")
+        last = page.rows[-1].position
+        try:
+            self.tracking.insert_tracking(Tracking(self.name, last))
+        except IntegrityError:
+            # Another relay on the same topic recorded this far already; carry on after it.
+            log.warning("relay.position_taken", position=last)
+        log.debug("relay.published", events=len(page.rows), position=last)
+        return len(page.rows)
+
+    def catch_up(self, stop: threading.Event | None = None) -> int:
+        """Publish until the end of the store (or ``stop``), riding out broker failures."""
+        stop = stop or threading.Event()
+        published = 0
+        while not stop.is_set():
+            try:
+                sent = self.publish_page()
+            except (PublishFailed, KafkaError) as exc:
+                self._failed(exc, stop)
+                continue
+            if self._backoff:
+                log.info("relay.recovered", position=self.position())
+                self._backoff = 0.0
+            if not sent:
+                return published
+            published += sent
+        return published
+
+    def run(self, stop: threading.Event, poll_seconds: float) -> None:
+        """Publish until ``stop`` is set, looking for new events every ``poll_seconds``."""
+        log.info("relay.started", topic=self.topic, position=self.position())
+        while not stop.is_set():
+            try:
+                self.catch_up(stop)
+            except Exception as exc:  # the store unreachable, say: keep the process up
+                log.exception("relay.failed")
+                self._failed(exc, stop)
+                continue
+            stop.wait(poll_seconds)
+        log.info("relay.stopped", position=self.position())
+
+    def _failed(self, exc: Exception, stop: threading.Event) -> None:
+        self.failures += 1
+        self._discard_producer()
+        self._backoff = min(MAX_BACKOFF, self._backoff * 2 or 0.2)
+        delay = self._backoff * random.uniform(0.5, 1.0)
+        log.warning(
+            "relay.publish_failed",
+            error=repr(exc)[:300],
+            position=self.position(),
+            retry_in=round(delay, 2),
+        )
+        stop.wait(delay)
+
+    def _discard_producer(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            kafka.discard(producer)
+
+    def close(self) -> None:
+        """Stop publishing; a page already acknowledged keeps its recorded position."""
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            producer.close(timeout=10)
+
+
+def build_relay(
+    settings: Settings,
+    page_size: int = 500,
+    flush_timeout: float | None = None,
+    **producer_overrides: Any,
+) -> Relay:
+    """A relay over the configured store and topic. Its producer is made (and the topic
+    created when missing) on first use and again after every failure."""
+    factory = store_factory(settings)
+    recorder = factory.application_recorder()
+
+    admin = {
+        name: value
+        for name, value in producer_overrides.items()
+        if name in ("request_timeout_ms", "bootstrap_timeout_ms")
+    }
+
+    def new_producer() -> KafkaProducer:
+        kafka.ensure_topic(settings, **admin)
+        return kafka.producer(settings, **producer_overrides)
+
+    delivery_ms = producer_overrides.get("delivery_timeout_ms", 120000)
+    relay = Relay(
+        StoredEvents(recorder),
+        tracking_recorder(factory, "relay_tracking"),
+        new_producer,
+        settings.kafka_topic,
+        kafka.event_source(settings),
+        page_size=page_size,
+        flush_timeout=flush_timeout or delivery_ms / 1000 + 5,
+    )
+    return relay
+
+
+def relay(
+    until_caught_up: Annotated[
+        bool, typer.Option(help="Stop once every event in the store has been acknowledged.")
+    ] = False,
+    page_size: Annotated[int, typer.Option(min=1, help="Events per page (one flush).")] = 500,
+    poll_seconds: Annotated[
+        float, typer.Option(min=0.001, help="How often an idle relay looks for new events.")
+    ] = 0.1,
+) -> None:
+    """Publish every event of the store to OKRGOV_KAFKA_TOPIC, in store order per
+    aggregate, at least once, from the relay's own recorded position."""
+    settings = Settings()
+    configure_logging(settings.log_level)
+    try:
+        publisher = build_relay(settings, page_size=page_size)
+    except kafka.KafkaNotConfigured as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    stop = threading.Event()
+    stop_on_signals(stop)
+    try:
+        if until_caught_up:
+            publisher.catch_up(stop)
+        else:
+            publisher.run(stop, poll_seconds)
+    finally:
+        publisher.close()
+
+
+def stop_on_signals(stop: threading.Event) -> None:
+    """SIGTERM and SIGINT finish the page in hand, then stop."""
+    import signal
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
