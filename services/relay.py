@@ -234,6 +234,7 @@ def build_relay(
 ) -> Relay:
     """A relay over the configured store and topic. Its producer is made (and the topic
     created when missing) on first use and again after every failure."""
+    kafka.bootstrap_servers(settings)  # KafkaNotConfigured now, not on every retry
     factory = store_factory(settings)
     recorder = factory.application_recorder()
 
