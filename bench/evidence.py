@@ -56,6 +56,7 @@ from urllib.parse import urlsplit, urlunsplit
 from uuid import UUID
 
 import psycopg
+from common import read_raw
 from eventsourcing.domain import Aggregate
 from psycopg import sql
 
@@ -727,22 +728,6 @@ def best_of(repeats: int, prepare: Callable[[], None], fn: Callable[[], int]) ->
 
 
 # ---- the measurements -------------------------------------------------------------------
-
-
-def read_raw(platform: Platform, batch_size: int) -> int:
-    """What a follower does minus the projection and its view: page and decode."""
-    recorder, mapper = platform.ledger.recorder, platform.ledger.mapper
-    position, decoded = 0, 0
-    while True:
-        notifications = recorder.select_notifications(
-            start=position, limit=batch_size, inclusive_of_start=False
-        )
-        if not notifications:
-            return decoded
-        for n in notifications:
-            mapper.to_domain_event(n)
-        decoded += len(notifications)
-        position = notifications[-1].id
 
 
 def read_snapshot_raw(platform: Platform, position: int) -> int:

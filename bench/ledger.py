@@ -26,32 +26,26 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 from uuid import UUID
 
 import psycopg
+from common import OWNER, read_raw, seed
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.sqlite import SQLiteDatastore
 from psycopg import sql
 
-from events import Commitment, Level
 from infra.config import Settings
 from infra.persistence import eventsourcing_env
 from projections.okr_state import OkrState
 from services.bootstrap import Platform, build
-from services.principals import Principal
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres:postgres@127.0.0.1:5432/test"
 POSTGRES_URL_ENV = "OKRGOV_BENCH_DATABASE_URL"
-KEY_RESULTS_PER_OBJECTIVE = 5
 BLOCKS = 10  # the timed check-ins alternate between okrgov and bare in this many blocks
-
-EXECUTIVE = Principal.of("bench.exec", ["executive"])
-OWNER = Principal.of("bench.owner", ["member"])
 
 
 # ---- the bare baseline ----------------------------------------------------------------
@@ -179,37 +173,6 @@ def best_of(repeats: int, prepare: Callable[[], None], fn: Callable[[], int]) ->
 # ---- the measurements -----------------------------------------------------------------
 
 
-def seed(platform: Platform, key_results: int) -> list[UUID]:
-    """One locked cycle; objectives of KEY_RESULTS_PER_OBJECTIVE key results each."""
-    ledger = platform.ledger
-    cycle = ledger.open_cycle(EXECUTIVE, "Bench cycle", date(2026, 1, 1), date(2026, 3, 31)).id
-    ids: list[UUID] = []
-    objective: UUID | None = None
-    for i in range(key_results):
-        if i % KEY_RESULTS_PER_OBJECTIVE == 0:
-            objective = ledger.create_objective(
-                EXECUTIVE,
-                cycle,
-                title=f"Objective {i // KEY_RESULTS_PER_OBJECTIVE}",
-                owner=OWNER.user,
-                level=Level.TEAM,
-                commitment=Commitment.COMMITTED,
-            ).id
-        assert objective is not None
-        definition = {
-            "title": f"Key result {i}",
-            "owner": OWNER.user,
-            "unit": "%",
-            "baseline": 0,
-            "target": 100,
-            "direction": "increase",
-            "pay_linked": False,
-        }
-        ids.append(ledger.add_key_result(OWNER, objective, definition).id)
-    ledger.lock_cycle(EXECUTIVE, cycle)
-    return ids
-
-
 def run_ledger(platform: Platform, key_results: list[UUID], work: list[CheckIn]) -> int:
     check_in = platform.ledger.check_in
     for c in work:
@@ -224,22 +187,6 @@ def run_bare(app: BareApp, gauges: list[UUID], work: list[CheckIn]) -> int:
         gauge.check_in(c.value, c.confidence, c.note, OWNER.user, new_correlation_id(), None)
         save(gauge)
     return len(work)
-
-
-def read_raw(platform: Platform, batch_size: int) -> int:
-    """What the follower does minus the projection and the view: page and decode."""
-    recorder, mapper = platform.ledger.recorder, platform.ledger.mapper
-    position, decoded = 0, 0
-    while True:
-        notifications = recorder.select_notifications(
-            start=position, limit=batch_size, inclusive_of_start=False
-        )
-        if not notifications:
-            return decoded
-        for n in notifications:
-            mapper.to_domain_event(n)
-        decoded += len(notifications)
-        position = notifications[-1].id
 
 
 def measure(

@@ -36,26 +36,21 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from common import OWNER, seed
 from kafka import KafkaProducer
 
-from events import Commitment, Level
 from infra import kafka
 from infra.config import Settings
 from infra.stored_events import StoredEvents
 from services.bootstrap import Platform, build
-from services.principals import Principal
 from services.projector import build_kafka_source
 from services.relay import build_relay
 
-EXECUTIVE = Principal.of("bench.exec", ["executive"])
-OWNER = Principal.of("bench.owner", ["member"])
-KEY_RESULTS_PER_OBJECTIVE = 5
 OKRGOV = str(Path(sys.executable).parent / "okrgov")
 
 
@@ -95,28 +90,6 @@ def tansu() -> Iterator[str]:
 
 
 # ---- the store ------------------------------------------------------------------------
-
-
-def seed(platform: Platform, key_results: int) -> list[UUID]:
-    """One locked cycle; objectives of KEY_RESULTS_PER_OBJECTIVE key results each."""
-    ledger = platform.ledger
-    cycle = ledger.open_cycle(EXECUTIVE, "Bench cycle", date(2026, 1, 1), date(2026, 3, 31)).id
-    ids: list[UUID] = []
-    objective: UUID | None = None
-    for i in range(key_results):
-        if i % KEY_RESULTS_PER_OBJECTIVE == 0:
-            objective = ledger.create_objective(
-                EXECUTIVE, cycle, f"Objective {i // KEY_RESULTS_PER_OBJECTIVE}", OWNER.user,
-                Level.TEAM, Commitment.COMMITTED,
-            ).id  # fmt: skip
-        assert objective is not None
-        definition = {
-            "title": f"Key result {i}", "owner": OWNER.user, "unit": "%", "baseline": 0,
-            "target": 100, "direction": "increase", "pay_linked": False,
-        }  # fmt: skip
-        ids.append(ledger.add_key_result(OWNER, objective, definition).id)
-    ledger.lock_cycle(EXECUTIVE, cycle)
-    return ids
 
 
 def check_in(platform: Platform, key_results: list[UUID], i: int) -> int:
