@@ -16,18 +16,14 @@ import psycopg
 import pytest
 from kafka import KafkaProducer
 from kafka_broker import Broker, cli_env, read_topic, wait_until
-from okr_builders import definition
 from psycopg import sql
-from quarter import EXEC, TOM, plan_quarter
+from quarter import TOM, plan_quarter, record_governed_quarter
 
 from infra.config import Settings
 from infra.stored_events import StoredEvents
-from policies.bundle import load_shipped_bundle
 from projections.documents import DocumentView
 from projections.kafka_source import KafkaSource, apply_new, tracking_name
 from services.bootstrap import PROJECTIONS, Platform, build
-from services.errors import GuardrailViolation
-from services.principals import Principal
 from services.projector import build_kafka_source, store_factory, view_for
 from services.relay import build_relay
 
@@ -35,52 +31,12 @@ pytestmark = pytest.mark.kafka
 OKRGOV = str(Path(sys.executable).parent / "okrgov")
 PARTITIONS = 4
 CHECK_INS = 150
-LENA = Principal.of("lena", ["member"])
-RITA = Principal.of("rita", ["risk_officer"])
-RAJ = Principal.of("raj", ["risk_officer"])
-SAM = Principal.of("sam", ["admin"])
 #: Consumer-group timings that make a join take about 3 s on tansu (DESIGN.md).
 FAST_GROUP = {
     "kafka_max_poll_interval_ms": 4000,
     "kafka_session_timeout_ms": 6000,
     "kafka_heartbeat_interval_ms": 1000,
 }
-
-
-def record_history(platform: Platform) -> None:
-    """A quarter with an aligned objective, a denied pay-linked key result, revisions
-    before lock, a policy version proposed and approved, check-ins, a change request
-    approved and one rejected, the close (scores) and the seal."""
-    ledger = platform.ledger
-    cycle, objective, key_result = plan_quarter(platform)
-    lena = ledger.create_objective(
-        EXEC, cycle.id, "Keep our fund administration reliable", "lena", "team", "committed",
-        parent_id=objective.id,
-    )  # fmt: skip
-    other = ledger.add_key_result(
-        EXEC, lena.id, definition(title="Fund admin errors", owner="lena", unit="errors")
-    )
-    with pytest.raises(GuardrailViolation):
-        ledger.add_key_result(EXEC, objective.id, definition(title="Bonus pool", pay_linked=True))
-    ledger.revise_key_result(EXEC, key_result.id, {"target": 9}, "the board asked for more")
-    ledger.check_in(TOM, key_result.id, 13, 0.6, "fund admin data late again")
-    bundle = load_shipped_bundle()
-    appetite = {**bundle.data["risk_appetite"], "investment": 3}
-    proposed = ledger.propose_policy(
-        RITA, bundle.modules, {**bundle.data, "risk_appetite": appetite}, "Less investment risk"
-    )
-    ledger.approve_policy(RAJ, proposed.id)
-    ledger.revise_objective(EXEC, lena.id, description="Errors found by the administrator")
-    ledger.lock_cycle(EXEC, cycle.id)
-    for week in range(4):
-        ledger.check_in(TOM, key_result.id, 12 - week, 0.6 + week / 10, f"week {week + 1}")
-        ledger.check_in(LENA, other.id, 9 - week, 0.5, f"week {week + 1}")
-    moved = ledger.request_change(TOM, key_result.id, {"target": 10}, "migration slipped")
-    ledger.approve_change(EXEC, moved.id, "agreed")
-    dropped = ledger.request_change(LENA, other.id, {"target": 2}, "the tool is late")
-    ledger.reject_change(EXEC, dropped.id, "keep the target")
-    ledger.close_cycle(EXEC, cycle.id)
-    ledger.seal_cycle(SAM, cycle.id)
 
 
 def rows(view: DocumentView) -> tuple[Any, ...]:
@@ -158,7 +114,7 @@ def test_two_workers_in_one_group_build_the_read_models_of_the_store(
     logs = [tmp_path / "worker-1.log", tmp_path / "worker-2.log"]
     running: list[subprocess.Popen[bytes]] = []
     try:
-        record_history(platform)
+        record_governed_quarter(platform)
         relay.catch_up()
         for log in logs:
             with log.open("wb") as out:
@@ -272,7 +228,7 @@ def test_records_delivered_twice_are_dropped_by_position(
     platform = build(store)
     relay = build_relay(store)
     try:
-        record_history(platform)
+        record_governed_quarter(platform)
         relay.catch_up()
         expected = store_views(platform)
         total = len(list(StoredEvents(platform.ledger.recorder).rows()))

@@ -22,60 +22,16 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.sqlite import SQLiteDatastore
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from okr_builders import definition
-from quarter import EXEC, TOM, plan_quarter
+from quarter import record_governed_quarter
 
 from infra.config import Settings
-from policies.bundle import load_shipped_bundle
 from projections.documents import DocumentBatch, DocumentView, SQLiteDocumentView
 from projections.entries import EntryProjection, EntryView, SQLiteEntryView
 from projections.follower import Projection
-from services.bootstrap import PROJECTIONS, Platform, build
-from services.errors import GuardrailViolation
-from services.principals import Principal
-
-LENA = Principal.of("lena", ["member"])
-RITA = Principal.of("rita", ["risk_officer"])
-RAJ = Principal.of("raj", ["risk_officer"])
-SAM = Principal.of("sam", ["admin"])
+from services.bootstrap import PROJECTIONS, build
 
 Event = tuple[int, Any]
 """An event with its store position (notification id)."""
-
-
-def record_quarter(platform: Platform) -> None:
-    """Two objectives (one aligned under the other) with a key result each, a denied
-    pay-linked attempt, check-ins, a policy version proposed and approved, the lock, one
-    change request approved and one rejected, the close (which scores) and the seal."""
-    ledger = platform.ledger
-    cycle, objective, key_result = plan_quarter(platform)
-    lena = ledger.create_objective(
-        EXEC, cycle.id, "Keep our fund administration reliable", "lena", "team", "committed",
-        parent_id=objective.id,
-    )  # fmt: skip
-    other = ledger.add_key_result(
-        EXEC, lena.id, definition(title="Fund admin errors", owner="lena", unit="errors")
-    )
-    with pytest.raises(GuardrailViolation):
-        ledger.add_key_result(EXEC, objective.id, definition(title="Bonus pool", pay_linked=True))
-    ledger.check_in(TOM, key_result.id, 13, 0.6, "fund admin data late again")
-    bundle = load_shipped_bundle()
-    appetite = {**bundle.data["risk_appetite"], "investment": 3}
-    proposed = ledger.propose_policy(
-        RITA, bundle.modules, {**bundle.data, "risk_appetite": appetite}, "Less investment risk"
-    )
-    ledger.approve_policy(RAJ, proposed.id)
-    ledger.revise_objective(EXEC, lena.id, description="Errors found by the administrator")
-    ledger.lock_cycle(EXEC, cycle.id)
-    for week in range(3):
-        ledger.check_in(TOM, key_result.id, 12 - week, 0.6 + week / 10, f"week {week + 1}")
-        ledger.check_in(LENA, other.id, 9 - week, 0.5, f"week {week + 1}")
-    moved = ledger.request_change(TOM, key_result.id, {"target": 10}, "migration slipped")
-    ledger.approve_change(EXEC, moved.id, "agreed")
-    dropped = ledger.request_change(LENA, other.id, {"target": 2}, "the tool is late")
-    ledger.reject_change(EXEC, dropped.id, "keep the target")
-    ledger.close_cycle(EXEC, cycle.id)
-    ledger.seal_cycle(SAM, cycle.id)
 
 
 @dataclass(repr=False)
@@ -90,7 +46,7 @@ def quarter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recorded]:
     data_dir: Path = tmp_path_factory.mktemp("partition-safety")
     platform = build(Settings(data_dir=data_dir, secret_key="test", log_level="WARNING"))
     try:
-        record_quarter(platform)
+        record_governed_quarter(platform)
         platform.catch_up()
         recorder, mapper = platform.ledger.recorder, platform.ledger.mapper
         notifications = recorder.select_notifications(start=1, limit=100_000)
