@@ -21,8 +21,9 @@ catalogue := {
 	"measurable": {"severity": "deny", "summary": "owner, unit, direction, baseline and a different target"},
 	"key_result_limit": {"severity": "deny", "summary": "at most five key results per objective"},
 	"single_key_result": {"severity": "warn", "summary": "an objective measured by one key result only"},
-	"changes_after_lock": {"severity": "deny", "summary": "after lock, key results change only through an approved change request"},
+	"changes_after_lock": {"severity": "deny", "summary": "after lock, what is scored changes only through an approved change request"},
 	"four_eyes": {"severity": "deny", "summary": "a change request is decided by someone other than its requester"},
+	"approver_role": {"severity": "deny", "summary": "only the roles allowed to approve decide change requests"},
 	"sales_conduct": {"severity": "deny", "summary": "no sales-volume key results for client-facing staff"},
 	"activity_not_outcome": {"severity": "warn", "summary": "key results state outcomes, not activities"},
 	"objective_title_shape": {"severity": "warn", "summary": "objective titles are qualitative and concise"},
@@ -34,13 +35,22 @@ catalogue := {
 # What the command is about
 # ---------------------------------------------------------------------------------------
 
-# Commands that give a key result a definition: adding one, revising one, or asking (after
-# lock) for a change. For all three, input.resource.after is the complete definition the
-# key result would have.
-definition_actions := {"key_result.add", "key_result.revise", "change_request.request"}
+# Commands that give a key result a definition: adding one, revising one, asking (after
+# lock) for a change to one or for a new one, and approving such a request (judged again
+# under the policy active when it is approved). For all of them, input.resource.after is the
+# complete definition the key result would have.
+definition_actions := {"key_result.add", "key_result.revise", "change_request.request", "change_request.approve"}
 
-# Commands that change a key result's definition or remove it.
-change_actions := {"key_result.revise", "key_result.retire"}
+# The commands that define what a cycle scores: its objectives (their definition and their
+# existence) and its key results. After lock each happens only as the effect of an approved
+# change request; in a closed or sealed cycle not at all.
+scored_actions := {
+	"objective.create", "objective.revise", "objective.reown", "objective.realign", "objective.retire",
+	"key_result.add", "key_result.revise", "key_result.retire",
+}
+
+# Commands that write a change request or decide one.
+request_actions := {"change_request.request", "change_request.approve", "change_request.reject"}
 
 objective_actions := {"objective.create", "objective.revise"}
 
@@ -48,9 +58,37 @@ decision_actions := {"change_request.approve", "change_request.reject"}
 
 directions := {"increase", "decrease", "milestone"}
 
-# The key result definition under review (undefined for other commands).
+# The key result definition under review (undefined for other commands, and for requests
+# on an objective or a cycle). A resource that does not say its kind is judged as a key
+# result: when in doubt, every definition rule applies.
 proposed := input.resource.after if {
 	input.action in definition_actions
+	resource_kind == "key_result"
+	is_object(input.resource.after)
+}
+
+resource_kind := object.get(input, ["resource", "kind"], "key_result")
+
+# The command adds a key result: directly, or by asking for (or approving) a new one.
+adds_key_result if input.action == "key_result.add"
+
+adds_key_result if {
+	input.action in {"change_request.request", "change_request.approve"}
+	resource_kind == "key_result"
+	input.resource.id == null
+	is_object(input.resource.after)
+}
+
+# The title an objective would have: creating or revising it, or a change request on an
+# objective (or for a new one) that would give it one.
+objective_title := input.resource.after.title if {
+	input.action in objective_actions
+	is_object(input.resource.after)
+}
+
+objective_title := input.resource.after.title if {
+	input.action in {"change_request.request", "change_request.approve"}
+	input.resource.kind == "objective"
 	is_object(input.resource.after)
 }
 
@@ -191,7 +229,7 @@ deny contains violation("measurable", msg) if {
 # practice is two to five. One key result alone is easy to game: hitting it can hide what
 # got worse, so a second measure (quality, risk or client outcome) should sit beside it.
 deny contains violation("key_result_limit", msg) if {
-	input.action == "key_result.add"
+	adds_key_result
 	total := count(siblings) + 1
 	total > limits.max_key_results_per_objective
 	msg := sprintf(
@@ -201,7 +239,7 @@ deny contains violation("key_result_limit", msg) if {
 }
 
 warn contains violation("single_key_result", msg) if {
-	input.action == "key_result.add"
+	adds_key_result
 	count(siblings) == 0
 	msg := sprintf(
 		"Objective %s has a single key result. Add at least one more (two to five is good practice), for example a quality or risk measure beside this one.",
@@ -231,40 +269,80 @@ warn contains violation("single_key_result", msg) if {
 # ---------------------------------------------------------------------------------------
 # deny: changes_after_lock
 # ---------------------------------------------------------------------------------------
-# Why: once a cycle is locked, its key results are the commitments the firm and the board
-# track. Moving a target or dropping a key result mid-quarter without a documented,
-# approved request would let results be made to look good after the fact. A closed cycle
-# has been scored and reported, so nothing in it changes.
+# Why: once a cycle is locked, its objectives and key results are the commitments the firm
+# and the board track, and they are what is scored at quarter end. Retitling, re-owning,
+# re-aligning or retiring an objective, adding one, or moving a target, adding or dropping a
+# key result mid-quarter without a documented request approved by a second person would let
+# results be made to look good after the fact. A closed cycle has been scored and reported,
+# so nothing in it changes, not even through a request.
 deny contains violation("changes_after_lock", msg) if {
-	input.action in change_actions
+	input.action in scored_actions
 	input.cycle.state == "locked"
-	not approved_request_for_this_key_result
+	not approved_request_for_this_resource
 	msg := sprintf(
-		"Cycle %s is locked: key result %s changes only through an approved change request. File one (POST /v1/change-requests) with the change and the reason, and have someone other than you approve it.",
-		[cycle_label, shown(object.get(input, ["resource", "id"], null))],
+		"Cycle %s is locked: %s changes only through an approved change request. File one (POST /v1/change-requests) with the change and the reason, and have someone allowed to approve change requests (not you) decide it.",
+		[cycle_label, locked_subject],
 	)
 }
 
 deny contains violation("changes_after_lock", msg) if {
-	input.action in change_actions
+	some action in scored_actions | request_actions
+	input.action == action
 	input.cycle.state in {"closed", "sealed"}
 	msg := sprintf(
-		"Cycle %s is closed and scored: its key results can no longer change. Carry the change into the next cycle instead.",
+		"Cycle %s is closed and scored: its objectives and key results can no longer change. Carry the change into the next cycle instead.",
 		[cycle_label],
 	)
 }
 
-approved_request_for_this_key_result if {
+# The change request in the input is approved, and for exactly what the command changes.
+approved_request_for_this_resource if {
 	input.change_request.status == "approved"
-	input.change_request.key_result_id == input.resource.id
+	request_is_for_this_resource(input.change_request)
 }
+
+# A request on an existing key result or objective names it as its target.
+request_is_for_this_resource(request) if {
+	is_string(input.resource.id)
+	request.target.kind == input.resource.kind
+	request.target.id == input.resource.id
+}
+
+# Requests recorded before they named a target name their key result.
+request_is_for_this_resource(request) if {
+	input.resource.kind == "key_result"
+	is_string(input.resource.id)
+	request.key_result_id == input.resource.id
+}
+
+# A request for a new key result names its objective; one for a new objective, its cycle.
+request_is_for_this_resource(request) if {
+	input.action == "key_result.add"
+	request.kind == "add_key_result"
+	request.target.id == input.objective.id
+}
+
+request_is_for_this_resource(request) if {
+	input.action == "objective.create"
+	request.kind == "add_objective"
+	request.target.id == input.cycle.id
+}
+
+locked_subject := sprintf("key result %s", [shown(input.resource.id)]) if {
+	input.resource.kind == "key_result"
+	is_string(input.resource.id)
+} else := sprintf("objective %s", [objective_label]) if {
+	input.resource.kind == "objective"
+	is_string(input.resource.id)
+} else := "what the cycle scores (its objectives and key results)"
 
 # ---------------------------------------------------------------------------------------
 # deny: four_eyes
 # ---------------------------------------------------------------------------------------
 # Why: a change to a locked commitment must be agreed by a second person, so that nobody
 # can move their own goalposts alone. The requester can neither approve nor reject (a
-# self-rejection would also decide alone on the record).
+# self-rejection would also decide alone on the record). User ids reach the rules in their
+# canonical form (trimmed, NFKC, case-folded), so no spelling of a name is a second person.
 deny contains violation("four_eyes", msg) if {
 	input.action in decision_actions
 	has_text(input.actor.id)
@@ -274,6 +352,40 @@ deny contains violation("four_eyes", msg) if {
 		[input.actor.id, shown(object.get(input, ["change_request", "id"], null))],
 	)
 }
+
+# ---------------------------------------------------------------------------------------
+# deny: approver_role
+# ---------------------------------------------------------------------------------------
+# Why: the second person must also have the standing to accept a change to a commitment:
+# owning the objective, or being a colleague of the requester, is not enough. Which roles
+# may decide is the firm's choice (data.json "change_approval.approver_roles"; shipped:
+# executives), governed like every other rule: a risk officer proposes a change to it and
+# another approves it. Without the setting nobody may decide (fail closed).
+deny contains violation("approver_role", msg) if {
+	input.action in decision_actions
+	not may_decide_change_requests
+	msg := sprintf(
+		"%s (roles: %s) may not decide change requests: only %s may approve or reject them. Ask one of them to decide this request.",
+		[shown(object.get(input, ["actor", "id"], null)), concat(", ", actor_roles), approver_roles_text],
+	)
+}
+
+approver_roles := data.change_approval.approver_roles if is_array(data.change_approval.approver_roles)
+
+else := []
+
+actor_roles := sort([role | some role in input.actor.roles; is_string(role)]) if is_array(input.actor.roles)
+
+else := []
+
+may_decide_change_requests if {
+	some role in actor_roles
+	role in approver_roles
+}
+
+approver_roles_text := concat(", ", sort(approver_roles)) if count(approver_roles) > 0
+
+else := "nobody (data.change_approval.approver_roles is not set)"
 
 # ---------------------------------------------------------------------------------------
 # deny: sales_conduct
@@ -328,8 +440,7 @@ reads_as_activity(text) if {
 # where they are measured and scored. A title of fewer than four words rarely says why the
 # objective matters; one of more than eighteen is usually several objectives at once.
 warn contains violation("objective_title_shape", msg) if {
-	input.action in objective_actions
-	title := input.resource.after.title
+	title := objective_title
 	is_string(title)
 	regex.match(`[0-9]`, title)
 	msg := sprintf(
@@ -339,8 +450,7 @@ warn contains violation("objective_title_shape", msg) if {
 }
 
 warn contains violation("objective_title_shape", msg) if {
-	input.action in objective_actions
-	title := input.resource.after.title
+	title := objective_title
 	is_string(title)
 	n := count(words_of(title))
 	bounds := limits.objective_title_words
@@ -352,8 +462,7 @@ warn contains violation("objective_title_shape", msg) if {
 }
 
 warn contains violation("objective_title_shape", msg) if {
-	input.action in objective_actions
-	title := input.resource.after.title
+	title := objective_title
 	is_string(title)
 	n := count(words_of(title))
 	bounds := limits.objective_title_words

@@ -84,7 +84,28 @@ change(action, state, request) := object.union(base_input, {
 	"change_request": request,
 })
 
-approved_request := {"id": "cr-1", "requester": "tom", "status": "approved", "key_result_id": "kr-1"}
+approved_request := {
+	"id": "cr-1", "requester": "tom", "status": "approved", "kind": "revise",
+	"target": {"kind": "key_result", "id": "kr-1"}, "key_result_id": "kr-1",
+}
+
+# Changing objective obj-1 (title, owner, parent or existence) in a cycle in the given state.
+objective_change(action, state, request) := object.union(base_input, {
+	"action": action,
+	"resource": {
+		"kind": "objective", "id": "obj-1",
+		"before": {"title": "Give our LPs faster, cleaner reporting", "owner": "sofia"},
+		"after": {"title": "Give our LPs faster, cleaner reporting", "owner": "tom"},
+	},
+	"siblings": [],
+	"cycle": {"state": state},
+	"change_request": request,
+})
+
+approved_objective_request := {
+	"id": "cr-2", "requester": "sofia", "status": "approved", "kind": "revise",
+	"target": {"kind": "objective", "id": "obj-1"}, "key_result_id": null,
+}
 
 # Deciding change request cr-1 (requested by Tom) as the given person.
 decide(action, actor) := object.union(base_input, {
@@ -93,6 +114,9 @@ decide(action, actor) := object.union(base_input, {
 	"resource": {"kind": "change_request", "id": "cr-1", "before": null, "after": null},
 	"change_request": {"id": "cr-1", "requester": "tom", "status": "pending", "key_result_id": "kr-1"},
 })
+
+# Deciding change request cr-1 (requested by Tom) as someone with these roles.
+decide_as(action, actor, roles) := object.union(decide(action, actor), {"actor": {"id": actor, "roles": roles}})
 
 objective(action, title) := object.union(base_input, {
 	"action": action,
@@ -136,7 +160,7 @@ test_every_rule_is_in_the_catalogue if {
 		entry.severity in {"deny", "warn"}
 		rule != ""
 	}
-	count(guardrails.catalogue) == 12
+	count(guardrails.catalogue) == 13
 }
 
 test_data_has_every_setting_the_rules_read if {
@@ -151,6 +175,8 @@ test_data_has_every_setting_the_rules_read if {
 	is_number(data.limits.objective_title_words.min)
 	is_number(data.limits.objective_title_words.max)
 	is_number(data.limits.sandbagging_confidence)
+	is_array(data.change_approval.approver_roles)
+	count(data.change_approval.approver_roles) > 0
 }
 
 # Word lists are matched against normalised titles, so they must be written normalised.
@@ -321,7 +347,7 @@ test_pending_or_rejected_request_does_not_unlock if {
 }
 
 test_request_approved_for_another_key_result_does_not_unlock if {
-	request := object.union(approved_request, {"key_result_id": "kr-2"})
+	request := object.union(approved_request, {"key_result_id": "kr-2", "target": {"id": "kr-2"}})
 	denied("changes_after_lock", change("key_result.revise", "locked", request))
 }
 
@@ -335,6 +361,77 @@ test_closed_cycle_does_not_change if {
 
 test_sealed_cycle_does_not_change if {
 	denied("changes_after_lock", change("key_result.retire", "sealed", approved_request))
+}
+
+test_request_in_closed_cycle_is_denied if {
+	denied("changes_after_lock", change("change_request.request", "closed", null))
+	denied("changes_after_lock", object.union(decide("change_request.approve", "priya"), {"cycle": {"state": "closed"}}))
+}
+
+test_legacy_request_naming_only_its_key_result_still_unlocks if {
+	legacy := {"id": "cr-1", "requester": "tom", "status": "approved", "key_result_id": "kr-1"}
+	not denied("changes_after_lock", change("key_result.revise", "locked", legacy))
+}
+
+test_objective_changes_after_lock_without_request_are_denied if {
+	every action in ["objective.revise", "objective.reown", "objective.realign", "objective.retire"] {
+		denied("changes_after_lock", objective_change(action, "locked", null))
+	}
+}
+
+test_objective_changes_after_lock_with_approved_request_are_allowed if {
+	every action in ["objective.revise", "objective.reown", "objective.realign", "objective.retire"] {
+		not denied("changes_after_lock", objective_change(action, "locked", approved_objective_request))
+	}
+}
+
+test_objective_request_does_not_unlock_a_key_result if {
+	denied("changes_after_lock", change("key_result.revise", "locked", approved_objective_request))
+}
+
+test_key_result_request_does_not_unlock_its_objective if {
+	request := object.union(approved_request, {"target": {"kind": "key_result", "id": "obj-1"}})
+	denied("changes_after_lock", objective_change("objective.retire", "locked", request))
+}
+
+test_objective_changes_before_lock_are_allowed if {
+	not denied("changes_after_lock", objective_change("objective.reown", "planning", null))
+}
+
+test_adding_after_lock_without_request_is_denied if {
+	denied("changes_after_lock", object.union(base_input, {"cycle": {"state": "locked"}}))
+	created := object.union(objective("objective.create", "Give our LPs faster, cleaner reporting"), {"cycle": {"state": "locked"}})
+	denied("changes_after_lock", created)
+}
+
+test_adding_after_lock_with_approved_request_is_allowed if {
+	add_request := {
+		"id": "cr-3", "requester": "sofia", "status": "approved", "kind": "add_key_result",
+		"target": {"kind": "objective", "id": "obj-1"}, "key_result_id": null,
+	}
+	not denied("changes_after_lock", object.union(base_input, {"cycle": {"state": "locked"}, "change_request": add_request}))
+	objective_request := {
+		"id": "cr-4", "requester": "priya", "status": "approved", "kind": "add_objective",
+		"target": {"kind": "cycle", "id": "cycle-1"}, "key_result_id": null,
+	}
+	created := object.union(objective("objective.create", "Give our LPs faster, cleaner reporting"), {
+		"cycle": {"state": "locked"},
+		"change_request": objective_request,
+	})
+	not denied("changes_after_lock", created)
+}
+
+test_request_for_a_new_key_result_is_judged_like_an_addition if {
+	request := object.union(add({"pay_linked": true}), {"action": "change_request.request", "cycle": {"state": "locked"}})
+	denied("pay_linked", request)
+	full := object.union(add_next_to({}, siblings(5)), {"action": "change_request.approve", "cycle": {"state": "locked"}})
+	denied("key_result_limit", full)
+}
+
+test_objective_request_is_not_judged_as_a_key_result if {
+	request := object.union(objective_change("change_request.request", "locked", null), {})
+	not denied("measurable", request)
+	warned("objective_title_shape", object.union(request, {"resource": {"after": {"title": "Q4 2026"}}}))
 }
 
 # ---------------------------------------------------------------------------------------
@@ -352,6 +449,42 @@ test_requester_cannot_reject_own_request if {
 test_someone_else_may_decide if {
 	not denied("four_eyes", decide("change_request.approve", "priya"))
 	not denied("four_eyes", decide("change_request.reject", "priya"))
+}
+
+# ---------------------------------------------------------------------------------------
+# approver_role
+# ---------------------------------------------------------------------------------------
+
+test_executive_may_decide if {
+	not denied("approver_role", decide_as("change_request.approve", "priya", ["executive"]))
+	not denied("approver_role", decide_as("change_request.reject", "priya", ["executive", "member"]))
+}
+
+test_member_owning_the_objective_may_not_decide if {
+	denied("approver_role", decide_as("change_request.approve", "sofia", ["member"]))
+	denied("approver_role", decide_as("change_request.reject", "sofia", ["member"]))
+}
+
+test_other_roles_may_not_decide if {
+	every role in ["risk_officer", "admin", "compliance"] {
+		denied("approver_role", decide_as("change_request.approve", "ana", [role]))
+	}
+	denied("approver_role", decide_as("change_request.approve", "ana", []))
+}
+
+test_approver_roles_follow_the_data if {
+	denied("approver_role", decide_as("change_request.approve", "priya", ["executive"])) with data.change_approval.approver_roles as ["risk_officer"]
+	not denied("approver_role", decide_as("change_request.approve", "ana", ["risk_officer"])) with data.change_approval.approver_roles as ["risk_officer"]
+}
+
+test_without_approver_roles_nobody_decides if {
+	denied("approver_role", decide_as("change_request.approve", "priya", ["executive"])) with data.change_approval as {}
+}
+
+test_approver_role_message_names_the_roles_allowed if {
+	some message in deny_messages("approver_role", decide_as("change_request.approve", "sofia", ["member"]))
+	contains(message, "executive")
+	contains(message, "sofia")
 }
 
 # ---------------------------------------------------------------------------------------

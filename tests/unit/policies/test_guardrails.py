@@ -51,6 +51,7 @@ def test_every_rule_id_is_in_the_catalogue_with_its_severity(shipped: PolicyBund
         "single_key_result": "warn",
         "changes_after_lock": "deny",
         "four_eyes": "deny",
+        "approver_role": "deny",
         "sales_conduct": "deny",
         "activity_not_outcome": "warn",
         "objective_title_shape": "warn",
@@ -332,6 +333,33 @@ def test_someone_else_may_decide(
     engine: EmbeddedEngine, action: str, decision_input: DecisionInput
 ) -> None:
     assert engine.evaluate(decision_input(action, "priya")) == Verdict(deny=[], warn=[])
+
+
+@pytest.mark.parametrize("action", ["change_request.approve", "change_request.reject"])
+@pytest.mark.parametrize("roles", [["member"], ["risk_officer"], ["admin"], []])
+def test_only_the_roles_allowed_to_approve_decide(
+    engine: EmbeddedEngine, action: str, roles: list[str], decision_input: DecisionInput
+) -> None:
+    doc = decision_input(action, "sofia")
+    doc["actor"]["roles"] = roles
+    verdict = engine.evaluate(doc)
+    assert denied(verdict) == {"approver_role"}
+    assert messages(verdict, "approver_role") == [
+        f'"sofia" (roles: {", ".join(roles)}) may not decide change requests: only '
+        "executive may approve or reject them. Ask one of them to decide this request."
+    ]
+
+
+def test_who_may_approve_is_data_the_firm_governs(
+    shipped: PolicyBundle, decision_input: DecisionInput
+) -> None:
+    data = {**shipped.data, "change_approval": {"approver_roles": ["risk_officer"]}}
+    engine = EmbeddedEngine(PolicyBundle(modules=shipped.modules, data=data))
+    executive = decision_input("change_request.approve", "priya")
+    risk_officer = decision_input("change_request.approve", "ana")
+    risk_officer["actor"]["roles"] = ["risk_officer"]
+    assert denied(engine.evaluate(executive)) == {"approver_role"}
+    assert engine.evaluate(risk_officer).allowed
 
 
 # sales_conduct --------------------------------------------------------------------------
