@@ -12,8 +12,6 @@ aggregate id). What relates aggregates is carried in the events: a change reques
 decision name their objective, and an allowed decision names the events of its command;
 the decision is attached to those entries through links joined when the trail is read."""
 
-import csv
-import io
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields, is_dataclass
@@ -22,6 +20,7 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
+from infra import csv_writer
 from projections.entries import COLUMNS, Entry, EntryBatch, EntryProjection, timestamp_text
 
 DECISION = "Decision.Recorded"
@@ -226,30 +225,16 @@ def _changes(before: dict[str, Any], effect: Effect) -> dict[str, dict[str, Any]
 
 def csv_lines(entries: Iterable[Entry]) -> Iterator[str]:
     """A header and one CSV line per entry, columns in ``COLUMNS`` order; the changes and
-    details cells hold compact JSON."""
-    yield _csv_line(COLUMNS)
-    for entry in entries:
-        yield _csv_line(_cell(entry[column]) for column in COLUMNS)
+    details cells hold compact JSON. Written by the one CSV writer, so text a spreadsheet
+    would run as a formula (a ``reason`` of ``=HYPERLINK(...)``) is neutralised."""
+    rows = ([entry[column] for column in COLUMNS] for entry in entries)
+    return csv_writer.csv_lines(COLUMNS, rows)
 
 
 def jsonl_lines(entries: Iterable[Entry]) -> Iterator[str]:
     """One JSON object per line, keys in ``COLUMNS`` order."""
     for entry in entries:
         yield json.dumps({c: entry[c] for c in COLUMNS}, separators=(",", ":")) + "\n"
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dict | list):
-        return json.dumps(value, separators=(",", ":"))
-    return str(value)
-
-
-def _csv_line(cells: Iterable[str]) -> str:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerow(cells)
-    return out.getvalue()
 
 
 EXPORTS: dict[str, Callable[[Iterable[Entry]], Iterator[str]]] = {

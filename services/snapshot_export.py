@@ -5,15 +5,12 @@ every figure on the page is covered by the digest printed at its foot.
 The HTML is one self-contained file: inline CSS and SVG, no JavaScript, no external fonts
 or images, so it prints and archives as it is."""
 
-import csv
-import io
 from collections.abc import Iterator
 from datetime import datetime
 from html import escape
 from typing import Any
 
-import rfc8785
-
+from infra.csv_writer import Cell, csv_document
 from projections.documents import Document
 from projections.snapshot import Snapshot
 
@@ -22,8 +19,6 @@ CSV_COLUMNS = (
     "owner", "unit", "direction", "baseline", "target", "last_value", "confidence",
     "last_check_in_at", "score", "score_rule", "status",
 )  # fmt: skip
-#: A spreadsheet runs a cell that starts with one of these as a formula.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 # ---- CSV ------------------------------------------------------------------------------
@@ -32,44 +27,34 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 def to_csv(snapshot: Snapshot) -> bytes:
     """One row per key result (retired ones included, with their status). Numbers are
     written as in the canonical JSON; text that a spreadsheet would run as a formula is
-    prefixed with an apostrophe."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
+    neutralised by the one CSV writer (``infra.csv_writer``)."""
+    return csv_document(CSV_COLUMNS, _csv_rows(snapshot))
+
+
+def _csv_rows(snapshot: Snapshot) -> Iterator[list[Cell]]:
     cycle = snapshot.document["cycle"]
     for objective in snapshot.document["objectives"]:
         for kr in objective["key_results"]:
             check_in, score = kr["last_check_in"] or {}, kr["score"] or {}
-            writer.writerow(
-                [
-                    _text(cycle["name"]),
-                    objective["id"],
-                    _text(objective["title"]),
-                    _text(objective["owner"]),
-                    kr["id"],
-                    _text(kr["title"]),
-                    _text(kr["owner"]),
-                    _text(kr["unit"]),
-                    kr["direction"],
-                    _number(kr["baseline"]),
-                    _number(kr["target"]),
-                    _number(check_in.get("value")),
-                    _number(check_in.get("confidence")),
-                    check_in.get("at") or "",
-                    _number(score.get("value")),
-                    f"{score['rule']}/{score['rule_version']}" if score else "",
-                    kr["status"],
-                ]
-            )
-    return out.getvalue().encode("utf-8")
-
-
-def _text(value: str) -> str:
-    return f"'{value}" if value.startswith(_FORMULA_START) else value
-
-
-def _number(value: float | None) -> str:
-    return "" if value is None else rfc8785.dumps(value).decode()
+            yield [
+                cycle["name"],
+                objective["id"],
+                objective["title"],
+                objective["owner"],
+                kr["id"],
+                kr["title"],
+                kr["owner"],
+                kr["unit"],
+                kr["direction"],
+                kr["baseline"],
+                kr["target"],
+                check_in.get("value"),
+                check_in.get("confidence"),
+                check_in.get("at"),
+                score.get("value"),
+                f"{score['rule']}/{score['rule_version']}" if score else None,
+                kr["status"],
+            ]
 
 
 # ---- HTML -----------------------------------------------------------------------------
