@@ -5,6 +5,10 @@ from urllib.parse import unquote, urlparse
 
 from infra.config import Settings
 
+#: The largest event position (notification id) either backend can store: both keep it in
+#: a 64-bit signed integer. Every position a client may send is bounded by it.
+MAX_POSITION = 2**63 - 1
+
 
 class UnsupportedDatabaseUrl(ValueError):
     pass

@@ -99,14 +99,21 @@ def timestamp_text(moment: datetime) -> str:
 
 
 def parse_timestamp(text: str) -> datetime:
-    """An ISO 8601 date or date-time; one without a zone is taken as UTC."""
+    """An ISO 8601 date or date-time; one without a zone is taken as UTC. A moment outside
+    the years 1 to 9999 once in UTC (``0001-01-01T00:00:00+14:00``) is refused here, not
+    left to fail when it is compared with the trail's UTC times."""
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
         raise ValueError(
             f"{text!r} is not an ISO 8601 timestamp (for example 2026-10-01T09:00:00Z)"
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{text!r} is outside the years 1 to 9999 in UTC") from None
+    return moment
 
 
 @dataclass(frozen=True)

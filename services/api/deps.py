@@ -25,6 +25,7 @@ from fastapi import Depends, Header, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from infra.persistence import MAX_POSITION
 from infra.tokens import InvalidToken
 from projections.documents import Document, DocumentView
 from services.api.errors import POSITION_HEADER, WRITE_ERRORS, Unauthenticated
@@ -166,19 +167,21 @@ def fresh_reads(
     platform: PlatformDep,
     principal: CurrentPrincipal,
     min_position: Annotated[
-        int | None,
+        int,
         Header(
             alias=MIN_POSITION_HEADER,
-            ge=1,
-            description="wait until the view reflects at least this event position",
+            ge=0,
+            le=MAX_POSITION,
+            description="wait until the view reflects at least this event position "
+            "(0: only this caller's own last write)",
         ),
-    ] = None,
+    ] = 0,
 ) -> Reads:
     """The view as this caller must see it: at or after its last write and ``min_position``.
     Any role may read; a token without roles reads nothing."""
     if not principal.roles:
         raise Forbidden("a token without roles may not read")
-    if min_position and min_position > (platform.ledger.recorder.max_notification_id() or 0):
+    if min_position > (platform.ledger.recorder.max_notification_id() or 0):
         # A position not recorded yet would only ever time out: say so at once.
         raise RequestValidationError(
             [
@@ -190,7 +193,7 @@ def fresh_reads(
                 }
             ]
         )
-    platform.wait_for(principal.user, min_position or 0)
+    platform.wait_for(principal.user, min_position)
     return Reads(platform.okr_state, platform.governance)
 
 

@@ -15,6 +15,7 @@ from pydantic import (
     field_validator,
 )
 
+from infra.persistence import MAX_POSITION
 from projections.entries import parse_timestamp
 from services.api.schemas import Request, Violation
 
@@ -49,7 +50,9 @@ class AuditFilter(Request):
     type: Name | None = Field(None, description="an event type, e.g. KeyResult.Revised")
     since: Timestamp | None = Field(None, description="ISO 8601; entries at or after it")
     until: Timestamp | None = Field(None, description="ISO 8601; entries before it")
-    cursor: int = Field(0, ge=0, description="the last position seen; 0 from the start")
+    cursor: int = Field(
+        0, ge=0, le=MAX_POSITION, description="the last position seen; 0 from the start"
+    )
     limit: int | None = Field(
         None, ge=1, le=1000, description="entries per page (json: 100 when left out); "
         "csv and jsonl stream every entry unless a limit is given",

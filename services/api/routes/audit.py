@@ -2,9 +2,10 @@
 JSON lines of any size."""
 
 from collections.abc import Iterator
-from itertools import islice
+from itertools import chain, islice
 from typing import Annotated, Any
 
+import structlog
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
@@ -17,6 +18,7 @@ from services.errors import Forbidden
 from services.principals import Principal, Role
 
 router = APIRouter(prefix="/v1/audit", tags=["evidence"])
+log = structlog.get_logger("okrgov.audit")
 
 #: Rows read per query while streaming an export.
 CHUNK = 500
@@ -59,6 +61,12 @@ def audit_trail(
     to the next); ``format=csv`` and ``format=jsonl`` stream every entry after ``cursor``,
     read from the table a chunk at a time, up to where the trail was when they began.
 
+    Every parameter is checked, and the first chunk read, before the answer starts: a
+    refusal or a failure to read is an error answer. A failure after the first chunk can
+    only cut the stream: the connection is then closed without the last chunk of the
+    chunked transfer, so the client sees an incomplete transfer, never a complete-looking
+    export (curl exits 18, httpx raises ``RemoteProtocolError``).
+
     Compliance, executives and risk officers only. Members get 403: the trail is the
     firm-wide record of everyone's changes, reasons and denied attempts, and reviewing
     colleagues' conduct is oversight; a member reads the OKRs through the OKR routes."""
@@ -70,9 +78,9 @@ def audit_trail(
         items = found[:limit]
         more = len(found) > limit
         return {"items": items, "next_cursor": items[-1]["position"] if more else None}
-    rows = _stream(view, entries, query.cursor, query.limit)
+    rows = _started(_stream(view, entries, query.cursor, query.limit))
     return StreamingResponse(
-        EXPORTS[query.format](rows),
+        _watched(EXPORTS[query.format](rows), query.format),
         media_type=MEDIA_TYPES[query.format],
         headers={"Content-Disposition": f'attachment; filename="audit.{query.format}"'},
     )
@@ -93,3 +101,22 @@ def _entry_query(query: AuditFilter, upto: int | None) -> EntryQuery:
 def _stream(view: EntryView, query: EntryQuery, after: int, limit: int | None) -> Iterator[Entry]:
     rows = view.pages(query, after, min(CHUNK, limit or CHUNK))
     return islice(rows, limit) if limit else iter(rows)
+
+
+def _started(rows: Iterator[Entry]) -> Iterator[Entry]:
+    """Read the first chunk now, while a failure can still be an error answer."""
+    first = next(rows, None)
+    return rows if first is None else chain([first], rows)
+
+
+def _watched(lines: Iterator[str], format: str) -> Iterator[str]:
+    """The export's lines; a failure part way is logged (with the request's correlation
+    id) and re-raised, so the server cuts the connection instead of ending the stream."""
+    sent = 0
+    try:
+        for line in lines:
+            yield line
+            sent += 1
+    except Exception as exc:
+        log.error("audit.export_cut", format=format, lines_sent=sent, error=type(exc).__name__)
+        raise

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
+from infra.persistence import MAX_POSITION
 from services.api.deps import CurrentPrincipal, PlatformDep
 from services.api.errors import READ_ERRORS
 from services.api.schemas_integrity import InclusionProofOut, IntegrityReportOut
@@ -14,9 +15,6 @@ from services.integrity import integrity_of
 from services.principals import Principal, Role
 
 router = APIRouter(prefix="/v1/integrity", tags=["evidence"])
-
-#: The largest notification id either backend can store.
-MAX_POSITION = 2**63 - 1
 
 
 def examiner(principal: CurrentPrincipal) -> Principal:

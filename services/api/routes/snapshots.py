@@ -11,6 +11,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response
 
 from events.errors import InvalidValue
+from infra.persistence import MAX_POSITION
 from projections.documents import Document
 from services.api.deps import Commands, CurrentPrincipal, PlatformDep, written
 from services.api.errors import READ_ERRORS, WRITE_ERRORS
@@ -24,11 +25,14 @@ router = APIRouter(prefix="/v1/cycles", tags=["snapshots"])
 DIGEST_HEADER = "X-Okrgov-Snapshot-Digest"
 SNAPSHOT_POSITION_HEADER = "X-Okrgov-Snapshot-Position"
 _AS_OF = (
-    "an event position (`1234`) or a moment (`2026-12-31T23:59:59Z`: the last position "
-    "recorded at or before it; no offset means UTC); default: now"
+    f"an event position (`1234`, from 1 to {MAX_POSITION}) or a moment "
+    "(`2026-12-31T23:59:59Z`: the last position recorded at or before it; no offset means "
+    "UTC); default: now"
 )
+#: A position has at most 19 digits (the largest, 2^63-1, has 19; beyond it is a 422 too).
 AsOfQuery = Annotated[
-    str | None, Query(description=_AS_OF, max_length=64, pattern=r"^(\d+|\d{4}-\d\d-\d\d[T ].+)$")
+    str | None,
+    Query(description=_AS_OF, max_length=64, pattern=r"^([0-9]{1,19}|\d{4}-\d\d-\d\d[T ].+)$"),
 ]
 _MEDIA = {
     "json": "application/json",
@@ -39,7 +43,7 @@ _EXPORT_HEADERS = {
     DIGEST_HEADER: {"description": "SHA-256 of the canonical JSON", "schema": {"type": "string"}},
     SNAPSHOT_POSITION_HEADER: {
         "description": "the event position the snapshot is as of",
-        "schema": {"type": "integer"},
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_POSITION},
     },
 }
 _EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -58,8 +62,11 @@ def parse_as_of(as_of: str | None) -> AsOf:
     """``as_of`` as a position or a moment; 422 naming ``as_of`` when it is neither."""
     if as_of is None:
         return None
-    if as_of.isdigit():
-        return int(as_of)
+    if as_of.isascii() and as_of.isdigit():
+        position = int(as_of)
+        if not 1 <= position <= MAX_POSITION:
+            raise InvalidValue(f"positions run from 1 to {MAX_POSITION}", field="as_of")
+        return position
     try:
         return datetime.fromisoformat(as_of)
     except ValueError:
