@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     """How long a read waits for the projections to reach the caller's last write."""
     projection_poll_seconds: float = 0.5
     log_level: str = "INFO"
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    """The largest request body the API reads; a larger one answers 413 unread."""
     token_ttl_days: int = 90
     signing_key: str | None = None
     """Ed25519 private key (base64) signing integrity checkpoints; generated into

@@ -10,10 +10,13 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from infra.logging import correlated
+from services.api.body_limit import BodyLimit
 from services.api.deps import PlatformDep
+from services.api.docs import install_docs
 from services.api.errors import install_error_handlers, problem
 from services.api.routes import ROUTERS
 from services.api.schemas import Health, ProjectionHealth
+from services.api.security_headers import SecurityHeaders
 from services.bootstrap import Platform
 
 CORRELATION_HEADER = "X-Correlation-Id"
@@ -35,6 +38,11 @@ on a read to wait for a position you learned elsewhere. 503 + `Retry-After` if a
 
 Every answer carries `X-Correlation-Id` (yours, if you sent a well-formed one); it is
 recorded with every event the request caused.
+
+A request body over `OKRGOV_MAX_BODY_BYTES` (1 MiB by default) answers 413 unread.
+The CSV and JSON-lines exports of `/v1/audit` are streamed: an export that fails part way
+ends without the final chunk of the chunked transfer (an incomplete transfer to any HTTP
+client), never as a complete-looking file.
 """
 
 
@@ -87,11 +95,17 @@ def create_app(platform: Platform) -> FastAPI:
         summary="Event-sourced OKR governance: cycles, objectives, key results, changes.",
         description=DESCRIPTION,
         version="1",
-        docs_url="/docs",
+        docs_url=None,  # served by install_docs from local assets, with a strict policy
+        redoc_url=None,
     )
     app.state.platform = platform
     install_error_handlers(app)
+    # Outermost last: every answer, a 413 or an unhandled error included, gets the
+    # correlation id and the security headers.
+    app.add_middleware(BodyLimit, max_bytes=platform.settings.max_body_bytes)
     app.add_middleware(RequestContext)
+    app.add_middleware(SecurityHeaders)
+    install_docs(app)
     for router in ROUTERS:
         app.include_router(router)
     app.add_api_route("/healthz", healthz, methods=["GET"], response_model=Health, tags=["ops"])

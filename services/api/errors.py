@@ -58,6 +58,14 @@ class Unauthenticated(Exception):
     """No bearer token, or one that does not verify."""
 
 
+class PayloadTooLarge(Exception):
+    """A request body larger than ``OKRGOV_MAX_BODY_BYTES``; it was not read."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the request body is larger than {limit} bytes; nothing was read")
+        self.limit = limit
+
+
 @dataclass
 class Problem:
     """An error answer before it is rendered."""
@@ -103,6 +111,9 @@ def problem(exc: Exception) -> Problem:
         case Unauthenticated():
             headers = {"WWW-Authenticate": "Bearer"}
             return Problem(401, "unauthenticated", str(exc), headers=headers)
+        case PayloadTooLarge():
+            detail = _detail("body", "max_bytes", f"at most {exc.limit} bytes")
+            return Problem(413, "payload_too_large", str(exc), [detail])
         case HTTPException() if exc.status_code == 400:
             # The framework's only 400: a body it could not even decode as JSON text.
             detail = _detail("body", "json_invalid", str(exc.detail))
@@ -180,6 +191,8 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
         403: "the caller's roles or ownership do not allow this",
         404: "no such cycle, objective, key result or change request",
         409: "the state refuses it: locked, closed, retired, four eyes, or a concurrent change",
+        413: "the request body is larger than OKRGOV_MAX_BODY_BYTES (1 MiB by default); it "
+        "was not read and nothing was recorded",
         422: "invalid input naming each field, a broken OKR rule, or a guardrail denial "
         "listing each violated rule (the denied attempt is recorded)",
         503: "the read model has not caught up yet, or the guardrail policies could not be "
@@ -189,5 +202,5 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 #: The ``responses=`` of the routes, so the OpenAPI document declares every answer.
-READ_ERRORS = _errors(401, 403, 404, 422, 503)
-WRITE_ERRORS = _errors(401, 403, 404, 409, 422, 503)
+READ_ERRORS = _errors(401, 403, 404, 413, 422, 503)
+WRITE_ERRORS = _errors(401, 403, 404, 409, 413, 422, 503)

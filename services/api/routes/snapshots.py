@@ -17,6 +17,7 @@ from services.api.deps import Commands, CurrentPrincipal, PlatformDep, written
 from services.api.errors import READ_ERRORS, WRITE_ERRORS
 from services.api.schemas import Cycle
 from services.api.schemas_snapshot import SealVerification, SnapshotAnswer, SnapshotDocument
+from services.api.security_headers import REPORT_POLICY
 from services.snapshot_commands import AsOf
 from services.snapshot_export import to_csv, to_html
 
@@ -122,6 +123,8 @@ def export_snapshot(
         SNAPSHOT_POSITION_HEADER: str(snapshot.position),
         "Content-Disposition": f'{disposition}; filename="{name}"',
     }
+    if format == "html":
+        headers["Content-Security-Policy"] = REPORT_POLICY
     return Response(content, media_type=_MEDIA[format], headers=headers)
 
 
