@@ -4,6 +4,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from infra.config import Settings
+from infra.private_files import private_sqlite_store
 
 #: The largest event position (notification id) either backend can store: both keep it in
 #: a 64-bit signed integer. Every position a client may send is bounded by it.
@@ -31,7 +32,7 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
     url = settings.database_url
     if not url or url.startswith("sqlite:"):
         path = _sqlite_path(url, settings.data_dir)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_sqlite_store(path)  # 0600, and so its -wal and -shm files
         env.update(
             PERSISTENCE_MODULE="eventsourcing.sqlite",
             SQLITE_DBNAME=str(path),

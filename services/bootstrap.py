@@ -11,6 +11,7 @@ from eventsourcing.sqlite import SQLiteDatastore
 from infra.config import Settings
 from infra.logging import configure_logging
 from infra.persistence import eventsourcing_env
+from infra.private_files import private_directory, private_secrets
 from infra.stored_events import StoredEvents
 from infra.tokens import TokenSigner, load_or_create_secret
 from policies.decision_point import DecisionPoint
@@ -126,6 +127,7 @@ def decision_point(settings: Settings) -> DecisionPoint:
 def build(settings: Settings | None = None) -> Platform:
     settings = settings or Settings()
     configure_logging(settings.log_level)
+    private_directory(settings.data_dir)  # 0700: the store, keys and secret live here
     ledger = Ledger(env=eventsourcing_env(settings), decision_point=decision_point(settings))
     ledger.seed_policy()
     followers = {
@@ -141,5 +143,6 @@ def build(settings: Settings | None = None) -> Platform:
     StoredEvents(ledger.recorder).guard_append_only()
     followers[INTEGRITY] = integrity_follower(ledger, settings)
     secret = load_or_create_secret(settings.secret_key, settings.data_dir)
+    private_secrets(settings.data_dir)
     tokens = TokenSigner(secret, timedelta(days=settings.token_ttl_days))
     return Platform(settings=settings, ledger=ledger, followers=followers, tokens=tokens)
