@@ -1,7 +1,13 @@
 """``okrgov audit export``: the audit trail as CSV or JSON lines, to a file or stdout,
-streamed from the entries table a chunk at a time (the same rows as ``GET /v1/audit``)."""
+streamed from the entries table a chunk at a time (the same rows as ``GET /v1/audit``).
 
+An export that fails part way exits non-zero; with ``--output`` it is written to a
+temporary file beside the target and moved into place only once complete, so a file of
+that name is always a whole export (and, like the trail it holds, private: 0600)."""
+
+import os
 import sys
+import tempfile
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
@@ -82,10 +88,21 @@ def export(
         if output is None:
             _write(lines, sys.stdout)
         else:
-            with output.open("w", encoding="utf-8", newline="") as out:
-                _write(lines, out)
+            _write_whole(lines, output)
     finally:
         platform.close()
+
+
+def _write_whole(lines: Iterable[str], output: Path) -> None:
+    """Write to a temporary file beside ``output``, then rename it into place."""
+    fd, partial = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            _write(lines, out)
+        os.replace(partial, output)
+    except BaseException:
+        os.unlink(partial)
+        raise
 
 
 def _write(lines: Iterable[str], out: TextIO) -> None:

@@ -10,9 +10,11 @@ import json
 import os
 import shutil
 import socket
+import stat
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -26,6 +28,7 @@ from live_server import live_server
 from typer.testing import CliRunner
 
 from infra.persistence import MAX_POSITION
+from projections.audit import EXPORTS
 from projections.entries import EntryView
 from services.api.routes import audit as audit_route
 from services.bootstrap import Platform
@@ -269,3 +272,33 @@ def test_a_failure_before_the_first_row_is_an_error_answer_not_a_stream(
         answer = client.get("/v1/audit", params={"format": export}, headers=headers)
         assert answer.status_code == 500
         assert answer.json()["error"]["code"] == "internal_error"
+
+
+def test_a_cli_export_that_fails_part_way_exits_non_zero_and_leaves_no_file(
+    platform: Platform,
+    world: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OKRGOV_DATA_DIR", str(platform.settings.data_dir))
+    monkeypatch.setenv("OKRGOV_SECRET_KEY", "test")
+    monkeypatch.setenv("OKRGOV_LOG_LEVEL", "WARNING")
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    runner, out = CliRunner(), exports / "audit.csv"
+    args = ["audit", "export", "--format", "csv", "--output", str(out)]
+    whole = runner.invoke(cli, args)
+    assert whole.exit_code == 0, whole.output
+    assert out.read_bytes().count(b"\r\n") > 2
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    out.unlink()
+
+    def cut(entries: Iterable[Any]) -> Iterator[str]:
+        yield "position,at\r\n"
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setitem(EXPORTS, "csv", cut)
+    failed = runner.invoke(cli, args)
+    assert failed.exit_code != 0
+    assert isinstance(failed.exception, RuntimeError)
+    assert list(exports.iterdir()) == []  # neither the file nor a partial one
