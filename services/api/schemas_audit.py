@@ -32,7 +32,8 @@ Timestamp = Annotated[
 #: A time as the audit trail stores it: UTC, microseconds, ``Z`` (the same text in every
 #: format).
 Instant = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+#: A name to filter by: no NUL, which PostgreSQL text cannot hold (it would be a 500 there).
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
 Outcome = Literal["allowed", "denied", "error"]
 
 

@@ -88,6 +88,15 @@ def test_the_audit_trail_refuses_out_of_range_numbers_before_any_stream(
     assert [d["field"] for d in answer.json()["error"]["details"]] == [field]
 
 
+@pytest.mark.parametrize("field", ["actor", "type"])
+def test_a_nul_in_a_filter_is_422_not_a_database_error(
+    client: TestClient, auth: AuthHeaders, field: str
+) -> None:
+    answer = client.get("/v1/audit", params={field: "tom\x00"}, headers=auth(*MARCUS))
+    assert answer.status_code == 422, answer.text
+    assert [d["field"] for d in answer.json()["error"]["details"]] == [field]
+
+
 def test_the_largest_cursor_is_an_empty_page_and_a_complete_empty_export(
     client: TestClient, auth: AuthHeaders, world: dict[str, str]
 ) -> None:
