@@ -5,6 +5,8 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate
 
+from events.identity import is_canonical_user_id
+
 
 @dataclass(frozen=True)
 class Stamp:
@@ -12,6 +14,11 @@ class Stamp:
 
     actor: str
     correlation_id: str
+
+    def __post_init__(self) -> None:
+        # Every recorded actor is one spelling of one person (events.identity).
+        if not is_canonical_user_id(self.actor):
+            raise ValueError(f"the actor {self.actor!r} is not a canonical user id")
 
     def fields(self, reason: str | None = None) -> dict[str, Any]:
         return {"actor": self.actor, "correlation_id": self.correlation_id, "reason": reason}

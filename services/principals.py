@@ -4,6 +4,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from events.identity import InvalidUserId, is_canonical_user_id
+from events.values import Level
 from services.errors import Forbidden
 
 
@@ -17,10 +19,14 @@ class Role(StrEnum):
 
 @dataclass(frozen=True)
 class Principal:
-    """An authenticated user and the roles its token grants."""
+    """An authenticated user (a canonical user id) and the roles its token grants."""
 
     user: str
     roles: frozenset[Role]
+
+    def __post_init__(self) -> None:
+        if not is_canonical_user_id(self.user):
+            raise InvalidUserId(f"{self.user!r} is not a canonical user id")
 
     @classmethod
     def of(cls, user: str, roles: Iterable[str]) -> "Principal":
@@ -43,6 +49,18 @@ class Principal:
         if self.has(Role.MEMBER) and self.user in set(owners):
             return
         raise Forbidden(f"only the owner or an executive may {to}")
+
+    def require_objective_writer(self, owner: str, level: Level | str) -> None:
+        """Executives write any objective; members only objectives they own, below
+        company level (the owner is a canonical user id)."""
+        if self.has(Role.EXECUTIVE):
+            self.require_not_compliance("write objectives")
+            return
+        self.require(Role.MEMBER, to="create objectives")
+        if owner != self.user:
+            raise Forbidden("members create objectives they own themselves")
+        if Level(level) == Level.COMPANY:
+            raise Forbidden("only executives write company-level objectives")
 
     def require_not_compliance(self, to: str) -> None:
         """Segregation of duties: whoever holds the compliance role audits and never

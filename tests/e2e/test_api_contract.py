@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from e2e_support import ANA, LENA, MARCUS, PRIYA, SAM, TOM, ok
+from e2e_support import ANA, LENA, MARCUS, PRIYA, SAM, TOM, ok, recorded_since
 from fastapi.testclient import TestClient
 
 from services.bootstrap import Platform
@@ -237,7 +237,11 @@ def every_write(world: dict[str, str], change_request: str) -> list[tuple[str, s
         ("PATCH", f"/v1/key-results/{kr}", {"target": 9}),
         ("POST", f"/v1/key-results/{kr}/retire", {"reason": "x"}),
         ("POST", f"/v1/key-results/{kr}/check-ins", {"value": 1, "confidence": 0.5}),
-        ("POST", "/v1/change-requests", {"key_result_id": kr, "changes": {}, "reason": "x"}),
+        (
+            "POST",
+            "/v1/change-requests",
+            {"key_result_id": kr, "changes": {"target": 9}, "reason": "x"},
+        ),
         ("POST", f"/v1/change-requests/{change_request}/approve", {}),
         ("POST", f"/v1/change-requests/{change_request}/reject", {"reason": "x"}),
     ]
@@ -283,12 +287,18 @@ def test_compliance_and_risk_officers_read_everything_and_change_nothing(
     headers = auth(*who)
     for path in every_read(locked_world, pending_change):
         ok(client.get(path, headers=headers))
-    before = platform.ledger.recorder.max_notification_id()
+    before = platform.ledger.recorder.max_notification_id() or 0
     for method, path, body in every_write(locked_world, pending_change):
         response = client.request(method, path, json=body, headers=headers)
         assert response.status_code == 403, (method, path, response.text)
         assert response.json()["error"]["code"] == "forbidden"
-    assert platform.ledger.recorder.max_notification_id() == before
+    # Nothing changed. A risk officer's attempt to decide a change request is refused by
+    # the guardrails (approver_role), so it is on record as a denied decision; compliance
+    # is refused before anything is asked.
+    recorded = recorded_since(platform, before)
+    assert all(e.outcome == "denied" for e in recorded), recorded
+    assert all({v["rule"] for v in e.deny} == {"approver_role"} for e in recorded)
+    assert len(recorded) == (0 if "compliance" in who else 2)
 
 
 def test_admin_runs_cycles_but_writes_no_okrs(
@@ -347,10 +357,16 @@ def test_401_without_a_valid_token(
 def test_401_for_tokens_signed_elsewhere_or_with_unknown_roles(
     client: TestClient, platform: Platform
 ) -> None:
+    from datetime import UTC, datetime, timedelta
+    from uuid import uuid4
+
     from infra.tokens import TokenSigner
 
-    forged = TokenSigner("another-secret-key-of-sufficient-length!").create("eve", ["executive"])
-    unknown_role = platform.tokens.create("eve", ["superuser"])
+    expires = datetime.now(UTC) + timedelta(days=1)
+    forged = TokenSigner("another-secret-key-of-sufficient-length!").create(
+        uuid4(), "eve", ["executive"], expires
+    )
+    unknown_role = TokenSigner("test").create(uuid4(), "eve", ["superuser"], expires)
     for token in (forged, unknown_role):
         response = client.get("/v1/cycles", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 401

@@ -13,6 +13,7 @@ from services.api.routes import (
     objectives,
     policies,
     snapshots,
+    tokens,
 )
 
 ROUTERS: tuple[APIRouter, ...] = (
@@ -26,4 +27,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     compliance.router,
     snapshots.router,
     integrity.router,
+    tokens.router,
 )
