@@ -1,13 +1,17 @@
 """A planning cycle (normally a quarter): planning, then locked, then closed, then sealed."""
 
 from datetime import date
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from eventsourcing.domain import event
 
 from events.errors import CycleClosed, CycleLocked, InvalidTransition, InvalidValue, NotSealed
 from events.provenance import GovernedAggregate, Stamp
-from events.values import ENDED_STATES, CycleState
+from events.values import ENDED_STATES, ChangeKind, CycleState, TargetKind
+
+if TYPE_CHECKING:
+    from events.change_request import ChangeRequest
 
 
 class Cycle(GovernedAggregate):
@@ -77,8 +81,17 @@ class Cycle(GovernedAggregate):
         self.sealed_through: tuple[UUID, int] | None = None
         self.sealed_by: str | None = None
 
-    def register_objective(self, objective_id: UUID, stamp: Stamp) -> None:
-        self.require_planning("objectives are set before the cycle is locked")
+    def register_objective(
+        self, objective_id: UUID, stamp: Stamp, change_request: "ChangeRequest | None" = None
+    ) -> None:
+        """Objectives join while planning; after lock only through an approved request to
+        add an objective to this cycle."""
+        if self.state == CycleState.LOCKED and change_request is not None:
+            change_request.require_approved_for(ChangeKind.ADD_OBJECTIVE, TargetKind.CYCLE, self.id)
+        else:
+            self.require_planning(
+                "ask for a new objective with a change request (POST /v1/change-requests)"
+            )
         self._objective_registered(objective_id=objective_id, **stamp.fields())
 
     def record_alignment(self, objective_id: UUID, parent_id: UUID | None, stamp: Stamp) -> None:

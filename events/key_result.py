@@ -11,12 +11,14 @@ from events.errors import (
     AlreadyRetired,
     ChangeNeedsApproval,
     CycleClosed,
+    CycleLocked,
     InvalidValue,
     NotMeasurable,
 )
+from events.identity import user_id_field
 from events.provenance import GovernedAggregate, Stamp
 from events.scoring import KEY_RESULT_RULE, score_key_result
-from events.values import ENDED_STATES, ChangeRequestStatus, CycleState, Direction
+from events.values import ENDED_STATES, ChangeKind, CycleState, Direction, TargetKind
 
 #: The definition fields a revision or a change request may alter.
 REVISABLE = (
@@ -36,13 +38,26 @@ REVISABLE = (
 OPTIONAL_FIELDS = ("risk_domain", "risk_rating", "guardrail_metric")
 
 
+def new_definition(definition: dict[str, Any]) -> dict[str, Any]:
+    """The complete, checked definition of a new key result (optional fields None)."""
+    unknown = set(definition) - set(REVISABLE)
+    if unknown:
+        raise InvalidValue(f"unknown key result fields: {sorted(unknown)}")
+    missing = set(REVISABLE) - set(OPTIONAL_FIELDS) - set(definition)
+    if missing:
+        first = sorted(missing)[0]
+        raise InvalidValue(f"a key result needs {', '.join(sorted(missing))}", field=first)
+    return check_definition({**dict.fromkeys(OPTIONAL_FIELDS), **definition})
+
+
 def check_definition(definition: dict[str, Any]) -> dict[str, Any]:
     """Normalise a key result definition and enforce the measurability rules."""
     d = dict(definition)
-    for field in ("title", "owner", "unit"):
+    for field in ("title", "unit"):
         d[field] = str(d[field]).strip()
         if not d[field]:
             raise InvalidValue(f"{field} must not be empty", field=field)
+    d["owner"] = user_id_field(str(d["owner"]), "owner")
     d["baseline"] = float(d["baseline"])
     d["target"] = float(d["target"])
     d["direction"] = Direction(d["direction"]).value
@@ -63,9 +78,17 @@ class KeyResult(GovernedAggregate):
     """A measurable outcome of one objective."""
 
     class Added(GovernedAggregate.Created):
+        # Version 2 added the change request that added it after lock (None before lock).
+        class_version = 2
+
         objective_id: UUID
         cycle_id: UUID
         definition: dict[str, Any]
+        change_request_id: UUID | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["change_request_id"] = None
 
     class Revised(GovernedAggregate.Event):
         changes: dict[str, Any]
@@ -88,17 +111,33 @@ class KeyResult(GovernedAggregate):
 
     @classmethod
     def add(
-        cls, objective_id: UUID, cycle_id: UUID, definition: dict[str, Any], stamp: Stamp
+        cls,
+        objective_id: UUID,
+        cycle_id: UUID,
+        definition: dict[str, Any],
+        stamp: Stamp,
+        cycle_state: CycleState = CycleState.PLANNING,
+        change_request: ChangeRequest | None = None,
     ) -> "KeyResult":
-        unknown = set(definition) - set(REVISABLE)
-        if unknown:
-            raise InvalidValue(f"unknown key result fields: {sorted(unknown)}")
-        full = {**dict.fromkeys(OPTIONAL_FIELDS), **definition}
+        """A new key result: while planning, or after lock through an approved request
+        to add a key result to this objective."""
+        if cycle_state in ENDED_STATES:
+            raise CycleClosed("no key result is added to a closed cycle")
+        if cycle_state == CycleState.LOCKED:
+            if change_request is None:
+                raise CycleLocked(
+                    "the cycle is locked: ask for a new key result with a change request "
+                    "(POST /v1/change-requests)"
+                )
+            change_request.require_approved_for(
+                ChangeKind.ADD_KEY_RESULT, TargetKind.OBJECTIVE, objective_id
+            )
         return cls(
             objective_id=objective_id,
             cycle_id=cycle_id,
-            definition=check_definition(full),
-            **stamp.fields(),
+            definition=new_definition(definition),
+            change_request_id=change_request.id if change_request else None,
+            **stamp.fields(change_request.reason if change_request else None),
         )
 
     @event(Added)
@@ -107,6 +146,7 @@ class KeyResult(GovernedAggregate):
         objective_id: UUID,
         cycle_id: UUID,
         definition: dict[str, Any],
+        change_request_id: UUID | None,
         actor: str,
         correlation_id: str,
         reason: str | None,
@@ -146,7 +186,7 @@ class KeyResult(GovernedAggregate):
         stamp: Stamp,
         change_request: ChangeRequest | None = None,
     ) -> None:
-        self._require_changeable(cycle_state, change_request)
+        self._require_changeable(ChangeKind.REVISE, cycle_state, change_request)
         proposed = self.proposed(changes)
         changed = {k: v for k, v in proposed.items() if self.definition.get(k) != v}
         previous = {k: self.definition.get(k) for k in changed}
@@ -164,7 +204,7 @@ class KeyResult(GovernedAggregate):
         stamp: Stamp,
         change_request: ChangeRequest | None = None,
     ) -> None:
-        self._require_changeable(cycle_state, change_request)
+        self._require_changeable(ChangeKind.RETIRE, cycle_state, change_request)
         self._retired(
             change_request_id=change_request.id if change_request else None,
             **stamp.fields(reason),
@@ -201,7 +241,7 @@ class KeyResult(GovernedAggregate):
         return score
 
     def _require_changeable(
-        self, cycle_state: CycleState, change_request: ChangeRequest | None
+        self, kind: ChangeKind, cycle_state: CycleState, change_request: ChangeRequest | None
     ) -> None:
         if self.retired:
             raise AlreadyRetired(f"key result {self.id} is retired")
@@ -212,11 +252,7 @@ class KeyResult(GovernedAggregate):
                 raise ChangeNeedsApproval(
                     "the cycle is locked: file a change request (POST /v1/change-requests)"
                 )
-            if (
-                change_request.key_result_id != self.id
-                or change_request.status != ChangeRequestStatus.APPROVED
-            ):
-                raise ChangeNeedsApproval("the change request is not approved for this key result")
+            change_request.require_approved_for(kind, TargetKind.KEY_RESULT, self.id)
 
     @event(Revised)
     def _revised(

@@ -1,13 +1,51 @@
-"""An objective: a qualitative aim with an owner, a level, a commitment and an alignment."""
+"""An objective: a qualitative aim with an owner, a level, a commitment and an alignment.
+After its cycle is locked it changes, or retires, only through an approved change request."""
 
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.domain import event
 
-from events.errors import AlreadyRetired, InvalidValue, ReasonRequired
+from events.errors import (
+    AlreadyRetired,
+    ChangeNeedsApproval,
+    CycleClosed,
+    InvalidValue,
+    ReasonRequired,
+)
+from events.identity import user_id_field
 from events.provenance import GovernedAggregate, Stamp
 from events.scoring import OBJECTIVE_RULE, score_objective
-from events.values import Commitment, Level
+from events.values import ENDED_STATES, ChangeKind, Commitment, CycleState, Level, TargetKind
+
+if TYPE_CHECKING:
+    from events.change_request import ChangeRequest
+
+#: What defines an objective: a change request after lock may change any of them.
+DEFINITION_FIELDS = ("title", "description", "owner", "level", "commitment", "parent_id")
+
+
+def check_objective_changes(changes: dict[str, Any]) -> dict[str, Any]:
+    """Definition fields of an objective, each normalised (``parent_id`` as text or None);
+    whether a new parent exists and forms no loop is for whoever knows the cycle."""
+    unknown = set(changes) - set(DEFINITION_FIELDS)
+    if unknown:
+        raise InvalidValue(f"these objective fields cannot change: {sorted(unknown)}")
+    checked: dict[str, Any] = {}
+    for field, value in changes.items():
+        if field == "title":
+            checked[field] = _require_text(str(value), "title")
+        elif field == "description":
+            checked[field] = str(value).strip()
+        elif field == "owner":
+            checked[field] = user_id_field(str(value), "owner")
+        elif field == "level":
+            checked[field] = Level(value).value
+        elif field == "commitment":
+            checked[field] = Commitment(value).value
+        else:
+            checked[field] = None if value is None else str(UUID(str(value)))
+    return checked
 
 
 def _require_text(value: str, field: str) -> str:
@@ -20,6 +58,9 @@ class Objective(GovernedAggregate):
     """What a company, function, team or person aims for in one cycle."""
 
     class Created(GovernedAggregate.Created):
+        # Version 2 added the change request that added it after lock (None before lock).
+        class_version = 2
+
         cycle_id: UUID
         title: str
         description: str
@@ -27,6 +68,11 @@ class Objective(GovernedAggregate):
         level: str
         commitment: str
         parent_id: UUID | None
+        change_request_id: UUID | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["change_request_id"] = None
 
     class Revised(GovernedAggregate.Event):
         title: str
@@ -39,7 +85,22 @@ class Objective(GovernedAggregate):
         parent_id: UUID | None
 
     class Retired(GovernedAggregate.Event):
-        pass
+        # Version 2 added the change request that retired it after lock.
+        class_version = 2
+
+        change_request_id: UUID | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["change_request_id"] = None
+
+    class Amended(GovernedAggregate.Event):
+        """Definition fields changed after lock by an approved change request, with their
+        values before (``parent_id`` as text)."""
+
+        changes: dict[str, Any]
+        previous: dict[str, Any]
+        change_request_id: UUID
 
     class KeyResultAttached(GovernedAggregate.Event):
         key_result_id: UUID
@@ -61,16 +122,20 @@ class Objective(GovernedAggregate):
         commitment: Commitment,
         parent_id: UUID | None,
         stamp: Stamp,
+        change_request: "ChangeRequest | None" = None,
     ) -> "Objective":
+        """A new objective; after lock, ``change_request`` is the approved request that
+        adds it (the cycle checks it when registering the objective)."""
         return cls(
             cycle_id=cycle_id,
             title=_require_text(title, "title"),
             description=description.strip(),
-            owner=_require_text(owner, "owner"),
+            owner=user_id_field(owner, "owner"),
             level=Level(level).value,
             commitment=Commitment(commitment).value,
             parent_id=parent_id,
-            **stamp.fields(),
+            change_request_id=change_request.id if change_request else None,
+            **stamp.fields(change_request.reason if change_request else None),
         )
 
     @event(Created)
@@ -83,6 +148,7 @@ class Objective(GovernedAggregate):
         level: str,
         commitment: str,
         parent_id: UUID | None,
+        change_request_id: UUID | None,
         actor: str,
         correlation_id: str,
         reason: str | None,
@@ -102,27 +168,94 @@ class Objective(GovernedAggregate):
         if self.retired:
             raise AlreadyRetired(f"objective {self.id} is retired")
 
-    def revise(
-        self, title: str | None, description: str | None, reason: str | None, stamp: Stamp
+    def _require_changeable(
+        self,
+        kind: ChangeKind,
+        cycle_state: CycleState,
+        change_request: "ChangeRequest | None" = None,
     ) -> None:
+        """Live, in an open cycle, and after lock only through an approved request for
+        exactly this change of this objective."""
         self._require_active()
+        if cycle_state in ENDED_STATES:
+            raise CycleClosed("an objective of a closed cycle cannot change")
+        if cycle_state == CycleState.LOCKED:
+            if change_request is None:
+                raise ChangeNeedsApproval(
+                    "the cycle is locked: file a change request (POST /v1/change-requests)"
+                )
+            change_request.require_approved_for(kind, TargetKind.OBJECTIVE, self.id)
+
+    @property
+    def definition(self) -> dict[str, Any]:
+        """The definition fields as a change request names them (``parent_id`` as text)."""
+        return {
+            "title": self.title,
+            "description": self.description,
+            "owner": self.owner,
+            "level": self.level.value,
+            "commitment": self.commitment.value,
+            "parent_id": str(self.parent_id) if self.parent_id else None,
+        }
+
+    def revise(
+        self,
+        title: str | None,
+        description: str | None,
+        reason: str | None,
+        stamp: Stamp,
+        cycle_state: CycleState,
+    ) -> None:
+        self._require_changeable(ChangeKind.REVISE, cycle_state)
         new_title = self.title if title is None else _require_text(title, "title")
         new_description = self.description if description is None else description.strip()
         self._revised(title=new_title, description=new_description, **stamp.fields(reason))
 
-    def reown(self, owner: str, reason: str | None, stamp: Stamp) -> None:
-        self._require_active()
-        self._reowned(owner=_require_text(owner, "owner"), **stamp.fields(_why(reason)))
+    def reown(self, owner: str, reason: str | None, stamp: Stamp, cycle_state: CycleState) -> None:
+        self._require_changeable(ChangeKind.REVISE, cycle_state)
+        self._reowned(owner=user_id_field(owner, "owner"), **stamp.fields(_why(reason)))
 
-    def realign(self, parent_id: UUID | None, reason: str | None, stamp: Stamp) -> None:
-        self._require_active()
+    def realign(
+        self, parent_id: UUID | None, reason: str | None, stamp: Stamp, cycle_state: CycleState
+    ) -> None:
+        self._require_changeable(ChangeKind.REVISE, cycle_state)
         if parent_id == self.id:
             raise InvalidValue("an objective cannot align under itself", field="parent_id")
         self._realigned(parent_id=parent_id, **stamp.fields(_why(reason)))
 
-    def retire(self, reason: str | None, stamp: Stamp) -> None:
-        self._require_active()
-        self._retired(**stamp.fields(_why(reason)))
+    def retire(
+        self,
+        reason: str | None,
+        stamp: Stamp,
+        cycle_state: CycleState,
+        change_request: "ChangeRequest | None" = None,
+    ) -> None:
+        self._require_changeable(ChangeKind.RETIRE, cycle_state, change_request)
+        self._retired(
+            change_request_id=change_request.id if change_request else None,
+            **stamp.fields(_why(reason)),
+        )
+
+    def amend(
+        self,
+        changes: dict[str, Any],
+        stamp: Stamp,
+        cycle_state: CycleState,
+        change_request: "ChangeRequest",
+    ) -> None:
+        """Apply an approved change request's changes to the definition (after lock)."""
+        self._require_changeable(ChangeKind.REVISE, cycle_state, change_request)
+        proposed = check_objective_changes(changes)
+        if proposed.get("parent_id") == str(self.id):
+            raise InvalidValue("an objective cannot align under itself", field="parent_id")
+        current = self.definition
+        changed = {k: v for k, v in proposed.items() if current[k] != v}
+        self._amended(
+            changes=changed,
+            previous={k: current[k] for k in changed},
+            change_request_id=change_request.id,
+            **stamp.fields(change_request.reason),
+        )
 
     def attach_key_result(self, key_result_id: UUID, stamp: Stamp) -> None:
         self._require_active()
@@ -155,8 +288,30 @@ class Objective(GovernedAggregate):
         self.parent_id = parent_id
 
     @event(Retired)
-    def _retired(self, actor: str, correlation_id: str, reason: str | None) -> None:
+    def _retired(
+        self, change_request_id: UUID | None, actor: str, correlation_id: str, reason: str | None
+    ) -> None:
         self.retired = True
+
+    @event(Amended)
+    def _amended(
+        self,
+        changes: dict[str, Any],
+        previous: dict[str, Any],
+        change_request_id: UUID,
+        actor: str,
+        correlation_id: str,
+        reason: str | None,
+    ) -> None:
+        for field, value in changes.items():
+            if field == "level":
+                self.level = Level(value)
+            elif field == "commitment":
+                self.commitment = Commitment(value)
+            elif field == "parent_id":
+                self.parent_id = UUID(value) if value else None
+            else:
+                setattr(self, field, value)
 
     @event(KeyResultAttached)
     def _key_result_attached(

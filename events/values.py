@@ -37,3 +37,25 @@ class ChangeRequestStatus(StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
     APPLIED = "applied"
+
+
+class ChangeKind(StrEnum):
+    """What a change request asks for."""
+
+    REVISE = "revise"
+    """Change fields of an existing key result or objective."""
+    RETIRE = "retire"
+    """Retire an existing key result or objective."""
+    ADD_KEY_RESULT = "add_key_result"
+    """Add a key result to an objective of a locked cycle."""
+    ADD_OBJECTIVE = "add_objective"
+    """Add an objective to a locked cycle."""
+
+
+class TargetKind(StrEnum):
+    """What a change request is about: the key result or objective it changes, the
+    objective that gets a new key result, the cycle that gets a new objective."""
+
+    KEY_RESULT = "key_result"
+    OBJECTIVE = "objective"
+    CYCLE = "cycle"

@@ -94,10 +94,18 @@ def _noted(event: Any) -> Effect:
     return Effect(details=said, objective_id=said.get("objective_id"))
 
 
-def _key_result_added(event: Any) -> Effect:
-    said = own_fields(event)
-    definition = said.pop("definition")
-    return Effect(updates={**said, **definition, "status": "active"})
+def _created(status: str) -> Handler:
+    """A creation: its fields become the aggregate's, with a status; the change request
+    that added it after lock (if any) is a fact about the event, not a field."""
+
+    def handle(event: Any) -> Effect:
+        said = own_fields(event)
+        request = said.pop("change_request_id", None)
+        said.update(said.pop("definition", {}))
+        details = {"change_request_id": request} if request else {}
+        return Effect(updates={**said, "status": status}, details=details)
+
+    return handle
 
 
 def _by_change_request(updates: Callable[[Any], dict[str, Any]]) -> Handler:
@@ -131,10 +139,11 @@ HANDLERS: dict[str, Handler] = {
     "Cycle.Locked": _status("state", "locked"),
     "Cycle.Closed": _status("state", "closed"),
     "Cycle.Sealed": _status("state", "sealed"),
-    "Objective.Created": _status("status", "active"),
-    "Objective.Retired": _status("status", "retired"),
+    "Objective.Created": _created("active"),
+    "Objective.Retired": _by_change_request(lambda e: {"status": "retired"}),
+    "Objective.Amended": _by_change_request(lambda e: plain(e.changes)),
     "Objective.KeyResultAttached": _adds,
-    "KeyResult.Added": _key_result_added,
+    "KeyResult.Added": _created("active"),
     "KeyResult.Revised": _by_change_request(lambda e: plain(e.changes)),
     "KeyResult.Retired": _by_change_request(lambda e: {"status": "retired"}),
     "KeyResult.CheckedIn": _checked_in,

@@ -9,13 +9,20 @@ from typing import Any
 from projections.audit import DECISION
 from projections.documents import Document, DocumentView
 from projections.entries import Entry, EntryQuery, EntryView
+from projections.okr_state import with_target
 
 #: A key result silent for longer than this in an active cycle is stale.
 STALE_AFTER = timedelta(days=7)
 #: The shipped bundle is recorded as version 1 by the platform itself, proposer and
 #: approver alike: the one activation exempt from four eyes.
 SEED_ACTOR = "okrgov"
-REVISIONS = ("KeyResult.Revised", "KeyResult.Retired")
+#: The event that records what an approved request for an addition added.
+ADDITIONS = {"add_key_result": "KeyResult.Added", "add_objective": "Objective.Created"}
+#: The events that apply an approved change request, by what its target is.
+APPLICATIONS = {
+    "key_result": ("KeyResult.Revised", "KeyResult.Retired"),
+    "objective": ("Objective.Amended", "Objective.Retired"),
+}
 #: The views, by the name ``GET /v1/compliance/{view}`` knows them by.
 VIEWS = (
     "violations",
@@ -86,18 +93,29 @@ class ComplianceViews:
     # ---- changes after lock --------------------------------------------------------------
 
     def changes_after_lock(self) -> Document:
-        """Every key result change applied through an approved change request."""
+        """Every change applied through an approved change request: to a key result or an
+        objective, or a key result or objective added."""
         items = []
         for request in self.okr_state.find_where("change_request", {"status": "applied"}):
-            key_result = self.okr_state.get("key_result", request["key_result_id"])
+            request = with_target(request)
             applied = self._applied_change(request)
+            target = self._target(request, applied)
+            changed = _changed_kind(request)
             items.append(
                 {
                     "change_request_id": request["id"],
-                    "key_result_id": request["key_result_id"],
-                    "key_result_title": key_result["title"] if key_result else None,
-                    "objective_id": key_result["objective_id"] if key_result else None,
-                    "cycle_id": key_result["cycle_id"] if key_result else None,
+                    "kind": request["kind"],
+                    "target_kind": request["target_kind"],
+                    "target_id": request["target_id"],
+                    "key_result_id": target["id"]
+                    if target and changed == "key_result"
+                    else request["key_result_id"],
+                    "key_result_title": target["title"]
+                    if target and changed == "key_result"
+                    else None,
+                    "title": target["title"] if target else None,
+                    "objective_id": target.get("objective_id", target["id"]) if target else None,
+                    "cycle_id": target["cycle_id"] if target else None,
                     "requested_by": request["requested_by"],
                     "requested_at": request["requested_at"],
                     "reason": request["reason"],
@@ -115,11 +133,26 @@ class ComplianceViews:
         return {"view": "changes-after-lock", "items": items}
 
     def _applied_change(self, request: Document) -> Entry | None:
-        query = EntryQuery(aggregate_id=request["key_result_id"], actions=REVISIONS)
+        """The audit entry of the change the request applied; for an addition, of the new
+        key result or objective (recorded in the save that approved it, so not before)."""
+        kind = request["kind"]
+        if kind in ADDITIONS:
+            query = EntryQuery(action=ADDITIONS[kind], since=_moment(request["decided_at"]))
+        else:
+            actions = APPLICATIONS[request["target_kind"]]
+            query = EntryQuery(aggregate_id=request["target_id"], actions=actions)
         for entry in self.audit.pages(query):
             if entry["details"].get("change_request_id") == request["id"]:
                 return entry
         return None
+
+    def _target(self, request: Document, applied: Entry | None) -> Document | None:
+        """The key result or objective the request changed or added, as it is now."""
+        if request["kind"] in ADDITIONS:
+            if applied is None:
+                return None
+            return self.okr_state.get(_changed_kind(request), applied["aggregate_id"])
+        return self.okr_state.get(request["target_kind"], request["target_id"])
 
     # ---- four eyes -----------------------------------------------------------------------
 
@@ -142,11 +175,14 @@ class ComplianceViews:
             if p["approved_by"] is not None
         ]
         requests = []
-        for r in self.okr_state.find("change_request"):
+        for r in map(with_target, self.okr_state.find("change_request")):
             decided = r["decided_by"] is not None
             requests.append(
                 {
                     "change_request_id": r["id"],
+                    "kind": r["kind"],
+                    "target_kind": r["target_kind"],
+                    "target_id": r["target_id"],
                     "key_result_id": r["key_result_id"],
                     "requested_by": r["requested_by"],
                     "requested_at": r["requested_at"],
@@ -322,6 +358,15 @@ class ComplianceViews:
         )
         entry = self.audit.latest(query)
         return _moment(entry["at"]) if entry else None
+
+
+def _changed_kind(request: Document) -> str:
+    """The kind of document the request changed or added."""
+    if request["kind"] == "add_key_result":
+        return "key_result"
+    if request["kind"] == "add_objective":
+        return "objective"
+    return str(request["target_kind"])
 
 
 def _active(cycle: Document, as_of: datetime) -> bool:

@@ -160,7 +160,12 @@ def _key_result_scored(doc: Document, e: KeyResult.Scored) -> None:
 def _change_requested(e: ChangeRequest.Requested, docs: DocumentBatch) -> None:
     doc: Document = {
         "id": str(e.originator_id),
-        "key_result_id": str(e.key_result_id),
+        "kind": e.kind,
+        "target_kind": e.target_kind,
+        "target_id": str(e.target_id),
+        "key_result_id": str(e.key_result_id) if e.key_result_id else None,
+        "objective_id": str(e.objective_id) if e.objective_id else None,
+        "cycle_id": str(e.cycle_id) if e.cycle_id else None,
         "changes": e.changes,
         "retire": e.retire,
         "reason": e.reason,
@@ -171,7 +176,7 @@ def _change_requested(e: ChangeRequest.Requested, docs: DocumentBatch) -> None:
         "decided_at": None,
         "decision_reason": None,
     }
-    docs.put(CHANGE_REQUEST, str(e.originator_id), _touch(doc, e), scope=str(e.key_result_id))
+    docs.put(CHANGE_REQUEST, str(e.originator_id), _touch(doc, e), scope=str(e.target_id))
 
 
 def _change_decided(status: str) -> Callable[[Any, DocumentBatch], None]:
@@ -183,6 +188,21 @@ def _change_decided(status: str) -> Callable[[Any, DocumentBatch], None]:
         docs.put(CHANGE_REQUEST, doc["id"], _touch(doc, e))
 
     return handle
+
+
+def with_target(request: Document) -> Document:
+    """A change request document with its kind and target, also when the view holds it as
+    written before requests named them (then it is about a key result)."""
+    if "target_id" in request:
+        return request
+    return {
+        **request,
+        "kind": "retire" if request["retire"] else "revise",
+        "target_kind": "key_result",
+        "target_id": request["key_result_id"],
+        "objective_id": None,
+        "cycle_id": None,
+    }
 
 
 _HANDLERS: dict[type, Handler] = {
@@ -200,6 +220,7 @@ _HANDLERS: dict[type, Handler] = {
         lambda d, e: d.update(parent_id=str(e.parent_id) if e.parent_id else None)
     ),
     Objective.Retired: _objective_change(lambda d, e: d.update(status="retired")),
+    Objective.Amended: _objective_change(lambda d, e: d.update(e.changes)),
     Objective.KeyResultAttached: _objective_change(
         lambda d, e: d["key_result_ids"].append(str(e.key_result_id))
     ),

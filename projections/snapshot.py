@@ -123,32 +123,59 @@ def snapshot_of(
 
 
 class ChangesAfterLock(Projection):
-    """Key result revisions and retirements applied through an approved change request,
-    with the values before and after: the OKR-state view keeps only the values after."""
+    """Changes applied through an approved change request, with the values before and
+    after: the OKR-state view keeps only the values after.
+
+    A key result's revision or retirement is an item of the shape snapshots have always
+    had (``key_result_id``), so snapshots sealed before objectives could change after lock
+    keep their digest. A change to an objective, or an addition, is an item naming its
+    ``target_kind`` and ``target_id`` instead."""
 
     name = "snapshot_changes_after_lock"
 
     def apply(self, event: Any, docs: DocumentBatch) -> None:
+        if getattr(event, "change_request_id", None) is None:
+            return  # not a change through a request (before lock, made directly)
+        item: Document
         if isinstance(event, KeyResult.Revised):
-            kind, before, after = "revise", dict(event.previous), dict(event.changes)
+            item = _item(event, "revise", dict(event.previous), dict(event.changes))
         elif isinstance(event, KeyResult.Retired):
-            kind, before, after = "retire", {"status": "active"}, {"status": "retired"}
+            item = _item(event, "retire", {"status": "active"}, {"status": "retired"})
+        elif isinstance(event, Objective.Amended):
+            item = _item(event, "revise", dict(event.previous), dict(event.changes), "objective")
+        elif isinstance(event, Objective.Retired):
+            retired = {"status": "retired"}
+            item = _item(event, "retire", {"status": "active"}, retired, "objective")
+        elif isinstance(event, KeyResult.Added):
+            item = _item(event, "add_key_result", None, dict(event.definition), "key_result")
+        elif isinstance(event, Objective.Created):
+            added = {"title": event.title, "owner": event.owner, "level": event.level,
+                     "commitment": event.commitment}  # fmt: skip
+            item = _item(event, "add_objective", None, added, "objective")
         else:
             return
-        if event.change_request_id is None:
-            return  # a revision before lock, made directly
+        item["change_request_id"] = str(event.change_request_id)
+        item["applied_at"] = event.timestamp.isoformat()
         doc = docs.get(CHANGES, "all") or {"items": []}
-        doc["items"].append(
-            {
-                "key_result_id": str(event.originator_id),
-                "change_request_id": str(event.change_request_id),
-                "kind": kind,
-                "before": before,
-                "after": after,
-                "applied_at": event.timestamp.isoformat(),
-            }
-        )
+        doc["items"].append(item)
         docs.put(CHANGES, "all", doc)
+
+
+def _item(
+    event: Any,
+    kind: str,
+    before: Document | None,
+    after: Document,
+    target_kind: str | None = None,
+) -> Document:
+    """One change: a key result's revision or retirement keeps the item shape sealed
+    snapshots have (``key_result_id``); anything else names its target."""
+    target = (
+        {"key_result_id": str(event.originator_id)}
+        if target_kind is None
+        else {"target_kind": target_kind, "target_id": str(event.originator_id)}
+    )
+    return {**target, "kind": kind, "before": before, "after": after}
 
 
 def _topics(*aggregates: type) -> frozenset[str]:
@@ -164,11 +191,12 @@ def _topics(*aggregates: type) -> frozenset[str]:
 #: What a cycle's snapshot can be made of: decisions and the policy registry are not.
 RELEVANT_TOPICS = _topics(Cycle, Objective, KeyResult, ChangeRequest, PolicyVersion)
 _POLICY_TOPICS = _topics(PolicyVersion)
-#: Creations that join a cycle, and the attribute that says which (cycle or key result).
+#: Creations that join a cycle, and the attributes that say which (any one a member: the
+#: cycle, or for a change request its target, key result, objective or cycle).
 _JOINS = {
-    get_topic(Objective.Created): "cycle_id",
-    get_topic(KeyResult.Added): "cycle_id",
-    get_topic(ChangeRequest.Requested): "key_result_id",
+    get_topic(Objective.Created): ("cycle_id",),
+    get_topic(KeyResult.Added): ("cycle_id",),
+    get_topic(ChangeRequest.Requested): ("key_result_id", "target_id", "objective_id", "cycle_id"),
 }
 
 
@@ -196,7 +224,7 @@ class CycleFold:
         topic = get_topic(type(event))
         originator = str(event.originator_id)
         if originator not in self._members:
-            if topic in _JOINS and str(getattr(event, _JOINS[topic])) in self._members:
+            if topic in _JOINS and self._joins(event, _JOINS[topic]):
                 self._members.add(originator)
             elif topic not in _POLICY_TOPICS:
                 return
@@ -205,6 +233,12 @@ class CycleFold:
         self._docs.position = position
         for projection in self._projections:
             projection.apply(event, self._docs)
+
+    def _joins(self, event: Any, attributes: tuple[str, ...]) -> bool:
+        return any(
+            (value := getattr(event, name, None)) is not None and str(value) in self._members
+            for name in attributes
+        )
 
     def document(self) -> Document:
         """The snapshot document; ``CycleNotFound`` if the cycle was not opened yet."""
@@ -256,13 +290,23 @@ class CycleFold:
         found = self._docs.get(CHANGES, "all")
         changes = []
         for change in found["items"] if found else ():
-            key_result = self._docs.require(KEY_RESULT, change["key_result_id"])
             request = self._docs.require(CHANGE_REQUEST, change["change_request_id"])
+            if "key_result_id" in change:
+                key_result = self._docs.require(KEY_RESULT, change["key_result_id"])
+                about = {
+                    "objective_id": key_result["objective_id"],
+                    "key_result_title": key_result["title"],
+                }
+            else:
+                target = self._docs.require(change["target_kind"], change["target_id"])
+                about = {
+                    "objective_id": target.get("objective_id", target["id"]),
+                    "title": target["title"],
+                }
             changes.append(
                 {
                     **change,
-                    "objective_id": key_result["objective_id"],
-                    "key_result_title": key_result["title"],
+                    **about,
                     "reason": request["reason"],
                     "requested_by": request["requested_by"],
                     "requested_at": request["requested_at"],

@@ -43,7 +43,10 @@ def cycle_doc(cycle: Cycle) -> Doc:
 def change_request_doc(request: ChangeRequest) -> Doc:
     return {
         "id": str(request.id),
-        "key_result_id": str(request.key_result_id),
+        "kind": request.kind.value,
+        "target": {"kind": request.target_kind.value, "id": str(request.target_id)},
+        "key_result_id": str(request.key_result_id) if request.key_result_id else None,
+        "objective_id": str(request.objective_id) if request.objective_id else None,
         "requester": request.requester,
         "status": request.status.value,
         "changes": request.changes,

@@ -1,7 +1,8 @@
-"""The OKR ledger: one method per command on cycles, objectives, key results and change
-requests. Each loads its aggregates, checks permissions, asks the guardrails, lets the
-domain enforce its invariants, and records all new events (with the guardrail decision)
-in one ``save()``."""
+"""The OKR ledger: one method per command on cycles, objectives and key results (change
+requests are in ``services.change_requests``). Each loads its aggregates, checks
+permissions, asks the guardrails, lets the domain enforce its invariants, and records all
+new events (with the guardrail decision) in one ``save()``. The guardrails are asked
+before the domain acts, so a refused attempt is on record as a denied decision."""
 
 from datetime import date
 from typing import Any
@@ -9,18 +10,10 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from events import (
-    ChangeRequest,
-    Commitment,
-    Cycle,
-    CycleState,
-    KeyResult,
-    Level,
-    Objective,
-)
-from events.errors import InvalidTransition, InvalidValue
+from events import Commitment, Cycle, KeyResult, Level, Objective
+from events.identity import user_id_field
 from events.key_result import OPTIONAL_FIELDS
-from services.errors import Forbidden, NotFound
+from services.change_requests import ChangeRequestCommands
 from services.guardrail_input import objective_doc
 from services.ledger_base import Recorded, retry_on_conflict
 from services.principals import Principal, Role
@@ -29,41 +22,12 @@ from services.snapshot_commands import SnapshotCommands
 __all__ = ["Ledger", "Recorded"]
 
 
-class Ledger(SnapshotCommands):
+class Ledger(SnapshotCommands, ChangeRequestCommands):
     """The OKR ledger application: cycles, objectives, key results, change requests."""
 
     # eventsourcing names an application after its class unless told otherwise; the name
     # picks the PostgreSQL events table (okrgov_events), so it is fixed here.
     name = "okrgov"
-
-    # ---- loading -----------------------------------------------------------------------
-
-    def _check_parent(self, cycle_id: UUID, parent_id: UUID | None, child: UUID | None) -> None:
-        """A parent objective exists, belongs to the same cycle, and no loop forms."""
-        seen = {child} if child else set()
-        current = parent_id
-        while current is not None:
-            if current in seen:
-                raise InvalidValue("this alignment would form a loop", field="parent_id")
-            seen.add(current)
-            try:
-                parent = self._load(Objective, current, to_change=False)
-            except NotFound:
-                raise InvalidValue(
-                    f"parent objective {current} does not exist", field="parent_id"
-                ) from None
-            if parent.cycle_id != cycle_id:
-                raise InvalidValue(
-                    "a parent objective must be in the same cycle", field="parent_id"
-                )
-            current = parent.parent_id
-
-    def _key_result_context(self, key_result_id: UUID) -> tuple[KeyResult, Objective, Cycle]:
-        """A key result with its objective and cycle, which commands on it only read."""
-        key_result = self._load(KeyResult, key_result_id)
-        objective = self._load(Objective, key_result.objective_id, to_change=False)
-        cycle = self._load(Cycle, key_result.cycle_id, to_change=False)
-        return key_result, objective, cycle
 
     # ---- cycles ------------------------------------------------------------------------
 
@@ -123,23 +87,19 @@ class Ledger(SnapshotCommands):
         description: str = "",
         parent_id: UUID | None = None,
     ) -> Recorded:
-        if not principal.has(Role.EXECUTIVE):
-            principal.require(Role.MEMBER, to="create objectives")
-            if owner != principal.user:
-                raise Forbidden("members create objectives they own themselves")
-            if level == Level.COMPANY:
-                raise Forbidden("only executives write company-level objectives")
+        principal.require_objective_writer(user_id_field(owner, "owner"), level)
         stamp = self._stamp(principal)
         cycle = self._load(Cycle, cycle_id)
+        cycle.require_open()
         self._check_parent(cycle_id, parent_id, None)
         objective = Objective.create(
             cycle_id, title, description, owner, level, commitment, parent_id, stamp
         )
-        cycle.register_objective(objective.id, stamp)
         allowed = self._guard(
             principal, "objective.create", "objective", None, None, objective_doc(objective),
             cycle=cycle,
         )  # fmt: skip
+        cycle.register_objective(objective.id, stamp)
         return self._commit(allowed, stamp, objective, cycle)
 
     @retry_on_conflict
@@ -152,19 +112,26 @@ class Ledger(SnapshotCommands):
         reason: str | None = None,
     ) -> Recorded:
         objective, cycle = self._writable_objective(principal, objective_id, "revise it")
-        before = objective_doc(objective)
+        after = {**objective_doc(objective)}
+        if title is not None:
+            after["title"] = title.strip()
+        if description is not None:
+            after["description"] = description.strip()
+        allowed = self._guard_objective(principal, "objective.revise", objective, cycle, after)
         stamp = self._stamp(principal)
-        objective.revise(title, description, reason, stamp)
-        return self._objective_changed(principal, "objective.revise", before, objective, cycle)
+        objective.revise(title, description, reason, stamp, cycle.state)
+        return self._commit(allowed, stamp, objective)
 
     @retry_on_conflict
     def reown_objective(
         self, principal: Principal, objective_id: UUID, owner: str, reason: str | None
     ) -> Recorded:
         objective, cycle = self._writable_objective(principal, objective_id, "re-own it")
-        before = objective_doc(objective)
-        objective.reown(owner, reason, self._stamp(principal))
-        return self._objective_changed(principal, "objective.reown", before, objective, cycle)
+        after = {**objective_doc(objective), "owner": user_id_field(owner, "owner")}
+        allowed = self._guard_objective(principal, "objective.reown", objective, cycle, after)
+        stamp = self._stamp(principal)
+        objective.reown(owner, reason, stamp, cycle.state)
+        return self._commit(allowed, stamp, objective)
 
     @retry_on_conflict
     def realign_objective(
@@ -180,22 +147,22 @@ class Ledger(SnapshotCommands):
         # each check alone would have refused.
         cycle = self._load(Cycle, cycle.id)
         self._check_parent(cycle.id, parent_id, objective.id)
-        before = objective_doc(objective)
+        after = {**objective_doc(objective), "parent_id": str(parent_id) if parent_id else None}
+        allowed = self._guard_objective(principal, "objective.realign", objective, cycle, after)
         stamp = self._stamp(principal)
-        objective.realign(parent_id, reason, stamp)
+        objective.realign(parent_id, reason, stamp, cycle.state)
         cycle.record_alignment(objective.id, parent_id, stamp)
-        return self._objective_changed(
-            principal, "objective.realign", before, objective, cycle, also=cycle
-        )
+        return self._commit(allowed, stamp, objective, cycle)
 
     @retry_on_conflict
     def retire_objective(
         self, principal: Principal, objective_id: UUID, reason: str | None
     ) -> Recorded:
         objective, cycle = self._writable_objective(principal, objective_id, "retire it")
-        before = objective_doc(objective)
-        objective.retire(reason, self._stamp(principal))
-        return self._objective_changed(principal, "objective.retire", before, objective, cycle)
+        allowed = self._guard_objective(principal, "objective.retire", objective, cycle, None)
+        stamp = self._stamp(principal)
+        objective.retire(reason, stamp, cycle.state)
+        return self._commit(allowed, stamp, objective)
 
     def _writable_objective(
         self, principal: Principal, objective_id: UUID, to: str
@@ -206,23 +173,6 @@ class Ledger(SnapshotCommands):
         cycle.require_open()
         return objective, cycle
 
-    def _objective_changed(
-        self,
-        principal: Principal,
-        action: str,
-        before: dict[str, Any],
-        objective: Objective,
-        cycle: Cycle,
-        also: Aggregate | None = None,
-    ) -> Recorded:
-        after = objective_doc(objective) if not objective.retired else None
-        allowed = self._guard(
-            principal, action, "objective", objective.id, before, after,
-            objective=objective, cycle=cycle,
-        )  # fmt: skip
-        stamp = self._stamp(principal)
-        return self._commit(allowed, stamp, objective, *([also] if also else []))
-
     # ---- key results -------------------------------------------------------------------
 
     @retry_on_conflict
@@ -232,14 +182,14 @@ class Ledger(SnapshotCommands):
         objective = self._load(Objective, objective_id)
         principal.require_owner_or_executive([objective.owner], to="add key results here")
         cycle = self._load(Cycle, objective.cycle_id, to_change=False)
-        cycle.require_planning("key results are set before the cycle is locked")
+        cycle.require_open()
         after = {**dict.fromkeys(OPTIONAL_FIELDS), **definition}
         allowed = self._guard(
             principal, "key_result.add", "key_result", None, None, after,
             objective=objective, cycle=cycle, siblings=self._live_key_results(objective),
         )  # fmt: skip
         stamp = self._stamp(principal)
-        key_result = KeyResult.add(objective.id, cycle.id, definition, stamp)
+        key_result = KeyResult.add(objective.id, cycle.id, definition, stamp, cycle.state)
         objective.attach_key_result(key_result.id, stamp)
         return self._commit(allowed, stamp, key_result, objective)
 
@@ -299,101 +249,3 @@ class Ledger(SnapshotCommands):
         stamp = self._stamp(principal)
         key_result.check_in(value, confidence, note, cycle.state, stamp)
         return self._commit(allowed, stamp, key_result)
-
-    def _guard_key_result(
-        self,
-        principal: Principal,
-        action: str,
-        key_result: KeyResult,
-        objective: Objective,
-        cycle: Cycle,
-        after: dict[str, Any] | None,
-        change_request: ChangeRequest | None = None,
-    ) -> Any:
-        """Guard a change to one key result's definition (revise, retire, request)."""
-        return self._guard(
-            principal, action, "key_result", key_result.id, dict(key_result.definition), after,
-            objective=objective, cycle=cycle, change_request=change_request,
-            siblings=self._live_key_results(objective, but=key_result.id),
-        )  # fmt: skip
-
-    # ---- change requests ---------------------------------------------------------------
-
-    @retry_on_conflict
-    def request_change(
-        self,
-        principal: Principal,
-        key_result_id: UUID,
-        changes: dict[str, Any],
-        reason: str | None,
-        retire: bool = False,
-    ) -> Recorded:
-        key_result, objective, cycle = self._key_result_context(key_result_id)
-        principal.require_owner_or_executive(
-            [key_result.owner, objective.owner], to="request a change to this key result"
-        )
-        cycle.require_open()
-        if cycle.state != CycleState.LOCKED:
-            raise InvalidTransition(
-                "the cycle is not locked: revise the key result directly (PATCH)"
-            )
-        after = None if retire else {**key_result.definition, **changes}
-        allowed = self._guard_key_result(
-            principal, "change_request.request", key_result, objective, cycle, after
-        )
-        if not retire:
-            key_result.proposed(changes)  # refuse at once what could never be applied
-        stamp = self._stamp(principal)
-        request = ChangeRequest.request(
-            key_result.id, changes, retire, reason, stamp, objective_id=objective.id
-        )
-        return self._commit(allowed, stamp, request)
-
-    @retry_on_conflict
-    def approve_change(
-        self, principal: Principal, change_request_id: UUID, reason: str | None = None
-    ) -> Recorded:
-        """Approve and apply in one save: the approval, the revision and 'applied'."""
-        request, key_result, objective, cycle = self._decidable(
-            principal, change_request_id, "approve"
-        )
-        after = None if request.retire else {**key_result.definition, **request.changes}
-        allowed = self._guard_key_result(
-            principal, "change_request.approve", key_result, objective, cycle, after, request
-        )
-        stamp = self._stamp(principal)
-        request.approve(stamp, reason)
-        if request.retire:
-            key_result.retire(request.reason, cycle.state, stamp, change_request=request)
-        else:
-            key_result.revise(
-                request.changes, request.reason, cycle.state, stamp, change_request=request
-            )
-        request.mark_applied(stamp)
-        return self._commit(allowed, stamp, request, key_result)
-
-    @retry_on_conflict
-    def reject_change(
-        self, principal: Principal, change_request_id: UUID, reason: str | None = None
-    ) -> Recorded:
-        request, key_result, objective, cycle = self._decidable(
-            principal, change_request_id, "reject"
-        )
-        allowed = self._guard_key_result(
-            principal, "change_request.reject", key_result, objective, cycle,
-            dict(key_result.definition), request,
-        )  # fmt: skip
-        stamp = self._stamp(principal)
-        request.reject(stamp, reason)
-        return self._commit(allowed, stamp, request)
-
-    def _decidable(
-        self, principal: Principal, change_request_id: UUID, verb: str
-    ) -> tuple[ChangeRequest, KeyResult, Objective, Cycle]:
-        request = self._load(ChangeRequest, change_request_id)
-        key_result, objective, cycle = self._key_result_context(request.key_result_id)
-        principal.require_owner_or_executive(
-            [objective.owner], to=f"{verb} change requests on this objective"
-        )
-        cycle.require_open()
-        return request, key_result, objective, cycle

@@ -16,6 +16,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from events import Cycle, KeyResult, Objective, Stamp
+from events.errors import InvalidValue
 from infra.logging import correlated, current_correlation_id, new_correlation_id
 from services.errors import Conflict, NotFound
 from services.principals import Principal
@@ -72,6 +73,33 @@ class LedgerBase(Application[UUID]):
         if not isinstance(aggregate, cls):
             raise NotFound(_kind(cls), ident)
         return aggregate
+
+    def _check_parent(self, cycle_id: UUID, parent_id: UUID | None, child: UUID | None) -> None:
+        """A parent objective exists, belongs to the same cycle, and no loop forms."""
+        seen = {child} if child else set()
+        current = parent_id
+        while current is not None:
+            if current in seen:
+                raise InvalidValue("this alignment would form a loop", field="parent_id")
+            seen.add(current)
+            try:
+                parent = self._load(Objective, current, to_change=False)
+            except NotFound:
+                raise InvalidValue(
+                    f"parent objective {current} does not exist", field="parent_id"
+                ) from None
+            if parent.cycle_id != cycle_id:
+                raise InvalidValue(
+                    "a parent objective must be in the same cycle", field="parent_id"
+                )
+            current = parent.parent_id
+
+    def _key_result_context(self, key_result_id: UUID) -> tuple[KeyResult, Objective, Cycle]:
+        """A key result with its objective and cycle, which commands on it only read."""
+        key_result = self._load(KeyResult, key_result_id)
+        objective = self._load(Objective, key_result.objective_id, to_change=False)
+        cycle = self._load(Cycle, key_result.cycle_id, to_change=False)
+        return key_result, objective, cycle
 
     def _live_objectives(self, cycle: Cycle, to_change: bool = False) -> Iterator[Objective]:
         for objective_id in cycle.objective_ids:

@@ -159,8 +159,12 @@ class PolicyDecisionRef(BaseModel):
 
 class ComplianceChangeAfterLock(PolicyDecisionRef):
     change_request_id: str
-    key_result_id: str
+    kind: Literal["revise", "retire", "add_key_result", "add_objective"]
+    target_kind: Literal["key_result", "objective", "cycle"]
+    target_id: str
+    key_result_id: str | None = Field(description="the key result changed or added, if any")
     key_result_title: str | None
+    title: str | None = Field(description="the title of the key result or objective changed")
     objective_id: str | None
     cycle_id: str | None
     requested_by: str
@@ -194,7 +198,10 @@ class PolicyApproval(BaseModel):
 
 class ChangeRequestApproval(BaseModel):
     change_request_id: str
-    key_result_id: str
+    kind: Literal["revise", "retire", "add_key_result", "add_objective"]
+    target_kind: Literal["key_result", "objective", "cycle"]
+    target_id: str
+    key_result_id: str | None
     requested_by: str
     requested_at: datetime
     status: str

@@ -73,12 +73,21 @@ class AlignmentNode(BaseModel):
 
 
 class ChangeAfterLock(BaseModel):
-    key_result_id: UUID
-    key_result_title: str
+    """A change applied through an approved change request. A key result's revision or
+    retirement names ``key_result_id`` and ``key_result_title`` (as snapshots always have);
+    a change to an objective, or an addition, names ``target_kind``, ``target_id`` and
+    ``title`` instead. Fields a change does not have are absent, not null: this is the
+    digested document."""
+
+    key_result_id: UUID | None = None
+    key_result_title: str | None = None
+    target_kind: Literal["key_result", "objective"] | None = None
+    target_id: UUID | None = None
+    title: str | None = None
     objective_id: UUID
     change_request_id: UUID
-    kind: Literal["revise", "retire"]
-    before: dict[str, Any]
+    kind: Literal["revise", "retire", "add_key_result", "add_objective"]
+    before: dict[str, Any] | None
     after: dict[str, Any]
     reason: str | None
     requested_by: str

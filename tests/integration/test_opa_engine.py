@@ -296,6 +296,15 @@ CASES: list[tuple[str, dict[str, Any], frozenset[str], frozenset[str]]] = [
     ("requester approves", decision("change_request.approve", "tom"), rules("four_eyes"), NONE),
     ("another person rejects", decision("change_request.reject", "priya"), NONE, NONE),
     (
+        "a member approves",
+        {
+            **decision("change_request.approve", "sofia"),
+            "actor": {"id": "sofia", "roles": ["member"]},
+        },
+        rules("approver_role"),
+        NONE,
+    ),
+    (
         "sales volume, client-facing",
         key_result(title="Net new money from LPs"),
         rules("sales_conduct"),

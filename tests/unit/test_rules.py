@@ -1,11 +1,12 @@
 """The domain's invariants, each with its named error, and the provenance of events."""
 
+from collections.abc import Callable
 from datetime import date
 
 import pytest
 from okr_builders import PRIYA, TOM, definition
 
-from events import ChangeRequest, Cycle, KeyResult, Objective
+from events import ChangeRequest, Cycle, CycleState, KeyResult, Objective
 from events.errors import (
     AlreadyRetired,
     ChangeNeedsApproval,
@@ -17,6 +18,7 @@ from events.errors import (
     ReasonRequired,
     SelfApproval,
 )
+from events.values import ChangeKind, TargetKind
 
 
 def test_every_event_carries_actor_correlation_id_and_reason(key_result: KeyResult) -> None:
@@ -122,12 +124,91 @@ def test_a_change_request_needs_a_reason(key_result: KeyResult) -> None:
 
 def test_reowning_realigning_and_retiring_need_a_reason(objective: Objective) -> None:
     with pytest.raises(ReasonRequired):
-        objective.reown("ana", None, PRIYA)
+        objective.reown("ana", None, PRIYA, CycleState.PLANNING)
     with pytest.raises(ReasonRequired):
-        objective.retire("", PRIYA)
-    objective.retire("merged into the firm objective", PRIYA)
+        objective.retire("", PRIYA, CycleState.PLANNING)
+    objective.retire("merged into the firm objective", PRIYA, CycleState.PLANNING)
     with pytest.raises(AlreadyRetired):
-        objective.revise("New title", None, None, PRIYA)
+        objective.revise("New title", None, None, PRIYA, CycleState.PLANNING)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda o: o.revise("A new title for the firm", None, None, PRIYA, CycleState.LOCKED),
+        lambda o: o.reown("tom", "handed over", PRIYA, CycleState.LOCKED),
+        lambda o: o.realign(None, "moved up", PRIYA, CycleState.LOCKED),
+        lambda o: o.retire("dropped", PRIYA, CycleState.LOCKED),
+    ],
+)
+def test_no_direct_objective_change_after_lock(
+    objective: Objective, change: Callable[[Objective], None]
+) -> None:
+    with pytest.raises(ChangeNeedsApproval):
+        change(objective)
+    assert objective.collect_events()[1:] == []  # nothing but its creation
+
+
+def test_post_lock_objective_change_needs_an_approved_request_for_it(
+    cycle: Cycle, objective: Objective
+) -> None:
+    request = ChangeRequest.about(
+        ChangeKind.REVISE, TargetKind.OBJECTIVE, objective.id,
+        {"owner": "Tom", "level": "function"}, "reorganised", TOM,
+        objective_id=objective.id, cycle_id=cycle.id,
+    )  # fmt: skip
+    with pytest.raises(ChangeNeedsApproval):  # pending
+        objective.amend(request.changes, PRIYA, CycleState.LOCKED, request)
+    request.approve(PRIYA)
+    with pytest.raises(ChangeNeedsApproval):  # approved, but for a revision, not retirement
+        objective.retire("x", PRIYA, CycleState.LOCKED, request)
+    objective.amend(request.changes, PRIYA, CycleState.LOCKED, request)
+    assert (objective.owner, objective.level) == ("tom", "function")
+    amended = objective.collect_events()[-1]
+    assert amended.changes == {"owner": "tom", "level": "function"}
+    assert amended.previous == {"owner": "priya", "level": "company"}
+    assert amended.change_request_id == request.id
+    other = Objective.create(cycle.id, "Other aim", "", "tom", "team", "committed", None, TOM)
+    with pytest.raises(ChangeNeedsApproval):  # approved for another objective
+        other.amend(request.changes, PRIYA, CycleState.LOCKED, request)
+
+
+def test_adding_after_lock_needs_an_approved_request_to_add_it(
+    cycle: Cycle, objective: Objective
+) -> None:
+    cycle.lock(PRIYA)
+    with pytest.raises(CycleLocked):
+        KeyResult.add(objective.id, cycle.id, definition(), PRIYA, CycleState.LOCKED)
+    add_kr = ChangeRequest.about(
+        ChangeKind.ADD_KEY_RESULT, TargetKind.OBJECTIVE, objective.id, definition(), "gap",
+        TOM, objective_id=objective.id, cycle_id=cycle.id,
+    )  # fmt: skip
+    add_kr.approve(PRIYA)
+    added = KeyResult.add(objective.id, cycle.id, definition(), PRIYA, CycleState.LOCKED, add_kr)
+    assert added.collect_events()[0].change_request_id == add_kr.id
+    with pytest.raises(CycleLocked):
+        cycle.register_objective(objective.id, PRIYA)
+    with pytest.raises(ChangeNeedsApproval):  # a request to add a key result adds no objective
+        cycle.register_objective(objective.id, PRIYA, add_kr)
+    add_objective = ChangeRequest.about(
+        ChangeKind.ADD_OBJECTIVE, TargetKind.CYCLE, cycle.id, {"title": "t"}, "new", TOM,
+        objective_id=None, cycle_id=cycle.id,
+    )  # fmt: skip
+    add_objective.approve(PRIYA)
+    cycle.register_objective(objective.id, PRIYA, add_objective)
+
+
+def test_a_request_asks_for_what_its_target_can_take(cycle: Cycle) -> None:
+    with pytest.raises(InvalidValue):
+        ChangeRequest.about(
+            ChangeKind.ADD_OBJECTIVE, TargetKind.OBJECTIVE, cycle.id, {"title": "t"}, "r", TOM,
+            objective_id=None, cycle_id=cycle.id,
+        )  # fmt: skip
+    with pytest.raises(InvalidValue):
+        ChangeRequest.about(
+            ChangeKind.RETIRE, TargetKind.OBJECTIVE, cycle.id, {"title": "t"}, "r", TOM,
+            objective_id=None, cycle_id=cycle.id,
+        )  # fmt: skip
 
 
 def test_scores_are_recorded_with_rule_name_and_version(

@@ -1,30 +1,62 @@
-"""Change requests: the only way a key result changes after lock, decided by someone
-other than the requester (four eyes); approval applies the change in the same save."""
+"""Change requests: after lock, the only way what a cycle scores changes (a key result or
+an objective revised or retired, a key result or an objective added), decided by someone
+other than the requester in a role allowed to approve; approval applies the change in the
+same save."""
 
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Body, Query
 
 from projections.documents import Document
 from services.api.deps import Commands, FreshReads, written
 from services.api.errors import READ_ERRORS
-from services.api.schemas import (
+from services.api.schemas import Decision
+from services.api.schemas_changes import (
     ChangeRequest,
     ChangeRequestFilter,
     ChangeRequests,
-    Decision,
+    KeyResultAddition,
+    KeyResultChangeRequest,
     NewChangeRequest,
+    ObjectiveAddition,
+    ObjectiveChangeRequest,
 )
+from services.ledger import Recorded
 
 router = APIRouter(prefix="/v1/change-requests", tags=["change requests"])
 
+_SHAPES = (
+    "Name exactly one target. `key_result_id` with `changes` or `retire: true`: revise or "
+    "retire a key result. `objective_id` with `changes` (title, description, owner, level, "
+    "commitment, parent_id) or `retire: true`: revise or retire an objective. `objective_id` "
+    "with `new_key_result`: add a key result. `cycle_id` with `new_objective`: add an "
+    "objective. The cycle must be locked (before lock, change things directly)."
+)
+
 
 @router.post("", status_code=201, response_model=ChangeRequest, responses=written(201))
-def request_change(body: NewChangeRequest, cmd: Commands) -> Document:
-    done = cmd.ledger.request_change(
-        cmd.principal, body.key_result_id, body.changes.given(), body.reason, body.retire
-    )
+def request_change(
+    body: Annotated[NewChangeRequest, Body(description=_SHAPES)], cmd: Commands
+) -> Document:
+    """Ask for a change after lock; someone else, in a role allowed to approve, decides."""
+    ledger, who = cmd.ledger, cmd.principal
+    done: Recorded
+    match body:
+        case KeyResultChangeRequest():
+            done = ledger.request_change(
+                who, body.key_result_id, body.changes.given(), body.reason, body.retire
+            )
+        case ObjectiveChangeRequest():
+            done = ledger.request_objective_change(
+                who, body.objective_id, body.changes.given(), body.reason, body.retire
+            )
+        case KeyResultAddition():
+            definition = body.new_key_result.model_dump(mode="json")
+            done = ledger.request_key_result(who, body.objective_id, definition, body.reason)
+        case ObjectiveAddition():
+            definition = body.new_objective.model_dump(mode="json")
+            done = ledger.request_objective(who, body.cycle_id, definition, body.reason)
     return cmd.settle(done).change_request(done.id)
 
 
@@ -32,8 +64,9 @@ def request_change(body: NewChangeRequest, cmd: Commands) -> Document:
 def list_change_requests(
     reads: FreshReads, query: Annotated[ChangeRequestFilter, Query()]
 ) -> Document:
-    """Every change request (to one key result, given ``key_result_id``), oldest first."""
-    return {"items": reads.change_requests(query.key_result_id)}
+    """Every change request, oldest first; filtered by its target (a key result, an
+    objective, a cycle): every filter given must hold."""
+    return {"items": reads.change_requests(query.targets)}
 
 
 @router.get("/{change_request_id}", response_model=ChangeRequest, responses=READ_ERRORS)
@@ -45,7 +78,8 @@ def get_change_request(change_request_id: UUID, reads: FreshReads) -> Document:
 def approve_change(
     change_request_id: UUID, cmd: Commands, body: Decision | None = None
 ) -> Document:
-    """Approve and apply the change; the requester cannot approve it (409 four_eyes)."""
+    """Approve and apply the change. Never by its requester (409 four_eyes), and only in a
+    role the guardrails allow to approve (403, rule approver_role; shipped: executives)."""
     reason = body.reason if body else None
     done = cmd.ledger.approve_change(cmd.principal, change_request_id, reason)
     return cmd.settle(done).change_request(done.id)
@@ -53,6 +87,7 @@ def approve_change(
 
 @router.post("/{change_request_id}/reject", response_model=ChangeRequest, responses=written())
 def reject_change(change_request_id: UUID, cmd: Commands, body: Decision | None = None) -> Document:
+    """Reject the request; the same people decide as approve."""
     reason = body.reason if body else None
     done = cmd.ledger.reject_change(cmd.principal, change_request_id, reason)
     return cmd.settle(done).change_request(done.id)

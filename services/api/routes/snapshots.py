@@ -84,7 +84,13 @@ def seal_cycle(cycle_id: UUID, cmd: Commands) -> Document:
     return cmd.settle(done).cycle(done.id)
 
 
-@router.get("/{cycle_id}/snapshot", response_model=SnapshotAnswer, responses=READ_ERRORS)
+@router.get(
+    "/{cycle_id}/snapshot",
+    response_model=SnapshotAnswer,
+    # The document as digested: a field a change does not have stays absent, not null.
+    response_model_exclude_unset=True,
+    responses=READ_ERRORS,
+)
 def get_snapshot(
     cycle_id: UUID, platform: PlatformDep, principal: CurrentPrincipal, as_of: AsOfQuery = None
 ) -> Document:
