@@ -63,6 +63,7 @@ from psycopg import sql
 from events import ChangeRequest, Commitment, Cycle, CycleState, KeyResult, Level, Objective, Stamp
 from events.decision import ALLOWED, DENIED, Decision, EventRef, pending_refs
 from events.provenance import GovernedAggregate
+from events.values import ChangeKind, TargetKind
 from infra.config import Settings
 from infra.merkle import leaf_hash
 from infra.stored_events import StoredEvents
@@ -409,7 +410,7 @@ class YearWriter:
         for objective, owner in rng.sample(objectives, len(objectives) // 20):
             self._tick()
             stamp = self.as_(owner)
-            objective.revise(_title(rng), None, "sharpened the wording", stamp)
+            objective.revise(_title(rng), None, "sharpened the wording", stamp, CycleState.PLANNING)
             self.command(owner, stamp, "objective.revise", "objective", objective)
 
         self.clock.at(self._moment(starts + timedelta(days=4), 8))
@@ -603,15 +604,29 @@ class YearWriter:
         for objective, owner in rng.sample(teams, max(1, len(teams) // 100)):
             if objective.id in retired:
                 continue
+            # After lock an objective changes hands or is dropped only through an approved
+            # change request: the owner asks, an executive approves and it is applied.
             stamp = self.as_(owner)
-            if rng.random() < 0.5:
-                new_owner = rng.choice(self.staff)
-                objective.reown(new_owner.user, "team reorganised", stamp)
-                self.command(owner, stamp, "objective.reown", "objective", objective)
-            else:
-                objective.retire("superseded by a company priority", stamp)
-                self.command(owner, stamp, "objective.retire", "objective", objective)
+            retire = rng.random() >= 0.5
+            changes = {} if retire else {"owner": rng.choice(self.staff).user}
+            reason = "superseded by a company priority" if retire else "team reorganised"
+            request = ChangeRequest.about(
+                ChangeKind.RETIRE if retire else ChangeKind.REVISE, TargetKind.OBJECTIVE,
+                objective.id, changes, reason, stamp,
+                objective_id=objective.id, cycle_id=objective.cycle_id,
+            )  # fmt: skip
+            self.command(owner, stamp, "change_request.request", "objective", request)
+            self._tick()
+            approver = rng.choice([e for e in self.executives if e.user != owner.user])
+            stamp = self.as_(approver)
+            request.approve(stamp, "agreed with the function head")
+            if retire:
+                objective.retire(reason, stamp, CycleState.LOCKED, request)
                 retired.add(objective.id)
+            else:
+                objective.amend(changes, stamp, CycleState.LOCKED, request)
+            request.mark_applied(stamp)
+            self.command(approver, stamp, "change_request.approve", "objective", request, objective)
 
     def _check_in(self, kr: KeyResult, owner: Person, week: int, n: int) -> None:
         rng = self.rng
@@ -986,7 +1001,7 @@ def report_counts(backend: str, r: SizeResult, every: int) -> None:
         f"{sum(t.objectives.values()):,} objectives ({t.objectives['company']} company, "
         f"{t.objectives['function']:,} function, {t.objectives['team']:,} team, "
         f"{t.objectives['individual']:,} individual; {e['Objective.Revised']:,} revised, "
-        f"{e['Objective.Reowned']} re-owned, {e['Objective.Retired']} retired)",
+        f"{e['Objective.Amended']} re-owned and {e['Objective.Retired']} retired by request)",
         f"{t.key_results:,} key results ({c['key_result.revise']:,} revised while planning, "
         f"{e['KeyResult.Retired']} retired by request; {e['KeyResult.Scored']:,} scored)",
         f"{e['KeyResult.CheckedIn']:,} check-ins (weekly for {WEEKS} weeks: "
