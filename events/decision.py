@@ -31,8 +31,8 @@ class Decision(GovernedAggregate):
     """The verdict of the active guardrail policy on one attempted command."""
 
     class Recorded(GovernedAggregate.Created):
-        # Version 2 added the objective and the covered events.
-        class_version = 2
+        # Version 2 added the objective and the covered events; version 3 the input.
+        class_version = 3
 
         action: str
         roles: list[str]
@@ -49,11 +49,18 @@ class Decision(GovernedAggregate):
         """The objective the command concerned (None for cycle commands)."""
         covers: list[EventRef]
         """The events the command recorded with this decision (none unless allowed)."""
+        input: dict[str, Any] | None
+        """The input document the policies judged (its digest is ``input_digest``), so the
+        decision can be judged again; None for decisions recorded before it was kept."""
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state.setdefault("objective_id", None)
             state.setdefault("covers", [])
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state.setdefault("input", None)
 
     @classmethod
     def record(
@@ -73,6 +80,7 @@ class Decision(GovernedAggregate):
         stamp: Stamp,
         objective_id: UUID | None = None,
         covers: Sequence[EventRef] = (),
+        input: dict[str, Any] | None = None,
     ) -> "Decision":
         if covers and outcome != ALLOWED:
             raise ValueError("only an allowed decision covers the events of its command")
@@ -90,6 +98,7 @@ class Decision(GovernedAggregate):
             error=error,
             objective_id=objective_id,
             covers=[(ident, version) for ident, version in covers],
+            input=input,
             **stamp.fields(),
         )
 
@@ -109,6 +118,7 @@ class Decision(GovernedAggregate):
         error: str | None,
         objective_id: UUID | None,
         covers: list[EventRef],
+        input: dict[str, Any] | None,
         actor: str,
         correlation_id: str,
         reason: str | None,
@@ -124,3 +134,5 @@ class Decision(GovernedAggregate):
         self.bundle_digest = bundle_digest
         self.objective_id = objective_id
         self.covers = covers
+        self.input = input
+        self.input_digest = input_digest

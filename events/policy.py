@@ -19,11 +19,20 @@ class PolicyVersion(GovernedAggregate):
     """One numbered version of the guardrail bundle: proposed, then active, then retired."""
 
     class Proposed(GovernedAggregate.Created):
+        # Version 2 added the version's own Rego tests (``*_test.rego`` modules).
+        class_version = 2
+
         number: int
         modules: dict[str, str]
         data: dict[str, Any]
         description: str
         digest: str
+        tests: dict[str, str]
+        """The version's ``*_test.rego`` modules by file name (not part of its digest)."""
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state.setdefault("tests", {})
 
     class Approved(GovernedAggregate.Event):
         pass
@@ -40,6 +49,7 @@ class PolicyVersion(GovernedAggregate):
         description: str,
         digest: str,
         stamp: Stamp,
+        tests: dict[str, str] | None = None,
     ) -> "PolicyVersion":
         if not modules:
             raise InvalidValue("a policy version needs at least one Rego module", field="modules")
@@ -49,6 +59,7 @@ class PolicyVersion(GovernedAggregate):
             data=data,
             description=description.strip(),
             digest=digest,
+            tests=dict(tests or {}),
             **stamp.fields(),
         )
 
@@ -60,6 +71,7 @@ class PolicyVersion(GovernedAggregate):
         data: dict[str, Any],
         description: str,
         digest: str,
+        tests: dict[str, str],
         actor: str,
         correlation_id: str,
         reason: str | None,
@@ -69,6 +81,7 @@ class PolicyVersion(GovernedAggregate):
         self.data = data
         self.description = description
         self.digest = digest
+        self.tests = tests
         self.proposer = actor
         self.approver: str | None = None
         self.status = "proposed"

@@ -23,8 +23,22 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     """Signs bearer tokens; generated into ``data_dir`` on first run when unset."""
     policy_engine: Literal["embedded", "opa"] = "embedded"
-    """Where guardrails are evaluated: in-process Rego, or an OPA server at ``opa_url``."""
+    """Where guardrails are evaluated: Rego (regorus) in ``policy_workers`` worker
+    processes, or an OPA server at ``opa_url``."""
     opa_url: str = "http://127.0.0.1:8181"
+    policy_workers: int = Field(default=2, ge=1, le=64)
+    """Worker processes evaluating decisions (started on first use)."""
+    policy_budget_ms: int = Field(default=500, ge=1, le=60_000)
+    """Time budget of one decision (and of each test at proposal); past it the command is
+    refused with 503 ``policy_timeout`` and the failed decision recorded. With OPA, the
+    HTTP timeout of each request."""
+    policy_start_budget_ms: int = Field(default=5000, ge=1, le=600_000)
+    """Time budget for getting a policy worker ready: a free one, a new one, the active
+    bundle loaded into it."""
+    simulate_budget_seconds: float = Field(default=10.0, gt=0, le=600)
+    """Time budget of a what-if, and of all the checks of one proposal."""
+    simulate_concurrency: int = Field(default=1, ge=1, le=16)
+    """What-ifs and proposal checks that may run at once (each in its own process)."""
     aggregate_cache_size: int = 5000
     read_wait_seconds: float = 5.0
     """How long a read waits for the projections to reach the caller's last write."""

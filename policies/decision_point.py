@@ -43,6 +43,12 @@ class DecisionPoint:
                 self.engine.load(bundle())
                 self._active = (number, digest)
 
+    def close(self) -> None:
+        """Release what the engine holds (worker processes, HTTP sessions), if anything."""
+        close = getattr(self.engine, "close", None)
+        if callable(close):
+            close()
+
     def decide(self, document: dict[str, Any]) -> Ruling:
         """Evaluate; raises ``PolicyError`` when no version is loaded or the engine fails."""
         active = self._active

@@ -123,6 +123,22 @@ class PolicyEvaluationError(PolicyError):
     """Evaluating an input failed (a runtime error in a rule, or a malformed result)."""
 
 
+class PolicyTimeout(PolicyEvaluationError):
+    """Evaluating took longer than its time budget and was stopped: the caller fails
+    closed. ``budget`` is the budget in seconds; the message names it."""
+
+    def __init__(self, message: str, budget: float) -> None:
+        super().__init__(message)
+        self.budget = budget
+
+
+def budget_text(seconds: float) -> str:
+    """A budget as people read it: ``500 ms``, ``2.5 s``."""
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    return f"{seconds:g} s"
+
+
 def parse_regorus_error(text: str) -> tuple[tuple[str, int, int] | None, str]:
     """((module, line, column) or None, message) from a regorus error text.
 
@@ -218,13 +234,18 @@ def _analyse(engine: regorus.Engine, bundle: PolicyBundle) -> None:
             engine.eval_query_as_json(rule)
         except RuntimeError as exc:
             raise PolicyCompileError.from_regorus(str(exc)) from None
-    _check_functions_exist(bundle, [r for r in (DENY_RULE, WARN_RULE) if defines(engine, r)])
+    entry_points = [r for r in (DENY_RULE, WARN_RULE) if defines(engine, r)]
+    check_functions_exist(bundle.modules, bundle.data, entry_points)
 
 
 def defines(engine: regorus.Engine, rule: str) -> bool:
     """Whether a module defines this rule (``eval_rule`` refuses a rule that none does)."""
+    return defined_in(json.loads(engine.get_ast_as_json()), rule)
+
+
+def defined_in(modules: list[dict[str, Any]], rule: str) -> bool:
+    """Whether a module of regorus's AST (``get_ast_as_json``, parsed) defines this rule."""
     package, _, name = rule.rpartition(".")
-    modules = json.loads(engine.get_ast_as_json())
     return any(
         f"data.{reference_text(m['ast']['package']['refr'])}" == package
         and any(rule_name(r) == name for r in m["ast"]["rules"])
@@ -258,15 +279,15 @@ def reference_text(node: dict[str, Any]) -> str:
     return ""
 
 
-def _check_functions_exist(bundle: PolicyBundle, entry_points: list[str]) -> None:
+def check_functions_exist(modules: dict[str, str], data: Any, entry_points: list[str]) -> None:
     """The interpreter reports a call to a missing function only when it reaches the call;
     regorus's RVM compiler finds every such call reachable from deny and warn. Its other
     refusals (features it does not compile yet, such as ``walk`` or ``print``) are not
     errors of the bundle and are ignored."""
     try:
         regorus.Program.compile_from_modules(
-            canonical_json(bundle.data),
-            sorted(bundle.modules.items()),
+            canonical_json(data),
+            sorted(modules.items()),
             entry_points,
         )
     except (KeyboardInterrupt, SystemExit):

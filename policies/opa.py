@@ -74,7 +74,9 @@ from policies.engine import (
     PolicyCompileError,
     PolicyError,
     PolicyEvaluationError,
+    PolicyTimeout,
     Verdict,
+    budget_text,
     compile_bundle,
     defines,
 )
@@ -96,6 +98,14 @@ class OpaServerError(PolicyEvaluationError):
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+
+
+class OpaTimeout(OpaServerError, PolicyTimeout):
+    """The OPA server did not answer within the timeout (the decision budget)."""
+
+    def __init__(self, message: str, budget: float) -> None:
+        PolicyTimeout.__init__(self, message, budget)
+        self.status = None
 
 
 @dataclass(frozen=True)
@@ -427,8 +437,10 @@ class OpaEngine:
         try:
             yield
         except requests.Timeout as exc:
-            raise OpaServerError(
-                f"the OPA server at {self.url} did not answer {what} within {self.timeout:g} s"
+            raise OpaTimeout(
+                f"the OPA server at {self.url} did not answer {what} within its "
+                f"{budget_text(self.timeout)} budget",
+                self.timeout,
             ) from exc
         except requests.ConnectionError as exc:
             raise OpaServerError(

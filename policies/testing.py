@@ -20,32 +20,59 @@ from policies.engine import new_engine, parse_regorus_error, prepare, reference_
 TEST_PREFIX = "test_"
 
 
+#: Outcomes of a test: it passed; it was false (or any value but true), undefined, or
+#: raised an error; it ran past its time budget; it was not run (an earlier test ran past
+#: the budget, or the checks ran out of time).
+PASSED, FALSE, UNDEFINED, ERROR, OVER_BUDGET, NOT_RUN = (
+    "passed",
+    "false",
+    "undefined",
+    "error",
+    "over_budget",
+    "not_run",
+)
+
+
 @dataclass(frozen=True)
 class TestResult:
     """One test rule's outcome; ``name`` is its full path, e.g.
-    ``data.okrgov.guardrails_test.test_pay_linked_key_result_is_denied``."""
+    ``data.okrgov.guardrails_test.test_pay_linked_key_result_is_denied``, ``location``
+    its module and line (``guardrails_test.rego:170``)."""
 
     __test__ = False  # not a pytest test class
 
     name: str
     passed: bool
     message: str
+    outcome: str = PASSED
+    location: str | None = None
+
+
+@dataclass(frozen=True)
+class TestCase:
+    """A test rule to run: its full path and where it is defined."""
+
+    __test__ = False
+
+    name: str
+    location: str
 
 
 def run_policy_tests(directory: str | Path) -> list[TestResult]:
     """Results of every test rule in the directory's ``*_test.rego`` modules, in file and
-    source order. Raises ``PolicyCompileError`` when a module does not parse or fails
-    regorus's analysis (with module and line)."""
+    source order, evaluated in this process (``policies.review`` runs the same tests in a
+    worker process, each under a time budget). Raises ``PolicyCompileError`` when a module
+    does not parse or fails regorus's analysis (with module and line)."""
     bundle = load_bundle(directory)
     engine = new_engine({**bundle.modules, **bundle.tests}, bundle.data)
     prepare(engine)
-    results = []
-    for name in _test_rules(engine, set(bundle.tests)):
-        results.append(_run(engine, name))
-    return results
+    cases = test_cases(json.loads(engine.get_ast_as_json()), set(bundle.tests))
+    return [run_test(engine, case) for case in cases]
 
 
-def _run(template: Any, name: str) -> TestResult:
+def run_test(template: Any, case: TestCase) -> TestResult:
+    """Evaluate one test rule on a clone of a prepared engine."""
+    name = case.name
     engine = template.clone()
     engine.set_gather_prints(True)
     try:
@@ -55,11 +82,18 @@ def _run(template: Any, name: str) -> TestResult:
         if location is not None:
             module, line, column = location
             message = f"{module}:{line}:{column}: {message}"
-        return TestResult(name, False, f"error: {message}{_prints(engine)}")
+        return TestResult(name, False, f"error: {message}{_prints(engine)}", ERROR, case.location)
     if value.strip() == "true":
-        return TestResult(name, True, "")
-    outcome = "undefined" if value == '"<undefined>"' else f"evaluated to {value.strip()}"
-    return TestResult(name, False, f"{outcome}, not true{_prints(engine)}")
+        return TestResult(name, True, "", PASSED, case.location)
+    undefined = value == '"<undefined>"'
+    shown = "undefined" if undefined else f"evaluated to {value.strip()}"
+    return TestResult(
+        name,
+        False,
+        f"{shown}, not true{_prints(engine)}",
+        UNDEFINED if undefined else FALSE,
+        case.location,
+    )
 
 
 def _prints(engine: Any) -> str:
@@ -67,22 +101,24 @@ def _prints(engine: Any) -> str:
     return "".join(f"\n  {line}" for line in printed)
 
 
-def _test_rules(engine: Any, test_files: set[str]) -> list[str]:
-    """Full paths of the test rules of these files, in file name and source order."""
-    names: list[str] = []
-    modules = sorted(json.loads(engine.get_ast_as_json()), key=lambda m: m["source"]["file"])
+def test_cases(ast: list[dict[str, Any]], test_files: set[str]) -> list[TestCase]:
+    """The test rules of these files, in file name and source order, from regorus's AST
+    (``Engine.get_ast_as_json``, parsed)."""
+    cases: dict[str, TestCase] = {}
+    modules = sorted(ast, key=lambda m: m["source"]["file"])
     for module in modules:
-        if module["source"]["file"] not in test_files:
+        file = module["source"]["file"]
+        if file not in test_files:
             continue
         package = reference_text(module["ast"]["package"]["refr"])
         for rule in module["ast"]["rules"]:
-            head = rule.get("Spec", {}).get("head", {})
+            spec = rule.get("Spec", {})
+            head = spec.get("head", {})
             # Functions, partial sets and objects, and dotted heads are not tests.
             if "Compr" not in head or "Var" not in head["Compr"]["refr"]:
                 continue
             rule_name = reference_text(head["Compr"]["refr"])
             if rule_name.startswith(TEST_PREFIX):
                 path = f"data.{package}.{rule_name}"
-                if path not in names:
-                    names.append(path)
-    return names
+                cases.setdefault(path, TestCase(path, f"{file}:{spec['span']['line']}"))
+    return list(cases.values())

@@ -15,7 +15,9 @@ from infra.private_files import private_directory, private_secrets
 from infra.stored_events import StoredEvents
 from infra.tokens import TokenSigner, load_or_create_secret
 from policies.decision_point import DecisionPoint
-from policies.embedded import EmbeddedEngine
+from policies.review import PolicyReviews
+from policies.sandbox import Budgets
+from policies.sandboxed import SandboxedEngine
 from projections.audit import AuditTrail
 from projections.documents import DocumentView, PostgresDocumentView, SQLiteDocumentView
 from projections.entries import EntryProjection, EntryView, PostgresEntryView, SQLiteEntryView
@@ -115,20 +117,39 @@ class Platform:
                 )
 
 
+def policy_budgets(settings: Settings) -> Budgets:
+    return Budgets(
+        decision=settings.policy_budget_ms / 1000,
+        start=settings.policy_start_budget_ms / 1000,
+        review=settings.simulate_budget_seconds,
+    )
+
+
 def decision_point(settings: Settings) -> DecisionPoint:
-    """The policy engine chosen by OKRGOV_POLICY_ENGINE: in-process Rego, or OPA."""
+    """The policy engine chosen by OKRGOV_POLICY_ENGINE: Rego in worker processes, each
+    decision under the time budget, or OPA with the budget as its HTTP timeout."""
+    budgets = policy_budgets(settings)
     if settings.policy_engine == "opa":
         from policies.opa import OpaEngine
 
-        return DecisionPoint(OpaEngine(settings.opa_url))
-    return DecisionPoint(EmbeddedEngine())
+        return DecisionPoint(OpaEngine(settings.opa_url, timeout=budgets.decision))
+    return DecisionPoint(SandboxedEngine(settings.policy_workers, budgets))
+
+
+def policy_reviews(settings: Settings) -> PolicyReviews:
+    """Where proposals are checked and what-ifs run: worker processes of their own."""
+    return PolicyReviews(policy_budgets(settings), settings.simulate_concurrency)
 
 
 def build(settings: Settings | None = None) -> Platform:
     settings = settings or Settings()
     configure_logging(settings.log_level)
     private_directory(settings.data_dir)  # 0700: the store, keys and secret live here
-    ledger = Ledger(env=eventsourcing_env(settings), decision_point=decision_point(settings))
+    ledger = Ledger(
+        env=eventsourcing_env(settings),
+        decision_point=decision_point(settings),
+        reviews=policy_reviews(settings),
+    )
     ledger.seed_policy()
     followers = {
         p.name: Follower(

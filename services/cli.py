@@ -10,12 +10,11 @@ import typer
 from infra.config import Settings
 from infra.logging import correlated
 from policies.bundle import SHIPPED_BUNDLE_DIR
-from policies.engine import PolicyCompileError
-from policies.testing import run_policy_tests
 from services.bootstrap import Platform, build
 from services.cli_audit import audit_app
 from services.cli_db import db_app
 from services.cli_integrity import checkpoint, verify
+from services.cli_policy import policy_test as run_policy_checks
 from services.demo import load_demo
 from services.principals import Role
 from services.projector import projector
@@ -145,17 +144,7 @@ def policy_test(
         Path, typer.Argument(help="A bundle directory; the shipped bundle by default.")
     ] = SHIPPED_BUNDLE_DIR,
 ) -> None:
-    """Run every test_ rule of the bundle's *_test.rego files, as `opa test` does."""
-    try:
-        results = run_policy_tests(directory)
-    except (FileNotFoundError, PolicyCompileError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    for result in results:
-        mark = "PASS" if result.passed else "FAIL"
-        line = f"{mark} {result.name}"
-        typer.echo(line if result.passed else f"{line}: {result.message}")
-    failed = sum(not r.passed for r in results)
-    typer.echo(f"{len(results) - failed} passed, {failed} failed")
-    if failed or not results:
-        raise typer.Exit(1)
+    """Run the checks a proposal passes: every test_ rule of the bundle's *_test.rego
+    files (as `opa test` does), the shipped invariant tests and the settings the rules
+    read, each under the time budget."""
+    run_policy_checks(directory)

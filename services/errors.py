@@ -41,3 +41,8 @@ class PolicyUnavailable(Exception):
     def __init__(self, message: str, position: int) -> None:
         super().__init__(message)
         self.position = position
+
+
+class PolicyTimedOut(PolicyUnavailable):
+    """The policies took longer than their time budget to evaluate: fail closed, nothing
+    was changed. The message names the budget."""

@@ -18,8 +18,9 @@ from events.decision import ALLOWED, DENIED, ERROR, Decision, EventRef, pending_
 from events.policy import REGISTRY_ID, PolicyRegistry, PolicyVersion
 from policies.bundle import PolicyBundle, input_digest, load_shipped_bundle
 from policies.decision_point import DecisionPoint, Ruling
-from policies.engine import PolicyError, Violation
-from services.errors import GuardrailViolation, PolicyUnavailable
+from policies.engine import PolicyError, PolicyTimeout, Violation
+from policies.review import PolicyReviews
+from services.errors import GuardrailViolation, PolicyTimedOut, PolicyUnavailable
 from services.guardrail_input import Doc, build_input
 from services.ledger_base import LedgerBase, Recorded
 from services.principals import Principal
@@ -34,7 +35,9 @@ def _items(violations: Iterable[Violation]) -> list[dict[str, str]]:
 
 
 def bundle_of(version: PolicyVersion) -> PolicyBundle:
-    return PolicyBundle(modules=dict(version.modules), data=dict(version.data))
+    return PolicyBundle(
+        modules=dict(version.modules), data=dict(version.data), tests=dict(version.tests)
+    )
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,8 @@ class Allowed:
     target_kind: str
     objective_id: UUID | None = None
     """The objective the guard was given (None for cycle commands and new objectives)."""
+    document: Doc | None = None
+    """The input document the policies judged."""
 
     @property
     def warnings(self) -> list[dict[str, str]]:
@@ -61,7 +66,8 @@ class Allowed:
     ) -> Decision:
         return _decision(
             self.action, self.principal, self.target_kind, target_id, ALLOWED, stamp,
-            ruling=self.ruling, objective_id=objective_id, covers=covers,
+            ruling=self.ruling, document=self.document, objective_id=objective_id,
+            covers=covers,
         )  # fmt: skip
 
 
@@ -94,19 +100,35 @@ def _decision(
         stamp=stamp,
         objective_id=objective_id,
         covers=covers or [],
+        input=document,
     )
 
 
 class GuardedLedger(LedgerBase):
     """The ledger with its policy decision point and the policy registry it follows."""
 
-    def __init__(self, env: Any = None, decision_point: DecisionPoint | None = None) -> None:
+    def __init__(
+        self,
+        env: Any = None,
+        decision_point: DecisionPoint | None = None,
+        reviews: PolicyReviews | None = None,
+    ) -> None:
+        """``decision_point``: in-process Rego unless given (the server's is sandboxed, see
+        ``services.bootstrap``); ``reviews``: where proposals are checked and what-ifs run
+        (worker processes, started only when one is asked for)."""
         super().__init__(env=env)
         if decision_point is None:
             from policies.embedded import EmbeddedEngine
 
             decision_point = DecisionPoint(EmbeddedEngine())
         self.decision_point = decision_point
+        self.reviews = reviews or PolicyReviews()
+
+    def close(self) -> None:
+        """Stop the policy worker processes, then close the store."""
+        self.reviews.close()
+        self.decision_point.close()
+        super().close()
 
     # ---- the policy registry -----------------------------------------------------------
 
@@ -126,7 +148,7 @@ class GuardedLedger(LedgerBase):
         registry = PolicyRegistry(**stamp.fields("the bundle shipped with okrgov"))
         version = PolicyVersion.propose(
             registry.next_number, bundle.modules, bundle.data,
-            "The guardrails shipped with okrgov", bundle.digest(), stamp,
+            "The guardrails shipped with okrgov", bundle.digest(), stamp, bundle.tests,
         )  # fmt: skip
         registry.number(version, stamp)
         version.approve(stamp, seed=True)
@@ -200,14 +222,15 @@ class GuardedLedger(LedgerBase):
             )  # fmt: skip
             recorded = self._save(failed)
             log.error("guardrails.unavailable", action=action, error=str(exc))
-            raise PolicyUnavailable(
+            refusal = PolicyTimedOut if isinstance(exc, PolicyTimeout) else PolicyUnavailable
+            raise refusal(
                 f"the guardrail policies could not be evaluated, so nothing was changed: {exc}",
                 position=recorded.position,
             ) from exc
         if not ruling.verdict.allowed:
             denied = _decision(
                 action, principal, target_kind, target_id, DENIED, stamp,
-                ruling=ruling, objective_id=objective_id,
+                ruling=ruling, document=document, objective_id=objective_id,
             )  # fmt: skip
             recorded = self._save(denied)
             log.info(
@@ -216,4 +239,4 @@ class GuardedLedger(LedgerBase):
             raise GuardrailViolation(
                 _items(ruling.verdict.deny), _items(ruling.verdict.warn), recorded.position
             )
-        return Allowed(ruling, action, principal, target_kind, objective_id)
+        return Allowed(ruling, action, principal, target_kind, objective_id, document)

@@ -1,26 +1,41 @@
-"""The guardrail policy lifecycle: a risk officer proposes a version (compiled on
-proposal), a different risk officer approves it, which activates it and retires the one
-before; and the what-if that shows an approver a version's effect on a cycle first."""
+"""The guardrail policy lifecycle: a risk officer proposes a version (checked on proposal:
+compiled, its own tests, the shipped invariant tests, the settings its rules read), a
+different risk officer approves it, which activates it and retires the one before; and the
+what-if that shows an approver a version's effect first: on a cycle's key results, on the
+active version's tests, and on recent denied attempts."""
 
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
+import structlog
+
 from events import Cycle, KeyResult
+from events.decision import DENIED, Decision
 from events.policy import REGISTRY_ID, PolicyRegistry, PolicyVersion
-from policies.bundle import PolicyBundle
-from policies.embedded import EmbeddedEngine
-from policies.engine import PolicyEngine, Violation, compile_bundle
+from policies.bundle import TEST_SUFFIX, PolicyBundle, canonical_json
+from policies.proposal_checks import check_proposal, require_passing
+from policies.whatif import WhatIf, run_whatif
 from services.errors import Forbidden
 from services.guard import GuardedLedger, bundle_of
 from services.guardrail_input import build_input
 from services.ledger_base import Recorded, retry_on_conflict
 from services.principals import Principal, Role
 
+log = structlog.get_logger(__name__)
+
+
+def split_bundle(modules: dict[str, str], data: dict[str, Any]) -> PolicyBundle:
+    """The bundle a proposal sends: ``*_test.rego`` modules are its tests (kept with the
+    version, not part of its digest), the others its policy modules."""
+    tests = {name: text for name, text in modules.items() if name.endswith(TEST_SUFFIX)}
+    policy = {name: text for name, text in modules.items() if name not in tests}
+    return PolicyBundle(modules=policy, data=data, tests=tests)
+
 
 class PolicyCommands(GuardedLedger):
     """Commands on policy versions; four eyes is a rule of the domain, not of a policy."""
 
-    @retry_on_conflict
     def propose_policy(
         self,
         principal: Principal,
@@ -28,16 +43,27 @@ class PolicyCommands(GuardedLedger):
         data: dict[str, Any],
         description: str,
     ) -> Recorded:
-        """Record a proposed version; a bundle that does not compile is refused with the
-        module and line (``PolicyCompileError``) and nothing is recorded."""
+        """Record a proposed version once it passes its checks. A bundle that does not
+        compile raises ``PolicyCompileError`` (module and line); one that fails a check
+        raises ``PolicyChecksFailed`` naming each failing test or setting. Either way
+        nothing is recorded."""
         principal.require(Role.RISK_OFFICER, to="propose a policy version")
-        bundle = PolicyBundle(modules=modules, data=data)
-        compile_bundle(bundle)
+        bundle = split_bundle(modules, data)
+        results = check_proposal(self.reviews, bundle)
+        require_passing(results)
+        log.info("policy.checked", checks=len(results), tests=len(bundle.tests))
+        return self._record_proposal(principal, bundle, description)
+
+    @retry_on_conflict
+    def _record_proposal(
+        self, principal: Principal, bundle: PolicyBundle, description: str
+    ) -> Recorded:
         stamp = self._stamp(principal)
         registry = self._load_registry()
         version = PolicyVersion.propose(
-            registry.next_number, modules, data, description, bundle.digest(), stamp
-        )
+            registry.next_number, bundle.modules, bundle.data, description, bundle.digest(),
+            stamp, bundle.tests,
+        )  # fmt: skip
         registry.number(version, stamp)
         return self._save(version, registry)
 
@@ -58,10 +84,17 @@ class PolicyCommands(GuardedLedger):
         return self._save(version, registry, *retired)
 
     def simulate_policy(
-        self, principal: Principal, policy_id: UUID, cycle_id: UUID
+        self,
+        principal: Principal,
+        policy_id: UUID,
+        cycle_id: UUID,
+        denied: Sequence[UUID] = (),
     ) -> dict[str, Any]:
-        """Evaluate every live key result of a cycle under the active version and under
-        the given one, and list what would newly be denied or warned, and no longer."""
+        """Judge under the active version and under the given one: every live key result
+        of the cycle (what would newly be denied or warned, and no longer), the active
+        version's tests (which of those it passes the given one fails), and the ``denied``
+        decisions (recorded denied attempts: which the given one would allow). Runs in a
+        review worker, bounded by the review budget; records nothing."""
         # A what-if records nothing, so compliance, which never writes, may run it too.
         if not principal.has(Role.RISK_OFFICER, Role.EXECUTIVE, Role.COMPLIANCE):
             raise Forbidden("only risk officers, executives and compliance simulate policies")
@@ -69,51 +102,97 @@ class PolicyCommands(GuardedLedger):
         cycle = self._load(Cycle, cycle_id, to_change=False)
         registry = self.registry()
         active = self._load(PolicyVersion, registry.active_id, to_change=False)  # type: ignore[arg-type]
-        engines = (EmbeddedEngine(bundle_of(active)), EmbeddedEngine(bundle_of(proposed)))
-        changes = []
-        evaluated = 0
+        key_results: dict[str, KeyResult] = {}
+        documents = []
         for objective in self._live_objectives(cycle):
-            key_results = list(self._live_key_results(objective))
-            for key_result in key_results:
+            siblings = list(self._live_key_results(objective))
+            for key_result in siblings:
                 document = build_input(
                     "key_result.add", principal, "key_result", key_result.id, None,
                     dict(key_result.definition), objective=objective, cycle=cycle,
-                    siblings=[k for k in key_results if k.id != key_result.id],
+                    siblings=[k for k in siblings if k.id != key_result.id],
                 )  # fmt: skip
-                evaluated += 1
-                before, after = (_findings(engine, document) for engine in engines)
-                if before != after:
-                    changes.append(_difference(key_result, before, after))
+                key_results[str(key_result.id)] = key_result
+                documents.append({"id": str(key_result.id), "input": canonical_json(document)})
+        attempts = [self._load(Decision, ident, to_change=False) for ident in denied]
+        replayable = [a for a in attempts if a.outcome == DENIED and a.input is not None]
+        report = run_whatif(
+            self.reviews,
+            WhatIf(
+                active=bundle_of(active),
+                proposed=bundle_of(proposed),
+                documents=documents,
+                replays=[{"id": str(a.id), "input": canonical_json(a.input)} for a in replayable],
+            ),
+        )
+        changes = [
+            _difference(key_results[item["id"]], item["active"], item["proposed"])
+            for item in report["documents"]
+            if _rules(item["active"]) != _rules(item["proposed"])
+        ]
         return {
             "policy_id": str(proposed.id),
             "policy_version": proposed.number,
             "compared_with_version": active.number,
             "cycle_id": str(cycle.id),
-            "key_results_evaluated": evaluated,
+            "key_results_evaluated": len(documents),
             "changes": changes,
+            "proposal_tests": report["proposal_tests"],
+            "active_tests": {"version": active.number, **report["active_tests"]},
+            "replayed_denials": _replayed(attempts, replayable, report["replays"]),
+            "over_budget": report["over_budget"],
         }
 
     def _load_registry(self) -> PolicyRegistry:
         return self._load(PolicyRegistry, REGISTRY_ID)
 
 
-def _findings(engine: PolicyEngine, document: dict[str, Any]) -> dict[str, set[str]]:
-    verdict = engine.evaluate(document)
-    return {"deny": _rules(verdict.deny), "warn": _rules(verdict.warn)}
-
-
-def _rules(violations: list[Violation]) -> set[str]:
-    return {v.rule for v in violations}
+def _rules(verdict: dict[str, Any]) -> dict[str, set[str]]:
+    if "error" in verdict:
+        return {"error": {verdict["error"]}}
+    return {"deny": set(verdict["deny"]), "warn": set(verdict["warn"])}
 
 
 def _difference(
-    key_result: KeyResult, before: dict[str, set[str]], after: dict[str, set[str]]
+    key_result: KeyResult, active: dict[str, Any], proposed: dict[str, Any]
 ) -> dict[str, Any]:
+    before, after = _rules(active), _rules(proposed)
     return {
         "key_result_id": str(key_result.id),
         "title": key_result.title,
-        "newly_denied": sorted(after["deny"] - before["deny"]),
-        "no_longer_denied": sorted(before["deny"] - after["deny"]),
-        "newly_warned": sorted(after["warn"] - before["warn"]),
-        "no_longer_warned": sorted(before["warn"] - after["warn"]),
+        "newly_denied": sorted(after.get("deny", set()) - before.get("deny", set())),
+        "no_longer_denied": sorted(before.get("deny", set()) - after.get("deny", set())),
+        "newly_warned": sorted(after.get("warn", set()) - before.get("warn", set())),
+        "no_longer_warned": sorted(before.get("warn", set()) - after.get("warn", set())),
+        "error": proposed.get("error") or active.get("error"),
+    }
+
+
+def _replayed(
+    attempts: list[Decision], replayable: list[Decision], verdicts: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Which recorded denied attempts the proposal would allow, or deny otherwise."""
+    by_id = {item["id"]: item["proposed"] for item in verdicts}
+    lifted, changed = [], []
+    for attempt in replayable:
+        verdict = by_id[str(attempt.id)]
+        recorded = sorted({v["rule"] for v in attempt.deny})
+        entry = {
+            "decision_id": str(attempt.id),
+            "action": attempt.action,
+            "actor": attempt.actor,
+            "policy_version": attempt.policy_version,
+            "denied_by": recorded,
+            "under_proposal": verdict.get("deny", []),
+            "error": verdict.get("error"),
+        }
+        if "error" not in verdict and not verdict["deny"]:
+            lifted.append(entry)
+        elif verdict.get("deny") != recorded:
+            changed.append(entry)
+    return {
+        "considered": len(attempts),
+        "without_input": len(attempts) - len(replayable),
+        "no_longer_denied": lifted,
+        "denied_otherwise": changed,
     }

@@ -5,6 +5,7 @@ the public shape ``{"error": {"code", "message", "details": [...]}}``; ``code`` 
 State and transition rules (locked, closed, retired, four eyes) answer 409: the request
 was well formed but the aggregate's state refuses it. Value rules answer 422."""
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,13 +24,16 @@ from events.errors import (
     InvalidTransition,
     SelfApproval,
 )
-from policies.engine import PolicyCompileError
+from policies.engine import PolicyCompileError, PolicyError, PolicyTimeout
+from policies.proposal_checks import CheckResult, PolicyChecksFailed
+from policies.review import ReviewsBusy, ReviewTimeout
 from services.api.schemas import ErrorBody
 from services.errors import (
     Conflict,
     Forbidden,
     GuardrailViolation,
     NotFound,
+    PolicyTimedOut,
     PolicyUnavailable,
     ProjectionBehind,
 )
@@ -98,6 +102,9 @@ def problem(exc: Exception) -> Problem:
             return Problem(409, "conflict", str(exc))
         case GuardrailViolation():
             return _guardrail_problem(exc)
+        case PolicyTimedOut():
+            headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+            return Problem(503, "policy_timeout", str(exc), headers=headers)
         case PolicyUnavailable():
             headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
             return Problem(503, "policy_unavailable", str(exc), headers=headers)
@@ -105,6 +112,20 @@ def problem(exc: Exception) -> Problem:
             field = f"modules.{exc.module}" if exc.module else "modules"
             detail = {**_detail(field, "rego_compile", exc.message), "line": exc.line}
             return Problem(422, "policy_compile_error", str(exc), [detail])
+        case PolicyChecksFailed():
+            return _checks_problem(exc)
+        case ReviewTimeout():
+            headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+            return Problem(503, "simulation_timeout", str(exc), headers=headers)
+        case PolicyTimeout():
+            headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+            return Problem(503, "policy_timeout", str(exc), headers=headers)
+        case ReviewsBusy():
+            headers = {"Retry-After": str(math.ceil(exc.retry_after))}
+            return Problem(503, "policy_review_busy", str(exc), headers=headers)
+        case PolicyError():
+            headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+            return Problem(503, "policy_unavailable", str(exc), headers=headers)
         case ProjectionBehind():
             headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
             return Problem(503, "projection_behind", str(exc), headers=headers)
@@ -141,6 +162,33 @@ def _guardrail_problem(exc: GuardrailViolation) -> Problem:
     if state:
         return Problem(409, state[0], message, details)
     return Problem(422, "guardrail_denied", message, details)
+
+
+def _checks_problem(exc: PolicyChecksFailed) -> Problem:
+    """422 with one detail per failing check: the test (or setting) it names, where it is,
+    why it failed, and for a test past the budget the rule that is slow on its own."""
+    details = [_check_detail(failure) for failure in exc.failures]
+    shown = "; ".join(f"{f.name}: {f.message}" for f in exc.failures[:3])
+    more = f" (and {len(exc.failures) - 3} more)" if len(exc.failures) > 3 else ""
+    message = f"the proposed version fails {len(exc.failures)} check(s): {shown}{more}"
+    return Problem(422, "policy_test_failed", message, details)
+
+
+def _check_detail(failure: CheckResult) -> dict[str, Any]:
+    culprit = failure.culprit
+    # The field at fault: the setting the data lacks, the module of the slow rule, the
+    # proposal's own test module; an invariant that fails faults the modules as a whole.
+    where = culprit.location if culprit else failure.location if failure.kind == "test" else None
+    field = f"modules.{where.rpartition(':')[0]}" if where else "modules"
+    if failure.kind == "data_setting":
+        field = failure.name
+    return {
+        **_detail(field, failure.kind, failure.message),
+        "test": failure.name,
+        "outcome": failure.outcome,
+        "location": failure.location,
+        "culprit": {"rule": culprit.rule, "location": culprit.location} if culprit else None,
+    }
 
 
 def _detail(field: str | None, rule: str, message: str) -> dict[str, Any]:
@@ -180,7 +228,7 @@ def install_error_handlers(app: FastAPI) -> None:
         HTTPException,
         GuardrailViolation,
         PolicyUnavailable,
-        PolicyCompileError,
+        PolicyError,
     ):
         app.add_exception_handler(kind, _handle)
 

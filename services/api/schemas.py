@@ -375,14 +375,28 @@ class ErrorBody(BaseModel):
 
 class NewPolicy(Request):
     modules: dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]+\.rego$")], str] = (
-        Field(min_length=1, description="Rego modules by file name")
+        Field(
+            min_length=1,
+            description="Rego modules by file name; those named *_test.rego are the version's "
+            "tests, run on proposal (with the shipped invariant tests) and kept with it",
+        )
     )
     data: dict[str, Any] = Field(default_factory=dict, description="the data the rules read")
     description: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 
 
+class Replay(Request):
+    """Which recorded denied attempts the what-if judges again under the proposal: the
+    latest ``limit`` of them, recorded between ``since`` and ``until`` when given."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = Field(default=20, ge=0, le=200)
+
+
 class Simulation(Request):
     cycle_id: UUID
+    replay: Replay = Field(default_factory=Replay)
 
 
 class Policy(BaseModel):
@@ -415,6 +429,59 @@ class SimulatedChange(BaseModel):
     no_longer_denied: list[str]
     newly_warned: list[str]
     no_longer_warned: list[str]
+    error: str | None = None
+    """A rule failed at runtime judging this key result (the write would answer 503)."""
+
+
+class PolicyTestResult(BaseModel):
+    name: str
+    passed: bool
+    outcome: Literal["passed", "false", "undefined", "error"]
+    message: str
+    location: str | None
+
+
+class PolicyTestRun(BaseModel):
+    results: list[PolicyTestResult]
+    error: str | None = None
+    """The tests could not be loaded against these modules (e.g. a rule they call is gone)."""
+
+
+class ActiveTestRuns(BaseModel):
+    """The active version's own tests, under it and under the proposal: a test that
+    passes under the first and fails under the second is a promise the proposal drops
+    (often a denial it stops making)."""
+
+    version: int
+    under_active: PolicyTestRun
+    under_proposal: PolicyTestRun
+
+
+class ReplayedDenial(BaseModel):
+    decision_id: UUID
+    action: str
+    actor: str
+    policy_version: int | None
+    denied_by: list[str]
+    under_proposal: list[str]
+    error: str | None
+
+
+class ReplayedDenials(BaseModel):
+    considered: int
+    without_input: int
+    """Denials recorded before decisions kept their input document: not judged again."""
+    no_longer_denied: list[ReplayedDenial]
+    denied_otherwise: list[ReplayedDenial]
+
+
+class OverBudget(BaseModel):
+    """An evaluation under the proposal longer than the decision budget: as a decision it
+    would be refused with 503 ``policy_timeout``."""
+
+    kind: Literal["key_result", "decision"]
+    id: UUID
+    seconds: float
 
 
 class SimulationReport(BaseModel):
@@ -424,6 +491,10 @@ class SimulationReport(BaseModel):
     cycle_id: UUID
     key_results_evaluated: int
     changes: list[SimulatedChange]
+    proposal_tests: PolicyTestRun
+    active_tests: ActiveTestRuns
+    replayed_denials: ReplayedDenials
+    over_budget: list[OverBudget]
 
 
 class GuardrailDecision(BaseModel):

@@ -30,6 +30,7 @@ from okr_builders import definition
 from typer.testing import CliRunner
 
 from policies.bundle import DATA_FILE, load_bundle, load_shipped_bundle
+from policies.proposal_checks import invariant_modules
 from services.bootstrap import Platform
 from services.cli import app as cli
 
@@ -123,6 +124,23 @@ LOWER_INVESTMENT = proposal(
     "Board meeting of 2026-11-20: investment risk appetite from 4 to 2",
     appetite={"investment": 2},
 )
+
+
+@pytest.fixture
+def auth(auth: AuthHeaders) -> AuthHeaders:
+    """The conftest's ``auth``, one token per person and roles, all issued before the test
+    starts: issuing a token is recorded, and these tests count what a request records."""
+    issued: dict[tuple[str, ...], dict[str, str]] = {}
+
+    def headers(user: str, *roles: str) -> dict[str, str]:
+        key = (user, *roles)
+        if key not in issued:
+            issued[key] = auth(user, *roles)
+        return issued[key]
+
+    for person in (ANA, OMAR, MARCUS, PRIYA, TOM, ("sam", "admin"), ("rita", "risk_officer")):
+        headers(*person)
+    return headers
 
 
 def propose(
@@ -372,6 +390,7 @@ def test_simulation_lists_what_would_newly_be_denied_and_records_nothing(
             "no_longer_denied": [],
             "newly_warned": [],
             "no_longer_warned": [],
+            "error": None,
         },
         {
             "key_result_id": investments["rated_3"],
@@ -380,6 +399,7 @@ def test_simulation_lists_what_would_newly_be_denied_and_records_nothing(
             "no_longer_denied": [],
             "newly_warned": [],
             "no_longer_warned": [],
+            "error": None,
         },
     ]
     # Another risk officer and executives may look too; nothing is approved by looking.
@@ -461,7 +481,16 @@ def test_a_new_rule_is_tested_proposed_approved_and_enforced(
     run = CliRunner().invoke(cli, ["policy", "test", str(bundle_dir)])
     assert run.exit_code == 0, run.output
     assert "PASS data.okrgov.guardrails_test.test_aum_growth_alone_is_denied" in run.output
-    assert "2 passed, 0 failed" in run.output
+    # Her two tests, the invariant tests every version passes, and the compile checks.
+    assert "PASS data.okrgov.invariants_test.test_pay_linked_key_results_are_denied" in run.output
+    assert "PASS the data has every setting the rules read" in run.output
+    invariants = sum(
+        len(re.findall(r"^test_\w+ if", text, re.M)) for text in invariant_modules().values()
+    )
+    assert run.output.splitlines()[-2:] == [
+        f"checked: 2 tests of the bundle, {invariants} invariant tests, 3 other checks",
+        f"{2 + invariants + 3} passed, 0 failed",
+    ]
 
     # An AUM key result set under version 1, without a complaints measure beside it.
     objective = ok(
@@ -488,15 +517,16 @@ def test_a_new_rule_is_tested_proposed_approved_and_enforced(
     )
     earlier = ok(add_key_result(client, objective["id"], aum, priya), 201)
 
-    bundle = load_bundle(bundle_dir)  # what she proposes: the modules, not her tests
-    assert "aum_test.rego" not in bundle.modules
+    bundle = load_bundle(bundle_dir)  # what she proposes: the modules and her tests
+    assert "aum_test.rego" in bundle.tests
     body = {
-        "modules": bundle.modules,
+        "modules": {**bundle.modules, **bundle.tests},
         "data": bundle.data,
         "description": "No AUM growth key result without a paired complaints metric",
     }
     v2 = propose(client, auth, body)
-    assert v2["digest"] == bundle.digest()
+    assert v2["digest"] == bundle.digest()  # her tests are kept, not digested
+    assert v2["modules"] == bundle.modules
     report = ok(
         client.post(
             f"/v1/policies/{v2['id']}/simulate", json={"cycle_id": world["cycle"]}, headers=ana

@@ -1,17 +1,20 @@
-"""Guardrail policy versions: propose (risk officers; compiled on proposal), approve (a
-different risk officer; activates it), simulate against a cycle first, read the history."""
+"""Guardrail policy versions: propose (risk officers; checked on proposal), approve (a
+different risk officer; activates it), simulate against a cycle and recent denials first,
+read the history."""
 
+from datetime import UTC, datetime
 from uuid import UUID
 
 from fastapi import APIRouter
 
 from projections.documents import Document
-from services.api.deps import Commands, CurrentPrincipal, FreshReads, PlatformDep, written
+from services.api.deps import Commands, CurrentPrincipal, FreshReads, PlatformDep, Reads, written
 from services.api.errors import READ_ERRORS
 from services.api.schemas import (
     NewPolicy,
     Policies,
     PolicyDetail,
+    Replay,
     Simulation,
     SimulationReport,
 )
@@ -21,7 +24,11 @@ router = APIRouter(prefix="/v1/policies", tags=["guardrail policies"])
 
 @router.post("", status_code=201, response_model=PolicyDetail, responses=written(201))
 def propose_policy(body: NewPolicy, cmd: Commands) -> Document:
-    """A new version of the modules and data; a Rego error answers 422 with module and line."""
+    """A new version of the modules and data, with its tests (``*_test.rego``). Checked
+    before anything is recorded: a Rego error answers 422 ``policy_compile_error`` with
+    module and line; a failing test of its own, a failing invariant test, a setting the
+    rules read that the data lacks, or a test past the time budget answers 422
+    ``policy_test_failed`` with one detail per failure."""
     done = cmd.ledger.propose_policy(cmd.principal, body.modules, body.data, body.description)
     return cmd.settle(done).policy(done.id)
 
@@ -51,8 +58,37 @@ def approve_policy(policy_id: UUID, cmd: Commands) -> Document:
 
 @router.post("/{policy_id}/simulate", response_model=SimulationReport, responses=READ_ERRORS)
 def simulate_policy(
-    policy_id: UUID, body: Simulation, platform: PlatformDep, principal: CurrentPrincipal
+    policy_id: UUID,
+    body: Simulation,
+    platform: PlatformDep,
+    principal: CurrentPrincipal,
+    reads: FreshReads,
 ) -> Document:
-    """What-if: which key results of the cycle this version would newly deny or warn
-    about, and which no longer, compared with the active version. Records nothing."""
-    return platform.ledger.simulate_policy(principal, policy_id, body.cycle_id)
+    """What-if, compared with the active version: which key results of the cycle this
+    version would newly deny or warn about, and which no longer; its own tests; the
+    active version's tests under it; and the latest denied attempts (``replay``) judged
+    again under it. Runs off the request path within ``OKRGOV_SIMULATE_BUDGET_SECONDS``
+    (503 ``simulation_timeout`` past it). Records nothing."""
+    denied = _recent_denials(reads, body.replay)
+    return platform.ledger.simulate_policy(principal, policy_id, body.cycle_id, denied)
+
+
+def _recent_denials(reads: Reads, replay: Replay) -> list[UUID]:
+    """The latest denied decisions recorded within the replay's period, newest first."""
+    if replay.limit == 0:
+        return []
+    since, until = _aware(replay.since), _aware(replay.until)
+    found = [
+        d
+        for d in reads.governance.find("decision", "denied")
+        if (since is None or datetime.fromisoformat(d["at"]) >= since)
+        and (until is None or datetime.fromisoformat(d["at"]) <= until)
+    ]
+    found.sort(key=lambda d: -int(d["position"]))
+    return [UUID(d["id"]) for d in found[: replay.limit]]
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)

@@ -9,7 +9,7 @@ import pytest
 
 from policies.bundle import SHIPPED_BUNDLE_DIR, PolicyBundle
 from policies.engine import PolicyCompileError
-from policies.testing import TestResult, run_policy_tests
+from policies.testing import ERROR, FALSE, PASSED, UNDEFINED, TestResult, run_policy_tests
 
 EXTRA_TESTS = """package okrgov.extra_test
 
@@ -78,9 +78,15 @@ def test_failing_and_erroring_tests_are_reported(tmp_path: Path) -> None:
         "test_is_false",
         "test_errors",
     }
-    assert extra["test_passes"] == TestResult("data.okrgov.extra_test.test_passes", True, "")
+    assert extra["test_passes"] == TestResult(
+        "data.okrgov.extra_test.test_passes", True, "", PASSED, "extra_test.rego:16"
+    )
     assert extra["test_pay_linked_is_allowed"] == TestResult(
-        "data.okrgov.extra_test.test_pay_linked_is_allowed", False, "undefined, not true"
+        "data.okrgov.extra_test.test_pay_linked_is_allowed",
+        False,
+        "undefined, not true",
+        UNDEFINED,
+        "extra_test.rego:7",
     )
     assert not extra["test_is_false"].passed
     assert extra["test_is_false"].message == (
@@ -88,6 +94,10 @@ def test_failing_and_erroring_tests_are_reported(tmp_path: Path) -> None:
     )
     assert not extra["test_errors"].passed
     assert extra["test_errors"].message == "error: extra_test.rego:24:12: divide by zero"
+    assert (extra["test_errors"].outcome, extra["test_errors"].location) == (
+        ERROR,
+        "extra_test.rego:23",
+    )
     # the shipped tests still pass next to them
     assert all(r.passed for n, r in results.items() if "guardrails_test" in n)
 
@@ -95,7 +105,9 @@ def test_failing_and_erroring_tests_are_reported(tmp_path: Path) -> None:
 def test_a_test_that_evaluates_to_something_else_fails(tmp_path: Path) -> None:
     (tmp_path / "p_test.rego").write_text('package p_test\n\ntest_value := "yes"\n', "utf-8")
     assert run_policy_tests(tmp_path) == [
-        TestResult("data.p_test.test_value", False, 'evaluated to "yes", not true')
+        TestResult(
+            "data.p_test.test_value", False, 'evaluated to "yes", not true', FALSE, "p_test.rego:3"
+        )
     ]
 
 
