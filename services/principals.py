@@ -17,6 +17,10 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+#: The roles that read the firm-wide record (see ``Principal.oversees``).
+OVERSIGHT = (Role.COMPLIANCE, Role.EXECUTIVE, Role.RISK_OFFICER)
+
+
 @dataclass(frozen=True)
 class Principal:
     """An authenticated user (a canonical user id) and the roles its token grants."""
@@ -34,6 +38,12 @@ class Principal:
 
     def has(self, *roles: Role) -> bool:
         return bool(self.roles.intersection(roles))
+
+    @property
+    def oversees(self) -> bool:
+        """Compliance, executives and risk officers read the firm-wide record: everyone's
+        decisions, denied attempts, the audit trail. Everyone else reads their own."""
+        return self.has(*OVERSIGHT)
 
     def require(self, *roles: Role, to: str) -> None:
         self.require_not_compliance(to)

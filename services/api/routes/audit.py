@@ -15,7 +15,7 @@ from services.api.deps import CurrentPrincipal, FreshReads, PlatformDep
 from services.api.errors import READ_ERRORS
 from services.api.schemas_audit import AuditFilter, AuditPage
 from services.errors import Forbidden
-from services.principals import Principal, Role
+from services.principals import Principal
 
 router = APIRouter(prefix="/v1/audit", tags=["evidence"])
 log = structlog.get_logger("okrgov.audit")
@@ -30,7 +30,7 @@ def overseer(principal: CurrentPrincipal) -> Principal:
     views; members do not. The trail is the firm-wide record of everyone's changes,
     reasons and denied attempts: a member reads the OKRs (and their history) through the
     OKR routes, while reviewing colleagues' conduct is oversight, kept to those roles."""
-    if not principal.has(Role.COMPLIANCE, Role.EXECUTIVE, Role.RISK_OFFICER):
+    if not principal.oversees:
         raise Forbidden(
             "the audit trail and compliance views are read by compliance, executives and "
             "risk officers"

@@ -1,18 +1,32 @@
-"""Every decision the guardrails made, allowed, denied or failed, newest first."""
+"""Every decision the guardrails made, allowed, denied or failed, newest first: all of them
+for compliance, executives and risk officers; anyone else's own."""
 
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from projections.documents import Document
-from services.api.deps import FreshReads
+from services.api.deps import CurrentPrincipal, FreshReads
 from services.api.errors import READ_ERRORS
 from services.api.schemas import DecisionFilter, GuardrailDecisions
+from services.errors import Forbidden
 
 router = APIRouter(prefix="/v1/decisions", tags=["guardrail policies"])
 
 
 @router.get("", response_model=GuardrailDecisions, responses=READ_ERRORS)
-def list_decisions(reads: FreshReads, query: Annotated[DecisionFilter, Query()]) -> Document:
-    """Each with the policy version, bundle digest and input digest it was made under."""
-    return {"items": reads.decisions(query.outcome, query.actor, query.action, query.limit)}
+def list_decisions(
+    reads: FreshReads, principal: CurrentPrincipal, query: Annotated[DecisionFilter, Query()]
+) -> Document:
+    """Each with the policy version, bundle digest and input digest it was made under.
+    Members and admins see their own decisions only (others' denied attempts are
+    compliance data): for them ``actor`` is themselves, and naming anyone else is 403."""
+    actor = query.actor
+    if not principal.oversees:
+        if actor is not None and actor != principal.user:
+            raise Forbidden(
+                "you see your own decisions only; everyone's are read by compliance, "
+                "executives and risk officers"
+            )
+        actor = principal.user
+    return {"items": reads.decisions(query.outcome, actor, query.action, query.limit)}

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response
 from services.api.deps import CurrentPrincipal, PlatformDep, written
 from services.api.errors import POSITION_HEADER, READ_ERRORS
 from services.api.schemas import Revocation, TokenFilter, TokenRecordOut, TokenRecords
+from services.errors import Forbidden
 from services.principals import Role
 
 router = APIRouter(prefix="/v1/tokens", tags=["access"])
@@ -19,7 +20,10 @@ router = APIRouter(prefix="/v1/tokens", tags=["access"])
 def list_tokens(
     platform: PlatformDep, principal: CurrentPrincipal, query: Annotated[TokenFilter, Query()]
 ) -> dict[str, Any]:
-    """Admins and compliance see every token on record; anyone else their own."""
+    """Admins and compliance see every token on record; anyone else their own (a token
+    without roles, nothing)."""
+    if not principal.roles:
+        raise Forbidden("a token without roles may not read")
     sees_all = principal.has(Role.ADMIN, Role.COMPLIANCE)
     records = [
         r.as_document()

@@ -1,0 +1,236 @@
+"""Who sees what, route by route and role by role, like the write matrix: the OKRs, the
+policies and the snapshots are read by every role; the firm-wide record (the audit trail,
+the compliance views, the integrity check, everyone's decisions and denied attempts) by
+compliance, executives and risk officers; members and admins see their own decisions and
+tokens only; a token without roles reads nothing; no token, nothing but the public pages.
+
+Every GET route of the application must have a row here, so a new route cannot be added
+without saying who may read it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from e2e_support import ok, position
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from services.api.routes import ROUTERS
+from services.bootstrap import Platform
+from services.integrity import integrity_of
+
+AuthHeaders = Callable[..., dict[str, str]]
+
+ROLES = {
+    "owner": ("tom", "member"),
+    "member": ("lena", "member"),
+    "executive": ("priya", "executive"),
+    "risk_officer": ("ana", "risk_officer"),
+    "compliance": ("marcus", "compliance"),
+    "admin": ("sam", "admin"),
+    "no_role": ("nobody",),
+}
+EVERY_ROLE = {role for role in ROLES if role != "no_role"}
+OVERSIGHT = {"executive", "risk_officer", "compliance"}
+
+#: GET route (and the read-only simulate) -> the roles that get 200; every other role 403.
+READERS: dict[tuple[str, str], set[str]] = {
+    ("GET", "/v1/cycles"): EVERY_ROLE,
+    ("GET", "/v1/cycles/{cycle_id}"): EVERY_ROLE,
+    ("GET", "/v1/cycles/{cycle_id}/snapshot"): EVERY_ROLE,
+    ("GET", "/v1/cycles/{cycle_id}/snapshot/export"): EVERY_ROLE,
+    ("GET", "/v1/cycles/{cycle_id}/snapshot/verify"): EVERY_ROLE,
+    ("GET", "/v1/objectives"): EVERY_ROLE,
+    ("GET", "/v1/objectives/{objective_id}"): EVERY_ROLE,
+    ("GET", "/v1/key-results/{key_result_id}"): EVERY_ROLE,
+    ("GET", "/v1/change-requests"): EVERY_ROLE,
+    ("GET", "/v1/change-requests/{change_request_id}"): EVERY_ROLE,
+    ("GET", "/v1/policies"): EVERY_ROLE,
+    ("GET", "/v1/policies/active"): EVERY_ROLE,
+    ("GET", "/v1/policies/{policy_id}"): EVERY_ROLE,
+    ("GET", "/v1/decisions"): EVERY_ROLE,  # their own, unless they oversee (below)
+    ("GET", "/v1/tokens"): EVERY_ROLE,  # their own, unless admin or compliance (below)
+    ("POST", "/v1/policies/{policy_id}/simulate"): OVERSIGHT,
+    ("GET", "/v1/audit"): OVERSIGHT,
+    ("GET", "/v1/compliance/violations"): OVERSIGHT,
+    ("GET", "/v1/compliance/changes-after-lock"): OVERSIGHT,
+    ("GET", "/v1/compliance/approvals"): OVERSIGHT,
+    ("GET", "/v1/compliance/pay-linked"): OVERSIGHT,
+    ("GET", "/v1/compliance/over-appetite"): OVERSIGHT,
+    ("GET", "/v1/compliance/policy-periods"): OVERSIGHT,
+    ("GET", "/v1/compliance/stale-check-ins"): OVERSIGHT,
+    ("GET", "/v1/compliance/{view}"): set(),  # an unknown view: 404 for overseers
+    ("GET", "/v1/integrity"): OVERSIGHT,
+    ("GET", "/v1/integrity/proof/{position}"): OVERSIGHT,
+}
+#: Answered without a token.
+PUBLIC = {"/healthz", "/docs", "/redoc", "/openapi.json"}
+
+
+def read_routes() -> set[tuple[str, str]]:
+    return {
+        (method, route.path)
+        for router in ROUTERS
+        for route in router.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods or ()
+        if method == "GET"
+    }
+
+
+def test_every_read_route_says_who_reads_it() -> None:
+    assert read_routes() == {route for route in READERS if route[0] == "GET"}
+
+
+@pytest.fixture
+def quarter(
+    client: TestClient, platform: Platform, auth: AuthHeaders, locked_world: dict[str, str]
+) -> dict[str, Any]:
+    """A quarter with a request decided after lock, a denied attempt by each member, then
+    closed, sealed and checkpointed; and a proposed policy version."""
+    priya, tom, lena = auth("priya", "executive"), auth("tom", "member"), auth("lena", "member")
+    request = ok(
+        client.post(
+            "/v1/change-requests",
+            json={
+                "key_result_id": locked_world["key_result"],
+                "changes": {"target": 10},
+                "reason": "slipped",
+            },
+            headers=tom,
+        ),
+        201,
+    )
+    ok(client.post(f"/v1/change-requests/{request['id']}/approve", headers=priya))
+    # A denied attempt each, after lock: Tom edits his key result, Lena adds an objective.
+    edit = client.patch(
+        f"/v1/key-results/{locked_world['key_result']}", json={"target": 9}, headers=tom
+    )
+    assert edit.status_code == 409, edit.text
+    added = client.post(
+        "/v1/objectives",
+        json={
+            "cycle_id": locked_world["cycle"],
+            "title": "Faster onboarding for new LPs",
+            "owner": "lena",
+            "level": "team",
+            "commitment": "committed",
+        },
+        headers=lena,
+    )
+    assert added.status_code == 409, added.text
+    ok(client.post(f"/v1/cycles/{locked_world['cycle']}/close", headers=priya))
+    ok(client.post(f"/v1/cycles/{locked_world['cycle']}/seal", headers=priya))
+    ana = auth("ana", "risk_officer")
+    active = ok(client.get("/v1/policies/active", headers=ana))
+    proposal = ok(
+        client.post(
+            "/v1/policies",
+            json={"modules": active["modules"], "data": active["data"], "description": "same"},
+            headers=ana,
+        ),
+        201,
+    )
+    platform.catch_up()
+    integrity = integrity_of(platform)
+    integrity.follower.catch_up()
+    assert integrity.record_checkpoint("for the read matrix") is not None
+    return {
+        **locked_world,
+        "change_request": request["id"],
+        "policy": proposal["id"],
+        "position": 1,
+        "view": "not-a-view",
+    }
+
+
+def _call(
+    client: TestClient, route: tuple[str, str], quarter: dict[str, Any], headers: dict[str, str]
+) -> Any:
+    method, template = route
+    path = template.format(
+        cycle_id=quarter["cycle"],
+        objective_id=quarter["objective"],
+        key_result_id=quarter["key_result"],
+        change_request_id=quarter["change_request"],
+        policy_id=quarter["policy"],
+        position=quarter["position"],
+        view=quarter["view"],
+    )
+    body = {"cycle_id": quarter["cycle"]} if method == "POST" else None
+    return client.request(method, path, json=body, headers=headers)
+
+
+@pytest.mark.parametrize("role", sorted(ROLES))
+def test_who_reads_each_route(
+    client: TestClient,
+    platform: Platform,
+    auth: AuthHeaders,
+    quarter: dict[str, Any],
+    role: str,
+) -> None:
+    headers = {**auth(*ROLES[role]), "X-Okrgov-Min-Position": str(position(platform))}
+    for route, readers in READERS.items():
+        answer = _call(client, route, quarter, headers)
+        if role in readers:
+            assert answer.status_code == 200, (role, route, answer.text)
+        elif route == ("GET", "/v1/compliance/{view}") and role in OVERSIGHT:
+            assert answer.status_code == 404, (role, route, answer.text)
+        else:
+            assert answer.status_code == 403, (role, route, answer.text)
+            assert answer.json()["error"]["code"] == "forbidden"
+
+
+def test_without_a_token_only_the_public_pages_answer(
+    client: TestClient, quarter: dict[str, Any]
+) -> None:
+    for route in READERS:
+        answer = _call(client, route, quarter, {})
+        assert answer.status_code == 401, (route, answer.text)
+    for path in PUBLIC:
+        assert client.get(path).status_code == 200, path
+
+
+@pytest.mark.parametrize("role", sorted(EVERY_ROLE))
+def test_decisions_and_tokens_of_others_are_oversight(
+    client: TestClient,
+    platform: Platform,
+    auth: AuthHeaders,
+    quarter: dict[str, Any],
+    role: str,
+) -> None:
+    user = ROLES[role][0]
+    headers = {**auth(*ROLES[role]), "X-Okrgov-Min-Position": str(position(platform))}
+    decisions = ok(client.get("/v1/decisions", params={"limit": 1000}, headers=headers))["items"]
+    actors = {d["actor"] for d in decisions}
+    denied = {d["actor"] for d in decisions if d["outcome"] == "denied"}
+    if role in OVERSIGHT:
+        assert {"priya", "tom", "lena"} <= actors
+        assert {"tom", "lena"} <= denied  # others' denied attempts are theirs to read
+    else:
+        assert actors <= {user}
+        asked = client.get("/v1/decisions", params={"actor": "priya"}, headers=headers)
+        assert asked.status_code == 403
+    if role == "owner":
+        assert denied == {"tom"}  # Tom sees his own denied attempt, not Lena's
+    tokens = ok(client.get("/v1/tokens", headers=headers))["items"]
+    subjects = {t["subject"] for t in tokens}
+    if role in ("admin", "compliance"):
+        assert {"tom", "lena", "priya"} <= subjects
+    else:
+        assert subjects == {user}
+
+
+def test_the_read_matrix_covers_the_whole_api(app: FastAPI) -> None:
+    """Every path of the OpenAPI document is a read in the matrix, a write in the write
+    matrix (test_api_contract), or public."""
+    documented = {
+        (method.upper(), path)
+        for path, item in app.openapi()["paths"].items()
+        for method in item
+        if method.upper() == "GET"
+    }
+    assert documented - set(READERS) <= {("GET", p) for p in PUBLIC}
