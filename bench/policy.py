@@ -8,6 +8,8 @@ Single-threaded, embedded engine (regorus), the shipped bundle. In one run it me
    N times, giving decisions per second and p50 / p99 latency; beside the same documents
    through a ``DecisionPoint`` of the same class on the same engine class loaded with a
    trivial bundle (``deny`` and ``warn`` that never hold), i.e. the engine's fixed cost;
+   and beside the shipped bundle evaluated in a worker process (``SandboxedEngine``, as
+   the server runs it), i.e. what the sandbox adds; plus what starting a worker costs;
 2. the write path: check-ins per second through ``Ledger.check_in`` with the guard as
    shipped, beside the same ledger with the guard switched off for this benchmark only
    (``SwitchableLedger``: no input document, no decision, no Decision recorded), with the
@@ -46,7 +48,9 @@ from infra.persistence import eventsourcing_env
 from policies.bundle import PolicyBundle, canonical_json, load_shipped_bundle
 from policies.decision_point import DecisionPoint, Ruling
 from policies.embedded import EmbeddedEngine
-from policies.engine import Verdict
+from policies.engine import PolicyEngine, Verdict
+from policies.sandbox import Budgets
+from policies.sandboxed import SandboxedEngine
 from services import bootstrap
 from services.bootstrap import Platform
 from services.guard import Allowed
@@ -281,6 +285,17 @@ class DecisionResult:
     verdict: Verdict
     shipped: Latencies
     trivial: Latencies
+    sandboxed: Latencies
+
+
+@dataclass
+class WorkerStart:
+    """Seconds to a first decision on a new sandboxed engine: the very first (which also
+    starts the fork server) and each later one (a fork of the warm fork server, the
+    bundle parsed and analysed in it, one decision)."""
+
+    first: float
+    later: list[float]
 
 
 @dataclass
@@ -296,11 +311,31 @@ class WriteResult:
 # ---- 1. one decision ------------------------------------------------------------------
 
 
-def decision_point_for(bundle: PolicyBundle) -> DecisionPoint:
-    """A decision point as bootstrap makes it (embedded engine), with ``bundle`` active."""
-    point = DecisionPoint(EmbeddedEngine())
+def decision_point_for(bundle: PolicyBundle, engine: PolicyEngine | None = None) -> DecisionPoint:
+    """A decision point on ``engine`` (in-process regorus unless given), ``bundle`` active."""
+    point = DecisionPoint(engine or EmbeddedEngine())
     point.ensure(1, bundle.digest(), lambda: bundle)
     return point
+
+
+def sandboxed_engine() -> SandboxedEngine:
+    """One worker process, the default budgets: the server's engine, one at a time."""
+    return SandboxedEngine(1, Budgets())
+
+
+def measure_worker_start(document: dict[str, Any], count: int) -> WorkerStart:
+    """Time to the first decision of ``count`` + 1 new sandboxed engines, one after the
+    other; the first of this process also starts the fork server."""
+    shipped = load_shipped_bundle()
+    times = []
+    for _ in range(count + 1):
+        engine = sandboxed_engine()
+        point = decision_point_for(shipped, engine)
+        started = time.perf_counter()
+        point.decide(document)
+        times.append(time.perf_counter() - started)
+        point.close()
+    return WorkerStart(times[0], times[1:])
 
 
 def time_decisions(point: DecisionPoint, document: dict[str, Any], count: int) -> list[int]:
@@ -318,6 +353,7 @@ def measure_decisions(
 ) -> list[DecisionResult]:
     shipped = decision_point_for(load_shipped_bundle())
     trivial = decision_point_for(TRIVIAL_BUNDLE)
+    sandboxed = decision_point_for(load_shipped_bundle(), sandboxed_engine())
     results = {
         action: DecisionResult(
             action,
@@ -325,20 +361,24 @@ def measure_decisions(
             shipped.decide(documents[action]).verdict,
             Latencies(),
             Latencies(),
+            Latencies(),
         )
         for action in ACTIONS
     }
-    for action in ACTIONS:  # warm-up, untimed
-        time_decisions(shipped, documents[action], args.warm_up_decisions)
-        time_decisions(trivial, documents[action], args.warm_up_decisions)
-    size = max(1, -(-args.decisions // BLOCKS))
-    for n, start in enumerate(range(0, args.decisions, size)):
-        count = min(size, args.decisions - start)
-        for action in ACTIONS:
-            r = results[action]
-            order = [(shipped, r.shipped), (trivial, r.trivial)]
-            for point, into in order if n % 2 == 0 else reversed(order):
-                into.samples += time_decisions(point, documents[action], count)
+    try:
+        for action in ACTIONS:  # warm-up, untimed
+            for point in (shipped, trivial, sandboxed):
+                time_decisions(point, documents[action], args.warm_up_decisions)
+        size = max(1, -(-args.decisions // BLOCKS))
+        for n, start in enumerate(range(0, args.decisions, size)):
+            count = min(size, args.decisions - start)
+            for action in ACTIONS:
+                r = results[action]
+                order = [(shipped, r.shipped), (trivial, r.trivial), (sandboxed, r.sandboxed)]
+                for point, into in order if n % 2 == 0 else reversed(order):
+                    into.samples += time_decisions(point, documents[action], count)
+    finally:
+        sandboxed.close()
     return [results[a] for a in ACTIONS]
 
 
@@ -477,9 +517,10 @@ def _verdict_text(verdict: Verdict) -> str:
 
 def report_decisions(results: list[DecisionResult], args: argparse.Namespace) -> None:
     print(
-        f"1. one decision: DecisionPoint.decide, embedded engine, {args.decisions:,} timed "
-        f"evaluations per document and bundle (after {args.warm_up_decisions:,} warm-up), "
-        f"{BLOCKS} alternating blocks"
+        f"1. one decision: DecisionPoint.decide, {args.decisions:,} timed evaluations per "
+        f"document and variant (after {args.warm_up_decisions:,} warm-up), {BLOCKS} "
+        "alternating blocks; in-process regorus (shipped, trivial) and in a worker process "
+        "(sandboxed: the shipped bundle as the server evaluates it)"
     )
     for r in results:
         print(
@@ -490,7 +531,8 @@ def report_decisions(results: list[DecisionResult], args: argparse.Namespace) ->
         f"{'us mean':>8} {'us p50':>8} {'us p99':>8}"
     )
     for r in results:
-        for name, lat in (("shipped", r.shipped), ("trivial baseline", r.trivial)):
+        rows = (("shipped", r.shipped), ("trivial baseline", r.trivial), ("sandboxed", r.sandboxed))
+        for name, lat in rows:
             rate = lat.rate
             print(
                 f"{r.action:<20} {name:<18} {rate.count:>9,} {rate.seconds:>8.3f} "
@@ -504,6 +546,23 @@ def report_decisions(results: list[DecisionResult], args: argparse.Namespace) ->
             f"{'':<20} {'  ratio shipped/trivial':<28} {'':>8} {ratio:>8.2f}x "
             f"(rules {extra:+,.1f} us mean, {extra_p50:+,.1f} us p50)"
         )
+        boxed = r.sandboxed.rate.micros_each / r.shipped.rate.micros_each
+        added = r.sandboxed.rate.micros_each - r.shipped.rate.micros_each
+        added_p50 = r.sandboxed.percentile_us(0.5) - r.shipped.percentile_us(0.5)
+        print(
+            f"{'':<20} {'  ratio sandboxed/in-process':<28} {'':>8} {boxed:>8.2f}x "
+            f"(time; the sandbox {added:+,.1f} us mean, {added_p50:+,.1f} us p50)"
+        )
+
+
+def report_worker_start(start: WorkerStart) -> None:
+    later = sorted(start.later)
+    print(
+        f"   worker start, to the first decision on a new sandboxed engine: the process's "
+        f"first {start.first * 1000:,.0f} ms (fork server started too); then "
+        f"{len(later)} more: median {later[len(later) // 2] * 1000:,.1f} ms, "
+        f"max {later[-1] * 1000:,.1f} ms"
+    )
 
 
 def report_writes_header(args: argparse.Namespace) -> None:
@@ -536,15 +595,24 @@ def report_writes(r: WriteResult) -> None:
     )
 
 
-def summary_lines(decisions: list[DecisionResult], writes: list[WriteResult]) -> list[str]:
+def summary_lines(
+    decisions: list[DecisionResult], writes: list[WriteResult], start: WorkerStart
+) -> list[str]:
     lines = []
     for d in decisions:
         lines.append(
-            f"decide {d.action}: {d.shipped.rate.per_second:,.0f}/s, "
+            f"decide {d.action} ({d.input_bytes:,} bytes): {d.shipped.rate.per_second:,.0f}/s, "
             f"p50 {d.shipped.percentile_us(0.5):,.0f} us, p99 {d.shipped.percentile_us(0.99):,.0f} "
             f"us (trivial bundle {d.trivial.rate.per_second:,.0f}/s, "
-            f"p50 {d.trivial.percentile_us(0.5):,.0f} us)"
+            f"p50 {d.trivial.percentile_us(0.5):,.0f} us); sandboxed "
+            f"{d.sandboxed.rate.per_second:,.0f}/s, p50 {d.sandboxed.percentile_us(0.5):,.0f} us "
+            f"({d.sandboxed.rate.micros_each / d.shipped.rate.micros_each:.2f}x the time)"
         )
+    later = sorted(start.later)
+    lines.append(
+        f"worker start to first decision: {start.first * 1000:,.0f} ms the first in a process, "
+        f"then median {later[len(later) // 2] * 1000:,.1f} ms"
+    )
     for w in writes:
         lines.append(
             f"{w.backend} ({w.details}): check-in {w.guarded.per_second:,.0f}/s guarded vs "
@@ -569,6 +637,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--checkins", type=int, default=5000, help="timed check-ins per variant (guard on/off)"
+    )
+    parser.add_argument(
+        "--worker-starts", type=int, default=10, help="new sandboxed engines timed to a decision"
     )
     parser.add_argument(
         "--key-results",
@@ -597,6 +668,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.decisions < 1 or args.checkins < 1 or args.warm_up < 0 or args.warm_up_decisions < 0:
         parser.error("--decisions, --checkins must be >= 1, the warm-ups >= 0")
+    if args.worker_starts < 1:
+        parser.error("--worker-starts must be >= 1")
     if args.key_results < 4:
         parser.error("--key-results must be >= 4 (the key_result.add input has 3 siblings)")
     backends = args.backends.split(",")
@@ -616,10 +689,12 @@ def main(argv: list[str] | None = None) -> int:
         f"inputs from a cycle of {args.key_results:,} key results",
         flush=True,
     )
+    start = measure_worker_start({"action": "cycle.open"}, args.worker_starts)
     sqlite_writes, documents = sqlite_backend(args)
     decisions = measure_decisions(documents, args)
     print()
     report_decisions(decisions, args)
+    report_worker_start(start)
     print()
     report_writes_header(args)
     report_writes(sqlite_writes)
@@ -637,7 +712,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(f"{'postgres':<9} SKIPPED ({first_line})")
     print()
-    for line in summary_lines(decisions, writes) + skipped:
+    for line in summary_lines(decisions, writes, start) + skipped:
         print(line)
     return 1 if skipped else 0
 
