@@ -4,10 +4,12 @@ command that lost a race on an aggregate from fresh state (then answering Confli
 
 import functools
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 from uuid import UUID
 
 import structlog
@@ -25,7 +27,10 @@ log = structlog.get_logger(__name__)
 
 P = ParamSpec("P")
 A = TypeVar("A", bound=Aggregate)
-MAX_ATTEMPTS = 10
+#: How long a command is retried from fresh state before it answers Conflict (409).
+CONFLICT_BUDGET_SECONDS = 10.0
+#: The longest pause between two attempts (jittered, growing from 1 ms).
+MAX_BACKOFF_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -39,22 +44,51 @@ class Recorded:
     """What the guardrails warned about this command (recorded with its decision)."""
 
 
+class SubjectLocks:
+    """Commands on one aggregate within one process take turns (a lock per aggregate id,
+    striped), so sixteen clients checking in on one key result through one process wait
+    for each other instead of racing to the store; writers in other processes still race,
+    and lose to a retry, never to a lost write."""
+
+    STRIPES = 128
+
+    def __init__(self) -> None:
+        self._locks = [threading.RLock() for _ in range(self.STRIPES)]
+
+    def of(self, subject: UUID | None) -> AbstractContextManager[Any]:
+        return self._locks[subject.int % self.STRIPES] if subject is not None else nullcontext()
+
+
 def retry_on_conflict(command: Callable[P, Recorded]) -> Callable[P, Recorded]:
-    """Re-run a command from fresh state when another writer got to an aggregate first."""
+    """Re-run a command from fresh state when another writer got to an aggregate first,
+    for up to the owner's ``conflict_budget_seconds``; then Conflict. The command's first
+    id argument is its subject: commands on it in this process take turns (``SubjectLocks``
+    of the owner, when it has them)."""
 
     @functools.wraps(command)
     def run(*args: P.args, **kwargs: P.kwargs) -> Recorded:
+        owner = args[0] if args else None
+        budget = getattr(owner, "conflict_budget_seconds", CONFLICT_BUDGET_SECONDS)
+        locks: SubjectLocks | None = getattr(owner, "subject_locks", None)
+        subject = next((a for a in args[1:] if isinstance(a, UUID)), None)
         # Keep the request's correlation id, or give this command its own.
-        with correlated(current_correlation_id(), command=command.__name__):
-            for attempt in range(1, MAX_ATTEMPTS + 1):
+        turn = locks.of(subject) if locks is not None else nullcontext()
+        with correlated(current_correlation_id(), command=command.__name__), turn:
+            deadline = time.monotonic() + budget
+            attempt = 0
+            while True:
+                attempt += 1
                 try:
                     return command(*args, **kwargs)
                 except IntegrityError:
                     log.info("command.conflict", attempt=attempt)
-                    time.sleep(random.uniform(0, 0.005 * 2**attempt))
+                    if time.monotonic() >= deadline:
+                        break
+                    pause = min(MAX_BACKOFF_SECONDS, 0.001 * 2**attempt)
+                    time.sleep(random.uniform(pause / 2, pause))
         raise Conflict(
-            f"{command.__name__}: the same records changed concurrently {MAX_ATTEMPTS} times; "
-            "retry the request"
+            f"{command.__name__}: the same records kept changing concurrently for "
+            f"{budget:g} s ({attempt} attempts); retry the request"
         )
 
     return run
@@ -62,6 +96,13 @@ def retry_on_conflict(command: Callable[P, Recorded]) -> Callable[P, Recorded]:
 
 class LedgerBase(Application[UUID]):
     """The event-sourced application all okrgov commands run in (one store)."""
+
+    #: How long a command retries a conflict before answering 409 (see retry_on_conflict).
+    conflict_budget_seconds = CONFLICT_BUDGET_SECONDS
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.subject_locks = SubjectLocks()
 
     def _load(self, cls: type[A], ident: UUID, *, to_change: bool = True) -> A:
         """Load an aggregate. One that is only read (``to_change=False``) comes straight

@@ -11,7 +11,6 @@ from quarter import EXEC, TOM, plan_quarter
 from events import KeyResult
 from events.errors import InvalidValue
 from infra.config import Settings
-from services import ledger_base
 from services.bootstrap import Platform, build
 from services.errors import Conflict
 
@@ -91,7 +90,7 @@ def test_a_race_that_never_ends_answers_conflict_and_records_nothing(
     _, _, key_result = plan_quarter(platform)
     ledger = platform.ledger
     original = ledger._key_result_context
-    monkeypatch.setattr(ledger_base, "MAX_ATTEMPTS", 3)
+    monkeypatch.setattr(ledger, "conflict_budget_seconds", 0.2)
 
     def always_lose(ident: Any) -> Any:
         loaded = original(ident)
@@ -102,7 +101,8 @@ def test_a_race_that_never_ends_answers_conflict_and_records_nothing(
     with pytest.raises(Conflict):
         ledger.check_in(TOM, key_result.id, 12, 0.5, "never lands")
     notes = [c[2] for c in platform.ledger.repository.get(key_result.id).check_ins]
-    assert notes == ["always first"] * 3
+    # Retried from fresh state until the budget ran out: every attempt lost, none landed.
+    assert len(notes) >= 2 and set(notes) == {"always first"}
 
 
 def test_racing_realignments_cannot_form_a_loop(
