@@ -40,13 +40,20 @@ class Settings(BaseSettings):
     simulate_concurrency: int = Field(default=1, ge=1, le=16)
     """What-ifs and proposal checks that may run at once (each in its own process)."""
     aggregate_cache_size: int = 5000
+    conflict_retry_seconds: float = Field(default=10.0, gt=0, le=120)
+    """How long a command that lost a race on an aggregate is retried from fresh state
+    before it answers 409 ``conflict``."""
     read_wait_seconds: float = 5.0
     """How long a read waits for the projections to reach the caller's last write."""
     projection_poll_seconds: float = 0.5
     log_level: str = "INFO"
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)
     """The largest request body the API reads; a larger one answers 413 unread."""
-    token_ttl_days: int = 90
+    token_ttl_days: int = Field(default=30, ge=1, le=365)
+    """Lifetime of a token issued without ``--days`` (see the README's Security section)."""
+    token_refresh_seconds: float = Field(default=1.0, gt=0, le=60)
+    """How stale a process's list of issued and revoked tokens may be: a revocation
+    recorded anywhere is honoured by every process within this time."""
     signing_key: str | None = None
     """Ed25519 private key (base64) signing integrity checkpoints; generated into
     ``data_dir`` on first run when unset."""

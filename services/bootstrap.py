@@ -25,6 +25,7 @@ from projections.follower import Follower, Projection
 from projections.governance import Governance
 from projections.integrity import INTEGRITY
 from projections.okr_state import OkrState
+from services.access import AccessControl, AccessList
 from services.errors import ProjectionBehind
 from services.integrity import integrity_follower
 from services.ledger import Ledger
@@ -54,7 +55,7 @@ class Platform:
     settings: Settings
     ledger: Ledger
     followers: dict[str, Follower]
-    tokens: TokenSigner
+    tokens: AccessControl
     _last_write: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -150,6 +151,7 @@ def build(settings: Settings | None = None) -> Platform:
         decision_point=decision_point(settings),
         reviews=policy_reviews(settings),
     )
+    ledger.conflict_budget_seconds = settings.conflict_retry_seconds
     ledger.seed_policy()
     followers = {
         p.name: Follower(
@@ -165,5 +167,8 @@ def build(settings: Settings | None = None) -> Platform:
     followers[INTEGRITY] = integrity_follower(ledger, settings)
     secret = load_or_create_secret(settings.secret_key, settings.data_dir)
     private_secrets(settings.data_dir)
-    tokens = TokenSigner(secret, timedelta(days=settings.token_ttl_days))
+    access_list = AccessList(ledger.recorder, ledger.mapper, settings.token_refresh_seconds)
+    tokens = AccessControl(
+        ledger, TokenSigner(secret), access_list, timedelta(days=settings.token_ttl_days)
+    )
     return Platform(settings=settings, ledger=ledger, followers=followers, tokens=tokens)

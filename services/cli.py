@@ -15,16 +15,15 @@ from services.cli_audit import audit_app
 from services.cli_db import db_app
 from services.cli_integrity import checkpoint, verify
 from services.cli_policy import policy_test as run_policy_checks
+from services.cli_tokens import token_app
 from services.demo import load_demo
-from services.principals import Role
 from services.projector import projector
 from services.relay import relay
 
 app = typer.Typer(help="okrgov: event-sourced OKR governance.", no_args_is_help=True)
-token_app = typer.Typer(help="Bearer tokens for the API.", no_args_is_help=True)
 projections_app = typer.Typer(help="Read models.", no_args_is_help=True)
 policy_app = typer.Typer(help="Guardrail policies.", no_args_is_help=True)
-app.add_typer(token_app, name="token")
+app.add_typer(token_app, name="token", no_args_is_help=True)
 app.add_typer(projections_app, name="projections")
 app.add_typer(policy_app, name="policy")
 app.add_typer(audit_app, name="audit")
@@ -56,9 +55,8 @@ def serve(
     ] = False,
 ) -> None:
     """Run the HTTP API with its projections following the store."""
-    import uvicorn
-
     from services.api.app import create_app
+    from services.api.server import serve as serve_http
 
     platform = _platform()
     if demo_if_empty and _has_no_cycles(platform):
@@ -66,22 +64,7 @@ def serve(
         log.info("demo.loaded")
     platform.start()
     try:
-        # Our middleware logs each request with its correlation id; uvicorn's access log
-        # would repeat it without one.
-        uvicorn.run(create_app(platform), host=host, port=port, log_config=None, access_log=False)
-    finally:
-        platform.close()
-
-
-@token_app.command("create")
-def token_create(
-    user: Annotated[str, typer.Option(help="The user id the token acts as.")],
-    role: Annotated[list[Role], typer.Option(help="A role; repeat for several.")],
-) -> None:
-    """Print a bearer token for USER with the given roles."""
-    platform = _platform()
-    try:
-        typer.echo(platform.tokens.create(user, [r.value for r in role]))
+        serve_http(create_app(platform), host, port)
     finally:
         platform.close()
 

@@ -21,13 +21,15 @@ from dataclasses import dataclass
 from typing import Annotated, Any, cast
 from uuid import UUID
 
+import structlog
 from fastapi import Depends, Header, Request, Response
-from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from events.errors import InvalidValue
 from infra.persistence import MAX_POSITION
 from infra.tokens import InvalidToken
 from projections.documents import Document, DocumentView
+from projections.okr_state import with_target
 from services.api.errors import POSITION_HEADER, WRITE_ERRORS, Unauthenticated
 from services.bootstrap import Platform
 from services.errors import Forbidden, NotFound, ProjectionBehind
@@ -35,6 +37,16 @@ from services.ledger import Ledger, Recorded
 from services.principals import Principal
 
 MIN_POSITION_HEADER = "X-Okrgov-Min-Position"
+
+log = structlog.get_logger(__name__)
+
+
+class PositionNotRecorded(InvalidValue):
+    """A client waits for a position the store has not reached: well formed, but about a
+    state that does not exist (so not ``validation_error``: the schema cannot know it)."""
+
+    rule = "position_not_recorded"
+
 
 bearer = HTTPBearer(auto_error=False, description="a token from `okrgov token create`")
 
@@ -57,9 +69,10 @@ def current_principal(
     if credentials is None:
         raise Unauthenticated("send Authorization: Bearer <token>")
     try:
-        claims = platform.tokens.verify(credentials.credentials)
-        principal = Principal.of(claims.user, claims.roles)
-    except (InvalidToken, ValueError):  # ValueError: a role this version does not know
+        principal = platform.tokens.authenticate(credentials.credentials)
+    except (InvalidToken, ValueError) as exc:  # ValueError: a role this version does not know
+        # Why a token is refused is for the operator's log, not for whoever presented it.
+        log.info("auth.refused", reason=str(exc))
         raise Unauthenticated("the bearer token is not valid") from None
     request.state.principal = principal
     return principal
@@ -135,11 +148,16 @@ class Reads:
         return self.one("key_result", ident)
 
     def change_request(self, ident: UUID) -> Document:
-        return self.one("change_request", ident)
+        return with_target(self.one("change_request", ident))
 
-    def change_requests(self, key_result_id: UUID | None) -> list[Document]:
-        scope = self.key_result(key_result_id)["id"] if key_result_id else None
-        return self.view.find("change_request", scope)
+    def change_requests(self, targets: Sequence[tuple[str, UUID]]) -> list[Document]:
+        """Every change request, or those about all these (existing) key results,
+        objectives or cycles, each given as (kind, id): a request has one target."""
+        scopes = {self.one(kind, ident)["id"] for kind, ident in targets}
+        if len(scopes) > 1:
+            return []
+        found = self.view.find("change_request", scopes.pop() if scopes else None)
+        return [with_target(d) for d in found]
 
     def _detailed(self, objectives: Iterable[Document]) -> list[Document]:
         return [{**o, "key_results": self.view.find("key_result", o["id"])} for o in objectives]
@@ -183,15 +201,9 @@ def fresh_reads(
         raise Forbidden("a token without roles may not read")
     if min_position > (platform.ledger.recorder.max_notification_id() or 0):
         # A position not recorded yet would only ever time out: say so at once.
-        raise RequestValidationError(
-            [
-                {
-                    "type": "position_not_recorded",
-                    "loc": ("header", MIN_POSITION_HEADER),
-                    "msg": f"no event has been recorded at position {min_position} yet",
-                    "input": min_position,
-                }
-            ]
+        raise PositionNotRecorded(
+            f"no event has been recorded at position {min_position} yet",
+            field=MIN_POSITION_HEADER,
         )
     platform.wait_for(principal.user, min_position)
     return Reads(platform.okr_state, platform.governance)

@@ -28,6 +28,7 @@ from policies.engine import PolicyCompileError, PolicyError, PolicyTimeout
 from policies.proposal_checks import CheckResult, PolicyChecksFailed
 from policies.review import ReviewsBusy, ReviewTimeout
 from services.api.schemas import ErrorBody
+from services.api.schemas_changes import UNION_TAGS
 from services.errors import (
     Conflict,
     Forbidden,
@@ -53,6 +54,9 @@ POSITION_HEADER = "X-Okrgov-Position"
 #: answers a post-lock edit with 409 naming the change-request route).
 #: Their codes are those the domain gives the same refusal.
 STATE_GUARDRAILS = {"changes_after_lock": ChangeNeedsApproval.rule, "four_eyes": SelfApproval.rule}
+#: Guardrail rules about who may act at all: their denials answer 403 like the roles' own
+#: refusals (code ``forbidden``), with the rule in the details.
+AUTHORITY_GUARDRAILS = frozenset({"approver_role"})
 RETRY_AFTER_SECONDS = 1
 _HTTP_CODES = {401: "unauthenticated", 404: "not_found", 405: "method_not_allowed"}
 _PARTS = ("body", "query", "path", "header", "cookie")
@@ -154,10 +158,13 @@ def _domain_problem(exc: DomainError) -> Problem:
 
 
 def _guardrail_problem(exc: GuardrailViolation) -> Problem:
-    """422 listing every violated rule, or 409 when a state rule (lock, four eyes) is
-    among them; the message carries the rules' own advice on how to fix it."""
+    """422 listing every violated rule; 403 when a rule about who may act is among them
+    (``approver_role``), else 409 when a state rule (lock, four eyes) is; the message
+    carries the rules' own advice on how to fix it."""
     details = [_detail(None, v["rule"], v["message"]) for v in exc.deny]
     message = "denied by the guardrails: " + " ".join(v["message"] for v in exc.deny)
+    if any(v["rule"] in AUTHORITY_GUARDRAILS for v in exc.deny):
+        return Problem(403, "forbidden", message, details)
     state = [STATE_GUARDRAILS[v["rule"]] for v in exc.deny if v["rule"] in STATE_GUARDRAILS]
     if state:
         return Problem(409, state[0], message, details)
@@ -198,7 +205,8 @@ def _detail(field: str | None, rule: str, message: str) -> dict[str, Any]:
 def _validation_detail(error: Mapping[str, Any]) -> dict[str, Any]:
     """One pydantic error as ``{field, rule, message}``: ``("body", "changes", "target")``
     names ``changes.target``; a body that is not JSON at all names ``body``."""
-    loc: Sequence[Any] = error.get("loc", ())
+    # A union body (a change request) adds the tag of the shape it chose: not a field.
+    loc: Sequence[Any] = [part for part in error.get("loc", ()) if part not in UNION_TAGS]
     rest = [str(part) for part in loc[1:]] if loc and loc[0] in _PARTS else [str(p) for p in loc]
     if error.get("type") == "json_invalid" or not rest:
         rest = [str(loc[0])] if loc else ["body"]

@@ -9,6 +9,7 @@ from uuid import UUID
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -17,7 +18,8 @@ from pydantic import (
     model_validator,
 )
 
-from events.values import ChangeRequestStatus, Commitment, CycleState, Direction, Level
+from events.identity import USER_ID_PATTERN, InvalidUserId, canonical_user_id
+from events.values import Commitment, CycleState, Direction, Level
 
 T = TypeVar("T")
 
@@ -27,53 +29,102 @@ METRIC_BOUND = 1e15
 
 
 def _encodable(text: str) -> str:
-    """Refuse lone surrogates: they cannot be stored or answered as UTF-8."""
+    """Refuse lone surrogates (they cannot be stored or answered as UTF-8) and U+0000 (no
+    PostgreSQL text or jsonb value can hold it, so a read model could never be written)."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
         raise ValueError("text must be valid Unicode") from None
+    if "\x00" in text:
+        raise ValueError("text must not contain the NUL character (U+0000)")
     return text
 
 
-def _not_null(value: T | None) -> T:
+def _user_id(text: str) -> str:
+    """A user id in its canonical form (``events.identity``)."""
+    try:
+        return canonical_user_id(text)
+    except InvalidUserId as exc:
+        raise ValueError(str(exc)) from None
+
+
+def not_null(value: T | None) -> T:
     """In a partial update, leaving a field out keeps it; null is not a value it can take."""
     if value is None:
         raise ValueError("must not be null; leave the field out to keep it")
     return value
 
 
-Title = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_encodable)]
-UserId = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(_encodable)]
-Label = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(_encodable)]
-Reason = Annotated[
-    str, StringConstraints(min_length=1, max_length=2000), AfterValidator(_encodable)
+#: Text of any kind: no NUL character (see ``_encodable``), shown in the schema too.
+NO_NUL = r"^[^\x00]*$"
+Title = Annotated[
+    str, StringConstraints(min_length=1, max_length=200, pattern=NO_NUL), AfterValidator(_encodable)
 ]
-Prose = Annotated[str, StringConstraints(max_length=4000), AfterValidator(_encodable)]
+UserId = Annotated[
+    str,
+    StringConstraints(max_length=256, pattern=USER_ID_PATTERN),
+    AfterValidator(_user_id),
+    Field(description="a user id; compared in its canonical form (trimmed, lower case)"),
+]
+Label = Annotated[
+    str, StringConstraints(min_length=1, max_length=100, pattern=NO_NUL), AfterValidator(_encodable)
+]
+Reason = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=2000, pattern=NO_NUL),
+    AfterValidator(_encodable),
+]
+Prose = Annotated[
+    str, StringConstraints(max_length=4000, pattern=NO_NUL), AfterValidator(_encodable)
+]
 Number = Annotated[
     float, Field(strict=True, allow_inf_nan=False, ge=-METRIC_BOUND, le=METRIC_BOUND)
 ]
 Confidence = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, le=1)]
-RiskRating = Annotated[int, Field(strict=True, ge=1, le=5)]
+
+
+def _whole_number(value: Any) -> Any:
+    """JSON Schema's integers include 3.0: take an integral float as the integer it is
+    (anything else, booleans and strings included, is left to the strict check)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+RiskRating = Annotated[
+    Annotated[int, Field(strict=True, ge=1, le=5)], BeforeValidator(_whole_number)
+]
 
 _NUMBER_SCHEMA = {"type": "number", "minimum": -METRIC_BOUND, "maximum": METRIC_BOUND}
 _DIRECTION_SCHEMA = {"type": "string", "enum": [d.value for d in Direction]}
 
 # Optional in a partial update, never null (the schema says so too).
 TitleChange = Annotated[
-    Title | None, AfterValidator(_not_null), WithJsonSchema({"type": "string", "minLength": 1})
+    Title | None,
+    AfterValidator(not_null),
+    WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 200, "pattern": NO_NUL}),
 ]
 UserChange = Annotated[
-    UserId | None, AfterValidator(_not_null), WithJsonSchema({"type": "string", "minLength": 1})
+    UserId | None,
+    AfterValidator(not_null),
+    WithJsonSchema({"type": "string", "maxLength": 256, "pattern": USER_ID_PATTERN}),
+]
+DescriptionChange = Annotated[
+    Prose | None,
+    AfterValidator(not_null),
+    WithJsonSchema({"type": "string", "maxLength": 4000, "pattern": NO_NUL}),
 ]
 LabelChange = Annotated[
-    Label | None, AfterValidator(_not_null), WithJsonSchema({"type": "string", "minLength": 1})
+    Label | None,
+    AfterValidator(not_null),
+    WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 100, "pattern": NO_NUL}),
 ]
-NumberChange = Annotated[Number | None, AfterValidator(_not_null), WithJsonSchema(_NUMBER_SCHEMA)]
+NumberChange = Annotated[Number | None, AfterValidator(not_null), WithJsonSchema(_NUMBER_SCHEMA)]
 DirectionChange = Annotated[
-    Direction | None, AfterValidator(_not_null), WithJsonSchema(_DIRECTION_SCHEMA)
+    Direction | None, AfterValidator(not_null), WithJsonSchema(_DIRECTION_SCHEMA)
 ]
 FlagChange = Annotated[
-    StrictBool | None, AfterValidator(_not_null), WithJsonSchema({"type": "boolean"})
+    StrictBool | None, AfterValidator(not_null), WithJsonSchema({"type": "boolean"})
 ]
 
 
@@ -87,13 +138,15 @@ class Request(BaseModel):
 
 
 class NewCycle(Request):
+    """A planning cycle. Cross-field rule (checked by the domain, 422 ``invalid_value`` on
+    ``ends_on``): ``ends_on`` is after ``starts_on``."""
+
     name: Title
     starts_on: date
     ends_on: date
 
 
-class NewObjective(Request):
-    cycle_id: UUID
+class ObjectiveDefinition(Request):
     title: Title
     owner: UserId
     level: Level
@@ -102,9 +155,18 @@ class NewObjective(Request):
     parent_id: UUID | None = None
 
 
-class ObjectiveRevision(Request):
+class NewObjective(ObjectiveDefinition):
+    cycle_id: UUID
+
+
+_TITLE_OR_DESCRIPTION = {"anyOf": [{"required": ["title"]}, {"required": ["description"]}]}
+
+
+class ObjectiveRevision(Request, json_schema_extra=_TITLE_OR_DESCRIPTION):
+    """A new title, a new description, or both (at least one)."""
+
     title: TitleChange = None
-    description: Prose | None = None
+    description: DescriptionChange = None
     reason: Reason | None = None
 
     @model_validator(mode="after")
@@ -133,6 +195,11 @@ class Decision(Request):
 
 
 class NewKeyResult(Request):
+    """A key result. Cross-field rules (checked by the domain, 422 ``not_measurable`` on
+    ``target``): ``target`` differs from ``baseline``; an ``increase`` has target above
+    baseline, a ``decrease`` below. The guardrails then judge the definition (422
+    ``guardrail_denied`` listing each rule, e.g. ``pay_linked``, ``risk_appetite``)."""
+
     title: Title
     owner: UserId
     unit: Label
@@ -146,7 +213,8 @@ class NewKeyResult(Request):
 
 
 class KeyResultChanges(Request):
-    """The definition fields to change; a field left out keeps its value."""
+    """The definition fields to change; a field left out keeps its value. The definition
+    they give must keep the rules of a new key result (see ``NewKeyResult``)."""
 
     title: TitleChange = None
     owner: UserChange = None
@@ -174,23 +242,10 @@ class NewCheckIn(Request):
     note: Prose = ""
 
 
-class NewChangeRequest(Request):
-    key_result_id: UUID
-    changes: KeyResultChanges = Field(default_factory=KeyResultChanges)
-    reason: Reason
-    retire: StrictBool = False
-
-
 class ObjectiveFilter(Request):
     """Query of ``GET /v1/objectives``; an unknown (say, misspelt) filter is an error."""
 
     cycle_id: UUID | None = None
-
-
-class ChangeRequestFilter(Request):
-    """Query of ``GET /v1/change-requests``."""
-
-    key_result_id: UUID | None = None
 
 
 # ---- documents --------------------------------------------------------------------------
@@ -312,30 +367,12 @@ class CycleTree(Cycle):
     objectives: list[ObjectiveNode] = Field(description="top-level objectives, aligned below")
 
 
-class ChangeRequest(Versioned):
-    id: UUID
-    key_result_id: UUID
-    changes: dict[str, Any]
-    retire: bool
-    reason: str | None
-    requested_by: str
-    requested_at: datetime
-    status: ChangeRequestStatus
-    decided_by: str | None
-    decided_at: datetime | None
-    decision_reason: str | None
-
-
 class Cycles(BaseModel):
     items: list[Cycle]
 
 
 class Objectives(BaseModel):
     items: list[ObjectiveDetail]
-
-
-class ChangeRequests(BaseModel):
-    items: list[ChangeRequest]
 
 
 class ProjectionHealth(BaseModel):
@@ -379,10 +416,12 @@ class NewPolicy(Request):
             min_length=1,
             description="Rego modules by file name; those named *_test.rego are the version's "
             "tests, run on proposal (with the shipped invariant tests) and kept with it",
+            # Every key must be a module's file name, as the schema now says too.
+            json_schema_extra={"additionalProperties": False},
         )
     )
     data: dict[str, Any] = Field(default_factory=dict, description="the data the rules read")
-    description: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    description: Annotated[str, StringConstraints(min_length=1, max_length=2000, pattern=NO_NUL)]
 
 
 class Replay(Request):
@@ -522,6 +561,41 @@ class GuardrailDecisions(BaseModel):
 
 class DecisionFilter(Request):
     outcome: Literal["allowed", "denied", "error"] | None = None
-    actor: str | None = None
-    action: str | None = None
+    actor: UserId | None = None
+    action: (
+        Annotated[str, StringConstraints(max_length=100, pattern=r"^[a-z_]+\.[a-z_]+$")] | None
+    ) = Field(None, description="a command, e.g. key_result.add")
     limit: int = Field(default=100, ge=1, le=1000)
+
+
+# ---- access -----------------------------------------------------------------------------
+
+
+class TokenFilter(Request):
+    """Query of ``GET /v1/tokens``."""
+
+    user: UserId | None = None
+
+
+class Revocation(Request):
+    reason: Reason
+
+
+class TokenRecordOut(BaseModel):
+    """A token as the record holds it (never its text)."""
+
+    id: UUID
+    subject: str
+    roles: list[str]
+    issued_by: str
+    issued_at: datetime
+    expires_at: datetime
+    reason: str | None
+    position: int
+    revoked_by: str | None
+    revoked_at: datetime | None
+    revocation_reason: str | None
+
+
+class TokenRecords(BaseModel):
+    items: list[TokenRecordOut]

@@ -13,27 +13,30 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     Discriminator,
     Field,
     StrictBool,
     Tag,
     ValidationError,
+    WithJsonSchema,
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from events.values import ChangeKind, ChangeRequestStatus, Commitment, Level, TargetKind
 from services.api.schemas import (
+    DescriptionChange,
     KeyResultChanges,
     NewKeyResult,
     ObjectiveDefinition,
-    Prose,
     Reason,
     Request,
     TitleChange,
     UserChange,
     Versioned,
+    not_null,
 )
 
 #: "Either changes or retire", as JSON Schema: what ``_changes_or_retire`` enforces.
@@ -70,11 +73,19 @@ class ObjectiveChanges(Request):
     (``parent_id: null`` moves it to the top level)."""
 
     title: TitleChange = None
-    description: Prose | None = None
+    description: DescriptionChange = None
     owner: UserChange = None
-    level: Level | None = None
-    commitment: Commitment | None = None
-    parent_id: UUID | None = None
+    level: Annotated[
+        Level | None,
+        AfterValidator(not_null),
+        WithJsonSchema({"type": "string", "enum": [v.value for v in Level]}),
+    ] = None
+    commitment: Annotated[
+        Commitment | None,
+        AfterValidator(not_null),
+        WithJsonSchema({"type": "string", "enum": [v.value for v in Commitment]}),
+    ] = None
+    parent_id: UUID | None = Field(default=None, description="the new parent; null: the top level")
 
     def given(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_unset=True)

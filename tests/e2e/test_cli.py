@@ -1,11 +1,13 @@
 """The okrgov command line: tokens that verify, the demo, rebuilds, the policy tests."""
 
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
 from typer.testing import CliRunner
 
 from infra.config import Settings
+from infra.tokens import InvalidToken
 from policies.bundle import SHIPPED_BUNDLE_DIR
 from services.bootstrap import PROJECTIONS, build
 from services.cli import app
@@ -26,10 +28,10 @@ def test_token_create_prints_a_token_the_platform_accepts() -> None:
     assert result.exit_code == 0, result.output
     platform = build(Settings())
     try:
-        claims = platform.tokens.verify(result.stdout.strip())
+        principal = platform.tokens.authenticate(result.stdout.strip())
     finally:
         platform.close()
-    assert (claims.user, claims.roles) == ("ana", ("risk_officer",))
+    assert (principal.user, {r.value for r in principal.roles}) == ("ana", {"risk_officer"})
 
 
 def test_token_create_refuses_an_unknown_role() -> None:
@@ -70,3 +72,49 @@ def test_policy_test_reports_a_failing_rego_test(tmp_path: Path) -> None:
     result = runner.invoke(app, ["policy", "test", str(bundle)])
     assert result.exit_code == 1
     assert "FAIL data.okrgov.guardrails_test.test_a_risk_officer_got_wrong" in result.stdout
+
+
+def test_token_create_canonicalises_the_user_and_says_so() -> None:
+    result = runner.invoke(
+        app, ["token", "create", "--user", " Tom ", "--role", "member", "--by", "Sam"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "--user ' Tom ' is the user id 'tom'" in result.stderr
+    assert "issued by sam" in result.stderr
+    platform = build(Settings())
+    try:
+        assert platform.tokens.authenticate(result.stdout.strip()).user == "tom"
+    finally:
+        platform.close()
+
+
+@pytest.mark.parametrize("user", ["", "   ", "pri ya", "priya\u200b"])
+def test_token_create_refuses_what_is_no_user_id(user: str) -> None:
+    result = runner.invoke(app, ["token", "create", "--user", user, "--role", "member"])
+    assert result.exit_code == 2
+    assert "user id" in result.output
+    assert result.stdout == ""
+
+
+def test_token_revoke_by_user_and_list() -> None:
+    tokens = [
+        runner.invoke(app, ["token", "create", "--user", "tom", "--role", "member"]).stdout
+        for _ in range(2)
+    ]
+    listed = runner.invoke(app, ["token", "list", "--user", "TOM", "--live"])
+    assert listed.exit_code == 0 and listed.stdout.count(" live") == 2
+    revoked = runner.invoke(
+        app, ["token", "revoke", "--user", "tom", "--reason", "left the firm", "--by", "sam"]
+    )
+    assert revoked.exit_code == 0, revoked.output
+    assert "2 live token(s) of tom revoked" in revoked.stdout
+    assert runner.invoke(app, ["token", "list", "--live"]).stdout == ""
+    platform = build(Settings())
+    try:
+        for token in tokens:
+            with pytest.raises(InvalidToken, match="revoked by sam"):
+                platform.tokens.authenticate(token.strip())
+    finally:
+        platform.close()
+    again = runner.invoke(app, ["token", "revoke", "--id", str(uuid4()), "--reason", "x"])
+    assert again.exit_code == 1 and "no token" in again.stderr

@@ -1,6 +1,9 @@
-"""Property-based run over the API's own OpenAPI document (schemathesis): for generated
-valid and invalid requests from an executive, no answer is a server error and every
-answer (status, headers, content type, body) is one the document declares.
+"""Property-based runs over the API's own OpenAPI document (schemathesis): generated valid
+(positive) and invalid (negative) requests per operation, and stateful sequences that feed
+each answer's ids into the next request. No answer is a server error; every answer
+(status, headers, content type, body) is one the document declares; an invalid request is
+refused; and a request the document calls valid is never refused for its shape
+(``schema_valid_request_accepted``: no 400, no 422 ``validation_error``).
 
 Generated ids are random, so half of the well-formed ones are swapped for the seeded
 cycle, objective and key result: the run then also reaches the domain's rules (lock,
@@ -31,7 +34,29 @@ from services.api.routes import ROUTERS
 
 MAX_EXAMPLES = 15
 AuthHeaders = Callable[..., dict[str, str]]
+
+
+@schemathesis.check
+def schema_valid_request_accepted(ctx: Any, response: Any, case: Any) -> bool | None:
+    """A request the document says is valid is never refused for its shape: a 400, or a
+    422 whose code is ``validation_error``, answering generated valid data means the
+    document and the server disagree. (A 422 for a business rule, such as a guardrail
+    denial or a target equal to its baseline, is the domain speaking, not the schema.)"""
+    meta = case.meta
+    if meta is None or not meta.generation.mode.is_positive:
+        return None
+    if response.status_code == 400 or (
+        response.status_code == 422 and response.json()["error"]["code"] == "validation_error"
+    ):
+        raise AssertionError(
+            f"schema-valid request rejected: {case.method} {case.formatted_path} "
+            f"{response.status_code} {response.text[:500]}"
+        )
+    return None
+
+
 CHECKS = [
+    schema_valid_request_accepted,
     not_a_server_error,
     status_code_conformance,
     content_type_conformance,
@@ -110,3 +135,44 @@ def test_api_answers_as_documented(
 def test_health_answers_as_documented(app: FastAPI) -> None:
     operation = schemathesis.openapi.from_asgi("/openapi.json", app)["/healthz"]["GET"]
     operation.Case().call_and_validate(checks=CHECKS)
+
+
+#: Scenarios and steps of the stateful phase (schemathesis follows the links it infers from
+#: the document: a cycle opened, then an objective in it, a key result under that...).
+STATEFUL_EXAMPLES = 25
+STATEFUL_STEPS = 12
+
+
+def test_stateful_sequences_answer_as_documented(app: FastAPI, auth: AuthHeaders) -> None:
+    """Schemathesis's stateful phase: sequences of calls that feed each answer's ids into
+    the next request, as an executive: no server error, every answer declared, nothing the
+    document calls valid refused for its shape."""
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    schema.config.generation.update(with_security_parameters=False)
+    executive = auth("priya", "executive")
+    workflow = schema.as_state_machine()
+    calls: list[str] = []
+
+    class Workflow(workflow):  # type: ignore[misc, valid-type]
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            calls.append(f"{case.method} {case.path}")
+            return {"headers": executive}
+
+        def validate_response(
+            self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any
+        ) -> None:
+            case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs)
+
+    Workflow.run(
+        settings=settings(
+            max_examples=STATEFUL_EXAMPLES,
+            stateful_step_count=STATEFUL_STEPS,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+    # The phase really ran sequences across the API (links inferred, ids fed forward).
+    assert len(calls) >= STATEFUL_EXAMPLES * 3
+    assert len(set(calls)) >= 20, sorted(set(calls))
