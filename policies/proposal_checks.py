@@ -36,8 +36,8 @@ from policies.engine import (
     budget_text,
 )
 from policies.review import PolicyReviews, ReviewSession, ReviewTimeout
-from policies.sandbox import expect
-from policies.testing import NOT_RUN, OVER_BUDGET, PASSED
+from policies.sandbox import PolicyWorkerFailed, expect
+from policies.testing import ERROR, NOT_RUN, OVER_BUDGET, PASSED
 
 #: The shipped invariant tests.
 INVARIANTS_DIR = Path(__file__).resolve().parent / "invariants"
@@ -165,6 +165,9 @@ class _Checks:
             culprit = find_culprit(self.session, self.bundle, ["{}"], {})
             self.results.append(_over_budget(name, ANALYSIS, None, exc, culprit))
             return False
+        except PolicyWorkerFailed as exc:
+            self.results.append(_died(name, ANALYSIS, None, exc))
+            return False
         if "error" in answer:
             raise PolicyCompileError.from_regorus(str(answer["error"]))
         expect(answer, name)
@@ -237,6 +240,10 @@ class _Checks:
                 )
                 self._not_run(len(cases) - index - 1, kind)
                 return False
+            except PolicyWorkerFailed as exc:
+                self.results.append(_died(case["name"], kind, case["location"], exc))
+                self._not_run(len(cases) - index - 1, kind)
+                return False
             result = expect(answer, case["name"])
             self.results.append(
                 CheckResult(
@@ -251,18 +258,25 @@ class _Checks:
         return True
 
     def _not_run(self, count: int, kind: str) -> None:
-        """One result for what the checks skipped after a test past its budget."""
+        """One result for what the checks skipped after a test past its budget (or whose
+        worker died)."""
         skipped = [f"{count} more {kind}(s)"] if count else []
         if kind == TEST:
             skipped.append("the invariant tests")
         if skipped:
             message = (
-                " and ".join(skipped)
-                + " were not run: the checks stop at the first test past its budget"
+                " and ".join(skipped) + " were not run: the checks stop at the first test "
+                "past its budget or whose worker died"
             )
             self.results.append(
                 CheckResult("(the remaining checks)", kind, False, NOT_RUN, message)
             )
+
+
+def _died(name: str, kind: str, location: str | None, exc: PolicyWorkerFailed) -> CheckResult:
+    """A check whose worker died (a crash, or a rule that outgrew the memory limit)."""
+    message = f"the policy worker running it died: {exc}"
+    return CheckResult(name, kind, False, ERROR, message, location)
 
 
 def _over_budget(

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from policies.engine import PolicyError, PolicyTimeout, budget_text
+from policies.engine import PolicyError, PolicyEvaluationError, PolicyTimeout, budget_text
 from policies.sandbox import Budgets, Worker
 
 _names = itertools.count(1)
@@ -123,6 +123,7 @@ class PolicyReviews:
         self._slots = threading.BoundedSemaphore(concurrency)
         self._running: set[ReviewSession] = set()
         self._lock = threading.Lock()
+        self._closed = False
 
     @property
     def running(self) -> int:
@@ -133,6 +134,8 @@ class PolicyReviews:
     @contextmanager
     def review(self, what: str) -> Iterator[ReviewSession]:
         """A session for one review; waits (at most the review budget) for a free slot."""
+        if self._closed:
+            raise PolicyEvaluationError("the policy reviews have been stopped")
         if not self._slots.acquire(timeout=self.budgets.review):
             raise ReviewsBusy(
                 f"{self.concurrency} policy review(s) already running; {what} could not "
@@ -151,8 +154,10 @@ class PolicyReviews:
             self._slots.release()
 
     def close(self) -> None:
-        """Kill the workers of every running review (their callers get an error)."""
+        """Kill the workers of every running review (their callers get an error) and
+        start no more."""
         with self._lock:
+            self._closed = True
             running = list(self._running)
         for session in running:
             session.kill()

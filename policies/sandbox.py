@@ -130,9 +130,14 @@ class Worker:
         context = forkserver_context()
         parent, child = context.Pipe(duplex=True)
         process = _WorkerProcess(target=serve, args=(child,), name=self.name, daemon=True)
-        with _context_lock:  # one start at a time: the fork server serves them in turn
-            process.start()
-        child.close()
+        try:
+            with _context_lock:  # one start at a time: the fork server serves them in turn
+                process.start()
+        except OSError as exc:
+            parent.close()
+            raise PolicyWorkerFailed(f"a policy worker could not be started: {exc}") from exc
+        finally:
+            child.close()
         self._process, self._conn = process, parent
         self.ask({"op": "ping"}, budget, "starting a policy worker")
 

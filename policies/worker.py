@@ -81,8 +81,10 @@ def handle(slots: dict[str, _Slot], request: Request) -> Answer:
         return op(slots, request)
     except PolicyCompileError as exc:
         return {"compile_error": _compile_error(exc)}
-    except RuntimeError as exc:
+    except RuntimeError as exc:  # what regorus raises for a rule that fails
         return {"error": _text(exc)}
+    except Exception as exc:  # a request this worker cannot serve: say so, keep serving
+        return {"error": f"{type(exc).__name__}: {_text(exc)}"}
 
 
 def _ping(slots: dict[str, _Slot], request: Request) -> Answer:

@@ -232,7 +232,9 @@ class serving:
     def __init__(self, app: Any) -> None:
         self.socket = socket.socket()
         self.socket.bind(("127.0.0.1", 0))
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+        # As okrgov serve configures it: uvicorn leaves the process's logging alone.
+        config = uvicorn.Config(app, log_config=None, access_log=False)
+        self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]})
 
     def __enter__(self) -> str:

@@ -260,3 +260,18 @@ def test_compile_errors_and_reserved_packages_are_refused(reviews: PolicyReviews
     without_guardrails = PolicyBundle({"x.rego": "package other\n\nallow := true\n"}, {})
     with pytest.raises(PolicyCompileError, match="guardrails are missing"):
         check_proposal(reviews, without_guardrails)
+
+
+def test_a_test_whose_worker_dies_fails_naming_it(reviews: PolicyReviews) -> None:
+    """A rule that outgrows the worker's memory limit on the tests' inputs kills the
+    worker: the test fails as an error (422 at proposal), not the request (503)."""
+    huge = (
+        "\nhuge := count([x | some x in numbers.range(1, 400000000)]) "
+        'if input.action == "key_result.add"\n\n'
+        'deny contains violation("huge", "never seen") if huge > 0\n'
+    )
+    results = check_proposal(reviews, shipped_with(huge))
+    [died] = [r for r in failures(results).values() if r.outcome == "error"]
+    assert died.kind == TEST and died.name.startswith("data.okrgov.guardrails_test.test_")
+    assert died.message.startswith("the policy worker running it died")
+    assert results[-1].outcome == NOT_RUN
