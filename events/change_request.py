@@ -7,9 +7,19 @@ from uuid import UUID
 
 from eventsourcing.domain import event
 
-from events.errors import ChangeNeedsApproval, InvalidTransition, InvalidValue, SelfApproval
+from events.errors import (
+    ChangeNeedsApproval,
+    CycleClosed,
+    DomainError,
+    InvalidTransition,
+    InvalidValue,
+    SelfApproval,
+)
 from events.provenance import GovernedAggregate, Stamp
-from events.values import ChangeKind, ChangeRequestStatus, TargetKind
+from events.values import ENDED_STATES, ChangeKind, ChangeRequestStatus, CycleState, TargetKind
+
+#: Where a change after lock is asked for (in the domain's refusals).
+REQUEST_ROUTE = "POST /v1/change-requests"
 
 #: What each kind of request may target.
 _TARGETS = {
@@ -193,3 +203,24 @@ class ChangeRequest(GovernedAggregate):
     @event(Applied)
     def _applied(self, actor: str, correlation_id: str, reason: str | None) -> None:
         self.status = ChangeRequestStatus.APPLIED
+
+
+def require_through_the_lock(
+    cycle_state: CycleState,
+    change_request: ChangeRequest | None,
+    kind: ChangeKind,
+    target_kind: TargetKind,
+    target_id: UUID,
+    *,
+    what: str,
+    locked: type[DomainError] = ChangeNeedsApproval,
+) -> None:
+    """What a cycle scores changes while it is open, and after lock only through a change
+    request approved for exactly this change of exactly this target; ``what`` names it in
+    the refusal (``"a key result"``), ``locked`` is the refusal without a request."""
+    if cycle_state in ENDED_STATES:
+        raise CycleClosed(f"{what} of a closed cycle cannot change")
+    if cycle_state == CycleState.LOCKED:
+        if change_request is None:
+            raise locked(f"the cycle is locked: ask for it with a change request ({REQUEST_ROUTE})")
+        change_request.require_approved_for(kind, target_kind, target_id)

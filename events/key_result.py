@@ -6,10 +6,9 @@ from uuid import UUID
 
 from eventsourcing.domain import event
 
-from events.change_request import ChangeRequest
+from events.change_request import ChangeRequest, require_through_the_lock
 from events.errors import (
     AlreadyRetired,
-    ChangeNeedsApproval,
     CycleClosed,
     CycleLocked,
     InvalidValue,
@@ -121,17 +120,10 @@ class KeyResult(GovernedAggregate):
     ) -> "KeyResult":
         """A new key result: while planning, or after lock through an approved request
         to add a key result to this objective."""
-        if cycle_state in ENDED_STATES:
-            raise CycleClosed("no key result is added to a closed cycle")
-        if cycle_state == CycleState.LOCKED:
-            if change_request is None:
-                raise CycleLocked(
-                    "the cycle is locked: ask for a new key result with a change request "
-                    "(POST /v1/change-requests)"
-                )
-            change_request.require_approved_for(
-                ChangeKind.ADD_KEY_RESULT, TargetKind.OBJECTIVE, objective_id
-            )
+        require_through_the_lock(
+            cycle_state, change_request, ChangeKind.ADD_KEY_RESULT, TargetKind.OBJECTIVE,
+            objective_id, what="a key result", locked=CycleLocked,
+        )  # fmt: skip
         return cls(
             objective_id=objective_id,
             cycle_id=cycle_id,
@@ -245,14 +237,10 @@ class KeyResult(GovernedAggregate):
     ) -> None:
         if self.retired:
             raise AlreadyRetired(f"key result {self.id} is retired")
-        if cycle_state in ENDED_STATES:
-            raise CycleClosed("a key result of a closed cycle cannot change")
-        if cycle_state == CycleState.LOCKED:
-            if change_request is None:
-                raise ChangeNeedsApproval(
-                    "the cycle is locked: file a change request (POST /v1/change-requests)"
-                )
-            change_request.require_approved_for(kind, TargetKind.KEY_RESULT, self.id)
+        require_through_the_lock(
+            cycle_state, change_request, kind, TargetKind.KEY_RESULT, self.id,
+            what="a key result",
+        )  # fmt: skip
 
     @event(Revised)
     def _revised(

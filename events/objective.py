@@ -1,25 +1,21 @@
 """An objective: a qualitative aim with an owner, a level, a commitment and an alignment.
 After its cycle is locked it changes, or retires, only through an approved change request."""
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import event
 
+from events.change_request import ChangeRequest, require_through_the_lock
 from events.errors import (
     AlreadyRetired,
-    ChangeNeedsApproval,
-    CycleClosed,
     InvalidValue,
     ReasonRequired,
 )
 from events.identity import user_id_field
 from events.provenance import GovernedAggregate, Stamp
 from events.scoring import OBJECTIVE_RULE, score_objective
-from events.values import ENDED_STATES, ChangeKind, Commitment, CycleState, Level, TargetKind
-
-if TYPE_CHECKING:
-    from events.change_request import ChangeRequest
+from events.values import ChangeKind, Commitment, CycleState, Level, TargetKind
 
 #: What defines an objective: a change request after lock may change any of them.
 DEFINITION_FIELDS = ("title", "description", "owner", "level", "commitment", "parent_id")
@@ -122,7 +118,7 @@ class Objective(GovernedAggregate):
         commitment: Commitment,
         parent_id: UUID | None,
         stamp: Stamp,
-        change_request: "ChangeRequest | None" = None,
+        change_request: ChangeRequest | None = None,
     ) -> "Objective":
         """A new objective; after lock, ``change_request`` is the approved request that
         adds it (the cycle checks it when registering the objective)."""
@@ -172,19 +168,15 @@ class Objective(GovernedAggregate):
         self,
         kind: ChangeKind,
         cycle_state: CycleState,
-        change_request: "ChangeRequest | None" = None,
+        change_request: ChangeRequest | None = None,
     ) -> None:
         """Live, in an open cycle, and after lock only through an approved request for
         exactly this change of this objective."""
         self._require_active()
-        if cycle_state in ENDED_STATES:
-            raise CycleClosed("an objective of a closed cycle cannot change")
-        if cycle_state == CycleState.LOCKED:
-            if change_request is None:
-                raise ChangeNeedsApproval(
-                    "the cycle is locked: file a change request (POST /v1/change-requests)"
-                )
-            change_request.require_approved_for(kind, TargetKind.OBJECTIVE, self.id)
+        require_through_the_lock(
+            cycle_state, change_request, kind, TargetKind.OBJECTIVE, self.id,
+            what="an objective",
+        )  # fmt: skip
 
     @property
     def definition(self) -> dict[str, Any]:
@@ -228,7 +220,7 @@ class Objective(GovernedAggregate):
         reason: str | None,
         stamp: Stamp,
         cycle_state: CycleState,
-        change_request: "ChangeRequest | None" = None,
+        change_request: ChangeRequest | None = None,
     ) -> None:
         self._require_changeable(ChangeKind.RETIRE, cycle_state, change_request)
         self._retired(
@@ -241,7 +233,7 @@ class Objective(GovernedAggregate):
         changes: dict[str, Any],
         stamp: Stamp,
         cycle_state: CycleState,
-        change_request: "ChangeRequest",
+        change_request: ChangeRequest,
     ) -> None:
         """Apply an approved change request's changes to the definition (after lock)."""
         self._require_changeable(ChangeKind.REVISE, cycle_state, change_request)

@@ -16,6 +16,32 @@ OMAR = ("omar", "risk_officer")
 SAM = ("sam", "admin")
 UNKNOWN = "1b4e28ba-2fa1-41d2-883f-0016d3cca427"
 DECISION_TOPIC = "events.decision:Decision.Recorded"
+#: A key result Tom would add: well formed, passing every guardrail.
+NEW_KR = {
+    "title": "Complaints closed in 5 days",
+    "owner": "tom",
+    "unit": "%",
+    "baseline": 60,
+    "target": 90,
+    "direction": "increase",
+    "pay_linked": False,
+}
+
+
+def tom_objective(
+    client: TestClient, headers: dict[str, str], cycle: str, parent: str | None = None
+) -> dict[str, Any]:
+    """Tom's own team objective in a cycle (created by whoever ``headers`` are)."""
+    body = {
+        "cycle_id": cycle,
+        "title": "Give our LPs faster, cleaner reporting",
+        "owner": "tom",
+        "level": "team",
+        "commitment": "committed",
+    }
+    if parent:
+        body["parent_id"] = parent
+    return ok(client.post("/v1/objectives", json=body, headers=headers), 201)
 
 
 def ok(response: Any, status: int = 200) -> dict[str, Any]:

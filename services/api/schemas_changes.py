@@ -91,32 +91,31 @@ class ObjectiveChanges(Request):
         return self.model_dump(mode="json", exclude_unset=True)
 
 
-class KeyResultChangeRequest(Request, json_schema_extra=_CHANGES_OR_RETIRE):
+class _ChangesOrRetire(Request, json_schema_extra=_CHANGES_OR_RETIRE):
+    """A request that changes fields of its target (``changes``) or retires it."""
+
+    changes: Any
+    retire: StrictBool = False
+    reason: Reason
+
+    @model_validator(mode="after")
+    def _one_change(self) -> "_ChangesOrRetire":
+        _changes_or_retire(type(self).__name__, self.changes.given(), self.retire)
+        return self
+
+
+class KeyResultChangeRequest(_ChangesOrRetire):
     """Revise (``changes``) or retire a key result of a locked cycle."""
 
     key_result_id: UUID
     changes: KeyResultChanges = Field(default_factory=KeyResultChanges)
-    retire: StrictBool = False
-    reason: Reason
-
-    @model_validator(mode="after")
-    def _one_change(self) -> "KeyResultChangeRequest":
-        _changes_or_retire(type(self).__name__, self.changes.given(), self.retire)
-        return self
 
 
-class ObjectiveChangeRequest(Request, json_schema_extra=_CHANGES_OR_RETIRE):
+class ObjectiveChangeRequest(_ChangesOrRetire):
     """Revise (``changes``) or retire an objective of a locked cycle."""
 
     objective_id: UUID
     changes: ObjectiveChanges = Field(default_factory=ObjectiveChanges)
-    retire: StrictBool = False
-    reason: Reason
-
-    @model_validator(mode="after")
-    def _one_change(self) -> "ObjectiveChangeRequest":
-        _changes_or_retire(type(self).__name__, self.changes.given(), self.retire)
-        return self
 
 
 class KeyResultAddition(Request):

@@ -7,22 +7,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from e2e_support import PRIYA, TOM, UNKNOWN, denied
+from e2e_support import NEW_KR, PRIYA, TOM, UNKNOWN, denied
 from fastapi.testclient import TestClient
 
 from services.bootstrap import Platform
 
 AuthHeaders = Callable[..., dict[str, str]]
-
-NEW_KR = {
-    "title": "Complaints closed in 5 days",
-    "owner": "tom",
-    "unit": "%",
-    "baseline": 60,
-    "target": 90,
-    "direction": "increase",
-    "pay_linked": False,
-}
 
 
 def refused(

@@ -9,7 +9,19 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from e2e_support import ANA, MARCUS, OMAR, PRIYA, TOM, denied, ok, position, recorded_since
+from e2e_support import (
+    ANA,
+    MARCUS,
+    NEW_KR,
+    OMAR,
+    PRIYA,
+    TOM,
+    denied,
+    ok,
+    position,
+    recorded_since,
+    tom_objective,
+)
 from fastapi.testclient import TestClient
 
 from events.decision import Decision
@@ -18,35 +30,11 @@ from services.bootstrap import Platform
 
 AuthHeaders = Callable[..., dict[str, str]]
 
-NEW_KR = {
-    "title": "Complaints closed in 5 days",
-    "owner": "tom",
-    "unit": "%",
-    "baseline": 60,
-    "target": 90,
-    "direction": "increase",
-    "pay_linked": False,
-}
-
 
 @pytest.fixture
 def team(client: TestClient, auth: AuthHeaders, world: dict[str, str]) -> dict[str, str]:
     """``world`` plus Tom's own team objective under Priya's, then the cycle locked."""
-    objective = ok(
-        client.post(
-            "/v1/objectives",
-            json={
-                "cycle_id": world["cycle"],
-                "title": "Give our LPs faster, cleaner reporting",
-                "owner": "tom",
-                "level": "team",
-                "commitment": "committed",
-                "parent_id": world["objective"],
-            },
-            headers=auth(*TOM),
-        ),
-        201,
-    )
+    objective = tom_objective(client, auth(*TOM), world["cycle"], parent=world["objective"])
     ok(client.post(f"/v1/cycles/{world['cycle']}/lock", headers=auth(*PRIYA)))
     return {**world, "team": objective["id"]}
 
@@ -351,25 +339,12 @@ def test_a_malformed_request_names_the_field_and_records_nothing(
 def test_a_request_that_changes_nothing_or_asks_before_lock_is_refused(
     client: TestClient, platform: Platform, auth: AuthHeaders, world: dict[str, str]
 ) -> None:
-    tom_objective = ok(
-        client.post(
-            "/v1/objectives",
-            json={
-                "cycle_id": world["cycle"],
-                "title": "Give our LPs faster, cleaner reporting",
-                "owner": "tom",
-                "level": "team",
-                "commitment": "committed",
-            },
-            headers=auth(*TOM),
-        ),
-        201,
-    )
-    body = {"objective_id": tom_objective["id"], "retire": True, "reason": "r"}
+    objective = tom_objective(client, auth(*TOM), world["cycle"])
+    body = {"objective_id": objective["id"], "retire": True, "reason": "r"}
     answer = client.post("/v1/change-requests", json=body, headers=auth(*TOM))
     assert answer.status_code == 409 and "not locked" in answer.json()["error"]["message"]
     ok(client.post(f"/v1/cycles/{world['cycle']}/lock", headers=auth(*PRIYA)))
-    same = {"objective_id": tom_objective["id"], "changes": {"owner": "TOM"}, "reason": "r"}
+    same = {"objective_id": objective["id"], "changes": {"owner": "TOM"}, "reason": "r"}
     answer = client.post("/v1/change-requests", json=same, headers=auth(*TOM))
     assert answer.status_code == 422
     assert answer.json()["error"]["details"][0]["field"] == "changes"
