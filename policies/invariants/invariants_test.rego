@@ -20,8 +20,9 @@ import rego.v1
 # Inputs, shaped as policies/README.md describes
 # ---------------------------------------------------------------------------------------
 
-# The commands that give a key result a definition.
-definition_actions := ["key_result.add", "key_result.revise", "change_request.request"]
+# The commands that give a key result a definition: adding or revising it, asking for a
+# change to it, and approving that request (judged again under the version active then).
+definition_actions := ["key_result.add", "key_result.revise", "change_request.request", "change_request.approve"]
 
 # The commands that define what a cycle scores.
 scored_actions := [

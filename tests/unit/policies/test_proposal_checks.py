@@ -127,6 +127,11 @@ WEAKENED = {
         '\tinput.change_request.status in {"approved", "pending"}\n',
         "test_changes_after_lock_with_a_request_not_yet_approved_are_denied",
     ),
+    "approval not judged again": (
+        '"change_request.request", "change_request.approve"}',
+        '"change_request.request"}',
+        "test_pay_linked_key_results_are_denied",
+    ),
     "four eyes off": (
         "\tinput.actor.id == input.change_request.requester\n",
         "\tinput.actor.id == input.change_request.requester\n\tfalse\n",
