@@ -118,3 +118,16 @@ def test_a_syntax_error_in_a_test_module_names_it(tmp_path: Path) -> None:
         run_policy_tests(directory)
     assert caught.value.module == "broken_test.rego"
     assert caught.value.line is not None
+
+
+def test_the_shipped_tests_pass_beside_a_module_that_loads_first(tmp_path: Path) -> None:
+    """A proposal may add a module of the guardrails package whose name sorts before
+    guardrails.rego; the shipped tests name the rules by full path, so they still judge
+    the rules rather than regorus's alias handling (regorus 0.13 gets that wrong)."""
+    directory = copy_shipped(tmp_path)
+    (directory / "aa_extra.rego").write_text(
+        "package okrgov.guardrails\n\nimport rego.v1\n\nextra_helper := true\n", "utf-8"
+    )
+    results = run_policy_tests(directory)
+    assert len(results) >= 40
+    assert [r.name for r in results if not r.passed] == []
