@@ -27,6 +27,9 @@ class DecisionPoint:
         self.engine = engine
         self._active: tuple[int, str] | None = None
         self._lock = threading.Lock()
+        # Odd while a bundle is being loaded: a decision made across a load cannot say
+        # which version judged it, so it is made again (a sequence lock).
+        self._loads = 0
 
     @property
     def active(self) -> tuple[int, str] | None:
@@ -40,8 +43,12 @@ class DecisionPoint:
             return
         with self._lock:
             if self._active != (number, digest):
-                self.engine.load(bundle())
-                self._active = (number, digest)
+                self._loads += 1
+                try:
+                    self.engine.load(bundle())
+                    self._active = (number, digest)
+                finally:
+                    self._loads += 1
 
     def close(self) -> None:
         """Release what the engine holds (worker processes, HTTP sessions), if anything."""
@@ -51,8 +58,13 @@ class DecisionPoint:
 
     def decide(self, document: dict[str, Any]) -> Ruling:
         """Evaluate; raises ``PolicyError`` when no version is loaded or the engine fails."""
-        active = self._active
-        if active is None:
-            raise PolicyEvaluationError("no policy version is active")
-        verdict = self.engine.evaluate(document)
-        return Ruling(verdict, active[0], active[1], input_digest(document))
+        while True:
+            loads, active = self._loads, self._active
+            if loads % 2:  # a load is under way: wait for it, then decide under the new one
+                with self._lock:
+                    continue
+            if active is None:
+                raise PolicyEvaluationError("no policy version is active")
+            verdict = self.engine.evaluate(document)
+            if self._loads == loads:  # no load began or ended meanwhile: active judged it
+                return Ruling(verdict, active[0], active[1], input_digest(document))
