@@ -19,6 +19,7 @@ def _proposed(e: PolicyVersion.Proposed, docs: DocumentBatch) -> None:
         "description": e.description,
         "digest": e.digest,
         "modules": e.modules,
+        "tests": e.tests,
         "data": e.data,
         "status": "proposed",
         "proposed_by": e.actor,

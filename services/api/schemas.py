@@ -455,6 +455,10 @@ class Policy(BaseModel):
 class PolicyDetail(Policy):
     modules: dict[str, str]
     data: dict[str, Any]
+    tests: dict[str, str] = Field(
+        default_factory=dict,
+        description="the version's own Rego tests (*_test.rego), run when it was proposed",
+    )
 
 
 class Policies(BaseModel):

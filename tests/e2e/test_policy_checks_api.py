@@ -212,3 +212,11 @@ def test_the_what_if_shows_the_denials_a_version_stops_making(
     )
     assert too_many.status_code == 422
     assert too_many.json()["error"]["details"][0]["field"] == "replay.limit"
+
+
+def test_a_version_shows_the_tests_it_was_proposed_with(
+    client: TestClient, auth: AuthHeaders
+) -> None:
+    version_1 = ok(client.get("/v1/policies/active", headers=auth("ana", "risk_officer")))
+    assert "guardrails_test.rego" in version_1["tests"]
+    assert "guardrails_test.rego" not in version_1["modules"]
