@@ -67,7 +67,7 @@ def test_policy_test_reports_a_failing_rego_test(tmp_path: Path) -> None:
     tests = bundle / "guardrails_test.rego"
     tests.write_text(
         tests.read_text()
-        + "\ntest_a_risk_officer_got_wrong if {\n\tcount(guardrails.deny) == 99\n}\n"
+        + "\ntest_a_risk_officer_got_wrong if {\n\tcount(data.okrgov.guardrails.deny) == 99\n}\n"
     )
     result = runner.invoke(app, ["policy", "test", str(bundle)])
     assert result.exit_code == 1
