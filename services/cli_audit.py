@@ -18,6 +18,7 @@ from uuid import UUID
 
 import typer
 
+from events.identity import InvalidUserId, canonical_user_id
 from infra.config import Settings
 from projections.audit import EXPORTS
 from projections.entries import EntryQuery, parse_timestamp
@@ -74,7 +75,7 @@ def export(
     query = EntryQuery(
         aggregate_id=_uuid(aggregate_id, "--aggregate-id"),
         objective_id=_uuid(objective_id, "--objective-id"),
-        actor=actor,
+        actor=_user(actor),
         action=type,
         since=start,
         until=end,
@@ -91,6 +92,16 @@ def export(
             _write_whole(lines, output)
     finally:
         platform.close()
+
+
+def _user(text: str | None) -> str | None:
+    """An actor filter names a person in any spelling of their user id."""
+    if text is None:
+        return None
+    try:
+        return canonical_user_id(text)
+    except InvalidUserId as exc:
+        raise typer.BadParameter(str(exc), param_hint="--actor") from None
 
 
 def _write_whole(lines: Iterable[str], output: Path) -> None:

@@ -17,7 +17,7 @@ from pydantic import (
 
 from infra.persistence import MAX_POSITION
 from projections.entries import parse_timestamp
-from services.api.schemas import Request, Violation
+from services.api.schemas import Request, UserId, Violation
 
 
 def _timestamp(value: Any) -> Any:
@@ -47,7 +47,7 @@ class AuditFilter(Request):
     objective_id: UUID | None = Field(
         None, description="an objective with its key results, check-ins and change requests"
     )
-    actor: Name | None = None
+    actor: UserId | None = Field(None, description="one person's entries (any spelling of the id)")
     type: Name | None = Field(None, description="an event type, e.g. KeyResult.Revised")
     since: Timestamp | None = Field(None, description="ISO 8601; entries at or after it")
     until: Timestamp | None = Field(None, description="ISO 8601; entries before it")

@@ -139,6 +139,9 @@ def test_filter_by_objective_covers_its_key_results_and_change_requests(
     assert [(i["actor"], i["changes"]["value"]["after"]) for i in by_type] == [("tom", 13.0)]
     by_actor = ok(client.get("/v1/audit", params={"actor": "tom"}, headers=marcus))["items"]
     assert by_actor and {i["actor"] for i in by_actor} == {"tom"}
+    # Any spelling of a user id is the same person.
+    spelt = ok(client.get("/v1/audit", params={"actor": " TOM "}, headers=marcus))["items"]
+    assert spelt == by_actor
     nothing = ok(client.get("/v1/audit", params={"aggregate_id": UNKNOWN}, headers=marcus))
     assert nothing == {"items": [], "next_cursor": None}
 
