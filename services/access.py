@@ -112,13 +112,10 @@ class AccessList:
     def find(self, token_id: UUID) -> TokenRecord | None:
         """The record of a token, at most ``refresh_seconds`` old (fresh for an id not
         seen yet)."""
-        if time.monotonic() - self._refreshed_at >= self._refresh_seconds:
+        stale = time.monotonic() - self._refreshed_at >= self._refresh_seconds
+        if stale or token_id not in self._records:
             self.refresh()
-        record = self._records.get(token_id)
-        if record is None:
-            self.refresh()
-            record = self._records.get(token_id)
-        return record
+        return self._records.get(token_id)
 
     def records(self) -> list[TokenRecord]:
         """Every token on record, oldest first."""

@@ -280,40 +280,6 @@ class ChangeRequestCommands(GuardedLedger):
         cycle.record_alignment(objective.id, parent_id, stamp)
         return [objective, cycle]
 
-    # ---- guarding changes to one objective or key result (shared with the ledger) ------
-
-    def _guard_objective(
-        self,
-        principal: Principal,
-        action: str,
-        objective: Objective,
-        cycle: Cycle,
-        after: dict[str, Any] | None,
-    ) -> Any:
-        """Guard a change to one objective: its definition before, and after (None when
-        it is retired)."""
-        return self._guard(
-            principal, action, "objective", objective.id, objective_doc(objective), after,
-            objective=objective, cycle=cycle,
-        )  # fmt: skip
-
-    def _guard_key_result(
-        self,
-        principal: Principal,
-        action: str,
-        key_result: KeyResult,
-        objective: Objective,
-        cycle: Cycle,
-        after: dict[str, Any] | None,
-        change_request: ChangeRequest | None = None,
-    ) -> Any:
-        """Guard a change to one key result's definition (revise, retire, request)."""
-        return self._guard(
-            principal, action, "key_result", key_result.id, dict(key_result.definition), after,
-            objective=objective, cycle=cycle, change_request=change_request,
-            siblings=self._live_key_results(objective, but=key_result.id),
-        )  # fmt: skip
-
 
 def _require_locked(cycle: Cycle, otherwise: str) -> None:
     """Change requests exist for locked cycles: before lock, change things directly;

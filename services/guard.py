@@ -21,7 +21,7 @@ from policies.decision_point import DecisionPoint, Ruling
 from policies.engine import PolicyError, PolicyTimeout, Violation
 from policies.review import PolicyReviews
 from services.errors import GuardrailViolation, PolicyTimedOut, PolicyUnavailable
-from services.guardrail_input import Doc, build_input
+from services.guardrail_input import Doc, build_input, objective_doc
 from services.ledger_base import LedgerBase, Recorded
 from services.principals import Principal
 
@@ -240,3 +240,37 @@ class GuardedLedger(LedgerBase):
                 _items(ruling.verdict.deny), _items(ruling.verdict.warn), recorded.position
             )
         return Allowed(ruling, action, principal, target_kind, objective_id, document)
+
+    # ---- guarding changes to one objective or key result -------------------------------
+
+    def _guard_objective(
+        self,
+        principal: Principal,
+        action: str,
+        objective: Objective,
+        cycle: Cycle,
+        after: dict[str, Any] | None,
+    ) -> Any:
+        """Guard a change to one objective: its definition before, and after (None when
+        it is retired)."""
+        return self._guard(
+            principal, action, "objective", objective.id, objective_doc(objective), after,
+            objective=objective, cycle=cycle,
+        )  # fmt: skip
+
+    def _guard_key_result(
+        self,
+        principal: Principal,
+        action: str,
+        key_result: KeyResult,
+        objective: Objective,
+        cycle: Cycle,
+        after: dict[str, Any] | None,
+        change_request: ChangeRequest | None = None,
+    ) -> Any:
+        """Guard a change to one key result's definition (revise, retire, request)."""
+        return self._guard(
+            principal, action, "key_result", key_result.id, dict(key_result.definition), after,
+            objective=objective, cycle=cycle, change_request=change_request,
+            siblings=self._live_key_results(objective, but=key_result.id),
+        )  # fmt: skip
