@@ -99,3 +99,21 @@ def decisions(
     answer = client.get("/v1/decisions", params=query, headers={**headers, **at})
     items: list[dict[str, Any]] = ok(answer)["items"]
     return items
+
+
+def refused(
+    client: TestClient,
+    platform: Platform,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    **request: Any,
+) -> tuple[int, dict[str, Any]]:
+    """Send a request that must fail; check it recorded nothing; return status and error."""
+    before = platform.ledger.recorder.max_notification_id()
+    response = client.request(method, path, headers=headers, **request)
+    assert 400 <= response.status_code < 500, response.text
+    assert platform.ledger.recorder.max_notification_id() == before, "something was recorded"
+    error: dict[str, Any] = response.json()["error"]
+    assert set(error) == {"code", "message", "details"}
+    return response.status_code, error

@@ -7,30 +7,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from e2e_support import NEW_KR, PRIYA, TOM, UNKNOWN, denied
+from e2e_support import NEW_KR, PRIYA, TOM, UNKNOWN, denied, refused
 from fastapi.testclient import TestClient
 
 from services.bootstrap import Platform
 
 AuthHeaders = Callable[..., dict[str, str]]
-
-
-def refused(
-    client: TestClient,
-    platform: Platform,
-    method: str,
-    path: str,
-    headers: dict[str, str],
-    **request: Any,
-) -> tuple[int, dict[str, Any]]:
-    """Send a request that must fail; check it recorded nothing; return status and error."""
-    before = platform.ledger.recorder.max_notification_id()
-    response = client.request(method, path, headers=headers, **request)
-    assert 400 <= response.status_code < 500, response.text
-    assert platform.ledger.recorder.max_notification_id() == before, "something was recorded"
-    error: dict[str, Any] = response.json()["error"]
-    assert set(error) == {"code", "message", "details"}
-    return response.status_code, error
 
 
 def fields(error: dict[str, Any]) -> set[str]:

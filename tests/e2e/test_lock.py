@@ -20,6 +20,7 @@ from e2e_support import (
     ok,
     position,
     recorded_since,
+    refused,
     tom_objective,
 )
 from fastapi.testclient import TestClient
@@ -327,13 +328,9 @@ def test_a_malformed_request_names_the_field_and_records_nothing(
 ) -> None:
     ids = {"K": team["key_result"], "O": team["team"], "C": team["cycle"]}
     body = {k: ids.get(v, v) if isinstance(v, str) else v for k, v in body.items()}
-    before = position(platform)
-    answer = client.post("/v1/change-requests", json=body, headers=auth(*TOM))
-    assert answer.status_code == 422, answer.text
-    error = answer.json()["error"]
-    assert error["code"] == "validation_error"
+    status, error = refused(client, platform, "POST", "/v1/change-requests", auth(*TOM), json=body)
+    assert (status, error["code"]) == (422, "validation_error")
     assert field in [d["field"] for d in error["details"]], error
-    assert position(platform) == before
 
 
 def test_a_request_that_changes_nothing_or_asks_before_lock_is_refused(

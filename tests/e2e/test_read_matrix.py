@@ -164,6 +164,11 @@ def _call(
     return client.request(method, path, json=body, headers=headers)
 
 
+def _as(role: str, auth: AuthHeaders, platform: Platform) -> dict[str, str]:
+    """Reading as someone in this role, as of everything recorded so far."""
+    return {**auth(*ROLES[role]), "X-Okrgov-Min-Position": str(position(platform))}
+
+
 @pytest.mark.parametrize("role", sorted(ROLES))
 def test_who_reads_each_route(
     client: TestClient,
@@ -172,7 +177,7 @@ def test_who_reads_each_route(
     quarter: dict[str, Any],
     role: str,
 ) -> None:
-    headers = {**auth(*ROLES[role]), "X-Okrgov-Min-Position": str(position(platform))}
+    headers = _as(role, auth, platform)
     for route, readers in READERS.items():
         answer = _call(client, route, quarter, headers)
         if role in readers:
@@ -203,7 +208,7 @@ def test_decisions_and_tokens_of_others_are_oversight(
     role: str,
 ) -> None:
     user = ROLES[role][0]
-    headers = {**auth(*ROLES[role]), "X-Okrgov-Min-Position": str(position(platform))}
+    headers = _as(role, auth, platform)
     decisions = ok(client.get("/v1/decisions", params={"limit": 1000}, headers=headers))["items"]
     actors = {d["actor"] for d in decisions}
     denied = {d["actor"] for d in decisions if d["outcome"] == "denied"}
