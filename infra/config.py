@@ -75,3 +75,13 @@ class Settings(BaseSettings):
     kafka_max_poll_interval_ms: int = Field(default=30000, ge=1)
     event_source: str | None = None
     """The CloudEvents ``source`` naming this store; derived from the database when unset."""
+    metrics_port: int = Field(default=0, ge=0, le=65535)
+    """Port of the relay's and each projection worker's ``/metrics`` and ``/healthz``
+    endpoint (0: none)."""
+    metrics_host: str = "127.0.0.1"
+    lag_warn_seconds: float = Field(default=10.0, gt=0)
+    """Lag of the relay or a projection past which the log warns (once per crossing) and
+    ``okrgov stream status`` exits 1."""
+    stall_warn_seconds: float = Field(default=5.0, gt=0)
+    """How long the relay may wait for the broker's acknowledgement before the log warns
+    that the broker stalls."""
