@@ -42,11 +42,14 @@ from typing import Any
 from uuid import UUID
 
 from common import OWNER, seed
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from kafka import KafkaProducer
 
 from infra import kafka
 from infra.config import Settings
+from infra.signing import encode_private_key
 from infra.stored_events import StoredEvents
+from infra.stream_keys import relay_signer
 from services.bootstrap import Platform, build
 from services.projector import build_kafka_source
 from services.relay import build_relay
@@ -279,6 +282,9 @@ def _stores(args: argparse.Namespace, bootstrap: str) -> Iterator[tuple[Settings
         "kafka_max_poll_interval_ms": 4000,
         "kafka_session_timeout_ms": 6000,
         "kafka_heartbeat_interval_ms": 1000,
+        # The workers accept the store's records only: its source, signed by its key.
+        "event_source": f"okrgov://bench/{uuid.uuid4().hex[:8]}",
+        "signing_key": encode_private_key(Ed25519PrivateKey.generate()),
     }
     with tempfile.TemporaryDirectory(prefix="okrgov-stream-") as tmp:
         if not args.postgres_url:
@@ -340,7 +346,8 @@ def run(
         check_in(platform, key_results, i)
     rows = list(StoredEvents(platform.ledger.recorder).rows())
     source = kafka.event_source(store)
-    records = [kafka.encode(row, source) for row in rows]
+    signer = relay_signer(store)
+    records = [kafka.encode(row, source, signer) for row in rows]
     sizes = [len(key) + len(value) for key, value in records]
     print(
         f"okrgov stream benchmark: store {backend}, broker {bootstrap} ({broker}); "

@@ -74,7 +74,12 @@ class Settings(BaseSettings):
     kafka_heartbeat_interval_ms: int = Field(default=3000, ge=1)
     kafka_max_poll_interval_ms: int = Field(default=30000, ge=1)
     event_source: str | None = None
-    """The CloudEvents ``source`` naming this store; derived from the database when unset."""
+    """The CloudEvents ``source`` naming this store; derived from the database when unset.
+    Projection workers accept records of this source only: set it on the relay and on the
+    workers alike (a worker's own database would derive another)."""
+    stream_public_keys: str | None = None
+    """Public keys (base64 Ed25519, comma-separated) the projection workers verify the
+    relay's record signatures with; unset: the public half of the local signing key."""
     metrics_port: int = Field(default=0, ge=0, le=65535)
     """Port of the relay's and each projection worker's ``/metrics`` and ``/healthz``
     endpoint (0: none)."""

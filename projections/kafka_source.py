@@ -9,6 +9,12 @@ taking a lock on the tracking name, so a worker that lost its partitions in a re
 and still finishes a batch cannot apply an event twice. Kafka offsets are committed only
 after the views committed; a crash in between re-delivers records the views then drop.
 
+Trust: every record passes ``decode`` first, which admits only records of this worker's
+store, verified (see ``infra.kafka.admit``), and raises ``Refused`` for anything else. A
+refused record goes to the quarantine (``projections.quarantine``), a warning is logged
+and ``quarantined`` counts it; it is never applied and never moves a tracked position, and
+its offset is committed like any other so the partition goes on.
+
 Order: Kafka keeps order within a partition, and the relay keys records by aggregate id,
 so each aggregate's events arrive in store order; events of different aggregates on
 different partitions arrive in no fixed order relative to each other."""
@@ -24,17 +30,38 @@ from kafka import ConsumerRebalanceListener, KafkaConsumer, OffsetAndMetadata, T
 
 from projections.documents import DocumentView, PostgresDocumentView
 from projections.follower import Projection
+from projections.quarantine import Quarantine, Quarantined
 
 log = structlog.get_logger(__name__)
 
-Decode = Callable[[bytes], tuple[int, Any]]
-"""A record's value to its store position and domain event."""
+Decode = Callable[[Any, int], tuple[int, Any]]
+"""A consumer record (and the topic's partition count) to its store position and domain
+event; raises ``Refused`` for a record that must not be applied."""
 Observe = Callable[[int, list[int]], None]
 """Told the partition and the positions whose effects a batch just committed."""
 
 
 def tracking_name(projection: str, topic: str, partition: int) -> str:
     return f"{projection}@{topic}:{partition}"
+
+
+class Refused(Exception):
+    """A record that is not an event of this worker's store: quarantined, never applied."""
+
+    def __init__(
+        self,
+        reason: str,
+        detail: str,
+        source: str | None = None,
+        event_id: str | None = None,
+        position: int | None = None,
+    ) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+        self.source = source
+        self.event_id = event_id
+        self.position = position
 
 
 @dataclass(frozen=True)
@@ -92,16 +119,20 @@ class KafkaSource:
         topic: str,
         targets: Sequence[Target],
         decode: Decode,
+        quarantine: Quarantine,
         observe: Observe | None = None,
     ) -> None:
         self.consumer = consumer
         self.topic = topic
         self.targets = targets
         self.decode = decode
+        self.quarantine = quarantine
         self.observe = observe
         self._tracked: dict[tuple[str, int], int] = {}
         self.applied = 0
         self.dropped = 0
+        self.quarantined = 0
+        """Records this worker refused and put in the quarantine (each counted once)."""
         self._subscribed = False
 
     # ---- partitions ----------------------------------------------------------------------
@@ -121,6 +152,38 @@ class KafkaSource:
                     target.view.max_tracking_id(name) or 0
                 )
         log.info("projector.assigned", topic=self.topic, partitions=mine)
+
+    def assign(self, partitions: Sequence[TopicPartition]) -> None:
+        """Read ``partitions`` without joining the group (a reset, while the group is
+        empty); offsets are still committed for the group."""
+        self.consumer.assign(list(partitions))
+        self._subscribed = True
+        self.assigned(partitions)
+
+    def clear(self, partitions: int) -> None:
+        """Forget every document of the targets' views and their positions on this topic's
+        ``partitions``, each view in one transaction (a rebuild from the beginning)."""
+        for target in self.targets:
+            view = target.view
+            with view.transaction(commit=True) as c:
+                view._clear(c)
+                for partition in range(partitions):
+                    name = tracking_name(target.projection.name, self.topic, partition)
+                    c.execute(view.tracking_delete_statement(), (name,))
+        self._tracked.clear()
+
+    def track_all(self, partitions: int, position: int) -> None:
+        """Record ``position`` as applied on every partition, for every target (the views
+        were rebuilt from the store up to it): a record at or below it is then dropped,
+        one above it applied, whatever partition it comes from."""
+        for target in self.targets:
+            view = target.view
+            with view.transaction(commit=True) as c:
+                for partition in range(partitions):
+                    name = tracking_name(target.projection.name, self.topic, partition)
+                    _lock(view, c, name)
+                    if (view._max_tracking_id(name, c) or 0) < position:  # type: ignore[attr-defined]
+                        view._insert_tracking(c, Tracking(name, position))
 
     def revoked(self, partitions: Iterable[TopicPartition]) -> None:
         for tp in partitions:
@@ -145,10 +208,11 @@ class KafkaSource:
         batches = self.consumer.poll(timeout_ms=timeout_ms)
         done: dict[TopicPartition, OffsetAndMetadata] = {}
         applied = 0
+        partitions = len(self.consumer.partitions_for_topic(self.topic) or ()) if batches else 0
         try:
             for tp in sorted(batches, key=lambda tp: tp.partition):
                 records = batches[tp]
-                applied += self._apply_partition(tp.partition, [r.value for r in records])
+                applied += self._apply_partition(tp.partition, records, partitions)
                 done[tp] = OffsetAndMetadata(records[-1].offset + 1, "", -1)
         finally:
             # Offsets only for partitions whose views committed; the others go back to
@@ -160,11 +224,19 @@ class KafkaSource:
                 self._commit(done)
         return applied
 
-    def _apply_partition(self, partition: int, values: Sequence[bytes]) -> int:
-        events = [self.decode(value) for value in values]
+    def _apply_partition(self, partition: int, records: Sequence[Any], partitions: int) -> int:
+        admitted: list[tuple[int, Any]] = []
+        refused: list[Quarantined] = []
+        for record in records:
+            try:
+                admitted.append(self.decode(record, partitions))
+            except Refused as exc:
+                refused.append(_quarantined(self.topic, record, exc))
+        if refused:
+            self._quarantine(refused)
         floor = min(self._tracked.get((t.projection.name, partition), 0) for t in self.targets)
-        events = [(position, event) for position, event in events if position > floor]
-        self.dropped += len(values) - len(events)
+        events = [(position, event) for position, event in admitted if position > floor]
+        self.dropped += len(admitted) - len(events)
         if not events:
             return 0
         positions: set[int] = set()
@@ -178,6 +250,21 @@ class KafkaSource:
         if self.observe is not None and positions:
             self.observe(partition, sorted(positions))
         return len(positions)
+
+    def _quarantine(self, refused: list[Quarantined]) -> None:
+        for record in self.quarantine.put(refused):
+            self.quarantined += 1
+            log.warning(
+                "projector.quarantined",
+                reason=record.reason,
+                detail=record.detail[:300],
+                source=record.source,
+                event_id=record.event_id,
+                position=record.position,
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+            )
 
     def _commit(self, offsets: dict[TopicPartition, OffsetAndMetadata]) -> None:
         try:
@@ -198,10 +285,30 @@ class KafkaSource:
                 backoff = min(10.0, backoff * 2 or 0.2)
                 log.exception("projector.batch_failed", retry_in=backoff)
                 stop.wait(backoff)
-        log.info("projector.stopped", applied=self.applied, dropped=self.dropped)
+        log.info(
+            "projector.stopped",
+            applied=self.applied,
+            dropped=self.dropped,
+            quarantined=self.quarantined,
+        )
 
     def close(self) -> None:
         self.consumer.close()
+
+
+def _quarantined(topic: str, record: Any, refused: Refused) -> Quarantined:
+    return Quarantined(
+        topic=topic,
+        partition=record.partition,
+        offset=record.offset,
+        reason=refused.reason,
+        detail=refused.detail,
+        source=refused.source,
+        event_id=refused.event_id,
+        position=refused.position,
+        key=record.key,
+        value=record.value if record.value is not None else b"",
+    )
 
 
 class _Listener(ConsumerRebalanceListener):

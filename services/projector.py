@@ -6,6 +6,11 @@ A worker fed from Kafka writes the views of ``services.bootstrap.PROJECTIONS`` i
 database of its own settings, which must not be one whose views are followed from the
 store as well (the API's in-process projections): give the workers their own database or
 PostgreSQL schema. The integrity leaf log is not among them: it hashes the store's own rows.
+
+A worker applies only records of its store (``OKRGOV_EVENT_SOURCE``) that verify under the
+trusted keys (``infra.stream_keys``), on the partition the relay puts their aggregate on;
+everything else is quarantined (``projections.quarantine``). ``--reset`` rebuilds a
+worker's views on purpose (``services.stream_reset``).
 """
 
 import threading
@@ -21,10 +26,14 @@ from eventsourcing.sqlite import SQLiteDatastore
 from infra import kafka
 from infra.config import Settings
 from infra.logging import configure_logging
+from infra.signing import InvalidSigningKey
+from infra.stream_keys import NoStreamKeys, trusted_keys
 from projections.documents import DocumentView, PostgresDocumentView, SQLiteDocumentView
 from projections.entries import EntryProjection, PostgresEntryView, SQLiteEntryView
 from projections.follower import Projection
-from projections.kafka_source import Decode, KafkaSource, Observe, Target
+from projections.kafka_source import Decode, KafkaSource, Observe, Refused, Target
+from projections.quarantine import Quarantine
+from services import stream_reset
 from services.bootstrap import PROJECTIONS, build
 from services.ledger import Ledger
 from services.relay import stop_on_signals, store_factory
@@ -57,9 +66,36 @@ def view_for(datastore: object, projection: type[Projection]) -> DocumentView:
     return view
 
 
-def decoder(mapper: Mapper[Any]) -> Decode:
-    def decode(value: bytes) -> tuple[int, Any]:
-        envelope = kafka.decode(value)
+def admission(mapper: Mapper[Any], source: str, keys: dict[str, bytes]) -> Decode:
+    """A record to its position and domain event if it is one of the store's events
+    (``kafka.admit``) on its aggregate's partition; ``Refused`` otherwise. A verified
+    record the mapper cannot read (an event type this code does not know) raises as it
+    is: the batch fails and is read again, rather than an authentic event being lost."""
+
+    def decode(record: Any, partitions: int) -> tuple[int, Any]:
+        if record.value is None:
+            raise Refused(kafka.UNDECODABLE, "a record without a value")
+        try:
+            envelope = kafka.admit(record.value, source, keys)
+        except kafka.RecordRefused as exc:
+            seen = exc.envelope
+            raise Refused(
+                exc.reason,
+                exc.detail,
+                seen.source if seen else None,
+                seen.id if seen else None,
+                seen.position if seen else None,
+            ) from None
+        expected = kafka.partition_of(envelope.subject, partitions) if partitions else None
+        if expected is not None and record.partition != expected:
+            raise Refused(
+                kafka.WRONG_PARTITION,
+                f"aggregate {envelope.subject} belongs on partition {expected}, "
+                f"not {record.partition}",
+                envelope.source,
+                envelope.id,
+                envelope.position,
+            )
         return envelope.position, mapper.to_domain_event(envelope.stored_event())
 
     return decode
@@ -71,7 +107,10 @@ def build_kafka_source(
     observe: Observe | None = None,
     **consumer_overrides: Any,
 ) -> KafkaSource:
-    """A worker over the settings' database (for its views) and topic."""
+    """A worker over the settings' database (for its views) and topic, accepting the
+    records of ``kafka.event_source(settings)`` signed by ``trusted_keys(settings)``."""
+    keys = trusted_keys(settings)
+    source = kafka.event_source(settings)
     factory = store_factory(settings)
     datastore = getattr(factory, "datastore", None)
     targets = [Target(p(), view_for(datastore, p)) for p in projections]
@@ -83,10 +122,23 @@ def build_kafka_source(
                 f"(position {followed}); give the Kafka workers a database or schema of their "
                 "own (OKRGOV_DATABASE_URL, OKRGOV_DATABASE_SCHEMA)"
             )
+    quarantine = Quarantine(datastore)
+    quarantine.create_table()
     kafka.ensure_topic(settings)
     consumer = kafka.consumer(settings, **consumer_overrides)
+    log.info(
+        "projector.trusting",
+        source=source,
+        source_configured=bool(settings.event_source),
+        key_ids=sorted(keys),
+    )
     return KafkaSource(
-        consumer, settings.kafka_topic, targets, decoder(ledger_mapper(factory)), observe
+        consumer,
+        settings.kafka_topic,
+        targets,
+        admission(ledger_mapper(factory), source, keys),
+        quarantine,
+        observe,
     )
 
 
@@ -95,22 +147,64 @@ class Source(StrEnum):
     kafka = "kafka"
 
 
+class Origin(StrEnum):
+    topic = "topic"
+    store = "store"
+
+
 def projector(
     source: Annotated[
-        Source, typer.Option(help="Where the events come from: the store, or the Kafka topic.")
-    ] = Source.store,
+        Source | None,
+        typer.Option(
+            help="Where the events come from: the store, or the Kafka topic "
+            "[default: store; kafka with --reset]."
+        ),
+    ] = None,
     batch_size: Annotated[
         int, typer.Option(min=1, help="Events per transaction (per poll, from Kafka).")
     ] = 500,
+    reset: Annotated[
+        bool,
+        typer.Option(
+            help="Rebuild this Kafka worker's views (its own database only) and exit; stop "
+            "the group's workers first."
+        ),
+    ] = False,
+    origin: Annotated[
+        Origin,
+        typer.Option(
+            "--from", help="With --reset: re-read the topic from the beginning, or the store."
+        ),
+    ] = Origin.topic,
+    store_url: Annotated[
+        str | None,
+        typer.Option(help="With --reset --from store: the store's database URL [default: own]."),
+    ] = None,
+    store_schema: Annotated[
+        str | None,
+        typer.Option(help="With --reset --from store: the store's PostgreSQL schema."),
+    ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="Serve /metrics and /healthz on this port (0: off).", min=0),
+    ] = None,
 ) -> None:
     """Run a projection worker in the foreground. From Kafka, workers sharing
     OKRGOV_KAFKA_GROUP share the topic's partitions; stopped or killed at any moment, each
-    resumes from its views' tracked positions without missing or repeating an event."""
+    resumes from its views' tracked positions without missing or repeating an event. Only
+    records of OKRGOV_EVENT_SOURCE signed by a trusted key are applied; others are
+    quarantined."""
     settings = Settings()
     configure_logging(settings.log_level)
     stop = threading.Event()
     stop_on_signals(stop)
-    if source is Source.store:
+    if reset:
+        if source is Source.store:
+            typer.echo("error: --reset rebuilds a Kafka worker's views (--source kafka)", err=True)
+            raise typer.Exit(2)
+        reset_worker(settings, origin, store_url, store_schema, batch_size, stop)
+        return
+    if source is None or source is Source.store:
         platform = build(settings)
         try:
             for follower in platform.followers.values():
@@ -121,12 +215,68 @@ def projector(
         finally:
             platform.close()
         return
-    try:
-        worker = build_kafka_source(settings, max_poll_records=batch_size)
-    except (kafka.KafkaNotConfigured, ViewsFollowedFromStore) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+    from services.stream_watch import watch_worker, worker_watch
+
+    watched = worker_watch(settings, store_url, store_schema)  # lag against the store, if given
+    worker = _kafka_worker(settings, observe=watched.observe, max_poll_records=batch_size)
+    watch = watch_worker(settings, watched, worker, metrics_port)
     try:
         worker.run(stop)
     finally:
+        watch.close()
         worker.close()
+
+
+def _kafka_worker(settings: Settings, **consumer_overrides: Any) -> KafkaSource:
+    try:
+        return build_kafka_source(settings, **consumer_overrides)
+    except (
+        kafka.KafkaNotConfigured,
+        ViewsFollowedFromStore,
+        NoStreamKeys,
+        InvalidSigningKey,
+    ) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def reset_worker(
+    settings: Settings,
+    origin: Origin,
+    store_url: str | None,
+    store_schema: str | None,
+    batch_size: int,
+    stop: threading.Event,
+) -> None:
+    """``--reset``: clear and rebuild, print a summary (``services.stream_reset``)."""
+    if origin is Origin.store and not (store_url or store_schema):
+        typer.echo(
+            "error: --from store needs --store-url and/or --store-schema: where the store "
+            "is (OKRGOV_DATABASE_URL is this worker's own database)",
+            err=True,
+        )
+        raise typer.Exit(2)
+    worker = _kafka_worker(settings, max_poll_records=batch_size)
+    try:
+        if origin is Origin.topic:
+            summary = stream_reset.reset_from_topic(worker, settings, stop)
+        else:
+            store = settings.model_copy(
+                update={
+                    "database_url": store_url or settings.database_url,
+                    "database_schema": store_schema or settings.database_schema,
+                }
+            )
+            mapper = ledger_mapper(store_factory(store.model_copy(update={"create_tables": False})))
+            summary = stream_reset.reset_from_store(
+                worker, settings, store, mapper, batch_size, stop
+            )
+    except stream_reset.GroupActive as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        worker.close()
+    for line in summary.lines():
+        typer.echo(line)
+    if not summary.complete:
+        raise typer.Exit(1)

@@ -7,7 +7,8 @@ acknowledgement and the record, or a page that fails part way, is sent again fro
 recorded position: records after it may reach the topic twice, never zero times. Each
 envelope carries its store position (``okrgovposition``); per partition the positions of
 first deliveries only ever grow, so a consumer drops any record whose position is not
-above the last one it applied from that partition.
+above the last one it applied from that partition. Each record is signed with the store's
+signing key (``infra.kafka.encode``), so consumers can refuse what the relay did not send.
 
 While the broker is unreachable the relay keeps the page, waits with exponential backoff
 (up to ``MAX_BACKOFF``), makes a new producer and sends the page again: nothing is
@@ -17,7 +18,7 @@ import random
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 import structlog
 import typer
@@ -37,7 +38,9 @@ from infra import kafka
 from infra.config import Settings
 from infra.logging import configure_logging
 from infra.persistence import eventsourcing_env
+from infra.signing import InvalidSigningKey, Signer
 from infra.stored_events import StoredEvents, StoredRow
+from infra.stream_keys import NoStreamKeys, relay_signer
 
 log = structlog.get_logger(__name__)
 
@@ -48,6 +51,14 @@ MAX_BACKOFF = 10.0
 
 class PublishFailed(Exception):
     """The broker did not acknowledge every record of a page."""
+
+
+class PageObserver(Protocol):
+    """Told of each page the relay sends, and of its fate (``services.stream_watch``)."""
+
+    def sending(self, events: int) -> None: ...
+    def acknowledged(self, events: int, position: int) -> None: ...
+    def failed(self, error: Exception) -> None: ...
 
 
 def store_factory(settings: Settings) -> InfrastructureFactory[Any]:
@@ -87,6 +98,7 @@ class Relay:
         new_producer: Callable[[], KafkaProducer],
         topic: str,
         source: str,
+        signer: Signer,
         page_size: int = 500,
         page_bytes: int = kafka.PAGE_BYTES,
         flush_timeout: float = 125.0,
@@ -96,6 +108,7 @@ class Relay:
         self.new_producer = new_producer
         self.topic = topic
         self.source = source
+        self.signer = signer
         self.page_size = page_size
         self.page_bytes = page_bytes
         self.flush_timeout = flush_timeout
@@ -106,6 +119,7 @@ class Relay:
         self._backoff = 0.0
         self.failures = 0
         """Pages the broker did not acknowledge (each sent again)."""
+        self.observer: PageObserver | None = None
 
     def position(self) -> int:
         """The last position the broker acknowledged, as recorded."""
@@ -116,7 +130,7 @@ class Relay:
         records: list[tuple[bytes, bytes]] = []
         size = 0
         for row in self.stored.page(after, self.page_size):
-            key, value = kafka.encode(row, self.source)
+            key, value = kafka.encode(row, self.source, self.signer)
             size += len(key) + len(value)
             if records and size > self.page_bytes:
                 break  # the rest go in the next page
@@ -136,6 +150,8 @@ class Relay:
         page = self._page(self.position())
         if not page.rows:
             return 0
+        if self.observer is not None:
+            self.observer.sending(len(page.rows))
         self.connect()
         producer = self._producer
         assert producer is not None
@@ -167,6 +183,8 @@ class Relay:
         except IntegrityError:
             # Another relay on the same topic recorded this far already; carry on after it.
             log.warning("relay.position_taken", position=last)
+        if self.observer is not None:
+            self.observer.acknowledged(len(page.rows), last)
         log.debug("relay.published", events=len(page.rows), position=last)
         return len(page.rows)
 
@@ -190,7 +208,14 @@ class Relay:
 
     def run(self, stop: threading.Event, poll_seconds: float) -> None:
         """Publish until ``stop`` is set, looking for new events every ``poll_seconds``."""
-        log.info("relay.started", topic=self.topic, position=self.position())
+        log.info(
+            "relay.started",
+            topic=self.topic,
+            position=self.position(),
+            source=self.source,
+            key_id=self.signer.key_id,
+            public_key=self.signer.public_key_b64,
+        )
         while not stop.is_set():
             try:
                 self.catch_up(stop)
@@ -203,6 +228,8 @@ class Relay:
 
     def _failed(self, exc: Exception, stop: threading.Event) -> None:
         self.failures += 1
+        if self.observer is not None:
+            self.observer.failed(exc)
         self._discard_producer()
         self._backoff = min(MAX_BACKOFF, self._backoff * 2 or 0.2)
         delay = self._backoff * random.uniform(0.5, 1.0)
@@ -255,6 +282,7 @@ def build_relay(
         new_producer,
         settings.kafka_topic,
         kafka.event_source(settings),
+        relay_signer(settings),
         page_size=page_size,
         flush_timeout=flush_timeout or delivery_ms / 1000 + 5,
     )
@@ -269,6 +297,10 @@ def relay(
     poll_seconds: Annotated[
         float, typer.Option(min=0.001, help="How often an idle relay looks for new events.")
     ] = 0.1,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="Serve /metrics and /healthz on this port (0: off).", min=0),
+    ] = None,
 ) -> None:
     """Publish every event of the store to OKRGOV_KAFKA_TOPIC, in store order per
     aggregate, at least once, from the relay's own recorded position."""
@@ -276,17 +308,21 @@ def relay(
     configure_logging(settings.log_level)
     try:
         publisher = build_relay(settings, page_size=page_size)
-    except kafka.KafkaNotConfigured as exc:
+    except (kafka.KafkaNotConfigured, NoStreamKeys, InvalidSigningKey) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     stop = threading.Event()
     stop_on_signals(stop)
+    from services.stream_watch import watch_relay
+
+    watch = watch_relay(settings, publisher, metrics_port)
     try:
         if until_caught_up:
             publisher.catch_up(stop)
         else:
             publisher.run(stop, poll_seconds)
     finally:
+        watch.close()
         publisher.close()
 
 

@@ -14,12 +14,14 @@ from typing import IO, Any
 
 import psycopg
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from kafka import KafkaProducer
 from kafka_broker import Broker, cli_env, read_topic, wait_until
 from psycopg import sql
 from quarter import TOM, plan_quarter, record_governed_quarter
 
 from infra.config import Settings
+from infra.signing import encode_private_key
 from infra.stored_events import StoredEvents
 from projections.documents import DocumentView
 from projections.kafka_source import KafkaSource, apply_new, tracking_name
@@ -37,6 +39,8 @@ FAST_GROUP = {
     "kafka_session_timeout_ms": 6000,
     "kafka_heartbeat_interval_ms": 1000,
 }
+#: The store's signing key, shared by the relay (signing) and the workers (verifying).
+SIGNING_KEY = encode_private_key(Ed25519PrivateKey.generate())
 
 
 def rows(view: DocumentView) -> tuple[Any, ...]:
@@ -82,6 +86,10 @@ def on_stream(settings: Settings, broker: Broker, topic: str, group: str) -> Set
             "kafka_topic": topic,
             "kafka_partitions": PARTITIONS,
             "kafka_group": group,
+            # The relay and the workers name the same source (a worker's own database
+            # would derive another) and share the store's key.
+            "event_source": f"okrgov://test/{topic}",
+            "signing_key": SIGNING_KEY,
             **FAST_GROUP,
         }
     )

@@ -1,6 +1,9 @@
-"""The CloudEvents envelope of the event stream: every field, and a round trip from a stored
-event through the record back to the same domain event with the application's mapper."""
+"""The CloudEvents envelope of the event stream: every field, a round trip from a stored
+event through the record back to the same domain event with the application's mapper, and
+admission: a record is accepted only from its source, with its id, leaf hash and signature
+matching its content; each other case is refused naming why."""
 
+import base64
 import json
 import re
 from datetime import date
@@ -8,6 +11,7 @@ from pathlib import Path
 from uuid import UUID, uuid4, uuid5
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from eventsourcing.persistence import InfrastructureFactory, Mapper
 from eventsourcing.utils import Environment
 from okr_builders import PRIYA
@@ -15,8 +19,14 @@ from okr_builders import PRIYA
 from events import Cycle
 from infra import kafka
 from infra.config import Settings
+from infra.merkle import leaf_hash
+from infra.signing import Signer, encode_private_key
 from infra.stored_events import StoredRow
+from infra.stream_keys import NoStreamKeys, parse_public_keys, trusted_keys
 from services.projector import ledger_mapper
+
+SIGNER = Signer(Ed25519PrivateKey.generate())
+KEYS = {SIGNER.key_id: SIGNER.public_key}
 
 
 @pytest.fixture
@@ -39,7 +49,7 @@ def _stored(mapper: Mapper[UUID], position: int = 7) -> tuple[Cycle.Created, Sto
 
 def test_an_event_round_trips_to_the_same_domain_event(mapper: Mapper[UUID]) -> None:
     event, row = _stored(mapper)
-    key, value = kafka.encode(row, "okrgov://test")
+    key, value = kafka.encode(row, "okrgov://test", SIGNER)
     envelope = kafka.decode(value)
     assert envelope.position == 7
     again = mapper.to_domain_event(envelope.stored_event())
@@ -49,7 +59,7 @@ def test_an_event_round_trips_to_the_same_domain_event(mapper: Mapper[UUID]) -> 
 
 def test_the_envelope_carries_every_cloudevents_attribute(mapper: Mapper[UUID]) -> None:
     event, row = _stored(mapper, position=42)
-    _, value = kafka.encode(row, "okrgov://sqlite/var/okrgov.sqlite")
+    _, value = kafka.encode(row, "okrgov://sqlite/var/okrgov.sqlite", SIGNER)
     envelope = json.loads(value.decode("utf-8"))
     assert envelope == {
         "specversion": "1.0",
@@ -62,7 +72,13 @@ def test_the_envelope_carries_every_cloudevents_attribute(mapper: Mapper[UUID]) 
         "data": json.loads(row.state or b""),
         "okrgovposition": 42,
         "okrgovversion": 1,
+        "okrgovleaf": leaf_hash(row.leaf()).hex(),
+        "okrgovkeyid": SIGNER.key_id,
+        "okrgovsignature": envelope["okrgovsignature"],
     }
+    assert SIGNER.verify(kafka.decode(value).signed_bytes(), base64.b64decode(
+        envelope["okrgovsignature"]
+    ))  # fmt: skip
     assert envelope["time"].endswith("Z")
     assert "«Zürich»" in value.decode("utf-8")  # UTF-8 text, not \\u escapes
     # CloudEvents extension attribute names: lower-case letters and digits only.
@@ -79,7 +95,7 @@ def test_ids_are_stable_per_event_and_distinct_across_events() -> None:
 
 def test_state_that_is_not_json_travels_as_base64_byte_for_byte() -> None:
     row = StoredRow(5, uuid4().hex, 2, "events.cycle:Cycle.Locked", b"\x00\xffcompressed")
-    _, value = kafka.encode(row, "okrgov://test")
+    _, value = kafka.encode(row, "okrgov://test", SIGNER)
     envelope = json.loads(value)
     assert "data" not in envelope and envelope["datacontenttype"] == "application/octet-stream"
     assert kafka.decode(value).state == b"\x00\xffcompressed"
@@ -145,3 +161,139 @@ def test_no_bootstrap_servers_is_a_clear_error() -> None:
         "a:9092",
         "b:9092",
     ]
+
+
+def test_json_state_that_would_not_come_back_byte_for_byte_travels_as_base64() -> None:
+    row = StoredRow(5, uuid4().hex, 2, "events.cycle:Cycle.Locked", b'{"a": 1}')
+    _, value = kafka.encode(row, "okrgov://test", SIGNER)
+    assert "data" not in json.loads(value)
+    assert kafka.admit(value, "okrgov://test", KEYS).content_leaf() == leaf_hash(row.leaf())
+
+
+# ---- admission -------------------------------------------------------------------------
+
+
+def _signed(mapper: Mapper[UUID]) -> dict[str, object]:
+    _, row = _stored(mapper, position=42)
+    _, value = kafka.encode(row, "okrgov://test", SIGNER)
+    return dict(json.loads(value))
+
+
+def _resigned(envelope: dict[str, object], signer: Signer = SIGNER) -> dict[str, object]:
+    """The envelope with a valid signature over what it now says (a forger with a key)."""
+    decoded = kafka.decode(json.dumps(envelope).encode())
+    signature = signer.sign(decoded.signed_bytes())
+    return {
+        **envelope,
+        "okrgovkeyid": signer.key_id,
+        "okrgovsignature": base64.b64encode(signature).decode(),
+    }
+
+
+def test_a_record_of_the_store_signed_by_its_key_is_admitted(mapper: Mapper[UUID]) -> None:
+    event, row = _stored(mapper, position=42)
+    _, value = kafka.encode(row, "okrgov://test", SIGNER)
+    envelope = kafka.admit(value, "okrgov://test", KEYS)
+    assert envelope.position == 42 and mapper.to_domain_event(envelope.stored_event()) == event
+
+
+def test_another_stores_record_is_refused_as_foreign(mapper: Mapper[UUID]) -> None:
+    _, row = _stored(mapper)
+    _, value = kafka.encode(row, "okrgov://other-store", SIGNER)
+    with pytest.raises(kafka.RecordRefused, match="other-store") as refused:
+        kafka.admit(value, "okrgov://test", KEYS)
+    assert refused.value.reason == kafka.FOREIGN_SOURCE
+    assert refused.value.envelope is not None and refused.value.envelope.position == 7
+
+
+def test_a_forged_position_is_refused_for_its_signature(mapper: Mapper[UUID]) -> None:
+    envelope = {**_signed(mapper), "okrgovposition": 1_000_000}
+    # The forger recomputes the leaf for the new position, but cannot sign it.
+    decoded = kafka.decode(json.dumps(envelope).encode())
+    envelope["okrgovleaf"] = decoded.content_leaf().hex()
+    with pytest.raises(kafka.RecordRefused) as refused:
+        kafka.admit(json.dumps(envelope).encode(), "okrgov://test", KEYS)
+    assert refused.value.reason == kafka.BAD_SIGNATURE
+
+
+def test_changed_content_is_refused_for_its_leaf(mapper: Mapper[UUID]) -> None:
+    envelope = _signed(mapper)
+    envelope["data"] = {**envelope["data"], "name": "forged"}  # type: ignore[dict-item]
+    with pytest.raises(kafka.RecordRefused, match="hashes to") as refused:
+        kafka.admit(json.dumps(envelope).encode(), "okrgov://test", KEYS)
+    assert refused.value.reason == kafka.LEAF_MISMATCH
+
+
+def test_an_id_that_is_not_the_uuid5_of_aggregate_and_version_is_refused(
+    mapper: Mapper[UUID],
+) -> None:
+    envelope = _resigned({**_signed(mapper), "id": str(uuid4())})
+    with pytest.raises(kafka.RecordRefused, match="uuid5") as refused:
+        kafka.admit(json.dumps(envelope).encode(), "okrgov://test", KEYS)
+    assert refused.value.reason == kafka.ID_MISMATCH
+
+
+def test_a_signature_by_another_key_or_none_is_refused(mapper: Mapper[UUID]) -> None:
+    forger = Signer(Ed25519PrivateKey.generate())
+    envelope = _resigned({**_signed(mapper), "okrgovposition": 1_000_000}, forger)
+    decoded = kafka.decode(json.dumps(envelope).encode())
+    envelope = _resigned({**envelope, "okrgovleaf": decoded.content_leaf().hex()}, forger)
+    with pytest.raises(kafka.RecordRefused, match=forger.key_id) as refused:
+        kafka.admit(json.dumps(envelope).encode(), "okrgov://test", KEYS)
+    assert refused.value.reason == kafka.UNKNOWN_KEY
+    # Naming a trusted key does not help: the signature does not verify under it.
+    envelope["okrgovkeyid"] = SIGNER.key_id
+    with pytest.raises(kafka.RecordRefused) as refused:
+        kafka.admit(json.dumps(envelope).encode(), "okrgov://test", KEYS)
+    assert refused.value.reason == kafka.BAD_SIGNATURE
+    unsigned = {k: v for k, v in _signed(mapper).items() if k != "okrgovsignature"}
+    with pytest.raises(kafka.RecordRefused) as refused:
+        kafka.admit(json.dumps(unsigned).encode(), "okrgov://test", KEYS)
+    assert refused.value.reason == kafka.UNSIGNED
+
+
+def test_an_unreadable_record_is_refused_as_undecodable() -> None:
+    with pytest.raises(kafka.RecordRefused) as refused:
+        kafka.admit(b"\xff not json", "okrgov://test", KEYS)
+    assert refused.value.reason == kafka.UNDECODABLE and refused.value.envelope is None
+    with pytest.raises(kafka.RecordRefused, match="64-bit"):
+        kafka.admit(json.dumps({**_valid(), "okrgovposition": 2**63}).encode(), "x", KEYS)
+
+
+def test_an_aggregates_partition_is_the_producers(mapper: Mapper[UUID]) -> None:
+    from kafka.partitioner.default import DefaultPartitioner
+
+    class Cluster:
+        def topics(self) -> set[str]:
+            return {"t"}
+
+        def partitions_for_topic(self, topic: str) -> set[int]:
+            return set(range(6))
+
+        available_partitions_for_topic = partitions_for_topic
+
+    for _ in range(50):
+        subject = uuid4()
+        key = str(subject).encode()
+        produced = DefaultPartitioner().partition("t", key, key, None, None, Cluster())
+        assert kafka.partition_of(subject, 6) == produced
+
+
+def test_workers_trust_the_configured_public_keys_or_the_local_signing_key(
+    tmp_path: Path,
+) -> None:
+    other = Signer(Ed25519PrivateKey.generate())
+    listed = f"{SIGNER.public_key_b64}, {other.public_key_b64}"
+    assert trusted_keys(Settings(stream_public_keys=listed)) == {
+        SIGNER.key_id: SIGNER.public_key,
+        other.key_id: other.public_key,
+    }
+    private = encode_private_key(Ed25519PrivateKey.generate())
+    assert list(trusted_keys(Settings(signing_key=private)).values()) == [
+        Signer(Ed25519PrivateKey.from_private_bytes(base64.b64decode(private))).public_key
+    ]
+    with pytest.raises(NoStreamKeys, match="OKRGOV_STREAM_PUBLIC_KEYS"):
+        trusted_keys(Settings(data_dir=tmp_path / "empty"))
+    assert not (tmp_path / "empty").exists()  # no key made up on the way
+    with pytest.raises(NoStreamKeys, match="32-byte"):
+        parse_public_keys("bm90IGEga2V5")
