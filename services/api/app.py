@@ -18,6 +18,7 @@ from services.api.routes import ROUTERS
 from services.api.schemas import Health, ProjectionHealth
 from services.api.security_headers import SecurityHeaders
 from services.bootstrap import Platform
+from services.stream_health import StreamStore
 
 CORRELATION_HEADER = "X-Correlation-Id"
 # A client's id is kept only if it is safe to copy into logs and events verbatim.
@@ -115,14 +116,19 @@ def create_app(platform: Platform) -> FastAPI:
 def healthz(platform: PlatformDep) -> Health:
     """Liveness, and how far each read model has followed the event store: an operator
     on call reads a growing ``lag`` as a stuck or failing projection."""
-    recorded = platform.ledger.recorder.max_notification_id() or 0
     positions = {name: f.view.position() for name, f in platform.followers.items()}
+    store = StreamStore(platform.ledger.recorder, platform.ledger.mapper)
+    recorded, now = store.head(), time.time()
+    lags = {name: store.lag(at, now, recorded) for name, at in positions.items()}
+    slow = any(lag.seconds > platform.settings.lag_warn_seconds for lag in lags.values())
     return Health(
-        status="ok",
+        status="degraded" if slow else "ok",
         position=platform.okr_state.position(),
         recorded=recorded,
         projections={
-            name: ProjectionHealth(position=at, lag=max(0, recorded - at))
+            name: ProjectionHealth(
+                position=at, lag=lags[name].events, lag_seconds=round(lags[name].seconds, 3)
+            )
             for name, at in sorted(positions.items())
         },
     )

@@ -428,12 +428,16 @@ def test_health_and_docs(
     assert health["position"] == health["recorded"] > 0
     assert set(health["projections"]) == set(platform.followers)
     for view in health["projections"].values():
-        assert view == {"position": health["recorded"], "lag": 0}
-    # A view that stops following shows the events it has not applied as lag.
+        assert view == {"position": health["recorded"], "lag": 0, "lag_seconds": 0}
+    # A view that stops following shows the events it has not applied as lag, in events
+    # and in the age of the first of them; past OKRGOV_LAG_WARN_SECONDS, health degrades.
     platform.followers["okr_state"].stop()
     platform.followers["okr_state"].view.reset()
     lagging = ok(client.get("/healthz"))["projections"]["okr_state"]
-    assert lagging == {"position": 0, "lag": health["recorded"]}
+    assert lagging["position"] == 0 and lagging["lag"] == health["recorded"]
+    assert lagging["lag_seconds"] > 0
+    platform.settings.lag_warn_seconds = lagging["lag_seconds"] / 2
+    assert ok(client.get("/healthz"))["status"] == "degraded"
     assert client.get("/docs").status_code == 200
     assert client.get("/openapi.json").json()["info"]["title"] == "okrgov"
 

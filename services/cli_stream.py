@@ -1,0 +1,244 @@
+"""``okrgov stream status`` and ``okrgov projections compare``: the event stream as a
+person checks it, from the store (the settings' database) and a worker's views (the
+settings' database too, or ``--views-url``/``--views-schema``)."""
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import typer
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
+
+from infra.config import Settings
+from infra.logging import configure_logging
+from infra.persistence import is_postgres
+from services.bootstrap import PROJECTIONS
+from services.stream_health import Lag, StreamStore
+from services.views_compare import Comparison, open_view, positions_of
+
+stream_app = typer.Typer(help="The event stream on Kafka.", no_args_is_help=True)
+
+ViewsUrl = Annotated[
+    str | None,
+    typer.Option(help="The workers' views database (default: OKRGOV_DATABASE_URL)."),
+]
+ViewsSchema = Annotated[
+    str | None,
+    typer.Option(help="The workers' views PostgreSQL schema (default: OKRGOV_DATABASE_SCHEMA)."),
+]
+
+
+@dataclass
+class Places:
+    """The store and the views database, opened for reading (no table is created)."""
+
+    settings: Settings
+    store: StreamStore
+    views_datastore: Any
+    store_datastore: Any
+    views_label: str
+
+    @classmethod
+    def open(cls, settings: Settings, views_url: str | None, views_schema: str | None) -> "Places":
+        from services.projector import ledger_mapper
+        from services.relay import store_factory
+
+        settings = settings.model_copy(update={"create_tables": False})
+        factory = store_factory(settings)
+        store = StreamStore(
+            factory.application_recorder(), mapper_factory=lambda: ledger_mapper(factory)
+        )
+        views = settings.model_copy(
+            update={
+                "database_url": views_url or settings.database_url,
+                "database_schema": views_schema or settings.database_schema,
+            }
+        )
+        views_datastore = getattr(store_factory(views), "datastore", None)
+        label = _label(views)
+        return cls(settings, store, views_datastore, factory.datastore, label)  # type: ignore[attr-defined]
+
+
+def _label(settings: Settings) -> str:
+    if is_postgres(settings):
+        from urllib.parse import urlparse
+
+        url = urlparse(settings.database_url or "")
+        where = f"{url.hostname}:{url.port or 5432}{url.path}"
+        return f"postgresql {where} schema {settings.database_schema or 'public'}"
+    return f"sqlite {settings.database_url or settings.data_dir / 'okrgov.sqlite'}"
+
+
+def relay_position(datastore: Any, topic: str) -> int | None:
+    """The relay's recorded position in the store's database (None: no relay has run)."""
+    recorder: Any
+    if isinstance(datastore, SQLiteDatastore):
+        recorder = SQLiteTrackingRecorder(datastore)
+    elif isinstance(datastore, PostgresDatastore):
+        recorder = PostgresTrackingRecorder(datastore, tracking_table_name="relay_tracking")
+    else:
+        return None
+    try:
+        return recorder.max_tracking_id(f"relay@{topic}")
+    except Exception:  # no tracking table: no relay ever ran on this store
+        return None
+
+
+def status_report(places: Places, topic: str, partitions: int) -> dict[str, Any]:
+    store, now = places.store, time.time()
+    head = store.head()
+    report: dict[str, Any] = {"head": head, "topic": topic, "views": places.views_label}
+    relayed = relay_position(places.store_datastore, topic)
+    report["relay"] = (
+        None
+        if relayed is None
+        else {"position": relayed, "lag": store.lag(relayed, now, head).as_dict()}
+    )
+    rows = []
+    for projection in PROJECTIONS:
+        at = positions_of(open_view(places.views_datastore, projection), topic, partitions)
+        if not at.present:
+            rows.append({"projection": projection.name, "present": False})
+        elif at.partitions:
+            tracked = {p: at.partitions.get(p, 0) for p in range(partitions)}
+            lags = store.partition_lags(tracked, partitions, now)
+            for p in range(partitions):
+                rows.append(_row(projection.name, str(p), tracked[p], lags[p]))
+        else:
+            rows.append(_row(projection.name, "store", at.store, store.lag(at.store, now, head)))
+    report["projections"] = rows
+    return report
+
+
+def _row(projection: str, partition: str, position: int, lag: Lag) -> dict[str, Any]:
+    return {
+        "projection": projection,
+        "partition": partition,
+        "position": position,
+        "lag": lag.as_dict(),
+    }
+
+
+def lagging(report: dict[str, Any], threshold: float) -> list[str]:
+    """What is further behind than ``threshold`` seconds, one phrase each."""
+    found = []
+    relay = report["relay"]
+    if relay and relay["lag"]["seconds"] > threshold:
+        found.append(f"relay {relay['lag']['seconds']} s ({relay['lag']['events']} events)")
+    for row in report["projections"]:
+        if row.get("present", True) and row["lag"]["seconds"] > threshold:
+            found.append(
+                f"{row['projection']}/{row['partition']} {row['lag']['seconds']} s "
+                f"({row['lag']['events']} events)"
+            )
+    return found
+
+
+def _print_table(report: dict[str, Any]) -> None:
+    typer.echo(f"store head        {report['head']}")
+    relay = report["relay"]
+    if relay is None:
+        typer.echo(f"relay             never ran (topic {report['topic']})")
+    else:
+        lag = relay["lag"]
+        typer.echo(
+            f"relay             {relay['position']}  lag {lag['events']} events "
+            f"{lag['seconds']} s  (topic {report['topic']})"
+        )
+    typer.echo(f"views             {report['views']}")
+    typer.echo(
+        f"{'projection':<14}{'partition':>10}{'position':>10}{'lag events':>12}{'lag s':>10}"
+    )
+    for row in report["projections"]:
+        if not row.get("present", True):
+            typer.echo(f"{row['projection']:<14}{'(no view)':>10}")
+            continue
+        lag = row["lag"]
+        events = f"{'>=' if lag.get('at_least') else ''}{lag['events']}"
+        typer.echo(
+            f"{row['projection']:<14}{row['partition']:>10}{row['position']:>10}"
+            f"{events:>12}{lag['seconds']:>10}"
+        )
+
+
+@stream_app.command("status")
+def stream_status(
+    views_url: ViewsUrl = None,
+    views_schema: ViewsSchema = None,
+    max_lag_seconds: Annotated[
+        float | None,
+        typer.Option(help="Exit 1 past this lag (default: OKRGOV_LAG_WARN_SECONDS).", min=0),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+) -> None:
+    """The store's head, the relay's position and lag, and each view's tracked positions
+    (per projection and partition) with their lag in events and seconds. Exits 1 when
+    anything lags more than the threshold."""
+    settings = Settings()
+    configure_logging(settings.log_level)
+    places = Places.open(settings, views_url, views_schema)
+    report = status_report(places, settings.kafka_topic, settings.kafka_partitions)
+    threshold = settings.lag_warn_seconds if max_lag_seconds is None else max_lag_seconds
+    behind = lagging(report, threshold)
+    if as_json:
+        typer.echo(json.dumps({**report, "lagging": behind}, sort_keys=True))
+    else:
+        _print_table(report)
+    if behind:
+        typer.echo(f"LAGGING more than {threshold} s: " + "; ".join(behind), err=True)
+        raise typer.Exit(1)
+    typer.echo(f"ok: nothing lags more than {threshold} s", err=True)
+
+
+def projections_compare(
+    views_url: ViewsUrl = None,
+    views_schema: ViewsSchema = None,
+    wait: Annotated[
+        float,
+        typer.Option(
+            help="Seconds to wait for the views to reach the store's head first (0: compare "
+            "what they have reached now).",
+            min=0,
+        ),
+    ] = 0.0,
+    show: Annotated[int, typer.Option(help="Differences listed per view.", min=0)] = 20,
+) -> None:
+    """Check a worker's views against the store, row for row: the store's events are
+    projected into scratch views up to the positions the views have tracked (per Kafka
+    partition for a worker), then every row is compared. Exits 1 on any difference."""
+    settings = Settings()
+    configure_logging(settings.log_level)
+    places = Places.open(settings, views_url, views_schema)
+    from services.projector import ledger_mapper
+    from services.relay import store_factory
+
+    mapper = ledger_mapper(store_factory(places.settings))
+    views = {p.name: open_view(places.views_datastore, p) for p in PROJECTIONS}
+    comparison = Comparison(
+        places.store, mapper, views, PROJECTIONS, settings.kafka_topic, settings.kafka_partitions
+    )
+    if wait and not comparison.wait(wait):
+        typer.echo(
+            f"the views did not reach the store's head in {wait} s; comparing what they reached"
+        )
+    total = 0
+    typer.echo(f"views: {places.views_label}")
+    for report in comparison.run():
+        if not report.present:
+            typer.echo(f"{report.projection}: no view in that database")
+            total += 1
+            continue
+        counts = ", ".join(f"{n} {table}" for table, n in report.compared.items())
+        typer.echo(
+            f"{report.projection}: {counts} compared up to {report.reached}; "
+            f"{len(report.differences)} differences"
+        )
+        for difference in report.differences[:show]:
+            typer.echo(f"  {difference}")
+        total += len(report.differences)
+    if total:
+        typer.echo(f"DIFFERENT: {total} differences between the views and the store", err=True)
+        raise typer.Exit(1)
+    typer.echo("same: every row of the views matches the store", err=True)

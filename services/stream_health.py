@@ -1,0 +1,195 @@
+"""Positions and lag of the event stream, computed from the store and the tracking tables:
+how far the relay and each view have got, in events and in seconds.
+
+Lag in seconds is the age of the oldest event not yet handled (published by the relay,
+applied by a view): 0 when caught up, growing while something is stuck even if nothing
+new is recorded. Each Kafka partition is followed on its own, so a worker's lag is
+counted per partition: the store's events after that partition's tracked position whose
+aggregate the relay's producer sends to that partition (Kafka's default partitioner,
+murmur2 of the record key)."""
+
+import json
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import ApplicationRecorder, Mapper, StoredEvent
+from kafka.partitioner.default import murmur2
+
+from infra.stored_events import StoredEvents, StoredRow
+
+SCAN_LIMIT = 50_000
+"""The most store rows one per-partition lag count reads; past it the counts are lower
+bounds (``Lag.at_least``)."""
+
+
+@dataclass(frozen=True)
+class Lag:
+    events: int
+    """Events not yet handled."""
+    seconds: float
+    """Age of the oldest of them (0 when caught up)."""
+    at_least: bool = False
+    """The count stopped at ``SCAN_LIMIT`` rows: the real lag is larger."""
+
+    def as_dict(self) -> dict[str, Any]:
+        found: dict[str, Any] = {"events": self.events, "seconds": round(self.seconds, 3)}
+        if self.at_least:
+            found["at_least"] = True
+        return found
+
+
+CAUGHT_UP = Lag(0, 0.0)
+
+
+def partition_of(originator_id: str | UUID, partitions: int) -> int:
+    """The partition the relay's records of this aggregate go to: the record key is the
+    aggregate id as text, hashed as Kafka's default partitioner does."""
+    key = str(originator_id if isinstance(originator_id, UUID) else UUID(originator_id))
+    return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
+
+
+def _timestamp(state: bytes | None) -> datetime | None:
+    """The event's own timestamp from its stored JSON state (the transcoder's
+    ``datetime_iso``), without decoding the event; None for compressed or enciphered
+    state."""
+    try:
+        data = json.loads(state or b"")
+    except (UnicodeDecodeError, ValueError):
+        return None
+    stamp = data.get("timestamp") if isinstance(data, dict) else None
+    if isinstance(stamp, dict) and stamp.get("_type_") == "datetime_iso":
+        return _aware(datetime.fromisoformat(stamp["_data_"]))
+    return None
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def age(moment: datetime | None, now: float) -> float:
+    """Seconds from ``moment`` to ``now`` (a ``time.time()``), never negative."""
+    return 0.0 if moment is None else max(0.0, now - moment.timestamp())
+
+
+class StreamStore(StoredEvents):
+    """The store as the stream's watchers read it: its head, the time of an event, and
+    the events not yet handled after a position (per partition, for Kafka workers)."""
+
+    def __init__(
+        self,
+        recorder: ApplicationRecorder,
+        mapper: Mapper[Any] | None = None,
+        mapper_factory: Callable[[], Mapper[Any]] | None = None,
+    ):
+        super().__init__(recorder)
+        self.mapper = mapper
+        """Decodes an event whose stored state is not plain JSON, for its timestamp."""
+        self.mapper_factory = mapper_factory
+        """Makes ``mapper`` when first needed."""
+
+    def head(self) -> int:
+        """The last position recorded."""
+        return self.recorder.max_notification_id() or 0
+
+    def time_of(self, row: StoredRow) -> datetime | None:
+        found = _timestamp(row.state)
+        if found is not None or row.originator_id is None:
+            return found
+        if self.mapper is None and self.mapper_factory is not None:
+            self.mapper = self.mapper_factory()
+        if self.mapper is None:
+            return None
+        event = self.mapper.to_domain_event(
+            StoredEvent(
+                originator_id=UUID(row.originator_id),
+                originator_version=row.originator_version or 0,
+                topic=row.topic or "",
+                state=row.state or b"",
+            )
+        )
+        moment = getattr(event, "timestamp", None)
+        return _aware(moment) if isinstance(moment, datetime) else None
+
+    def time_at(self, position: int) -> datetime | None:
+        """When the event at ``position`` (or the first one after it) was recorded."""
+        found = self.page(position - 1, 1) if position > 0 else []
+        return self.time_of(found[0]) if found else None
+
+    def lag(self, position: int, now: float | None = None, head: int | None = None) -> Lag:
+        """How far ``position`` is behind the head: events after it, and the age of the
+        first of them."""
+        head = self.head() if head is None else head
+        if head <= position:
+            return CAUGHT_UP
+        now = time.time() if now is None else now
+        return Lag(head - position, age(self.time_at(position + 1), now))
+
+    def keys_after(self, after: int, limit: int) -> list[tuple[int, str]]:
+        """Position and aggregate id of up to ``limit`` events after ``after``."""
+        sql = self._sql(
+            "SELECT {pos} AS position, originator_id FROM {table} "
+            "WHERE {pos} > ? ORDER BY {pos} LIMIT ?"
+        )
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(sql, (after, limit))
+            return [(r["position"], str(r["originator_id"])) for r in c.fetchall()]
+
+    def partition_lags(
+        self,
+        tracked: Mapping[int, int],
+        partitions: int,
+        now: float | None = None,
+        limit: int = SCAN_LIMIT,
+    ) -> dict[int, Lag]:
+        """The lag of each partition in ``tracked`` (partition -> tracked position): the
+        events of that partition after its position, and the age of the first of them."""
+        if not tracked:
+            return {}
+        now = time.time() if now is None else now
+        counts = dict.fromkeys(tracked, 0)
+        first: dict[int, int] = {}
+        rows = self.keys_after(min(tracked.values()), limit)
+        for position, originator_id in rows:
+            partition = partition_of(originator_id, partitions)
+            if partition in tracked and position > tracked[partition]:
+                counts[partition] += 1
+                first.setdefault(partition, position)
+        capped = len(rows) >= limit
+        return {
+            partition: Lag(
+                counts[partition],
+                age(self.time_at(first[partition]), now) if partition in first else 0.0,
+                at_least=capped,
+            )
+            for partition in tracked
+        }
+
+
+# ---- positions recorded in tracking tables ------------------------------------------------
+
+
+@dataclass
+class ViewPositions:
+    """Where one projection's view in some database has got: followed from the store
+    (``store``), or from each Kafka partition (``partitions``)."""
+
+    projection: str
+    store: int = 0
+    partitions: dict[int, int] = field(default_factory=dict)
+    present: bool = True
+    """False when the view's tables do not exist in that database."""
+
+
+def kafka_name(projection: str, topic: str, partition: int) -> str:
+    """The tracking name of a projection fed from one partition of ``topic`` (as
+    ``projections.kafka_source.tracking_name``)."""
+    return f"{projection}@{topic}:{partition}"
+
+
+def tracked_names(view: Any, names: Iterable[str]) -> dict[str, int]:
+    """The recorded position of each of ``names`` in a tracking recorder (0: none)."""
+    return {name: view.max_tracking_id(name) or 0 for name in names}
