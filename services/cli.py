@@ -15,6 +15,7 @@ from services.cli_audit import audit_app
 from services.cli_db import db_app
 from services.cli_integrity import checkpoint, verify
 from services.cli_policy import policy_test as run_policy_checks
+from services.cli_stream import projections_compare, stream_app
 from services.cli_tokens import token_app
 from services.demo import load_demo
 from services.projector import projector
@@ -28,6 +29,8 @@ app.add_typer(projections_app, name="projections")
 app.add_typer(policy_app, name="policy")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
+app.add_typer(stream_app, name="stream")
+projections_app.command("compare")(projections_compare)
 app.command("verify")(verify)
 app.command("checkpoint")(checkpoint)
 app.command("relay")(relay)
