@@ -71,7 +71,7 @@ from projections.audit import AuditTrail
 from projections.integrity import INTEGRITY, LeafFollower
 from projections.snapshot import PAGE_SIZE, RELEVANT_TOPICS, snapshot_at
 from services.bootstrap import Platform, build
-from services.integrity import integrity_of
+from services.integrity import integrity_of, signing_integrity
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres:postgres@127.0.0.1:5432/test"
 POSTGRES_URL_ENV = "OKRGOV_BENCH_DATABASE_URL"
@@ -227,7 +227,7 @@ class YearWriter:
         leaf = platform.followers[INTEGRITY]
         assert isinstance(leaf, LeafFollower)
         self.leaf = leaf
-        self.integrity = integrity_of(platform)
+        self.integrity = signing_integrity(platform)  # signs with the store's key
         self.every = platform.settings.checkpoint_every
         self.slot = 0
         self.leaf_seconds = 0.0

@@ -1,5 +1,7 @@
 """Ed25519 keys that sign integrity checkpoints: OKRGOV_SIGNING_KEY (the base64 of the
-32-byte private key), or one generated on first run and kept in ``data_dir/signing_key``.
+32-byte private key), or one generated on a store's first start and kept in
+``data_dir/signing_key``. Only the public half is needed to verify; the store records it
+(``events.signing_keys``) and names it by its ``fingerprint``.
 
 Keep the key away from the database: whoever can rewrite the events table and also holds
 this key could re-sign a rewritten history."""
@@ -30,9 +32,25 @@ class InvalidSigningKey(ValueError):
     """OKRGOV_SIGNING_KEY (or the key file) is not a base64 Ed25519 private key."""
 
 
+def fingerprint(public_key: bytes) -> str:
+    """The name of a public key: the SHA-256 of its 32 raw bytes, in hex (64 digits)."""
+    return hashlib.sha256(public_key).hexdigest()
+
+
 def key_id(public_key: bytes) -> str:
-    """A short name for a public key: the first 8 bytes of its SHA-256, in hex."""
-    return hashlib.sha256(public_key).hexdigest()[:16]
+    """A short name for a public key: the first 8 bytes of its SHA-256, in hex (the first
+    16 digits of its ``fingerprint``; what a checkpoint names its key by)."""
+    return fingerprint(public_key)[:16]
+
+
+def parse_public_key(encoded: str) -> bytes:
+    """The raw 32 bytes of a base64 Ed25519 public key; ValueError if it is not one."""
+    try:
+        raw = base64.b64decode(encoded.strip(), validate=True)
+        Ed25519PublicKey.from_public_bytes(raw)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError("not the base64 of a 32-byte Ed25519 public key") from exc
+    return raw
 
 
 class Signer:
@@ -42,6 +60,7 @@ class Signer:
         self._private_key = private_key
         self.public_key = private_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
         self.key_id = key_id(self.public_key)
+        self.fingerprint = fingerprint(self.public_key)
 
     @property
     def public_key_b64(self) -> str:
@@ -77,13 +96,28 @@ def encode_private_key(private_key: Ed25519PrivateKey) -> str:
     return base64.b64encode(raw).decode()
 
 
-def load_or_create_signer(configured: str | None, data_dir: Path) -> Signer:
-    """The configured key, or one generated on first run and kept in data_dir."""
+def key_source(configured: str | None, data_dir: Path) -> str:
+    """Where this process's signing key comes from, as an operator would look for it."""
+    return "OKRGOV_SIGNING_KEY" if configured else str(data_dir / KEY_FILE)
+
+
+def load_signer(configured: str | None, data_dir: Path) -> Signer | None:
+    """The configured key, or the one kept in data_dir; None when there is neither (no
+    key is generated)."""
     if configured:
         return Signer(parse_private_key(configured))
     path = data_dir / KEY_FILE
     if path.exists():
         return Signer(parse_private_key(path.read_text()))
+    return None
+
+
+def load_or_create_signer(configured: str | None, data_dir: Path) -> Signer:
+    """The configured key, or one generated on first run and kept in data_dir."""
+    found = load_signer(configured, data_dir)
+    if found is not None:
+        return found
+    path = data_dir / KEY_FILE
     data_dir.mkdir(parents=True, exist_ok=True)
     private_key = Ed25519PrivateKey.generate()
     # Written whole to a private file, then linked into place, which fails if the key

@@ -27,7 +27,7 @@ from projections.integrity import INTEGRITY
 from projections.okr_state import OkrState
 from services.access import AccessControl, AccessList
 from services.errors import ProjectionBehind
-from services.integrity import integrity_follower
+from services.integrity import integrity_follower, start_signing
 from services.ledger import Ledger
 
 PROJECTIONS: tuple[type[Projection], ...] = (OkrState, Governance, AuditTrail)
@@ -74,6 +74,11 @@ class Platform:
         return view
 
     def start(self) -> None:
+        """Follow the store in the background; sign a checkpoint every
+        ``checkpoint_every`` events with the store's key (``SigningKeyRefused`` when this
+        process holds another: it must not sign what the store cannot verify)."""
+        if self.settings.checkpoint_every:
+            start_signing(self)
         for follower in self.followers.values():
             follower.catch_up()
             follower.start(self.settings.projection_poll_seconds)

@@ -13,8 +13,9 @@ from policies.bundle import SHIPPED_BUNDLE_DIR
 from services.bootstrap import Platform, build
 from services.cli_audit import audit_app
 from services.cli_db import db_app
-from services.cli_integrity import checkpoint, verify
+from services.cli_integrity import checkpoint, start_or_refuse, verify
 from services.cli_policy import policy_test as run_policy_checks
+from services.cli_repudiation import repudiation_app
 from services.cli_stream import projections_compare, stream_app
 from services.cli_tokens import token_app
 from services.demo import load_demo
@@ -29,6 +30,7 @@ app.add_typer(projections_app, name="projections")
 app.add_typer(policy_app, name="policy")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
+app.add_typer(repudiation_app, name="repudiation", no_args_is_help=True)
 app.add_typer(stream_app, name="stream")
 projections_app.command("compare")(projections_compare)
 app.command("verify")(verify)
@@ -65,7 +67,7 @@ def serve(
     if demo_if_empty and _has_no_cycles(platform):
         load_demo(platform.ledger)
         log.info("demo.loaded")
-    platform.start()
+    start_or_refuse(platform)
     try:
         serve_http(create_app(platform), host, port)
     finally:
@@ -105,7 +107,7 @@ def projections_run(
         if until_caught_up:
             platform.catch_up()
             return
-        platform.start()
+        start_or_refuse(platform)
         threading.Event().wait()
     finally:
         platform.close()

@@ -1,17 +1,43 @@
 """``okrgov verify`` (is the event store intact? prove one event's inclusion) and
-``okrgov checkpoint`` (sign the Merkle tree head now). Registered on the main CLI app."""
+``okrgov checkpoint`` (sign the Merkle tree head now). Registered on the main CLI app.
+
+``verify`` needs no private key: it judges every checkpoint by the public keys the store
+records, and ``--trusted-key`` pins the one key an auditor trusts, from outside the
+database. Its exit codes: 0 intact; 1 a row does not match (tampered); 2 bad usage, or
+no event/checkpoint to prove; 3 rows intact but a checkpoint that does not verify and is
+not repudiated; 4 rows intact but the store's key is not the trusted key.
+
+A process that signs (``checkpoint``, ``serve``, ``projections run``) with a key the store
+does not record exits 78 (EX_CONFIG), naming both keys."""
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 
+from events.signing_keys import is_fingerprint
 from infra.config import Settings
 from infra.logging import correlated
-from services.bootstrap import build
+from services.bootstrap import Platform, build
 from services.errors import NotFound
-from services.integrity import integrity_of
+from services.integrity import integrity_of, signing_integrity
+from services.store_signer import EX_CONFIG, SigningKeyRefused
+
+T = TypeVar("T")
+
+
+def _fingerprint(value: str | None) -> str | None:
+    if value is None:
+        return None
+    text = value.strip().lower()
+    if not is_fingerprint(text):
+        raise typer.BadParameter(
+            "a key's fingerprint is 64 hex digits (the SHA-256 of its public key), as "
+            "okrgov verify and okrgov checkpoint print it"
+        )
+    return text
 
 
 def verify(
@@ -25,13 +51,25 @@ def verify(
             "signed checkpoint, and check it against the row as stored.",
         ),
     ] = None,
+    trusted_key: Annotated[
+        str | None,
+        typer.Option(
+            "--trusted-key",
+            metavar="FINGERPRINT",
+            callback=_fingerprint,
+            help="Trust only checkpoints signed by this key (its fingerprint, kept outside "
+            "the database): a key someone added to the store is then not trusted.",
+        ),
+    ] = None,
 ) -> None:
-    """Recompute the Merkle tree from the raw event table: exit 0 when intact, 1 when not
-    (naming the first position that does not match and why)."""
+    """Recompute the Merkle tree from the raw event table and judge every checkpoint by
+    the public keys the store records (no private key needed). Exit 0 intact; 1 a row
+    does not match (naming the first and why); 3 rows intact, but a checkpoint does not
+    verify; 4 rows intact, but the store's key is not --trusted-key; 2 bad usage."""
     platform = build(Settings())
     try:
         with correlated(None, command="verify"):
-            integrity = integrity_of(platform)
+            integrity = integrity_of(platform, trusted_key)
             if prove is not None:
                 try:
                     proof = integrity.prove(prove)
@@ -47,17 +85,20 @@ def verify(
                 raise typer.Exit(0 if proof.included else 1)
             report = integrity.verify()
         typer.echo(report.summary())
-        raise typer.Exit(0 if report.intact else 1)
+        for line in report.details():
+            typer.echo(line)
+        raise typer.Exit(report.exit_code)
     finally:
         platform.close()
 
 
 def checkpoint() -> None:
-    """Sign the Merkle tree head of every event so far and record it in the store."""
+    """Sign the Merkle tree head of every event so far and record it in the store, with
+    the store's key (the store's first key when it has none yet)."""
     platform = build(Settings())
     try:
         with correlated(None, command="checkpoint"):
-            integrity = integrity_of(platform)
+            integrity = refusing_unknown_keys(platform, signing_integrity)
             integrity.follower.catch_up()
             signed = integrity.record_checkpoint("on request (okrgov checkpoint)")
         if signed is None:
@@ -66,7 +107,26 @@ def checkpoint() -> None:
         typer.echo(
             f"checkpoint recorded at position {signed.position}: tree size {signed.tree_size}, "
             f"last position {signed.last_position}, root {signed.root_hash}, "
-            f"key {signed.key_id}"
+            f"key {signed.fingerprint}"
         )
     finally:
         platform.close()
+
+
+def start_or_refuse(platform: Platform) -> None:
+    """``platform.start()``, or exit 78 naming both keys when this process's signing key
+    is not the store's (the platform is closed first)."""
+    try:
+        refusing_unknown_keys(platform, Platform.start)
+    except typer.Exit:
+        platform.close()
+        raise
+
+
+def refusing_unknown_keys(platform: Platform, step: Callable[[Platform], T]) -> T:
+    """``step(platform)``, or exit 78 saying why this process's key is refused."""
+    try:
+        return step(platform)
+    except SigningKeyRefused as exc:
+        typer.echo(f"error: refusing to sign: {exc}", err=True)
+        raise typer.Exit(EX_CONFIG) from None

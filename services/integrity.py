@@ -6,7 +6,8 @@ Three records witness the history, each guarding the others:
 * the event table itself (append-only by trigger, and by privilege on PostgreSQL);
 * the leaf log (``projections/integrity.py``): each position's leaf hash as first seen;
 * signed checkpoints, recorded in the store as ``Checkpoint.Signed`` events: the tree
-  size, last position and root hash of the leaf log, signed with Ed25519.
+  size, last position and root hash of the leaf log, signed with Ed25519 by a key whose
+  public half the store records (``events.signing_keys``; verifying needs no private key).
 
 ``verify`` reads the event table directly and reports "intact up to position N" or the
 first position that does not match, and why:
@@ -16,42 +17,47 @@ first position that does not match, and why:
   not tampering: notification ids may legitimately skip);
 * ``reordered``: the row at a position is the event recorded at another position;
 * ``inserted``: a row at a position that held no event when the log passed it;
-* ``unsigned`` / ``bad_signature``: a checkpoint whose signature is absent, or does not
-  verify under this store's key;
 * ``leaf_log_altered``: the rows match a signed checkpoint but the leaf log does not;
 * ``checkpoint_mismatch``: rows and leaf log agree with each other but not with a signed
   root: both were rewritten somewhere in that checkpoint's range.
+
+Rows are compared with the checkpoints that verify. One that does not (unsigned, a bad
+signature, an unknown key: ``services.checkpoints``) is reported beside the rows' verdict,
+never instead of it, until it is repudiated.
 """
 
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 import structlog
 from eventsourcing.persistence import IntegrityError, OperationalError
-from eventsourcing.utils import get_topic
 
 from events.checkpoint import Checkpoint, periodic_id, signed_message
 from events.provenance import Stamp
+from events.signing_keys import SigningKey
 from infra.config import Settings
 from infra.logging import current_correlation_id, new_correlation_id
 from infra.merkle import Frontier, audit_path, leaf_hash, verify_inclusion
-from infra.signing import Signer, load_or_create_signer
+from infra.signing import Signer
 from infra.stored_events import StoredEvents, StoredRow
 from projections.integrity import INTEGRITY, LeafFollower, LeafLogView, LeafRecord, leaf_log_view
+from services.checkpoints import VALID, SignedCheckpoint, recorded_checkpoints
 from services.errors import NotFound
 from services.guard import SYSTEM_ACTOR
+from services.keyring import Keyring, recorded_keys
 from services.ledger_base import LedgerBase
+from services.store_signer import store_signer
 
 if TYPE_CHECKING:
     from services.bootstrap import Platform
 
 log = structlog.get_logger(__name__)
 
-CHECKPOINT_TOPIC = get_topic(Checkpoint.Signed)
+__all__ = ["VALID", "Integrity", "IntegrityReport", "SignedCheckpoint", "integrity_of"]
 
 
 @dataclass(frozen=True)
@@ -63,51 +69,93 @@ class Problem:
     message: str
 
 
-@dataclass(frozen=True)
-class SignedCheckpoint:
-    """A checkpoint as recorded, and whether its signature verifies under our key."""
-
-    position: int
-    tree_size: int
-    last_position: int
-    root_hash: str
-    signed_at: str
-    key_id: str
-    status: str
-    """``valid``, ``unsigned``, ``bad_signature`` (wrong key or signature) or ``unreadable``."""
-
-    @property
-    def signature_valid(self) -> bool:
-        return self.status == VALID
-
-
-VALID = "valid"
+#: ``okrgov verify``'s exit codes, by ``IntegrityReport.status``: the rows' state first
+#: (tampered), then trust in the keys, then checkpoints that do not verify.
+EXIT_CODES = {"intact": 0, "tampered": 1, "untrusted_key": 4, "rogue_checkpoints": 3}
 
 
 @dataclass(frozen=True)
 class IntegrityReport:
-    intact: bool
+    rows_intact: bool
+    """Every row matches its leaf and every checkpoint that verifies."""
     checked_up_to: int
-    """Intact: the last position checked. Not intact: the last position before the problem."""
+    """Rows intact: the last position checked. Not: the last position before the problem."""
     events_checked: int
     checkpoints_verified: int
     latest_checkpoint: SignedCheckpoint | None
     problem: Problem | None
+    """The first position whose row does not match, and why (None: rows intact)."""
     checkpoints: tuple[SignedCheckpoint, ...] = ()
     """Every checkpoint in the store, in position order, valid or not."""
+    signing_keys: tuple[SigningKey, ...] = ()
+    """The public keys the store records, the genesis key first."""
+    trusted_key: str | None = None
+    """The fingerprint an auditor pinned (``okrgov verify --trusted-key``), if any."""
+    trust_problem: str | None = None
+    """Why the pinned key is not the store's (None: none pinned, or it is)."""
+
+    @property
+    def rogue_checkpoints(self) -> tuple[SignedCheckpoint, ...]:
+        """Checkpoints that do not verify and are not repudiated."""
+        return tuple(c for c in self.checkpoints if c.rogue)
+
+    @property
+    def repudiated_checkpoints(self) -> tuple[SignedCheckpoint, ...]:
+        return tuple(c for c in self.checkpoints if c.repudiated)
+
+    @property
+    def intact(self) -> bool:
+        """Rows intact, the pinned key (if any) is the store's, no rogue checkpoint."""
+        return self.status == "intact"
 
     @property
     def status(self) -> str:
-        return "intact" if self.intact else "tampered"
+        if not self.rows_intact:
+            return "tampered"
+        if self.trust_problem is not None:
+            return "untrusted_key"
+        return "rogue_checkpoints" if self.rogue_checkpoints else "intact"
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.status]
 
     def summary(self) -> str:
-        if self.problem is None:
-            return (
-                f"intact up to position {self.checked_up_to} ({self.events_checked} events, "
+        """One line: the rows' verdict, then what else failed."""
+        if self.problem is not None:
+            p = self.problem
+            line = f"NOT INTACT at position {p.position}: {p.reason}: {p.message}"
+        else:
+            rows = "intact" if self.intact else "rows intact"
+            line = (
+                f"{rows} up to position {self.checked_up_to} ({self.events_checked} events, "
                 f"{self.checkpoints_verified} signed checkpoints verified)"
             )
-        p = self.problem
-        return f"NOT INTACT at position {p.position}: {p.reason}: {p.message}"
+        if self.trust_problem is not None:
+            line += f"; UNTRUSTED KEY: {self.trust_problem}"
+        rogue = self.rogue_checkpoints
+        if rogue:
+            where = ", ".join(str(c.position) for c in rogue)
+            line += f"; {len(rogue)} checkpoint(s) do not verify (at position {where})"
+        repudiated = self.repudiated_checkpoints
+        if repudiated:
+            where = ", ".join(str(c.position) for c in repudiated)
+            line += f"; {len(repudiated)} repudiated checkpoint(s) (at position {where})"
+        return line
+
+    def details(self) -> list[str]:
+        """A line per signing key, rogue and repudiated checkpoint, for a person."""
+        lines = [
+            f"signing key {k.fingerprint}"
+            + (" (genesis)" if i == 0 else "")
+            + (" (trusted)" if k.fingerprint == self.trusted_key else "")
+            for i, k in enumerate(self.signing_keys)
+        ]
+        if not self.signing_keys:
+            lines.append("signing key: none recorded yet")
+        lines += [f"ROGUE {c.describe()}" for c in self.rogue_checkpoints]
+        lines += [f"REPUDIATED {c.describe()}" for c in self.repudiated_checkpoints]
+        return lines
 
 
 @dataclass(frozen=True)
@@ -129,10 +177,19 @@ class InclusionProof:
 class Integrity:
     """Checkpoints, verification and proofs over one store."""
 
-    def __init__(self, ledger: LedgerBase, follower: LeafFollower, signer: Signer) -> None:
+    def __init__(
+        self,
+        ledger: LedgerBase,
+        follower: LeafFollower,
+        signer: Signer | None = None,
+        trusted_key: str | None = None,
+    ) -> None:
+        """``signer``: only to record checkpoints (verifying never needs it);
+        ``trusted_key``: the fingerprint of the only key an auditor trusts."""
         self.ledger = ledger
         self.follower = follower
         self.signer = signer
+        self.trusted_key = trusted_key
 
     @property
     def leaf_log(self) -> LeafLogView:
@@ -149,6 +206,8 @@ class Integrity:
     ) -> SignedCheckpoint | None:
         """Sign the leaf log's current tree head and record it as an event. None when
         there is nothing to sign, or a periodic checkpoint of that slot already exists."""
+        if self.signer is None:
+            raise RuntimeError("recording a checkpoint needs the store's signer (store_signer)")
         head = self.leaf_log.head()
         if head.size == 0:
             return None
@@ -182,60 +241,22 @@ class Integrity:
             signed_at,
             self.signer.key_id,
             VALID,
+            self.signer.fingerprint,
+            str(checkpoint.id),
         )
 
     def periodic_checkpoint(self, slot: int) -> None:
         every = self.follower.every
         self.record_checkpoint(f"every {every} events", periodic_id(every, slot))
 
-    def checkpoints(self) -> list[SignedCheckpoint]:
-        """Every checkpoint in the store, in position order, with its signature checked
-        against this store's key (not the key the checkpoint names)."""
-        found = []
-        for position, event in self._checkpoint_events():
-            found.append(self._checked(position, event))
-        return found
+    def keyring(self) -> Keyring:
+        return recorded_keys(self.ledger)
 
-    def _checkpoint_events(self) -> Iterator[tuple[int, Any]]:
-        after = 0
-        while True:
-            page = self.ledger.recorder.select_notifications(
-                start=after, limit=500, topics=[CHECKPOINT_TOPIC], inclusive_of_start=False
-            )
-            for notification in page:
-                try:
-                    yield notification.id, self.ledger.mapper.to_domain_event(notification)
-                except Exception as exc:  # a rewritten row may not even decode
-                    yield notification.id, exc
-            if len(page) < 500:
-                return
-            after = page[-1].id
-
-    def _checked(self, position: int, event: Any) -> SignedCheckpoint:
-        if not isinstance(event, Checkpoint.Signed):
-            return SignedCheckpoint(position, 0, 0, "", "", "", "unreadable")
-        message = signed_message(
-            event.tree_size, event.last_position, event.root_hash, event.signed_at
-        )
-        try:
-            signature = bytes.fromhex(event.signature)
-        except ValueError:
-            signature = b"?"
-        if not signature:
-            status = "unsigned"
-        elif self.signer.verify(message, signature):
-            status = VALID
-        else:
-            status = "bad_signature"
-        return SignedCheckpoint(
-            position,
-            event.tree_size,
-            event.last_position,
-            event.root_hash,
-            event.signed_at,
-            event.key_id,
-            status,
-        )
+    def checkpoints(self, keyring: Keyring | None = None) -> list[SignedCheckpoint]:
+        """Every checkpoint in the store, in position order, judged against the keys the
+        store records (and the trusted key, if pinned), never against a key held here."""
+        keyring = keyring if keyring is not None else self.keyring()
+        return recorded_checkpoints(self.ledger, keyring, self.trusted_key)
 
     # ---- verification ------------------------------------------------------------------
 
@@ -255,9 +276,28 @@ class Integrity:
         """Bring the leaf log up to date, then check the event table against it and
         against every signed checkpoint, in one streaming pass."""
         self._catch_up()
-        checkpoints = self.checkpoints()
+        keyring = self.keyring()
+        checkpoints = self.checkpoints(keyring)
         check = _Check(self, checkpoints, self.leaf_log.position())
-        return check.run(self.events.rows(), self.leaf_log.leaves())
+        report = check.run(self.events.rows(), self.leaf_log.leaves())
+        return replace(
+            report,
+            signing_keys=keyring.keys,
+            trusted_key=self.trusted_key,
+            trust_problem=self._trust_problem(keyring),
+        )
+
+    def _trust_problem(self, keyring: Keyring) -> str | None:
+        if self.trusted_key is None:
+            return None
+        if keyring.unreadable or not keyring.keys:
+            return f"{keyring.describe()}, so none is the trusted key {self.trusted_key}"
+        if keyring.named(self.trusted_key) is None:
+            return (
+                f"the store's signing key is {keyring.describe()}, not the trusted key "
+                f"{self.trusted_key}: no checkpoint of this store is trusted"
+            )
+        return None
 
     # ---- inclusion proofs --------------------------------------------------------------
 
@@ -317,13 +357,6 @@ class _Check:
     vouched_up_to: int = 0
 
     def run(self, rows: Iterable[StoredRow], leaves: Iterable[LeafRecord]) -> IntegrityReport:
-        key_id = self.integrity.signer.key_id
-        signature_problems = [_signature_problem(c, key_id) for c in self.checkpoints]
-        first_bad_signature = min(
-            (p for p in signature_problems if p is not None),
-            key=lambda p: p.position,
-            default=None,
-        )
         pending = sorted(
             (c for c in self.checkpoints if c.signature_valid), key=lambda c: c.last_position
         )
@@ -332,23 +365,17 @@ class _Check:
                 self._settle(pending.pop(0))
             if self.found is not None:
                 break
-            if first_bad_signature and position > first_bad_signature.position:
-                break
             self._compare(position, row, recorded)
         while pending and self.found is None:
             self._settle(pending.pop(0))
         problem = self.found or self.suspect
-        if first_bad_signature and (
-            problem is None or first_bad_signature.position < problem.position
-        ):
-            problem = first_bad_signature
         valid = [c for c in self.checkpoints if c.signature_valid]
         if problem is not None:
             up_to = min(self.last_good, problem.position - 1)
         else:
             up_to = self.last_checked
         return IntegrityReport(
-            intact=problem is None,
+            rows_intact=problem is None,
             checked_up_to=up_to,
             events_checked=self.checked,
             checkpoints_verified=self.verified,
@@ -461,27 +488,6 @@ class _Check:
         self.last_good = min(self.last_good, self.vouched_up_to)
 
 
-def _signature_problem(checkpoint: SignedCheckpoint, key_id: str) -> Problem | None:
-    where = f"the checkpoint at position {checkpoint.position}"
-    match checkpoint.status:
-        case "valid":
-            return None
-        case "unsigned":
-            return Problem(checkpoint.position, "unsigned", f"{where} carries no signature")
-        case "unreadable":
-            return Problem(checkpoint.position, "bad_signature", f"{where} cannot be read")
-    named = (
-        f"claims this store's key {key_id}"
-        if checkpoint.key_id == key_id
-        else f"names key {checkpoint.key_id}, not this store's key {key_id}"
-    )
-    return Problem(
-        checkpoint.position,
-        "bad_signature",
-        f"the signature of {where} does not verify under this store's signing key (it {named})",
-    )
-
-
 def _event(record: LeafRecord) -> str:
     return f"event {record.originator_id} v{record.originator_version}"
 
@@ -510,16 +516,30 @@ def integrity_follower(ledger: LedgerBase, settings: Settings) -> LeafFollower:
     """The leaf-log follower of a platform, asking for a signed checkpoint every
     ``settings.checkpoint_every`` events."""
     events = StoredEvents(ledger.recorder)
-    signer = load_or_create_signer(settings.signing_key, settings.data_dir)
-    follower = LeafFollower(
+    # It signs nothing until ``start_signing`` gives it the store's signer.
+    return LeafFollower(
         events, ledger.mapper, leaf_log_view(events), every=settings.checkpoint_every
     )
-    follower.checkpoint_due = Integrity(ledger, follower, signer).periodic_checkpoint
-    return follower
 
 
-def integrity_of(platform: "Platform") -> Integrity:
+def integrity_of(platform: "Platform", trusted_key: str | None = None) -> Integrity:
+    """Verification and proofs over a platform's store: public keys only."""
     follower = platform.followers[INTEGRITY]
     assert isinstance(follower, LeafFollower)
-    signer = load_or_create_signer(platform.settings.signing_key, platform.settings.data_dir)
-    return Integrity(platform.ledger, follower, signer)
+    return Integrity(platform.ledger, follower, trusted_key=trusted_key)
+
+
+def signing_integrity(platform: "Platform") -> Integrity:
+    """Checkpoints signed by this process, with a key the store knows (introduced as its
+    first when it has none); ``SigningKeyRefused`` otherwise."""
+    integrity = integrity_of(platform)
+    integrity.signer = store_signer(platform.ledger, platform.settings)
+    return integrity
+
+
+def start_signing(platform: "Platform") -> None:
+    """From now on the platform's leaf-log follower signs a checkpoint every
+    ``checkpoint_every`` events, with the store's key (``SigningKeyRefused`` if this
+    process holds another)."""
+    integrity = signing_integrity(platform)
+    integrity.follower.checkpoint_due = integrity.periodic_checkpoint

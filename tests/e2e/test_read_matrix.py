@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 
 from services.api.routes import ROUTERS
 from services.bootstrap import Platform
-from services.integrity import integrity_of
+from services.integrity import signing_integrity
 
 AuthHeaders = Callable[..., dict[str, str]]
 
@@ -135,7 +135,7 @@ def quarter(
         201,
     )
     platform.catch_up()
-    integrity = integrity_of(platform)
+    integrity = signing_integrity(platform)
     integrity.follower.catch_up()
     assert integrity.record_checkpoint("for the read matrix") is not None
     return {

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from quarter import EXEC, TOM, plan_quarter
 from typer.testing import CliRunner
 
-from events.checkpoint import Checkpoint
+from events.checkpoint import Checkpoint, signed_message
 from events.provenance import Stamp
 from infra.config import Settings
 from infra.merkle import leaf_hash
@@ -24,7 +24,7 @@ from services.api import create_app
 from services.bootstrap import Platform, build
 from services.cli import app as cli
 from services.cli_db import _with_user
-from services.integrity import Integrity, SignedCheckpoint, integrity_of
+from services.integrity import Integrity, SignedCheckpoint, integrity_of, signing_integrity
 
 CHECKED_IN = "KeyResult.CheckedIn"
 
@@ -101,7 +101,7 @@ class History:
 
 @pytest.fixture
 def history(platform: Platform, settings: Settings) -> History:
-    integrity = integrity_of(platform)
+    integrity = signing_integrity(platform)  # the store's first key: this process's
     _, _, key_result = plan_quarter(platform)
     week = iter(range(1, 20))
 
@@ -251,33 +251,87 @@ def test_a_row_rewritten_with_its_leaf_breaks_the_signed_root_of_its_range(
     assert problem_of(history) == (history.first.last_position + 1, "checkpoint_mismatch")
 
 
-def test_a_checkpoint_signed_with_another_key_is_refused(
+def test_a_checkpoint_signed_with_an_unknown_key_is_reported_apart_from_the_rows(
     history: History, settings: Settings
 ) -> None:
+    # A process that signs without asking the store which key it signs with (as every
+    # process did before keys were recorded): a key of its own.
     intruder = load_or_create_signer(None, settings.data_dir / "intruder")
     forged = Integrity(history.platform.ledger, history.integrity.follower, intruder)
     signed = forged.record_checkpoint("forged")
     assert signed is not None
-    position, reason = problem_of(history)
-    assert (position, reason) == (signed.position, "bad_signature")
-    assert history.integrity.verify().latest_checkpoint == history.second
+    report = history.integrity.verify()
+    # The rows are judged by the checkpoints that verify, and are intact.
+    assert report.rows_intact and report.problem is None, report.summary()
+    assert report.checked_up_to == last_position(history.platform)
+    assert report.checkpoints_verified == 2
+    assert report.latest_checkpoint == history.second
+    assert (report.status, report.exit_code) == ("rogue_checkpoints", 3)
+    [rogue] = report.rogue_checkpoints
+    assert (rogue.position, rogue.status) == (signed.position, "unknown_key")
+    assert rogue.fingerprint == intruder.fingerprint
+    assert intruder.fingerprint in rogue.message and "a key of its own" in rogue.message
+    assert report.summary().startswith(f"rows intact up to position {report.checked_up_to}")
+
+    # It does not hide what happens to the rows either: a deleted row is still named.
+    target = history.between()[0]
+    history.raw.execute(("DELETE FROM {events} WHERE {pos} = ?", (target,)))
+    report = history.integrity.verify()
+    assert report.problem is not None
+    assert (report.problem.position, report.problem.reason) == (target, "missing")
+    assert (report.status, report.exit_code) == ("tampered", 1)
+    assert [c.position for c in report.rogue_checkpoints] == [signed.position]
+
+
+def test_a_checkpoint_naming_the_store_key_with_a_foreign_signature_is_a_bad_signature(
+    history: History, settings: Settings
+) -> None:
+    intruder = load_or_create_signer(None, settings.data_dir / "intruder")
+    head = history.integrity.leaf_log.head()
+    signed_at = "2026-12-31T00:00:00+00:00"
+    message = signed_message(head.size, head.last_position, head.root.hex(), signed_at)
+    store_key = history.integrity.signer
+    assert store_key is not None
+    forged = Checkpoint.sign(
+        tree_size=head.size,
+        last_position=head.last_position,
+        root_hash=head.root.hex(),
+        signed_at=signed_at,
+        key_id=store_key.key_id,
+        public_key=store_key.public_key_b64,
+        signature=intruder.sign(message).hex(),
+        stamp=Stamp("intruder", "c-1"),
+        reason="forged",
+    )
+    recorded = history.platform.ledger._save(forged)
+    report = history.integrity.verify()
+    assert report.rows_intact and report.status == "rogue_checkpoints"
+    [rogue] = report.rogue_checkpoints
+    assert (rogue.position, rogue.status) == (recorded.position, "bad_signature")
+    assert store_key.fingerprint in rogue.message
 
 
 def test_a_checkpoint_without_a_signature_is_named_unsigned(history: History) -> None:
     head = history.integrity.leaf_log.head()
+    signer = history.integrity.signer
+    assert signer is not None
     unsigned = Checkpoint.sign(
         tree_size=head.size,
         last_position=head.last_position,
         root_hash=head.root.hex(),
         signed_at="2026-12-31T00:00:00+00:00",
-        key_id=history.integrity.signer.key_id,
-        public_key=history.integrity.signer.public_key_b64,
+        key_id=signer.key_id,
+        public_key=signer.public_key_b64,
         signature="",
         stamp=Stamp("intruder", "c-1"),
         reason="forged",
     )
     recorded = history.platform.ledger._save(unsigned)
-    assert problem_of(history) == (recorded.position, "unsigned")
+    report = history.integrity.verify()
+    assert report.rows_intact and report.status == "rogue_checkpoints"
+    assert [(c.position, c.status) for c in report.rogue_checkpoints] == [
+        (recorded.position, "unsigned")
+    ]
 
 
 def test_a_checkpoint_whose_stored_signature_was_altered_does_not_verify(
@@ -296,7 +350,7 @@ def test_a_checkpoint_whose_stored_signature_was_altered_does_not_verify(
 def test_a_running_platform_signs_a_checkpoint_every_n_events(settings: Settings) -> None:
     platform = build(settings.model_copy(update={"checkpoint_every": 5}))
     try:
-        integrity = integrity_of(platform)
+        integrity = signing_integrity(platform)
         plan_quarter(platform)
         # A one-off catch-up (as verify does) writes nothing to the store.
         assert integrity.verify().intact

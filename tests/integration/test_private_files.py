@@ -13,6 +13,7 @@ import pytest
 
 from infra.config import Settings
 from services.bootstrap import Platform, build
+from services.integrity import signing_integrity
 
 STORE = "okrgov.sqlite"
 
@@ -34,6 +35,7 @@ def permissive_umask() -> Iterator[None]:
 def started(data_dir: Path, **settings: str) -> Platform:
     platform = build(Settings(data_dir=data_dir, log_level="WARNING", **settings))  # type: ignore[arg-type]
     platform.catch_up()
+    signing_integrity(platform)  # as a signing process: the store's first key is generated
     return platform
 
 

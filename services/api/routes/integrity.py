@@ -1,5 +1,6 @@
-"""Tamper evidence: recompute the Merkle tree over the raw event table, and prove one
-event's inclusion under the latest signed checkpoint."""
+"""Tamper evidence: recompute the Merkle tree over the raw event table, prove one
+event's inclusion under the latest signed checkpoint, and repudiate a checkpoint that
+does not verify (four eyes)."""
 
 from dataclasses import asdict
 from typing import Annotated
@@ -7,12 +8,20 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 
 from infra.persistence import MAX_POSITION
-from services.api.deps import CurrentPrincipal, PlatformDep
+from services.api.deps import Command, Commands, CurrentPrincipal, PlatformDep, written
 from services.api.errors import READ_ERRORS
-from services.api.schemas_integrity import InclusionProofOut, IntegrityReportOut
+from services.api.schemas import Decision
+from services.api.schemas_integrity import (
+    InclusionProofOut,
+    IntegrityReportOut,
+    RepudiationRequest,
+    SignedCheckpointOut,
+)
 from services.errors import Forbidden
 from services.integrity import integrity_of
+from services.ledger_base import Recorded
 from services.principals import Principal
+from services.repudiation import Repudiations
 
 router = APIRouter(prefix="/v1/integrity", tags=["evidence"])
 
@@ -36,11 +45,19 @@ def check_integrity(
     ] = False,
 ) -> IntegrityReportOut:
     """Read every stored event, compare it with the leaf recorded when it was first seen
-    and with every signed checkpoint: "intact up to position N", or the first position
-    that does not match and why (changed, missing, reordered, inserted, a checkpoint that
-    does not verify, an altered leaf log)."""
+    and with every signed checkpoint that verifies under the public keys the store
+    records: "intact up to position N", or the first position that does not match and
+    why (changed, missing, reordered, inserted, an altered leaf log, a checkpoint's range
+    rewritten). Checkpoints that do not verify (unsigned, bad signature, unknown key) are
+    listed apart, as rogue until repudiated; they never hide the rows' state."""
     report = integrity_of(platform).verify()
-    body = {**asdict(report), "status": report.status, "summary": report.summary()}
+    body = {
+        **asdict(report),
+        "status": report.status,
+        "summary": report.summary(),
+        "rogue_checkpoints": [asdict(c) for c in report.rogue_checkpoints],
+        "repudiated_checkpoints": [asdict(c) for c in report.repudiated_checkpoints],
+    }
     if not checkpoints:
         body["checkpoints"] = None
     return IntegrityReportOut.model_validate(body)
@@ -56,3 +73,53 @@ def inclusion_proof(
     checkpoint, checked against the row as stored now (``included``). 404 when no event
     was recorded there or no checkpoint covers it yet."""
     return InclusionProofOut.model_validate(asdict(integrity_of(platform).prove(position)))
+
+
+CheckpointPosition = Annotated[
+    int, Path(ge=1, le=MAX_POSITION, description="where the checkpoint is recorded")
+]
+_REPUDIATION = "/checkpoints/{position}/repudiation"
+
+
+def _answer(cmd: Command, done: Recorded, position: int) -> SignedCheckpointOut:
+    cmd.settle(done)
+    checkpoint = Repudiations(cmd.ledger).checkpoint(position)
+    return SignedCheckpointOut.model_validate(asdict(checkpoint))
+
+
+@router.post(
+    _REPUDIATION, status_code=201, response_model=SignedCheckpointOut, responses=written(201)
+)
+def request_repudiation(
+    position: CheckpointPosition, body: RepudiationRequest, cmd: Commands
+) -> SignedCheckpointOut:
+    """Ask to repudiate the checkpoint at ``position``: one that does not verify under the
+    store's keys (409 ``checkpoint_verifies`` otherwise), typically signed by a process
+    with a key of its own. Executives and admins (403 for other roles); another of them
+    decides. Nothing is deleted: the checkpoint stays, reported as repudiated once
+    approved."""
+    done = Repudiations(cmd.ledger).request(cmd.principal, position, body.reason)
+    return _answer(cmd, done, position)
+
+
+@router.post(f"{_REPUDIATION}/approve", response_model=SignedCheckpointOut, responses=written())
+def approve_repudiation(
+    position: CheckpointPosition, cmd: Commands, body: Decision | None = None
+) -> SignedCheckpointOut:
+    """Approve the pending repudiation: never by its requester (409 ``four_eyes``);
+    executives and admins only (403). Verification then reports the checkpoint as
+    repudiated, with who and why, and no longer fails on it."""
+    reason = body.reason if body else None
+    done = Repudiations(cmd.ledger).approve(cmd.principal, position, reason)
+    return _answer(cmd, done, position)
+
+
+@router.post(f"{_REPUDIATION}/reject", response_model=SignedCheckpointOut, responses=written())
+def reject_repudiation(
+    position: CheckpointPosition, cmd: Commands, body: Decision | None = None
+) -> SignedCheckpointOut:
+    """Reject the pending repudiation; the same people decide as approve. A new request
+    may follow."""
+    reason = body.reason if body else None
+    done = Repudiations(cmd.ledger).reject(cmd.principal, position, reason)
+    return _answer(cmd, done, position)
