@@ -2,17 +2,18 @@
 
 Two roles: the owner creates and owns the events table and its append-only triggers; the
 application role, which okrgov connects as, may only read and insert events (it owns the
-read models it creates itself, which a rebuild drops and refills). The triggers refuse
+read models it creates itself, which a rebuild rewrites). The triggers refuse
 UPDATE, DELETE and TRUNCATE on the events table for every role, the owner included; only a
 superuser (or the owner, by dropping the trigger) can get past them, and the Merkle leaf
 log and signed checkpoints then show that it happened.
 
 The command marks the roles it creates (a comment on the role, cluster-wide like the role
 itself) and never touches the password of a role it did not create unless told to
-(``--reset-passwords``); it refuses superusers. Everything after the connection runs under
-one advisory lock, so two set-ups started together take turns. The owner's objects are
-made by the set-up connection acting as the owner (``SET ROLE``), so a re-run needs no
-password and keeps the ones the roles have."""
+(``--reset-passwords``); it refuses superusers. Everything runs under one advisory lock
+and in one transaction, so set-ups started together take turns and a refusal or a failure
+part way changes nothing. The owner's objects are made by the set-up connection acting as
+the owner (``SET ROLE``), so a re-run needs no password and keeps the ones the roles
+have."""
 
 import re
 import secrets
@@ -181,13 +182,16 @@ def db_init(
     with psycopg.connect(url, autocommit=True) as admin:
         admin.execute("SELECT pg_advisory_lock(hashtext(%s))", (_SET_UP_LOCK,))
         try:
-            roles = _set_up_roles(
-                admin,
-                {owner: owner_password, app_role: app_password},
-                reset_passwords,
-            )
-            _set_up_schemas(admin, schema, owner, app_role, read_models_schema)
-            table = _set_up_events_table(admin, settings, url, schema, owner, app_role)
+            # One transaction (role and schema DDL are transactional): a refusal or a
+            # failure part way leaves the database as it was.
+            with admin.transaction():
+                roles = _set_up_roles(
+                    admin,
+                    {owner: owner_password, app_role: app_password},
+                    reset_passwords,
+                )
+                _set_up_schemas(admin, schema, owner, app_role, read_models_schema)
+                table = _set_up_events_table(admin, settings, url, schema, owner, app_role)
         except SetUpRefused as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
@@ -310,6 +314,16 @@ def _set_up_events_table(
     qualified = table.as_string(admin)
     with admin.transaction():
         admin.execute(sql.SQL("SET LOCAL ROLE {owner}").format(owner=sql.Identifier(owner)))
+        found = admin.execute(
+            "SELECT tableowner FROM pg_tables WHERE schemaname = %s AND tablename = %s",
+            (schema, table_name),
+        ).fetchone()
+        if found is not None and found[0] != owner:
+            raise SetUpRefused(
+                f"the events table {qualified} exists, owned by {found[0]}, not by {owner}: "
+                f"give --owner that role, or move the table to {owner} (ALTER TABLE "
+                f"{qualified} OWNER TO {owner}) as a superuser first"
+            )
         for statement in statements:
             if "CREATE TYPE" in statement.as_string(admin):
                 # No IF NOT EXISTS for types: try it in a savepoint.
@@ -318,16 +332,6 @@ def _set_up_events_table(
         for statement in statements:
             if "CREATE TYPE" not in statement.as_string(admin):
                 admin.execute(statement, prepare=False)
-        found = admin.execute(
-            "SELECT tableowner FROM pg_tables WHERE schemaname = %s AND tablename = %s",
-            (schema, table_name),
-        ).fetchone()
-        if found is None or found[0] != owner:
-            raise SetUpRefused(
-                f"the events table {qualified} is owned by {found[0] if found else 'nobody'}, "
-                f"not by {owner}: give --owner that role, or move the table to {owner} "
-                f"(ALTER TABLE {qualified} OWNER TO {owner}) as a superuser first"
-            )
         trigger = admin.execute(
             "SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(%s) AND tgname = %s",
             (qualified, APPEND_ONLY_TRIGGER),
@@ -336,6 +340,7 @@ def _set_up_events_table(
             for composed in postgres_append_only_statements(schema, table_name):
                 admin.execute(composed)
         _grant(admin, table, qualified, app_role)
+        admin.execute("RESET ROLE")
     return qualified
 
 

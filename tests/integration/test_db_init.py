@@ -227,6 +227,17 @@ def test_a_re_run_keeps_the_passwords_of_its_own_roles(cluster: Cluster) -> None
     assert cluster.password_matches(app, "chosen")
 
 
+def test_a_refusal_part_way_leaves_the_database_as_it_was(cluster: Cluster) -> None:
+    """An events table someone else owns is found only after the roles were made: the
+    whole set-up is one transaction, so they are gone again."""
+    owner, app = cluster.role("own"), cluster.role("app")
+    cluster.sql(f'CREATE TABLE "{cluster.schema}".okrgov_events (x int)')
+    result = cluster.run(*roles(cluster), "--app-password", "a")
+    assert result.exit_code == 2
+    assert "okrgov_events" in result.output and f"not by {owner}" in result.output
+    assert not cluster.exists(owner) and not cluster.exists(app)
+
+
 def test_a_superuser_is_never_taken(cluster: Cluster) -> None:
     boss = cluster.role("boss")
     cluster.sql(f"CREATE ROLE {boss} SUPERUSER LOGIN PASSWORD 'boss'")
