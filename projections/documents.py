@@ -6,16 +6,20 @@ and read-your-writes are built once for all of them."""
 
 import json
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
-from eventsourcing.persistence import Tracking, TrackingRecorder
+from eventsourcing.persistence import OperationalError, Tracking, TrackingRecorder
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from psycopg.sql import SQL
 
 Document = dict[str, Any]
+
+SQLITE_SETUP_SECONDS = 10.0
+"""How long a view keeps trying to create its SQLite tables while other processes write."""
 
 
 class Cursor(Protocol):
@@ -117,6 +121,89 @@ class DocumentView(TrackingRecorder):
             work(batch)
             self._write(c, batch)
             self._insert_tracking(c, tracking)
+
+    def apply_new(
+        self,
+        name: str,
+        apply: Callable[[Any, DocumentBatch], None],
+        events: Iterable[tuple[int, Any]],
+        after: int | None = None,
+    ) -> list[int]:
+        """Apply, in one transaction with the tracking record ``name``, the events whose
+        position is above the one ``name`` has recorded; returns the positions applied.
+
+        Any number of processes may call this for the same view at once: the tracked
+        position is read after taking a lock on ``name`` that is held until the
+        transaction ends, so each event's effect is written exactly once. ``after`` is the
+        position the events were read after, when they are a contiguous run of the store's
+        log: if the view is behind it (reset by a rebuild meanwhile), nothing is applied
+        and the caller reads again from the view's position."""
+        with self.transaction(commit=True) as c:
+            return self.apply_new_in(c, name, apply, events, after)
+
+    def apply_new_in(
+        self,
+        c: Cursor,
+        name: str,
+        apply: Callable[[Any, DocumentBatch], None],
+        events: Iterable[tuple[int, Any]],
+        after: int | None = None,
+    ) -> list[int]:
+        """``apply_new`` inside a transaction the caller holds (``c``)."""
+        self.lock_tracking(c, name)
+        done = self.tracked_in(c, name)
+        if after is not None and done < after:
+            return []
+        fresh = []
+        for position, event in events:
+            if position > done:  # a batch may also hold a duplicate run (at least once)
+                fresh.append((position, event))
+                done = position
+        if not fresh:
+            return []
+        batch = self._batch(c)
+        for position, event in fresh:
+            batch.position = position
+            apply(event, batch)
+        self._write(c, batch)
+        self._insert_tracking(c, Tracking(name, fresh[-1][0]))
+        return [position for position, _ in fresh]
+
+    def lock_tracking(self, c: Cursor, name: str) -> None:
+        """Serialise the writers of the tracking record ``name`` until ``c``'s transaction
+        ends, across processes."""
+        raise NotImplementedError
+
+    def tracked_in(self, c: Cursor, name: str) -> int:
+        """The position ``name`` has recorded, read in ``c``'s transaction."""
+        return self._max_tracking_id(name, c) or 0  # type: ignore[attr-defined, no-any-return]
+
+    def tables(self) -> list[str]:
+        """The view's own tables (quoted as the SQL uses them), tracking aside."""
+        return [self.docs_table]
+
+    def count(self) -> int:
+        """How many documents the view holds."""
+        with self.transaction(commit=False) as c:
+            c.execute(self._q("SELECT COUNT(*) AS n FROM {docs}"))
+            return int(c.fetchone()["n"])
+
+    def replace_with(self, c: Cursor, other: "DocumentView") -> None:
+        """In ``c``'s transaction, make this view's tables hold exactly ``other``'s rows
+        (a view of the same projection built elsewhere: same tables, same columns)."""
+        for mine, theirs in zip(self.tables(), other.tables(), strict=True):
+            c.execute(f"DELETE FROM {mine}")
+            c.execute(f"INSERT INTO {mine} SELECT * FROM {theirs}")
+
+    def drop(self) -> None:
+        """Remove the view's tables and its tracking record (a view built aside)."""
+        with self.transaction(commit=True) as c:
+            for table in self.tables():
+                c.execute(f"DROP TABLE IF EXISTS {table}")
+            self._drop_tracking(c)
+
+    def _drop_tracking(self, c: Cursor) -> None:
+        c.execute(self.tracking_delete_statement(), (self.projection,))
 
     def _batch(self, c: Cursor) -> DocumentBatch:
         """The batch a projection's ``apply`` works on (a view with more tables extends it)."""
@@ -220,8 +307,31 @@ class SQLiteDocumentView(DocumentView, SQLiteTrackingRecorder):
     def transaction(self, *, commit: bool) -> AbstractContextManager[Any]:
         return self.datastore.transaction(commit=commit)
 
+    def create_table(self) -> None:
+        # A transaction that reads the schema before it writes (CREATE ... IF NOT EXISTS
+        # on a table that exists, then one that does not) fails at once with "database is
+        # locked" when another process wrote meanwhile, without waiting: start it again.
+        deadline = time.monotonic() + SQLITE_SETUP_SECONDS
+        while True:
+            try:
+                super().create_table()
+                return
+            except OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
     def tracking_delete_statement(self) -> str:
         return "DELETE FROM tracking WHERE application_name=?"
+
+    def lock_tracking(self, c: Cursor, name: str) -> None:
+        # A write as the transaction's first statement takes SQLite's write lock now (it
+        # serialises every writer of the file), so the tracked position read next cannot
+        # change before this transaction commits.
+        c.execute(
+            "UPDATE tracking SET notification_id = notification_id WHERE application_name = ?",
+            (name,),
+        )
 
     def _json_path(self, name: str) -> str:
         return f"$.{name}"
@@ -251,5 +361,21 @@ class PostgresDocumentView(DocumentView, PostgresTrackingRecorder):
     def transaction(self, *, commit: bool) -> AbstractContextManager[Any]:
         return self.datastore.transaction(commit=commit)
 
+    def _create_table(self, curs: Any) -> None:
+        # Processes starting together on a fresh schema create its tables one at a time:
+        # concurrent CREATE TABLE IF NOT EXISTS of one table fails in one of them
+        # (duplicate key in pg_type_typname_nsp_index).
+        curs.execute(
+            "SELECT pg_advisory_xact_lock(hashtext(%s))",
+            (f"okrgov.views:{self.datastore.schema}",),
+        )
+        super()._create_table(curs)
+
     def tracking_delete_statement(self) -> str:
         return f"DELETE FROM {self._tracking} WHERE application_name=%s"
+
+    def lock_tracking(self, c: Cursor, name: str) -> None:
+        c.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"okrgov.tracking:{name}",))
+
+    def _drop_tracking(self, c: Cursor) -> None:
+        c.execute(f"DROP TABLE IF EXISTS {self._tracking}")

@@ -179,6 +179,9 @@ class EntryView(DocumentView):
         if batch.links:
             c.executemany(self._q(_insert("{links}", _LINK_COLUMNS)), batch.links)
 
+    def tables(self) -> list[str]:
+        return [*super().tables(), self.entries_table, self.links_table]
+
     def _clear(self, c: Cursor) -> None:
         super()._clear(c)
         c.execute(self._q("DELETE FROM {entries}"))
@@ -212,6 +215,12 @@ class EntryView(DocumentView):
             c.execute(self._q(sql), params)
             row = c.fetchone()
         return _entry(row) if row else None
+
+    def count_entries(self) -> int:
+        """How many entries the view holds."""
+        with self.transaction(commit=False) as c:
+            c.execute(self._q("SELECT COUNT(*) AS n FROM {entries}"))
+            return int(c.fetchone()["n"])
 
     def dump_entries(self) -> list[tuple[Any, ...]]:
         """Every entry row with its decision, in position order: what a rebuild (or a

@@ -1,6 +1,9 @@
 """Follows the notification log and feeds a projection in batches, each batch written with
 its tracking record in one transaction: a restart resumes after the last recorded position,
-so no event is missed or applied twice. Works by polling on SQLite and PostgreSQL alike."""
+so no event is missed or applied twice. Any number of followers, in any number of
+processes, may feed the same view: each batch re-reads the view's position under a lock on
+its tracking record (``DocumentView.apply_new``). Works by polling on SQLite and PostgreSQL
+alike."""
 
 import threading
 import time
@@ -9,7 +12,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 import structlog
-from eventsourcing.persistence import ApplicationRecorder, IntegrityError, Mapper, Tracking
+from eventsourcing.persistence import ApplicationRecorder, Mapper
 
 from projections.documents import DocumentBatch, DocumentView
 
@@ -67,30 +70,28 @@ class Follower:
         self._thread: threading.Thread | None = None
 
     def catch_up(self) -> int:
-        """Apply everything recorded so far; returns how many events were applied."""
+        """Apply everything recorded so far; returns how many events this follower applied
+        (other followers of the same view, in this process or another, may apply some)."""
         applied = 0
-        while True:
-            position = self.view.position()
-            notifications = self.recorder.select_notifications(
-                start=position, limit=self.batch_size, inclusive_of_start=False
-            )
-            if not notifications:
-                return applied
-            events = [(n.id, self.mapper.to_domain_event(n)) for n in notifications]
+        while (took := self.step()) is not None:
+            applied += took
+        return applied
 
-            def work(docs: DocumentBatch, events: list[tuple[int, Any]] = events) -> None:
-                for notification_id, event in events:
-                    docs.position = notification_id
-                    self.projection.apply(event, docs)
-
-            try:
-                self.view.apply(Tracking(self.projection.name, notifications[-1].id), work)
-            except IntegrityError:
-                # Another follower of the same view recorded this batch first: carry on
-                # from where it got to.
-                log.info("projection.batch_taken", projection=self.projection.name)
-                continue
-            applied += len(events)
+    def step(self) -> int | None:
+        """Read one batch after the view's position and apply what no other follower has
+        applied meanwhile: how many events that was, or None when the view has everything
+        recorded."""
+        position = self.view.position()
+        notifications = self.recorder.select_notifications(
+            start=position, limit=self.batch_size, inclusive_of_start=False
+        )
+        if not notifications:
+            return None
+        events = [(n.id, self.mapper.to_domain_event(n)) for n in notifications]
+        took = self.view.apply_new(self.view.projection, self.projection.apply, events, position)
+        if len(took) < len(events):
+            log.debug("projection.batch_shared", projection=self.projection.name)
+        return len(took)
 
     # ---- background running ------------------------------------------------------------
 

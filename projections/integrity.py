@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import structlog
-from eventsourcing.persistence import IntegrityError, Mapper, Tracking
+from eventsourcing.persistence import Mapper, Tracking
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 from psycopg.sql import SQL
@@ -90,11 +90,19 @@ class LeafLogView(DocumentView):
         return self._q(sql.replace("{leaves}", self.leaves_table))
 
     def record(
-        self, tracking: Tracking, rows: list[StoredRow], apply: Callable[[Any, DocumentBatch], None]
-    ) -> None:
-        """Log the leaves of ``rows``, the extended frontier and the tracking record, in
-        one transaction."""
+        self,
+        tracking: Tracking,
+        rows: list[StoredRow],
+        apply: Callable[[Any, DocumentBatch], None],
+        after: int,
+    ) -> bool:
+        """Log the leaves of ``rows`` (read after position ``after``), the extended
+        frontier and the tracking record, in one transaction; False, recording nothing,
+        when another follower of the leaf log has moved it on since ``after``."""
         with self.transaction(commit=True) as c:
+            self.lock_tracking(c, tracking.application_name)
+            if self.tracked_in(c, tracking.application_name) != after:
+                return False
             frontier, last_position = self._frontier(c)
             batch = LeafBatch(lambda k, i: self._select_one(c, k, i), frontier, last_position)
             for row in rows:
@@ -116,6 +124,7 @@ class LeafLogView(DocumentView):
                 (*_TREE, tracking.notification_id, None, encode(doc)),
             )
             self._insert_tracking(c, tracking)
+        return True
 
     def _frontier(self, c: Cursor) -> tuple[Frontier, int]:
         found = self._select_one(c, *_TREE)
@@ -260,10 +269,8 @@ class LeafFollower(Follower):
             if not rows:
                 return applied
             tracking = Tracking(self.projection.name, rows[-1].position)
-            try:
-                self.view.record(tracking, rows, self.projection.apply)
-            except IntegrityError:
-                log.info("projection.batch_taken", projection=self.projection.name)
+            if not self.view.record(tracking, rows, self.projection.apply, position):
+                log.debug("projection.batch_taken", projection=self.projection.name)
                 continue
             applied += len(rows)
             self._maybe_checkpoint()

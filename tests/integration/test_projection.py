@@ -53,8 +53,14 @@ def test_rebuild_reproduces_identical_rows(platform: Platform) -> None:
     platform.catch_up()
     before = platform.okr_state.dump()
     position = platform.okr_state.position()
-    assert platform.rebuild() == {p.name: position for p in PROJECTIONS}
+    rebuilt = platform.rebuild()
+    assert [(r.projection, r.events, r.position) for r in rebuilt] == [
+        (p.name, position, position) for p in PROJECTIONS
+    ]
     assert platform.okr_state.dump() == before
+    assert rebuilt[0].documents == len(before)
+    # The view built aside is gone once switched in.
+    assert platform.okr_state.max_tracking_id("okr_state_rebuild") is None
 
 
 def test_small_batches_give_the_same_rows_as_one_batch(platform: Platform) -> None:

@@ -1,0 +1,92 @@
+"""Rebuilding a read model while it is being served: aside, then switched in.
+
+The projection is replayed from the start of the store into a view of its own (the
+``aside`` view: the same tables under another name), while the live view goes on serving
+and following. Then, in one transaction holding the live view's tracking lock (the lock
+every follower takes before it applies a batch), the aside view is brought up to the live
+view's position, the live tables are made to hold exactly the aside rows, and the live
+tracking record is set to the aside view's position. Readers see the old view or the new
+one, never a part of either; followers in other processes wait for the switch and then go
+on from the switched-in position; the view's position never goes back."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from eventsourcing.persistence import ApplicationRecorder, Mapper, Tracking
+
+from projections.documents import DocumentView
+from projections.follower import Follower, Projection
+
+log = structlog.get_logger(__name__)
+
+ASIDE_SUFFIX = "_rebuild"
+
+
+@dataclass(frozen=True)
+class Rebuilt:
+    """What a rebuild did to one view."""
+
+    projection: str
+    events: int
+    """Events replayed into the new view."""
+    position: int
+    """The store position the new view holds everything up to, when it was switched in."""
+    documents: int
+    """Documents in the view once switched in."""
+
+
+def aside_name(projection: str) -> str:
+    return f"{projection}{ASIDE_SUFFIX}"
+
+
+def rebuild_aside(
+    recorder: ApplicationRecorder,
+    mapper: Mapper[Any],
+    projection: Projection,
+    live: DocumentView,
+    aside: DocumentView,
+    batch_size: int = 500,
+    progress: Callable[[int], None] | None = None,
+) -> Rebuilt:
+    """Replay the whole store into ``aside`` and switch it in for ``live``. ``aside`` is
+    a view of the same kind over the same database, named by ``aside_name``; it is emptied
+    first (a rebuild that died leaves it behind) and dropped once switched in."""
+    aside.reset()
+    follower = Follower(recorder, mapper, projection, aside, batch_size)
+    replayed = 0
+    while (took := follower.step()) is not None:
+        replayed += took
+        if progress is not None:
+            progress(aside.position())
+    with live.transaction(commit=True) as c:
+        live.lock_tracking(c, live.projection)
+        target = live.tracked_in(c, live.projection)
+        reached = aside.tracked_in(c, aside.projection)
+        # Events the live view took while the aside one was being built: replayed in
+        # this transaction, so the switched-in view is never behind the one it replaces.
+        while reached < target:
+            notifications = recorder.select_notifications(
+                start=reached, limit=batch_size, stop=target, inclusive_of_start=False
+            )
+            if not notifications:
+                break
+            events = [(n.id, mapper.to_domain_event(n)) for n in notifications]
+            applied = aside.apply_new_in(c, aside.projection, projection.apply, events, reached)
+            replayed += len(applied)
+            reached = notifications[-1].id
+        live.replace_with(c, aside)
+        position = max(reached, target)
+        if position > target:
+            live._insert_tracking(c, Tracking(live.projection, position))  # type: ignore[attr-defined]
+    aside.drop()
+    rebuilt = Rebuilt(projection.name, replayed, position, live.count())
+    log.info(
+        "projection.rebuilt",
+        projection=rebuilt.projection,
+        events=rebuilt.events,
+        position=rebuilt.position,
+        documents=rebuilt.documents,
+    )
+    return rebuilt
