@@ -105,6 +105,7 @@ class RoleSetUp:
     created: bool
     password: str | None
     generated: bool
+    ours: bool = True
 
 
 @db_app.command("init")
@@ -257,7 +258,8 @@ def _set_up_roles(
                     role=name, password=sql.Literal(password)
                 )
             )
-        done[role] = RoleSetUp(role, False, password, password is not None and not given)
+        generated = password is not None and not given
+        done[role] = RoleSetUp(role, False, password, generated, ours)
     return done
 
 
@@ -379,10 +381,11 @@ def _report(
     for role in (owner, app):
         if role.created:
             typer.echo(f"role {role.name}: created")
-        elif role.password is None:
-            typer.echo(f"role {role.name}: exists (created by db init); password kept")
+        elif not role.ours:
+            typer.echo(f"role {role.name}: exists, taken over (--reset-passwords); password set")
         else:
-            typer.echo(f"role {role.name}: exists; password set")
+            done = "password kept" if role.password is None else "password set"
+            typer.echo(f"role {role.name}: exists (created by db init); {done}")
     if version >= _MAINTAIN_SINCE:
         typer.echo(
             f"events table {table}: owned by {owner.name}; {app.name} may SELECT, INSERT "

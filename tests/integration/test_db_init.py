@@ -204,6 +204,7 @@ def test_a_role_it_did_not_create_keeps_its_password_unless_told(cluster: Cluste
     taken = cluster.run(*roles(cluster), "--app-password", "mine", "--reset-passwords")
     assert taken.exit_code == 0, taken.output
     assert cluster.password_matches(app, "mine")
+    assert f"role {app}: exists, taken over (--reset-passwords); password set" in taken.stdout
     assert cluster.comment(app) is None  # still not one db init created
     assert cluster.comment(owner) == CREATED_MARK
 
@@ -225,6 +226,7 @@ def test_a_re_run_keeps_the_passwords_of_its_own_roles(cluster: Cluster) -> None
     given = cluster.run(*roles(cluster), "--app-password", "chosen")
     assert given.exit_code == 0, given.output
     assert cluster.password_matches(app, "chosen")
+    assert f"role {app}: exists (created by db init); password set" in given.stdout
 
 
 def test_a_refusal_part_way_leaves_the_database_as_it_was(cluster: Cluster) -> None:
