@@ -1,10 +1,12 @@
 """Persistence wiring: the eventsourcing environment for SQLite or PostgreSQL."""
 
+from contextlib import AbstractContextManager
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from infra.config import Settings
 from infra.private_files import private_sqlite_store
+from infra.setup_lock import postgres_setup_lock, sqlite_setup_lock
 
 #: The largest event position (notification id) either backend can store: both keep it in
 #: a 64-bit signed integer. Every position a client may send is bounded by it.
@@ -65,3 +67,14 @@ def _sqlite_path(url: str | None, data_dir: Path) -> Path:
         return data_dir / "okrgov.sqlite"
     # sqlite:///relative/path or sqlite:////absolute/path
     return Path(url.removeprefix("sqlite:").removeprefix("//").removeprefix("/") or "okrgov.sqlite")
+
+
+def setup_lock(settings: Settings) -> AbstractContextManager[None]:
+    """Held while a process sets the store up (tables, triggers, seeds): one at a time."""
+    url = settings.database_url
+    if is_postgres(settings):
+        assert url is not None
+        return postgres_setup_lock(url, settings.database_schema)
+    path = _sqlite_path(url, settings.data_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return sqlite_setup_lock(path)

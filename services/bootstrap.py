@@ -2,6 +2,7 @@
 configuration. The API, the CLI, the benchmarks and the tests all get their parts here."""
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -10,7 +11,7 @@ from eventsourcing.sqlite import SQLiteDatastore
 
 from infra.config import Settings
 from infra.logging import configure_logging
-from infra.persistence import eventsourcing_env
+from infra.persistence import eventsourcing_env, setup_lock
 from infra.private_files import private_directory, private_secrets
 from infra.stored_events import StoredEvents
 from infra.tokens import TokenSigner, load_or_create_secret
@@ -25,6 +26,7 @@ from projections.follower import Follower, Projection
 from projections.governance import Governance
 from projections.integrity import INTEGRITY
 from projections.okr_state import OkrState
+from projections.rebuild import Rebuilt, aside_name, rebuild_aside
 from services.access import AccessControl, AccessList
 from services.errors import ProjectionBehind
 from services.integrity import integrity_follower, start_signing
@@ -92,15 +94,29 @@ class Platform:
         for follower in self.followers.values():
             follower.catch_up()
 
-    def rebuild(self) -> dict[str, int]:
-        """Drop every read model and replay the whole store into it."""
-        counts = {}
+    def rebuild(self, progress: Callable[[str, int], None] | None = None) -> list[Rebuilt]:
+        """Replay the whole store into each read model, built aside and switched in, so
+        processes serving the views meanwhile never serve a partial one. ``progress`` is
+        told each view's name and the position its replay has reached."""
+        rebuilt = []
         for name, follower in self.followers.items():
             if name == INTEGRITY:
                 continue  # the leaf log is evidence, never re-derived from the rows as they are
-            follower.view.reset()
-            counts[name] = follower.catch_up()
-        return counts
+            entries = isinstance(follower.view, EntryView)
+            aside = document_view(self.ledger, aside_name(name), entries)
+            told = (lambda position, name=name: progress(name, position)) if progress else None
+            rebuilt.append(
+                rebuild_aside(
+                    self.ledger.recorder,
+                    self.ledger.mapper,
+                    follower.projection,
+                    follower.view,
+                    aside,
+                    follower.batch_size,
+                    told,
+                )
+            )
+        return rebuilt
 
     # ---- read-your-writes --------------------------------------------------------------
 
@@ -151,26 +167,27 @@ def build(settings: Settings | None = None) -> Platform:
     settings = settings or Settings()
     configure_logging(settings.log_level)
     private_directory(settings.data_dir)  # 0700: the store, keys and secret live here
-    ledger = Ledger(
-        env=eventsourcing_env(settings),
-        decision_point=decision_point(settings),
-        reviews=policy_reviews(settings),
-    )
-    ledger.conflict_budget_seconds = settings.conflict_retry_seconds
-    ledger.seed_policy()
-    followers = {
-        p.name: Follower(
-            ledger.recorder,
-            ledger.mapper,
-            p(),
-            document_view(ledger, p.name, issubclass(p, EntryProjection)),
+    with setup_lock(settings):  # one process at a time creates tables and seeds
+        ledger = Ledger(
+            env=eventsourcing_env(settings),
+            decision_point=decision_point(settings),
+            reviews=policy_reviews(settings),
         )
-        for p in PROJECTIONS
-    }
-    # The leaf log hashes the raw rows, not decoded events, so it is not one of PROJECTIONS.
-    StoredEvents(ledger.recorder).guard_append_only()
-    followers[INTEGRITY] = integrity_follower(ledger, settings)
-    secret = load_or_create_secret(settings.secret_key, settings.data_dir)
+        ledger.conflict_budget_seconds = settings.conflict_retry_seconds
+        ledger.seed_policy()
+        followers = {
+            p.name: Follower(
+                ledger.recorder,
+                ledger.mapper,
+                p(),
+                document_view(ledger, p.name, issubclass(p, EntryProjection)),
+            )
+            for p in PROJECTIONS
+        }
+        # The leaf log hashes the raw rows, not decoded events, so it is not one of PROJECTIONS.
+        StoredEvents(ledger.recorder).guard_append_only()
+        followers[INTEGRITY] = integrity_follower(ledger, settings)
+        secret = load_or_create_secret(settings.secret_key, settings.data_dir)
     private_secrets(settings.data_dir)
     access_list = AccessList(ledger.recorder, ledger.mapper, settings.token_refresh_seconds)
     tokens = AccessControl(

@@ -30,9 +30,9 @@ app.add_typer(projections_app, name="projections")
 app.add_typer(policy_app, name="policy")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
-app.add_typer(repudiation_app, name="repudiation", no_args_is_help=True)
 app.add_typer(stream_app, name="stream")
 projections_app.command("compare")(projections_compare)
+app.add_typer(repudiation_app, name="repudiation", no_args_is_help=True)
 app.command("verify")(verify)
 app.command("checkpoint")(checkpoint)
 app.command("relay")(relay)
@@ -115,13 +115,25 @@ def projections_run(
 
 @projections_app.command("rebuild")
 def projections_rebuild() -> None:
-    """Drop every read model and replay the whole event store into it."""
+    """Replay the whole event store into every read model. Each is built aside and switched
+    in at once, so a running API keeps serving the old view until the new one is whole."""
     platform = _platform()
     try:
+        head = platform.ledger.recorder.max_notification_id() or 0
+        shown: dict[str, int] = {}
+
+        def progress(name: str, position: int) -> None:
+            if position - shown.get(name, 0) >= 5000 or position >= head:
+                shown[name] = position
+                typer.echo(f"  {name}: replayed up to position {position} of {head}", err=True)
+
         with correlated(None, command="projections.rebuild"):
-            counts = platform.rebuild()
-        for name, applied in counts.items():
-            typer.echo(f"{name}: {applied} events applied")
+            rebuilt = platform.rebuild(progress)
+        for view in rebuilt:
+            typer.echo(
+                f"{view.projection}: {view.events} events replayed, "
+                f"{view.documents} documents, switched in at position {view.position}"
+            )
     finally:
         platform.close()
 
