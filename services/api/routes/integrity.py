@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from infra.persistence import MAX_POSITION
 from services.api.deps import Command, Commands, CurrentPrincipal, PlatformDep, written
-from services.api.errors import READ_ERRORS
+from services.api.errors import POSITION_HEADER, READ_ERRORS
 from services.api.schemas import Decision
 from services.api.schemas_integrity import (
     InclusionProofOut,
@@ -82,7 +82,10 @@ _REPUDIATION = "/checkpoints/{position}/repudiation"
 
 
 def _answer(cmd: Command, done: Recorded, position: int) -> SignedCheckpointOut:
-    cmd.settle(done)
+    """The checkpoint as judged now, read from the store itself (no view to wait for);
+    the caller's next reads of the views still wait for this write."""
+    cmd.platform.wrote(cmd.principal.user, done.position)
+    cmd.response.headers[POSITION_HEADER] = str(done.position)
     checkpoint = Repudiations(cmd.ledger).checkpoint(position)
     return SignedCheckpointOut.model_validate(asdict(checkpoint))
 
