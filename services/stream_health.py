@@ -21,9 +21,9 @@ from kafka.partitioner.default import murmur2
 
 from infra.stored_events import StoredEvents, StoredRow
 
-SCAN_LIMIT = 50_000
-"""The most store rows one per-partition lag count reads; past it the counts are lower
-bounds (``Lag.at_least``)."""
+SCAN_LIMIT = 100_000
+"""The most store rows one per-partition lag update reads; past it the counts are lower
+bounds (``Lag.at_least``) until a later update reaches the head."""
 
 
 @dataclass(frozen=True)
@@ -145,28 +145,59 @@ class StreamStore(StoredEvents):
         now: float | None = None,
         limit: int = SCAN_LIMIT,
     ) -> dict[int, Lag]:
-        """The lag of each partition in ``tracked`` (partition -> tracked position): the
-        events of that partition after its position, and the age of the first of them."""
+        """The lag of each partition in ``tracked`` (partition -> tracked position), read
+        once (``Backlog`` keeps it up to date instead)."""
+        return Backlog(self, partitions, limit).update(tracked, now)
+
+
+class Backlog:
+    """The store's events each partition has not applied yet, kept up to date by reading
+    only the events recorded since the last update (the store only grows, and an event's
+    partition never changes). The first update reads from the lowest tracked position, up
+    to ``limit`` rows per update; until it reached the head the counts are lower bounds.
+    Memory holds the positions not yet applied, nothing more."""
+
+    def __init__(self, store: StreamStore, partitions: int, limit: int = SCAN_LIMIT) -> None:
+        self.store = store
+        self.partitions = partitions
+        self.limit = limit
+        self._read_to: int | None = None
+        self._tracked: dict[int, int] = {}
+        self._pending: dict[int, list[int]] = {}
+
+    def update(self, tracked: Mapping[int, int], now: float | None = None) -> dict[int, Lag]:
         if not tracked:
             return {}
         now = time.time() if now is None else now
-        counts = dict.fromkeys(tracked, 0)
-        first: dict[int, int] = {}
-        rows = self.keys_after(min(tracked.values()), limit)
+        if self._read_to is None or any(
+            at < self._tracked.get(p, 0) or p not in self._tracked for p, at in tracked.items()
+        ):
+            # First update, or a view reset (rebuilt): read again from the lowest position.
+            self._read_to = min(tracked.values())
+            self._pending = {}
+        self._tracked = dict(tracked)
+        complete = self._read()
+        for p in list(self._pending):
+            self._pending[p] = [x for x in self._pending[p] if x > tracked.get(p, 0)]
+        lags = {}
+        for p in tracked:
+            waiting = self._pending.get(p, [])
+            seconds = age(self.store.time_at(waiting[0]), now) if waiting else 0.0
+            lags[p] = Lag(len(waiting), seconds, at_least=not complete)
+        return lags
+
+    def _read(self) -> bool:
+        """Read the events recorded since the last update; False if ``limit`` stopped it
+        before the head."""
+        assert self._read_to is not None
+        rows = self.store.keys_after(self._read_to, self.limit)
         for position, originator_id in rows:
-            partition = partition_of(originator_id, partitions)
-            if partition in tracked and position > tracked[partition]:
-                counts[partition] += 1
-                first.setdefault(partition, position)
-        capped = len(rows) >= limit
-        return {
-            partition: Lag(
-                counts[partition],
-                age(self.time_at(first[partition]), now) if partition in first else 0.0,
-                at_least=capped,
-            )
-            for partition in tracked
-        }
+            partition = partition_of(originator_id, self.partitions)
+            if position > self._tracked.get(partition, 0):
+                self._pending.setdefault(partition, []).append(position)
+        if rows:
+            self._read_to = rows[-1][0]
+        return len(rows) < self.limit
 
 
 # ---- positions recorded in tracking tables ------------------------------------------------

@@ -23,7 +23,7 @@ from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamil
 from infra import kafka
 from infra.config import Settings
 from infra.metrics import MetricsServer, registry_of
-from services.stream_health import CAUGHT_UP, Lag, StreamStore, age, kafka_name
+from services.stream_health import CAUGHT_UP, Backlog, Lag, StreamStore, age, kafka_name
 
 log = structlog.get_logger(__name__)
 
@@ -288,6 +288,7 @@ class WorkerWatch(Measured):
         self._applied: dict[int, tuple[int, Any]] = {}
         """Per partition: the last position applied here, and its event's time."""
         self.head: int | None = None
+        self._backlog: Backlog | None = None
         self.partitions: dict[int, dict[str, Any]] = {}
         self.lag = CAUGHT_UP
 
@@ -338,7 +339,9 @@ class WorkerWatch(Measured):
         store_lags: dict[int, Lag] = {}
         if self.store is not None:
             self.head = self.store.head()
-            store_lags = self.store.partition_lags(low, len(numbers), now)
+            if self._backlog is None or self._backlog.partitions != len(numbers):
+                self._backlog = Backlog(self.store, len(numbers))
+            store_lags = self._backlog.update(low, now)
         partitions: dict[int, dict[str, Any]] = {}
         for p in numbers:
             end, committed = behind.get(p, (None, None))
