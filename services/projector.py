@@ -178,11 +178,14 @@ def projector(
     ] = Origin.topic,
     store_url: Annotated[
         str | None,
-        typer.Option(help="With --reset --from store: the store's database URL [default: own]."),
+        typer.Option(
+            help="The store's database URL (default: own), read only: for --reset --from "
+            "store, and to count a Kafka worker's lag against the store."
+        ),
     ] = None,
     store_schema: Annotated[
         str | None,
-        typer.Option(help="With --reset --from store: the store's PostgreSQL schema."),
+        typer.Option(help="The store's PostgreSQL schema (as --store-url)."),
     ] = None,
     metrics_port: Annotated[
         int | None,

@@ -185,7 +185,7 @@ def test_relay_and_worker_serve_their_positions_and_lag_and_the_commands_agree(
         def worker_caught_up() -> bool:
             found = health(worker_port)
             return found["lag"]["events"] == 0 and all(
-                p["assigned"] for p in found["partitions"].values()
+                p["assigned"] and p["lag_records"] == 0 for p in found["partitions"].values()
             )
 
         assert wait_until(worker_caught_up, timeout=45), health(worker_port)
@@ -236,6 +236,8 @@ def test_relay_and_worker_serve_their_positions_and_lag_and_the_commands_agree(
             partitions = [partition_of(row.originator_id or "", PARTITIONS) for row in rows]
             held = partition_of(str(key_result.id), PARTITIONS)
             assert lagging["partitions"][str(held)]["lag"]["events"] == partitions.count(held)
+            # Kafka's own view agrees: records past the group's committed offset wait there.
+            assert lagging["partitions"][str(held)]["lag_records"] > 0
             assert 5 <= lagging["lag"]["events"] <= later - head
             samples = metrics(worker_port)
             assert total(samples, "okrgov_projector_lag_events") == lagging["lag"]["events"]
