@@ -6,7 +6,7 @@ from urllib.parse import unquote, urlparse
 
 from infra.config import Settings
 from infra.private_files import private_sqlite_store
-from infra.setup_lock import postgres_setup_lock, sqlite_setup_lock
+from infra.store_locks import postgres_lock, sqlite_lock
 
 #: The largest event position (notification id) either backend can store: both keep it in
 #: a 64-bit signed integer. Every position a client may send is bounded by it.
@@ -69,12 +69,14 @@ def _sqlite_path(url: str | None, data_dir: Path) -> Path:
     return Path(url.removeprefix("sqlite:").removeprefix("//").removeprefix("/") or "okrgov.sqlite")
 
 
-def setup_lock(settings: Settings) -> AbstractContextManager[None]:
-    """Held while a process sets the store up (tables, triggers, seeds): one at a time."""
+def store_lock(settings: Settings, name: str, wait: bool = True) -> AbstractContextManager[None]:
+    """A lock on the store held across processes (``infra.store_locks``): ``setup`` while
+    a process creates tables, installs triggers and seeds; ``rebuild`` while the read
+    models are rebuilt. ``wait=False`` raises ``LockHeld`` at once when it is taken."""
     url = settings.database_url
     if is_postgres(settings):
         assert url is not None
-        return postgres_setup_lock(url, settings.database_schema)
+        return postgres_lock(url, settings.database_schema, name, wait)
     path = _sqlite_path(url, settings.data_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return sqlite_setup_lock(path)
+    return sqlite_lock(path, name, wait)

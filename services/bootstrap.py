@@ -11,7 +11,7 @@ from eventsourcing.sqlite import SQLiteDatastore
 
 from infra.config import Settings
 from infra.logging import configure_logging
-from infra.persistence import eventsourcing_env, setup_lock
+from infra.persistence import eventsourcing_env, store_lock
 from infra.private_files import private_directory, private_secrets
 from infra.stored_events import StoredEvents
 from infra.tokens import TokenSigner, load_or_create_secret
@@ -97,7 +97,12 @@ class Platform:
     def rebuild(self, progress: Callable[[str, int], None] | None = None) -> list[Rebuilt]:
         """Replay the whole store into each read model, built aside and switched in, so
         processes serving the views meanwhile never serve a partial one. ``progress`` is
-        told each view's name and the position its replay has reached."""
+        told each view's name and the position its replay has reached. One rebuild of a
+        store at a time: ``LockHeld`` when another is running."""
+        with store_lock(self.settings, "rebuild", wait=False):
+            return self._rebuild(progress)
+
+    def _rebuild(self, progress: Callable[[str, int], None] | None) -> list[Rebuilt]:
         rebuilt = []
         for name, follower in self.followers.items():
             if name == INTEGRITY:
@@ -167,7 +172,7 @@ def build(settings: Settings | None = None) -> Platform:
     settings = settings or Settings()
     configure_logging(settings.log_level)
     private_directory(settings.data_dir)  # 0700: the store, keys and secret live here
-    with setup_lock(settings):  # one process at a time creates tables and seeds
+    with store_lock(settings, "setup"):  # one process at a time creates tables and seeds
         ledger = Ledger(
             env=eventsourcing_env(settings),
             decision_point=decision_point(settings),

@@ -9,6 +9,7 @@ import typer
 
 from infra.config import Settings
 from infra.logging import correlated
+from infra.store_locks import LockHeld
 from policies.bundle import SHIPPED_BUNDLE_DIR
 from services.bootstrap import Platform, build
 from services.cli_audit import audit_app
@@ -128,7 +129,11 @@ def projections_rebuild() -> None:
                 typer.echo(f"  {name}: replayed up to position {position} of {head}", err=True)
 
         with correlated(None, command="projections.rebuild"):
-            rebuilt = platform.rebuild(progress)
+            try:
+                rebuilt = platform.rebuild(progress)
+            except LockHeld as refused:
+                typer.echo(f"not rebuilt: {refused}; the views are unchanged", err=True)
+                raise typer.Exit(1) from None
         for view in rebuilt:
             typer.echo(
                 f"{view.projection}: {view.events} events replayed, "

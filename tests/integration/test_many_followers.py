@@ -4,6 +4,7 @@ Real ``okrgov`` processes (not threads), on a SQLite file and on PostgreSQL."""
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -13,10 +14,11 @@ from uuid import UUID
 
 import httpx
 from okr_builders import definition
-from processes import processes, settings_env
+from processes import OKRGOV, processes, settings_env
 from quarter import EXEC, TOM, plan_quarter
 
 from infra.config import Settings
+from infra.persistence import store_lock
 from services.bootstrap import PROJECTIONS, Platform
 
 FOLLOWERS = 3
@@ -168,3 +170,21 @@ def test_two_api_processes_keep_one_truth(
     shared = _views(platform)
     platform.rebuild()
     assert _views(platform) == shared
+
+
+def test_a_second_rebuild_is_refused_while_one_runs(
+    settings: Settings, platform: Platform, tmp_path: Path
+) -> None:
+    plan_quarter(platform)
+    platform.catch_up()
+    before = _views(platform)
+    env = settings_env(settings)
+    with store_lock(settings, "rebuild"):  # as a running rebuild holds it
+        refused = subprocess.run(
+            [OKRGOV, "projections", "rebuild"], env=env, capture_output=True, text=True
+        )
+    assert refused.returncode == 1
+    assert "another process holds the rebuild lock" in refused.stderr
+    assert _views(platform) == before
+    done = subprocess.run([OKRGOV, "projections", "rebuild"], env=env, capture_output=True)
+    assert done.returncode == 0, done.stderr
