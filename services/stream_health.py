@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -45,9 +46,11 @@ class Lag:
 CAUGHT_UP = Lag(0, 0.0)
 
 
+@lru_cache(maxsize=65536)
 def partition_of(originator_id: str | UUID, partitions: int) -> int:
     """The partition the relay's records of this aggregate go to: the record key is the
-    aggregate id as text, hashed as Kafka's default partitioner does."""
+    aggregate id as text, hashed as Kafka's default partitioner does (remembered for the
+    aggregates seen lately: murmur2 in Python is slow, and aggregates recur)."""
     key = str(originator_id if isinstance(originator_id, UUID) else UUID(originator_id))
     return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
 
