@@ -132,7 +132,7 @@ class KafkaSource:
         self.applied = 0
         self.dropped = 0
         self.quarantined = 0
-        """Records this worker refused and put in the quarantine (each counted once)."""
+        """Records this worker refused (kept in the quarantine once, however often read)."""
         self._subscribed = False
 
     # ---- partitions ----------------------------------------------------------------------
@@ -252,7 +252,8 @@ class KafkaSource:
         return len(positions)
 
     def _quarantine(self, refused: list[Quarantined]) -> None:
-        for record in self.quarantine.put(refused):
+        new = self.quarantine.put(refused)
+        for record in refused:
             self.quarantined += 1
             log.warning(
                 "projector.quarantined",
@@ -264,6 +265,7 @@ class KafkaSource:
                 topic=record.topic,
                 partition=record.partition,
                 offset=record.offset,
+                again=record not in new,
             )
 
     def _commit(self, offsets: dict[TopicPartition, OffsetAndMetadata]) -> None:

@@ -126,9 +126,15 @@ class Quarantine:
         with self.datastore.transaction(commit=True) as c:
             for record in records:
                 c.execute(self._insert, record.row())
-                if c.rowcount:
+                if self._inserted(c):
                     new.append(record)
         return new
+
+    def _inserted(self, c: Any) -> bool:
+        if self._postgres:
+            return bool(c.rowcount)
+        c.execute("SELECT changes() AS n")
+        return bool(c.fetchone()["n"])
 
     def rows(self) -> list[dict[str, Any]]:
         """Every quarantined record, oldest first."""

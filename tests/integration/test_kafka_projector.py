@@ -12,87 +12,35 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-import psycopg
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from kafka import KafkaProducer
 from kafka_broker import Broker, cli_env, read_topic, wait_until
-from psycopg import sql
 from quarter import TOM, plan_quarter, record_governed_quarter
+from stream_support import (
+    PARTITIONS,
+    differing,
+    on_stream,
+    rows,
+    store_views,
+    worker_views,
+    workers_database,
+)
 
 from infra.config import Settings
-from infra.signing import encode_private_key
 from infra.stored_events import StoredEvents
-from projections.documents import DocumentView
 from projections.kafka_source import KafkaSource, apply_new, tracking_name
-from services.bootstrap import PROJECTIONS, Platform, build
-from services.projector import build_kafka_source, store_factory, view_for
+from services.bootstrap import PROJECTIONS, build
+from services.projector import build_kafka_source
 from services.relay import build_relay
 
 pytestmark = pytest.mark.kafka
 OKRGOV = str(Path(sys.executable).parent / "okrgov")
-PARTITIONS = 4
 CHECK_INS = 150
-#: Consumer-group timings that make a join take about 3 s on tansu (DESIGN.md).
-FAST_GROUP = {
-    "kafka_max_poll_interval_ms": 4000,
-    "kafka_session_timeout_ms": 6000,
-    "kafka_heartbeat_interval_ms": 1000,
-}
-#: The store's signing key, shared by the relay (signing) and the workers (verifying).
-SIGNING_KEY = encode_private_key(Ed25519PrivateKey.generate())
-
-
-def rows(view: DocumentView) -> tuple[Any, ...]:
-    """Every row a view holds: documents, and an entry view's entries (and links)."""
-    extra = (getattr(view, name, None) for name in ("dump_entries", "dump_links"))
-    return (view.dump(), *(dump() for dump in extra if dump is not None))
-
-
-def store_views(platform: Platform) -> dict[str, tuple[Any, ...]]:
-    platform.catch_up()
-    return {p.name: rows(platform.followers[p.name].view) for p in PROJECTIONS}
-
-
-def worker_views(settings: Settings) -> dict[str, DocumentView]:
-    datastore = getattr(store_factory(settings), "datastore", None)
-    return {p.name: view_for(datastore, p) for p in PROJECTIONS}
-
-
-def differing(expected: dict[str, tuple[Any, ...]], views: dict[str, DocumentView]) -> list[str]:
-    return [name for name, wanted in expected.items() if rows(views[name]) != wanted]
 
 
 @pytest.fixture
 def worker_settings(settings: Settings, tmp_path: Path) -> Iterator[Settings]:
-    """The workers' own database: another SQLite file, or another PostgreSQL schema."""
-    if not settings.database_url:
-        yield settings.model_copy(update={"data_dir": tmp_path / "workers"})
-        return
-    schema = f"w_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(settings.database_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-    try:
-        yield settings.model_copy(update={"database_schema": schema})
-    finally:
-        with psycopg.connect(settings.database_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
-
-
-def on_stream(settings: Settings, broker: Broker, topic: str, group: str) -> Settings:
-    return settings.model_copy(
-        update={
-            "kafka_bootstrap": broker.bootstrap,
-            "kafka_topic": topic,
-            "kafka_partitions": PARTITIONS,
-            "kafka_group": group,
-            # The relay and the workers name the same source (a worker's own database
-            # would derive another) and share the store's key.
-            "event_source": f"okrgov://test/{topic}",
-            "signing_key": SIGNING_KEY,
-            **FAST_GROUP,
-        }
-    )
+    yield from workers_database(settings, tmp_path)
 
 
 def start_worker(settings: Settings, log: IO[bytes], batch_size: int) -> subprocess.Popen[bytes]:
