@@ -89,10 +89,11 @@ class SignedCheckpoint:
 
     @property
     def repudiated(self) -> bool:
-        """Not valid, and disowned by an approved repudiation (a repudiation never takes
-        a valid checkpoint out of verification)."""
+        """Not valid, and disowned by an approved repudiation. A repudiation never takes
+        a valid checkpoint out of verification, nor clears one signed by a recorded key an
+        auditor does not trust (``untrusted_key``): what is recorded cannot vouch for it."""
         return (
-            not self.signature_valid
+            self.status not in (VALID, UNTRUSTED_KEY)
             and self.repudiation is not None
             and self.repudiation.state == RepudiationState.REPUDIATED
         )

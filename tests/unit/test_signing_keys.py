@@ -1,6 +1,8 @@
 """The store's signing keys and the repudiation of a checkpoint, as the domain rules them:
 which checkpoint a recorded key signs, and four eyes on disowning a rogue checkpoint."""
 
+from dataclasses import replace
+
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -9,7 +11,7 @@ from events.errors import InvalidTransition, InvalidValue, ReasonRequired, SelfA
 from events.provenance import Stamp
 from events.signing_keys import KEYRING_ID, SigningKey, SigningKeys
 from infra.signing import Signer, fingerprint, parse_public_key
-from services.checkpoints import VALID, judged
+from services.checkpoints import VALID, Repudiation, SignedCheckpoint, judged
 from services.keyring import Keyring
 
 SAM, PRIYA = Stamp("sam", "c-1"), Stamp("priya", "c-2")
@@ -124,3 +126,16 @@ def test_a_rejected_repudiation_may_be_asked_again_and_a_valid_checkpoint_never(
     with pytest.raises(CheckpointVerifies) as refused:
         rogue().request_repudiation(SAM, "it is ours, but still", verifies=True)
     assert refused.value.rule == "checkpoint_verifies"
+
+
+def test_a_recorded_repudiation_clears_no_checkpoint_signed_by_an_untrusted_store_key() -> None:
+    approved = Repudiation("repudiated", "sam", "not ours", "priya", None)
+    unknown = SignedCheckpoint(9, 3, 7, "ab", "t", "k", "unknown_key", repudiation=approved)
+    assert unknown.repudiated and not unknown.rogue
+    # Repudiations are not signed: under a pinned key they cannot vouch for a checkpoint
+    # signed by a key the store records but the auditor does not trust, nor disown a
+    # valid one.
+    untrusted = replace(unknown, status="untrusted_key")
+    assert untrusted.rogue and not untrusted.repudiated
+    valid = replace(unknown, status=VALID)
+    assert not valid.rogue and not valid.repudiated
