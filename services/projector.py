@@ -270,9 +270,15 @@ def reset_worker(
                     "database_schema": store_schema or settings.database_schema,
                 }
             )
-            mapper = ledger_mapper(store_factory(store.model_copy(update={"create_tables": False})))
+            # One factory: building a SQLite store again would drop this process's locks.
+            factory = store_factory(store.model_copy(update={"create_tables": False}))
             summary = stream_reset.reset_from_store(
-                worker, settings, store, mapper, batch_size, stop
+                worker,
+                settings,
+                factory.application_recorder(),
+                ledger_mapper(factory),
+                batch_size,
+                stop,
             )
     except stream_reset.GroupActive as exc:
         typer.echo(f"error: {exc}", err=True)

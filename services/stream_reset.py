@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
+from eventsourcing.persistence import ApplicationRecorder
 from kafka import OffsetAndMetadata, TopicPartition
 from kafka.errors import KafkaError
 
 from infra.config import Settings
 from projections.kafka_source import KafkaSource, apply_new, tracking_name
-from services.relay import store_factory
 
 log = structlog.get_logger(__name__)
 
@@ -110,13 +110,22 @@ def reset_from_topic(
     source.assign(partitions)
     for tp in partitions:
         source.consumer.seek_to_beginning(tp)
-    beginnings = source.consumer.beginning_offsets(partitions)
     ends = source.consumer.end_offsets(partitions)
     summary = ResetSummary("topic", source.topic, settings.kafka_group, len(partitions))
     before = (source.applied, source.dropped, source.quarantined)
-    while not stop.is_set() and any(source.consumer.position(tp) < ends[tp] for tp in partitions):
+
+    def seen() -> int:
+        return source.applied + source.dropped + source.quarantined
+
+    # To the end offsets as they were, and on until a poll brings nothing more (some
+    # Kafka-protocol brokers report end offsets below the last record's).
+    while not stop.is_set():
+        count = seen()
         source.poll_once(500)
-    summary.read = sum(ends[tp] - beginnings[tp] for tp in partitions)
+        behind = any(source.consumer.position(tp) < ends[tp] for tp in partitions)
+        if not behind and seen() == count:
+            break
+    summary.read = seen() - sum(before)
     summary.complete = not stop.is_set()
     summary.applied = source.applied - before[0]
     summary.dropped = source.dropped - before[1]
@@ -129,15 +138,13 @@ def reset_from_topic(
 def reset_from_store(
     source: KafkaSource,
     settings: Settings,
-    store: Settings,
+    notifications: ApplicationRecorder,
     mapper: Any,
     page_size: int = 500,
     stop: threading.Event | None = None,
 ) -> ResetSummary:
-    """Clear the views and apply the events of the store at ``store``'s settings."""
+    """Clear the views and apply the events of the store ``notifications`` reads."""
     stop = stop or threading.Event()
-    factory = store_factory(store.model_copy(update={"create_tables": False}))
-    notifications = factory.application_recorder()
     partitions = _claim_group(source, settings, rewind=False)
     source.clear(len(partitions))
     summary = ResetSummary("store", source.topic, settings.kafka_group, len(partitions))

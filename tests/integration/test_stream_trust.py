@@ -397,3 +397,38 @@ def test_reset_rebuilds_a_workers_views_from_the_topic_or_the_store(
     finally:
         relay.close()
         platform.close()
+
+
+def test_a_records_leaf_hash_is_the_leaf_a_signed_checkpoint_proves(
+    settings: Settings, kafka_broker: Broker
+) -> None:
+    """The link from the stream to the evidence: ``okrgovleaf`` is the leaf hash that
+    ``okrgov verify --prove`` shows included under a signed tree head."""
+    store, _ = streams(settings, settings, kafka_broker)
+    platform = build(store)
+    relay = build_relay(store)
+    env = cli_env(store)
+    try:
+        _, _, key_result = plan_quarter(platform)
+        check_ins(platform, key_result.id, 5)
+        signed = subprocess.run(
+            [OKRGOV, "checkpoint"], env=env, capture_output=True, text=True, timeout=120
+        )
+        assert signed.returncode == 0, signed.stderr
+        relay.catch_up()
+    finally:
+        relay.close()
+        platform.close()
+    record = latest_check_in(kafka_broker.bootstrap, store.kafka_topic, store.event_source or "")
+    envelope = json.loads(record.value)
+    proved = subprocess.run(
+        [OKRGOV, "verify", "--prove", str(envelope[kafka.POSITION])],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proved.returncode == 0, proved.stdout + proved.stderr
+    proof = json.loads(proved.stdout[: proved.stdout.rstrip().rindex("\n")])
+    assert proof["included"] and proof["position"] == envelope[kafka.POSITION]
+    assert proof["leaf_hash"] == envelope[kafka.LEAF]
