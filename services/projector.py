@@ -126,12 +126,15 @@ def build_kafka_source(
     quarantine.create_table()
     kafka.ensure_topic(settings)
     consumer = kafka.consumer(settings, **consumer_overrides)
-    log.info(
-        "projector.trusting",
-        source=source,
-        source_configured=bool(settings.event_source),
-        key_ids=sorted(keys),
-    )
+    log.info("projector.trusting", source=source, key_ids=sorted(keys))
+    if not settings.event_source:
+        # Derived from this worker's own database: the relay's is another, unless the two
+        # share their settings. Every record would then be quarantined as foreign_source.
+        log.warning(
+            "projector.source_not_configured",
+            source=source,
+            hint="set OKRGOV_EVENT_SOURCE to the relay's source on the relay and every worker",
+        )
     return KafkaSource(
         consumer,
         settings.kafka_topic,

@@ -19,10 +19,13 @@ import pytest
 from kafka_broker import Broker, cli_env, read_topic, tansu_broker, wait_until
 from okr_builders import definition
 from quarter import EXEC, TOM, plan_quarter
+from stream_support import SIGNING_KEY
 
 from infra import kafka
 from infra.config import Settings
+from infra.merkle import leaf_hash
 from infra.stored_events import StoredEvents, StoredRow
+from infra.stream_keys import trusted_keys
 from services.bootstrap import Platform, build
 from services.relay import build_relay
 
@@ -45,6 +48,7 @@ def stream_settings(settings: Settings, broker: Broker) -> Settings:
             "kafka_bootstrap": broker.bootstrap,
             "kafka_topic": f"okrgov.events.{uuid.uuid4().hex[:8]}",
             "kafka_partitions": PARTITIONS,
+            "signing_key": SIGNING_KEY,  # the relay signs every record with the store's key
         }
     )
 
@@ -115,6 +119,7 @@ def test_every_event_reaches_the_topic_as_a_cloudevent_in_store_order(
     assert_store_order_per_aggregate(records, rows)
     assert len({r.partition for r in records}) > 1
     source = kafka.event_source(settings)
+    keys = trusted_keys(settings)
     by_position = {kafka.decode(r.value).position: r for r in records}
     for row in rows:
         record = by_position[row.position]
@@ -135,6 +140,9 @@ def test_every_event_reaches_the_topic_as_a_cloudevent_in_store_order(
         )
         assert envelope["okrgovposition"] == row.position
         assert envelope["okrgovversion"] == row.originator_version
+        # Signed by the store's key over what the store holds.
+        assert envelope["okrgovleaf"] == leaf_hash(row.leaf()).hex()
+        assert kafka.admit(record.value, source, keys).position == row.position
 
 
 def test_a_relay_killed_mid_stream_resumes_without_a_gap(
@@ -264,3 +272,19 @@ def test_after_a_broker_restart_the_relay_publishes_from_its_own_position(
     after = [row for row in rows if row.position > published]
     assert {kafka.decode(r.value).position for r in records} == {row.position for row in after}
     assert_store_order_per_aggregate(records, after)
+
+
+def test_a_relay_without_the_stores_signing_key_refuses_to_start(
+    tmp_path: Path, kafka_broker: Broker
+) -> None:
+    settings = stream_settings(Settings(data_dir=tmp_path, log_level="WARNING"), kafka_broker)
+    settings = settings.model_copy(update={"signing_key": None})
+    run = subprocess.run(
+        [OKRGOV, "relay", "--until-caught-up"],
+        env=cli_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2 and "OKRGOV_SIGNING_KEY" in run.stderr
+    assert not (tmp_path / "signing_key").exists()  # no key made up to sign with
