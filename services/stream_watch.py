@@ -15,6 +15,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
+from contextlib import suppress
 from typing import Any
 
 import structlog
@@ -118,22 +119,35 @@ class Measured:
         raise NotImplementedError
 
     def fresh(self) -> None:
-        with self._lock:
+        """Measure unless the last measurement is recent; while one is under way (a slow
+        database or broker) a scrape gets the last figures rather than waiting."""
+        if not self._lock.acquire(timeout=0.5):
+            return
+        try:
             if time.monotonic() - self._at < FRESH_SECONDS:
                 return
             try:
                 self.measure()
-                self.error = None
+            except Exception as exc:
+                self._failed(exc)
+                raise
             finally:
                 self._at = time.monotonic()
+            if self.error is not None:
+                log.warning("stream.measure_recovered")
+            self.error = None
+        finally:
+            self._lock.release()
+
+    def _failed(self, exc: Exception) -> None:
+        if self.error is None:  # once when it starts failing, not every second
+            log.warning("stream.measure_failed", error=repr(exc)[:300])
+        self.error = repr(exc)[:300]
 
     def tick(self) -> None:
-        """One measurement by the sampling thread; a failure is logged, not raised."""
-        try:
+        """One measurement by the sampling thread; a failure is logged once, not raised."""
+        with suppress(Exception):
             self.fresh()
-        except Exception as exc:
-            self.error = repr(exc)[:300]
-            log.warning("stream.measure_failed", error=self.error)
 
 
 # ---- the relay -----------------------------------------------------------------------------
@@ -200,6 +214,7 @@ class RelayWatch(Measured):
             "publish_errors": self.errors,
             "last_flush": self.last_flush,
             "last_error": self.last_error,
+            "error": self.error,
         }
 
     def families(self) -> Iterator[Metric]:
@@ -289,6 +304,8 @@ class WorkerWatch(Measured):
         """Per partition: the last position applied here, and its event's time."""
         self.head: int | None = None
         self._backlog: Backlog | None = None
+        self.broker_error: str | None = None
+        """Why the group's offsets could not be read, while they cannot."""
         self.partitions: dict[int, dict[str, Any]] = {}
         self.lag = CAUGHT_UP
 
@@ -314,6 +331,35 @@ class WorkerWatch(Measured):
         last = max(positions)
         self._applied[partition] = (last, self._times.get(last))
 
+    def _offsets(self) -> tuple[list[int], dict[int, tuple[int, int]]]:
+        """The topic's partitions (empty: not known), offsets read later."""
+        if self.offsets is None:
+            return [], {}
+        try:
+            return self.offsets.partitions(), {}
+        except Exception as exc:
+            self._broker_failed(exc)
+            return [], {}
+
+    def _behind(self, numbers: list[int]) -> dict[int, tuple[int, int]]:
+        assert self.offsets is not None
+        try:
+            found = self.offsets.behind(numbers)
+        except Exception as exc:
+            self._broker_failed(exc)
+            return {}
+        if self.broker_error is not None:
+            log.warning("projector.offsets_available")
+        self.broker_error = None
+        return found
+
+    def _broker_failed(self, exc: Exception) -> None:
+        """The broker did not give offsets: lag counts against the store only (if known);
+        logged once when it starts."""
+        if self.broker_error is None:
+            log.warning("projector.offsets_unavailable", error=repr(exc)[:300])
+        self.broker_error = repr(exc)[:300]
+
     def _assigned(self) -> set[int]:
         consumer = getattr(self.source, "consumer", None)
         if consumer is None:
@@ -324,7 +370,7 @@ class WorkerWatch(Measured):
         if self.source is None:
             return
         now = time.time()
-        all_partitions = self.offsets.partitions() if self.offsets else []
+        all_partitions, behind = self._offsets()
         numbers = all_partitions or list(range(self.partition_count))
         assigned = self._assigned()
         tracked: dict[int, dict[str, int]] = {p: {} for p in numbers}
@@ -335,7 +381,8 @@ class WorkerWatch(Measured):
                     target.view.max_tracking_id(kafka_name(projection, self.topic, p)) or 0
                 )
         low = {p: min(by.values(), default=0) for p, by in tracked.items()}
-        behind = self.offsets.behind(numbers) if self.offsets else {}
+        if all_partitions and not behind:
+            behind = self._behind(numbers)
         store_lags: dict[int, Lag] = {}
         if self.store is not None:
             self.head = self.store.head()
@@ -382,7 +429,7 @@ class WorkerWatch(Measured):
         self.fresh()
         mine = [v["position"] for v in self.partitions.values() if v["assigned"]]
         return {
-            "status": "degraded" if self.alarm.raised or self.error else "ok",
+            "status": "degraded" if self.alarm.raised or self.error or self.broker_error else "ok",
             "process": "projector",
             "topic": self.topic,
             "head": self.head,
@@ -394,6 +441,7 @@ class WorkerWatch(Measured):
             },
             **self.counts(),
             "error": self.error,
+            "broker_error": self.broker_error,
         }
 
     def families(self) -> Iterator[Metric]:
