@@ -78,5 +78,5 @@ def store_lock(settings: Settings, name: str, wait: bool = True) -> AbstractCont
         assert url is not None
         return postgres_lock(url, settings.database_schema, name, wait)
     path = _sqlite_path(url, settings.data_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_sqlite_store(path)  # its directory, if okrgov makes it, is private too
     return sqlite_lock(path, name, wait)

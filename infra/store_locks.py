@@ -12,6 +12,7 @@ of its own for the duration. SQLite: an exclusive ``flock`` on a file beside the
 writes: it fails at once with "database is locked" instead of waiting)."""
 
 import fcntl
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,12 +43,17 @@ def postgres_lock(url: str, schema: str | None, name: str, wait: bool = True) ->
 @contextmanager
 def sqlite_lock(database: Path, name: str, wait: bool = True) -> Iterator[None]:
     lock_path = database.with_name(f"{database.name}.{name}-lock")
-    with lock_path.open("a") as lock_file:
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)  # private, like the store
+    try:
+        if os.fstat(fd).st_uid == os.getuid():
+            os.fchmod(fd, 0o600)
         try:
-            fcntl.flock(lock_file, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise LockHeld(f"another process holds the {name} lock of this store") from None
         try:
             yield
         finally:
-            fcntl.flock(lock_file, fcntl.LOCK_UN)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)

@@ -52,6 +52,7 @@ def test_a_fresh_data_directory_is_private(tmp_path: Path) -> None:
             STORE: 0o600,
             f"{STORE}-wal": 0o600,
             f"{STORE}-shm": 0o600,
+            f"{STORE}.setup-lock": 0o600,
             "signing_key": 0o600,
             "secret_key": 0o600,
         }
@@ -71,7 +72,14 @@ def test_an_existing_readable_data_directory_is_tightened(tmp_path: Path) -> Non
         assert mode(data_dir) == 0o700
         assert {p.name: mode(p) for p in data_dir.iterdir()} == {
             name: 0o600
-            for name in (STORE, f"{STORE}-wal", f"{STORE}-shm", "signing_key", "secret_key")
+            for name in (
+                STORE,
+                f"{STORE}-wal",
+                f"{STORE}-shm",
+                f"{STORE}.setup-lock",
+                "signing_key",
+                "secret_key",
+            )
         }
     finally:
         platform.close()
