@@ -65,10 +65,10 @@ def serve(
     from services.api.server import serve as serve_http
 
     platform = _platform()
+    start_or_refuse(platform)  # before anything is recorded: a refused key records nothing
     if demo_if_empty and _has_no_cycles(platform):
         load_demo(platform.ledger)
         log.info("demo.loaded")
-    start_or_refuse(platform)
     try:
         serve_http(create_app(platform), host, port)
     finally:
