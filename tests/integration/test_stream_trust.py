@@ -358,6 +358,7 @@ def test_reset_rebuilds_a_workers_views_from_the_topic_or_the_store(
             assert rows(view) == expected[name], name
         assert max(tracked(views, topic)) <= store_end(platform)
         assert past_every(quarantine, committed(kafka_broker.bootstrap, topic, store.kafka_group))
+        assert quarantine.count() == 1  # read twice, kept once
 
         # From the store, with events the topic does not have yet.
         tamper(views)
