@@ -160,7 +160,7 @@ def projector(
         Source | None,
         typer.Option(
             help="Where the events come from: the store, or the Kafka topic "
-            "[default: store; kafka with --reset]."
+            "(default: store; kafka with --reset)."
         ),
     ] = None,
     batch_size: Annotated[
@@ -216,8 +216,14 @@ def projector(
             for follower in platform.followers.values():
                 follower.batch_size = batch_size
             platform.start()
-            while not stop.wait(1.0):
-                pass
+            from services.stream_watch import watch_followers
+
+            watch = watch_followers(settings, platform, metrics_port)
+            try:
+                while not stop.wait(1.0):
+                    pass
+            finally:
+                watch.close()
         finally:
             platform.close()
         return
