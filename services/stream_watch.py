@@ -490,6 +490,71 @@ class WorkerWatch(Measured):
             yield _counter(f"okrgov_projector_{name}_events", f"Events {name}.", value)
 
 
+# ---- views following the store (okrgov projector --source store) -----------------------------
+
+
+class FollowersWatch(Measured):
+    """Watches the views a process follows from the store (``Platform.followers``)."""
+
+    def __init__(self, platform: Any, settings: Settings) -> None:
+        super().__init__()
+        self.followers = platform.followers
+        self.store = StreamStore(platform.ledger.recorder, platform.ledger.mapper)
+        self.alarm = LagAlarm(settings.lag_warn_seconds, process="projector", source="store")
+        self.head = 0
+        self.views: dict[str, tuple[int, Lag]] = {}
+        self.lag = CAUGHT_UP
+
+    def measure(self) -> None:
+        positions = {name: f.view.position() for name, f in self.followers.items()}
+        self.head, now = self.store.head(), time.time()
+        self.views = {
+            name: (at, self.store.lag(at, now, self.head)) for name, at in positions.items()
+        }
+        lags = [lag for _, lag in self.views.values()]
+        self.lag = Lag(
+            max((g.events for g in lags), default=0), max((g.seconds for g in lags), default=0.0)
+        )
+        self.alarm.update(self.lag)
+
+    def health(self) -> dict[str, Any]:
+        self.fresh()
+        return {
+            "status": "degraded" if self.alarm.raised or self.error else "ok",
+            "process": "projector",
+            "source": "store",
+            "head": self.head,
+            "lag": self.lag.as_dict(),
+            "projections": {
+                name: {"position": at, "lag": lag.as_dict()}
+                for name, (at, lag) in sorted(self.views.items())
+            },
+            "error": self.error,
+        }
+
+    def families(self) -> Iterator[Metric]:
+        self.fresh()
+        yield _gauge(
+            "okrgov_store_head_position", "Last position recorded in the store.", self.head
+        )
+        position = GaugeMetricFamily(
+            "okrgov_view_position", "Last store position a view applied.", labels=["projection"]
+        )
+        events = GaugeMetricFamily(
+            "okrgov_view_lag_events", "Events a view has not applied yet.", labels=["projection"]
+        )
+        seconds = GaugeMetricFamily(
+            "okrgov_view_lag_seconds",
+            "Age of the oldest event a view has not applied yet.",
+            labels=["projection"],
+        )
+        for name, (at, lag) in sorted(self.views.items()):
+            position.add_metric([name], at)
+            events.add_metric([name], lag.events)
+            seconds.add_metric([name], lag.seconds)
+        yield from (position, events, seconds)
+
+
 # ---- running a watch -----------------------------------------------------------------------
 
 
@@ -497,7 +562,9 @@ class Watch:
     """A watch measured every ``SAMPLE_SECONDS`` in a thread of its own, and served over
     HTTP when given a port."""
 
-    def __init__(self, watched: RelayWatch | WorkerWatch, host: str, port: int) -> None:
+    def __init__(
+        self, watched: RelayWatch | WorkerWatch | FollowersWatch, host: str, port: int
+    ) -> None:
         self.watched = watched
         self.server = (
             MetricsServer(registry_of(watched.families), watched.health, host, port)
@@ -554,6 +621,12 @@ def watch_worker(
     """Start watching ``source`` (a ``KafkaSource``), with its endpoint when a port is set."""
     watched.attach(source)
     watched.offsets = GroupOffsets(settings)
+    return Watch(watched, settings.metrics_host, port_of(settings, port)).start()
+
+
+def watch_followers(settings: Settings, platform: Any, port: int | None = None) -> Watch:
+    """Watch the store-following views of ``platform`` (a ``services.bootstrap.Platform``)."""
+    watched = FollowersWatch(platform, settings)
     return Watch(watched, settings.metrics_host, port_of(settings, port)).start()
 
 
