@@ -15,139 +15,21 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
-from contextlib import suppress
 from typing import Any
 
 import structlog
-from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
 from infra import kafka
 from infra.config import Settings
 from infra.metrics import MetricsServer, registry_of
+from services.stream_alarms import LagAlarm, Measured, StallAlarm, counter, gauge
 from services.stream_health import CAUGHT_UP, Backlog, Lag, StreamStore, age, kafka_name
 
 log = structlog.get_logger(__name__)
 
 SAMPLE_SECONDS = 1.0
 """How often a watch measures (and so how soon it warns)."""
-FRESH_SECONDS = 0.25
-"""A scrape younger than this reuses the last measurement."""
-
-
-class LagAlarm:
-    """Warns once when a lag passes the threshold, and once when it is back under it."""
-
-    def __init__(self, threshold: float, **context: Any) -> None:
-        self.threshold = threshold
-        self.context = context
-        self.since: float | None = None
-
-    @property
-    def raised(self) -> bool:
-        return self.since is not None
-
-    def update(self, lag: Lag, now: float | None = None) -> None:
-        now = time.monotonic() if now is None else now
-        if lag.seconds > self.threshold and self.since is None:
-            self.since = now
-            log.warning(
-                "stream.lagging",
-                lag_seconds=round(lag.seconds, 1),
-                lag_events=lag.events,
-                threshold_seconds=self.threshold,
-                **self.context,
-            )
-        elif lag.seconds <= self.threshold and self.since is not None:
-            log.warning(
-                "stream.lag_recovered",
-                lasted_seconds=round(now - self.since, 1),
-                lag_seconds=round(lag.seconds, 1),
-                **self.context,
-            )
-            self.since = None
-
-
-class StallAlarm:
-    """The relay's pages waiting for the broker: warns once when the first unacknowledged
-    page has waited more than ``threshold`` seconds, and once when a page is acknowledged
-    again, with how long the broker stalled."""
-
-    def __init__(self, threshold: float) -> None:
-        self.threshold = threshold
-        self.waiting_since: float | None = None
-        self.stalled = False
-
-    def sending(self) -> None:
-        if self.waiting_since is None:
-            self.waiting_since = time.monotonic()
-
-    def acknowledged(self, position: int) -> None:
-        if self.stalled and self.waiting_since is not None:
-            log.warning(
-                "relay.broker_recovered",
-                stalled_seconds=round(time.monotonic() - self.waiting_since, 1),
-                position=position,
-            )
-        self.waiting_since, self.stalled = None, False
-
-    def waiting(self) -> float:
-        """Seconds the oldest unacknowledged page has waited (0: none waits)."""
-        return 0.0 if self.waiting_since is None else time.monotonic() - self.waiting_since
-
-    def check(self, position: int) -> None:
-        waited = self.waiting()
-        if not self.stalled and waited > self.threshold:
-            self.stalled = True
-            log.warning(
-                "relay.broker_stalled",
-                waiting_seconds=round(waited, 1),
-                threshold_seconds=self.threshold,
-                position=position,
-            )
-
-
-class Measured:
-    """Measures on demand (at most every ``FRESH_SECONDS``) under a lock, so the sampling
-    thread and the scrapes share one measurement and one set of alarms."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._at = 0.0
-        self.error: str | None = None
-
-    def measure(self) -> None:
-        raise NotImplementedError
-
-    def fresh(self) -> None:
-        """Measure unless the last measurement is recent; while one is under way (a slow
-        database or broker) a scrape gets the last figures rather than waiting."""
-        if not self._lock.acquire(timeout=0.5):
-            return
-        try:
-            if time.monotonic() - self._at < FRESH_SECONDS:
-                return
-            try:
-                self.measure()
-            except Exception as exc:
-                self._failed(exc)
-                raise
-            finally:
-                self._at = time.monotonic()
-            if self.error is not None:
-                log.warning("stream.measure_recovered")
-            self.error = None
-        finally:
-            self._lock.release()
-
-    def _failed(self, exc: Exception) -> None:
-        if self.error is None:  # once when it starts failing, not every second
-            log.warning("stream.measure_failed", error=repr(exc)[:300])
-        self.error = repr(exc)[:300]
-
-    def tick(self) -> None:
-        """One measurement by the sampling thread; a failure is logged once, not raised."""
-        with suppress(Exception):
-            self.fresh()
 
 
 # ---- the relay -----------------------------------------------------------------------------
@@ -219,37 +101,35 @@ class RelayWatch(Measured):
 
     def families(self) -> Iterator[Metric]:
         self.fresh()
-        yield _gauge(
-            "okrgov_store_head_position", "Last position recorded in the store.", self.head
-        )
-        yield _gauge(
+        yield gauge("okrgov_store_head_position", "Last position recorded in the store.", self.head)
+        yield gauge(
             "okrgov_relay_position", "Last position the broker acknowledged.", self.position
         )
-        yield _gauge(
+        yield gauge(
             "okrgov_relay_lag_events", "Events recorded, not yet published.", self.lag.events
         )
-        yield _gauge(
+        yield gauge(
             "okrgov_relay_lag_seconds", "Age of the oldest unpublished event.", self.lag.seconds
         )
-        yield _gauge(
+        yield gauge(
             "okrgov_relay_broker_reachable",
             "1 while the broker acknowledges pages, 0 while they fail or wait too long.",
             1 if self.broker_answers() else 0,
         )
-        yield _gauge(
+        yield gauge(
             "okrgov_relay_waiting_seconds",
             "How long the oldest unacknowledged page has waited.",
             self.stall.waiting(),
         )
-        yield _gauge(
+        yield gauge(
             "okrgov_relay_last_flush_timestamp_seconds",
             "When the broker last acknowledged a page (Unix time; 0: not yet).",
             self.last_flush or 0.0,
         )
-        yield _counter(
+        yield counter(
             "okrgov_relay_published_events", "Events the broker acknowledged.", self.published
         )
-        yield _counter(
+        yield counter(
             "okrgov_relay_publish_errors", "Pages the broker did not acknowledge.", self.errors
         )
 
@@ -447,7 +327,7 @@ class WorkerWatch(Measured):
     def families(self) -> Iterator[Metric]:
         self.fresh()
         if self.head is not None:
-            yield _gauge(
+            yield gauge(
                 "okrgov_store_head_position", "Last position recorded in the store.", self.head
             )
         tracked = GaugeMetricFamily(
@@ -487,7 +367,7 @@ class WorkerWatch(Measured):
             assigned.add_metric([label], 1 if v["assigned"] else 0)
         yield from (tracked, lag_events, lag_seconds, lag_records, assigned)
         for name, value in self.counts().items():
-            yield _counter(f"okrgov_projector_{name}_events", f"Events {name}.", value)
+            yield counter(f"okrgov_projector_{name}_events", f"Events {name}.", value)
 
 
 # ---- views following the store (okrgov projector --source store) -----------------------------
@@ -534,9 +414,7 @@ class FollowersWatch(Measured):
 
     def families(self) -> Iterator[Metric]:
         self.fresh()
-        yield _gauge(
-            "okrgov_store_head_position", "Last position recorded in the store.", self.head
-        )
+        yield gauge("okrgov_store_head_position", "Last position recorded in the store.", self.head)
         position = GaugeMetricFamily(
             "okrgov_view_position", "Last store position a view applied.", labels=["projection"]
         )
@@ -652,11 +530,3 @@ def _mapper(settings: Settings) -> Any:
     from services.relay import store_factory
 
     return ledger_mapper(store_factory(settings.model_copy(update={"create_tables": False})))
-
-
-def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
-    return GaugeMetricFamily(name, documentation, value=value)
-
-
-def _counter(name: str, documentation: str, value: float) -> CounterMetricFamily:
-    return CounterMetricFamily(name, documentation, value=value)
