@@ -41,6 +41,7 @@ from infra.persistence import eventsourcing_env
 from infra.signing import InvalidSigningKey, Signer
 from infra.stored_events import StoredEvents, StoredRow
 from infra.stream_keys import NoStreamKeys, relay_signer
+from services.relay_key import RelayKeyRefused, check_relay_key
 
 log = structlog.get_logger(__name__)
 
@@ -275,6 +276,8 @@ def build_relay(
         kafka.ensure_topic(settings, **admin)
         return kafka.producer(settings, **producer_overrides)
 
+    signer = relay_signer(settings)
+    check_relay_key(factory, signer)  # the store's key, or none recorded yet
     delivery_ms = producer_overrides.get("delivery_timeout_ms", 120000)
     relay = Relay(
         StoredEvents(recorder),
@@ -282,7 +285,7 @@ def build_relay(
         new_producer,
         settings.kafka_topic,
         kafka.event_source(settings),
-        relay_signer(settings),
+        signer,
         page_size=page_size,
         flush_timeout=flush_timeout or delivery_ms / 1000 + 5,
     )
@@ -308,7 +311,7 @@ def relay(
     configure_logging(settings.log_level)
     try:
         publisher = build_relay(settings, page_size=page_size)
-    except (kafka.KafkaNotConfigured, NoStreamKeys, InvalidSigningKey) as exc:
+    except (kafka.KafkaNotConfigured, NoStreamKeys, InvalidSigningKey, RelayKeyRefused) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     stop = threading.Event()

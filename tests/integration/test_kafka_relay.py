@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from kafka import KafkaConsumer
 from kafka_broker import Broker, cli_env, read_topic, tansu_broker, wait_until
 from okr_builders import definition
 from quarter import EXEC, TOM, plan_quarter
@@ -24,6 +26,7 @@ from stream_support import SIGNING_KEY
 from infra import kafka
 from infra.config import Settings
 from infra.merkle import leaf_hash
+from infra.signing import encode_private_key
 from infra.stored_events import StoredEvents, StoredRow
 from infra.stream_keys import trusted_keys
 from services.bootstrap import Platform, build
@@ -51,6 +54,14 @@ def stream_settings(settings: Settings, broker: Broker) -> Settings:
             "signing_key": SIGNING_KEY,  # the relay signs every record with the store's key
         }
     )
+
+
+def topics(broker: Broker) -> set[str]:
+    consumer = KafkaConsumer(bootstrap_servers=broker.bootstrap)
+    try:
+        return set(consumer.topics())
+    finally:
+        consumer.close()
 
 
 def check_ins(platform: Platform, n: int, key_results: list[Any]) -> None:
@@ -288,3 +299,36 @@ def test_a_relay_without_the_stores_signing_key_refuses_to_start(
     )
     assert run.returncode == 2 and "OKRGOV_SIGNING_KEY" in run.stderr
     assert not (tmp_path / "signing_key").exists()  # no key made up to sign with
+
+
+def test_a_relay_signs_only_with_a_key_the_store_records(
+    settings: Settings, kafka_broker: Broker
+) -> None:
+    settings = stream_settings(settings, kafka_broker)
+    platform = build(settings)
+    try:
+        plan_quarter(platform)
+    finally:
+        platform.close()
+    env = cli_env(settings)
+    # The store's first checkpoint records its key (SIGNING_KEY) as the store's.
+    signed = subprocess.run(
+        [OKRGOV, "checkpoint"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert signed.returncode == 0, signed.stderr
+    other = encode_private_key(Ed25519PrivateKey.generate())
+    refused = subprocess.run(
+        [OKRGOV, "relay", "--until-caught-up"],
+        env={**env, "OKRGOV_SIGNING_KEY": other},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode == 2
+    assert "the store signs with" in refused.stderr and "OKRGOV_SIGNING_KEY" in refused.stderr
+    assert settings.kafka_topic not in topics(kafka_broker)  # nothing was published
+    published = subprocess.run(
+        [OKRGOV, "relay", "--until-caught-up"], env=env, capture_output=True, timeout=120
+    )
+    assert published.returncode == 0
+    assert read_topic(kafka_broker.bootstrap, settings.kafka_topic)
