@@ -26,6 +26,7 @@ from projections.documents import (
 from projections.entries import EntryProjection, PostgresEntryView, SQLiteEntryView
 from projections.follower import Projection
 from services.stream_health import (
+    Backlog,
     StreamStore,
     ViewPositions,
     kafka_name,
@@ -130,6 +131,8 @@ class Comparison:
         self.projections = projections
         self.topic = topic
         self.partitions = partitions
+        self._backlogs: dict[str, Backlog] = {}
+        """Per view, what it has not applied yet (``wait`` reads only new events)."""
 
     def caught_up(self) -> bool:
         """Every present view has applied every event of the store."""
@@ -139,10 +142,11 @@ class Comparison:
             if not at.present:
                 continue
             if at.partitions:
-                lags = self.store.partition_lags(
-                    {p: at.partitions.get(p, 0) for p in range(self.partitions)}, self.partitions
+                backlog = self._backlogs.setdefault(
+                    view.projection, Backlog(self.store, self.partitions)
                 )
-                if any(lag.events for lag in lags.values()):
+                lags = backlog.update({p: at.partitions.get(p, 0) for p in range(self.partitions)})
+                if any(lag.events or lag.at_least for lag in lags.values()):
                     return False
             elif at.store < head:
                 return False
