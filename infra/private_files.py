@@ -8,6 +8,7 @@ removed (nothing is ever added, and nobody else's file is touched); a shared sti
 directory such as ``/tmp`` is left alone. SQLite gives its ``-wal`` and
 ``-shm`` files the mode of the store, so a store created 0600 keeps them 0600."""
 
+import contextlib
 import os
 import stat
 from pathlib import Path
@@ -49,7 +50,13 @@ def private_sqlite_store(path: Path) -> None:
     if str(path) == ":memory:" or str(path).startswith("file:"):
         return
     private_directory(path.parent, tighten=False)  # not ours to decide for a chosen path
-    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, FILE_MODE))
+    if not path.exists():
+        # Only a store that does not exist yet is opened here: closing any descriptor of
+        # a file drops every POSIX lock this process holds on it, SQLite's included, so
+        # opening an existing store beside open connections would let another process
+        # checkpoint and delete the -wal file under them.
+        with contextlib.suppress(FileExistsError):  # another process created it meanwhile
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, FILE_MODE))
     for companion in (path, *(path.with_name(path.name + s) for s in SQLITE_COMPANIONS)):
         private_file(companion)
 
