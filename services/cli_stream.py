@@ -128,7 +128,9 @@ def lagging(report: dict[str, Any], threshold: float) -> list[str]:
     if relay and relay["lag"]["seconds"] > threshold:
         found.append(f"relay {relay['lag']['seconds']} s ({relay['lag']['events']} events)")
     for row in report["projections"]:
-        if row.get("present", True) and row["lag"]["seconds"] > threshold:
+        if not row.get("present", True):
+            found.append(f"{row['projection']} has no view")
+        elif row["lag"]["seconds"] > threshold:
             found.append(
                 f"{row['projection']}/{row['partition']} {row['lag']['seconds']} s "
                 f"({row['lag']['events']} events)"
@@ -187,7 +189,7 @@ def stream_status(
     else:
         _print_table(report)
     if behind:
-        typer.echo(f"LAGGING more than {threshold} s: " + "; ".join(behind), err=True)
+        typer.echo(f"LAGGING (more than {threshold} s, or absent): " + "; ".join(behind), err=True)
         raise typer.Exit(1)
     typer.echo(f"ok: nothing lags more than {threshold} s", err=True)
 
@@ -223,12 +225,12 @@ def projections_compare(
         typer.echo(
             f"the views did not reach the store's head in {wait} s; comparing what they reached"
         )
-    total = 0
+    total, missing = 0, []
     typer.echo(f"views: {places.views_label}")
     for report in comparison.run():
         if not report.present:
             typer.echo(f"{report.projection}: no view in that database")
-            total += 1
+            missing.append(report.projection)
             continue
         counts = ", ".join(f"{n} {table}" for table, n in report.compared.items())
         typer.echo(
@@ -238,6 +240,9 @@ def projections_compare(
         for difference in report.differences[:show]:
             typer.echo(f"  {difference}")
         total += len(report.differences)
+    if missing:
+        typer.echo(f"MISSING: no {', '.join(missing)} view in {places.views_label}", err=True)
+        raise typer.Exit(1)
     if total:
         typer.echo(f"DIFFERENT: {total} differences between the views and the store", err=True)
         raise typer.Exit(1)
