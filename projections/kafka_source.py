@@ -28,7 +28,7 @@ import structlog
 from eventsourcing.persistence import Tracking
 from kafka import ConsumerRebalanceListener, KafkaConsumer, OffsetAndMetadata, TopicPartition
 
-from projections.documents import DocumentView, PostgresDocumentView
+from projections.documents import DocumentView
 from projections.follower import Projection
 from projections.quarantine import Quarantine, Quarantined
 
@@ -78,36 +78,7 @@ def apply_new(
     """Apply, in one transaction with the tracking record ``name``, the events whose
     position is above the position ``name`` has recorded (and above every earlier one in
     ``events``: a batch may hold a duplicate run); returns the positions applied."""
-    with view.transaction(commit=True) as c:
-        _lock(view, c, name)
-        done = view._max_tracking_id(name, c) or 0  # type: ignore[attr-defined]
-        fresh = []
-        for position, event in events:
-            if position > done:
-                fresh.append((position, event))
-                done = position
-        if not fresh:
-            return []
-        batch = view._batch(c)
-        for position, event in fresh:
-            batch.position = position
-            projection.apply(event, batch)
-        view._write(c, batch)
-        view._insert_tracking(c, Tracking(name, fresh[-1][0]))
-    return [position for position, _ in fresh]
-
-
-def _lock(view: DocumentView, c: Any, name: str) -> None:
-    """Serialise the writers of one tracking name until the transaction ends."""
-    if isinstance(view, PostgresDocumentView):
-        c.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (name,))
-    else:
-        # A write as the transaction's first statement takes SQLite's write lock now, so
-        # the tracked position read next cannot change before this transaction commits.
-        c.execute(
-            "UPDATE tracking SET notification_id = notification_id WHERE application_name = ?",
-            (name,),
-        )
+    return view.apply_new(name, projection.apply, events)
 
 
 class KafkaSource:
@@ -181,8 +152,8 @@ class KafkaSource:
             with view.transaction(commit=True) as c:
                 for partition in range(partitions):
                     name = tracking_name(target.projection.name, self.topic, partition)
-                    _lock(view, c, name)
-                    if (view._max_tracking_id(name, c) or 0) < position:  # type: ignore[attr-defined]
+                    view.lock_tracking(c, name)
+                    if view.tracked_in(c, name) < position:
                         view._insert_tracking(c, Tracking(name, position))
 
     def revoked(self, partitions: Iterable[TopicPartition]) -> None:
