@@ -26,6 +26,7 @@ from eventsourcing.sqlite import SQLiteDatastore
 from infra import kafka
 from infra.config import Settings
 from infra.logging import configure_logging
+from infra.persistence import store_lock
 from infra.signing import InvalidSigningKey
 from infra.stream_keys import NoStreamKeys, trusted_keys
 from projections.documents import DocumentView, PostgresDocumentView, SQLiteDocumentView
@@ -35,6 +36,7 @@ from projections.kafka_source import Decode, KafkaSource, Observe, Refused, Targ
 from projections.quarantine import Quarantine
 from services import stream_reset
 from services.bootstrap import PROJECTIONS, build
+from services.cli_integrity import start_or_refuse
 from services.ledger import Ledger
 from services.relay import stop_on_signals, store_factory
 
@@ -111,9 +113,12 @@ def build_kafka_source(
     records of ``kafka.event_source(settings)`` signed by ``trusted_keys(settings)``."""
     keys = trusted_keys(settings)
     source = kafka.event_source(settings)
-    factory = store_factory(settings)
-    datastore = getattr(factory, "datastore", None)
-    targets = [Target(p(), view_for(datastore, p)) for p in projections]
+    with store_lock(settings, "setup"):  # workers starting together on a fresh schema
+        factory = store_factory(settings)
+        datastore = getattr(factory, "datastore", None)
+        targets = [Target(p(), view_for(datastore, p)) for p in projections]
+        quarantine = Quarantine(datastore)
+        quarantine.create_table()
     for target in targets:
         followed = target.view.position()
         if followed:
@@ -122,8 +127,6 @@ def build_kafka_source(
                 f"(position {followed}); give the Kafka workers a database or schema of their "
                 "own (OKRGOV_DATABASE_URL, OKRGOV_DATABASE_SCHEMA)"
             )
-    quarantine = Quarantine(datastore)
-    quarantine.create_table()
     kafka.ensure_topic(settings)
     consumer = kafka.consumer(settings, **consumer_overrides)
     log.info("projector.trusting", source=source, key_ids=sorted(keys))
@@ -215,7 +218,7 @@ def projector(
         try:
             for follower in platform.followers.values():
                 follower.batch_size = batch_size
-            platform.start()
+            start_or_refuse(platform)  # exit 78 when this process's signing key is not the store's
             from services.stream_watch import watch_followers
 
             watch = watch_followers(settings, platform, metrics_port)

@@ -37,7 +37,7 @@ from kafka.errors import KafkaError, KafkaTimeoutError
 from infra import kafka
 from infra.config import Settings
 from infra.logging import configure_logging
-from infra.persistence import eventsourcing_env
+from infra.persistence import eventsourcing_env, store_lock
 from infra.signing import InvalidSigningKey, Signer
 from infra.stored_events import StoredEvents, StoredRow
 from infra.stream_keys import NoStreamKeys, relay_signer
@@ -263,8 +263,10 @@ def build_relay(
     """A relay over the configured store and topic. Its producer is made (and the topic
     created when missing) on first use and again after every failure."""
     kafka.bootstrap_servers(settings)  # KafkaNotConfigured now, not on every retry
-    factory = store_factory(settings)
-    recorder = factory.application_recorder()
+    with store_lock(settings, "setup"):  # tables made one process at a time
+        factory = store_factory(settings)
+        recorder = factory.application_recorder()
+        tracking = tracking_recorder(factory, "relay_tracking")
 
     admin = {
         name: value
@@ -281,7 +283,7 @@ def build_relay(
     delivery_ms = producer_overrides.get("delivery_timeout_ms", 120000)
     relay = Relay(
         StoredEvents(recorder),
-        tracking_recorder(factory, "relay_tracking"),
+        tracking,
         new_producer,
         settings.kafka_topic,
         kafka.event_source(settings),
