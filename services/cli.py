@@ -121,12 +121,13 @@ def projections_rebuild() -> None:
     platform = _platform()
     try:
         head = platform.ledger.recorder.max_notification_id() or 0
+        typer.echo(f"rebuilding every view from the store (head at position {head})", err=True)
         shown: dict[str, int] = {}
 
         def progress(name: str, position: int) -> None:
-            if position - shown.get(name, 0) >= 5000 or position >= head:
+            if position - shown.get(name, 0) >= 5000:
                 shown[name] = position
-                typer.echo(f"  {name}: replayed up to position {position} of {head}", err=True)
+                typer.echo(f"  {name}: replayed up to position {position}", err=True)
 
         with correlated(None, command="projections.rebuild"):
             try:
