@@ -38,12 +38,22 @@ def registry_of(families: Callable[[], Iterable[Metric]]) -> CollectorRegistry:
     return registry
 
 
+class MetricsPortUnavailable(RuntimeError):
+    """The metrics address cannot be bound (in use, or not this host's)."""
+
+
 class MetricsServer:
     """``/metrics`` and ``/healthz`` on ``host:port``, served from a daemon thread."""
 
     def __init__(self, registry: CollectorRegistry, health: Health, host: str, port: int):
         handler = _handler(registry, health)
-        self._server = ThreadingHTTPServer((host, port), handler)
+        try:
+            self._server = ThreadingHTTPServer((host, port), handler)
+        except OSError as exc:
+            raise MetricsPortUnavailable(
+                f"cannot serve metrics on {host}:{port}: {exc.strerror or exc} "
+                "(choose another OKRGOV_METRICS_PORT or --metrics-port, or 0 for none)"
+            ) from None
         self._server.daemon_threads = True
         address = self._server.server_address
         self.host, self.port = str(address[0]), int(address[1])

@@ -22,7 +22,7 @@ from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
 from infra import kafka
 from infra.config import Settings
-from infra.metrics import MetricsServer, registry_of
+from infra.metrics import MetricsPortUnavailable, MetricsServer, registry_of
 from services.stream_alarms import LagAlarm, Measured, StallAlarm, counter, gauge
 from services.stream_health import CAUGHT_UP, Backlog, Lag, StreamStore, age, kafka_name
 
@@ -444,11 +444,15 @@ class Watch:
         self, watched: RelayWatch | WorkerWatch | FollowersWatch, host: str, port: int
     ) -> None:
         self.watched = watched
-        self.server = (
-            MetricsServer(registry_of(watched.families), watched.health, host, port)
-            if port
-            else None
-        )
+        try:
+            self.server = (
+                MetricsServer(registry_of(watched.families), watched.health, host, port)
+                if port
+                else None
+            )
+        except MetricsPortUnavailable as exc:
+            # A configuration error of the process, said in one line and exit status 1.
+            raise SystemExit(f"error: {exc}") from None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="stream-watch", daemon=True)
 

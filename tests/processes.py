@@ -4,8 +4,6 @@ environment that gives a process a test's settings, and the processes themselves
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import postgres_server
+from kafka_broker import cli_env
 
 from infra.config import Settings
 
@@ -21,26 +21,12 @@ OKRGOV = str(Path(sys.executable).with_name("okrgov"))
 
 
 def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
-    """The environment under which a process builds ``settings``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OKRGOV_")}
-    env.update(
-        OKRGOV_DATA_DIR=str(settings.data_dir),
-        OKRGOV_LOG_LEVEL="WARNING",
-    )
-    if settings.secret_key:
-        env["OKRGOV_SECRET_KEY"] = settings.secret_key
-    if settings.database_url:
-        env["OKRGOV_DATABASE_URL"] = settings.database_url
-    if settings.database_schema:
-        env["OKRGOV_DATABASE_SCHEMA"] = settings.database_schema
-    env.update(extra)
-    return env
+    """The environment under which a process builds ``settings`` (and ``extra``)."""
+    return {**cli_env(settings), **extra}
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return postgres_server.free_port("127.0.0.1")
 
 
 class Processes:

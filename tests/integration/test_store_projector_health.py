@@ -2,6 +2,7 @@
 its views' positions and lag on /healthz and /metrics too, and they follow new events."""
 
 import json
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -72,3 +73,18 @@ def test_a_store_following_worker_serves_its_positions_and_lag(
     finally:
         worker.terminate()
         worker.wait(timeout=30)
+
+
+def test_a_metrics_port_in_use_is_said_in_one_line(settings: Settings, tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        command = [OKRGOV, "projector", "--source", "store", "--metrics-port", str(port)]
+        refused = subprocess.run(
+            command, env=cli_env(settings), capture_output=True, text=True, timeout=120
+        )
+    assert refused.returncode == 1
+    last = refused.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"error: cannot serve metrics on 127.0.0.1:{port}")
+    assert "Traceback" not in refused.stderr
