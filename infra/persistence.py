@@ -62,6 +62,11 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+def sqlite_file(settings: Settings) -> Path | None:
+    """The SQLite file the settings name (None: they name PostgreSQL)."""
+    return None if is_postgres(settings) else _sqlite_path(settings.database_url, settings.data_dir)
+
+
 def _sqlite_path(url: str | None, data_dir: Path) -> Path:
     if not url:
         return data_dir / "okrgov.sqlite"

@@ -13,7 +13,7 @@ from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 
 from infra.config import Settings
 from infra.logging import configure_logging
-from infra.persistence import is_postgres
+from infra.persistence import is_postgres, sqlite_file
 from services.bootstrap import PROJECTIONS
 from services.stream_health import Lag, StreamStore
 from services.views_compare import Comparison, open_view, positions_of
@@ -28,6 +28,19 @@ ViewsSchema = Annotated[
     str | None,
     typer.Option(help="The workers' views PostgreSQL schema (default: OKRGOV_DATABASE_SCHEMA)."),
 ]
+
+
+class NoSuchDatabase(LookupError):
+    """A SQLite store or views file that does not exist (never created just to be read)."""
+
+
+def open_places(settings: Settings, views_url: str | None, views_schema: str | None) -> "Places":
+    """``Places.open``, or exit 2 saying which database does not exist."""
+    try:
+        return Places.open(settings, views_url, views_schema)
+    except NoSuchDatabase as missing:
+        typer.echo(f"error: {missing}", err=True)
+        raise typer.Exit(2) from None
 
 
 @dataclass
@@ -46,15 +59,19 @@ class Places:
         from services.relay import store_factory
 
         settings = settings.model_copy(update={"create_tables": False})
-        factory = store_factory(settings)
-        store = StreamStore(
-            factory.application_recorder(), mapper_factory=lambda: ledger_mapper(factory)
-        )
         views = settings.model_copy(
             update={
                 "database_url": views_url or settings.database_url,
                 "database_schema": views_schema or settings.database_schema,
             }
+        )
+        for place, what in ((settings, "store"), (views, "views")):
+            path = sqlite_file(place)
+            if path is not None and not path.exists():  # never make an empty one to read
+                raise NoSuchDatabase(f"no {what} at {path}: nothing to read")
+        factory = store_factory(settings)
+        store = StreamStore(
+            factory.application_recorder(), mapper_factory=lambda: ledger_mapper(factory)
         )
         views_datastore = getattr(store_factory(views), "datastore", None)
         label = _label(views)
@@ -180,7 +197,7 @@ def stream_status(
     anything lags more than the threshold."""
     settings = Settings()
     configure_logging(settings.log_level)
-    places = Places.open(settings, views_url, views_schema)
+    places = open_places(settings, views_url, views_schema)
     report = status_report(places, settings.kafka_topic, settings.kafka_partitions)
     threshold = settings.lag_warn_seconds if max_lag_seconds is None else max_lag_seconds
     behind = lagging(report, threshold)
@@ -212,7 +229,7 @@ def projections_compare(
     partition for a worker), then every row is compared. Exits 1 on any difference."""
     settings = Settings()
     configure_logging(settings.log_level)
-    places = Places.open(settings, views_url, views_schema)
+    places = open_places(settings, views_url, views_schema)
     from services.projector import ledger_mapper
     from services.relay import store_factory
 

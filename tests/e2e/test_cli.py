@@ -125,3 +125,16 @@ def test_token_revoke_by_user_and_list() -> None:
         platform.close()
     again = runner.invoke(app, ["token", "revoke", "--id", str(uuid4()), "--reason", "x"])
     assert again.exit_code == 1 and "no token" in again.stderr
+
+
+def test_stream_status_and_compare_never_make_a_database_to_read(tmp_path: Path) -> None:
+    views = tmp_path / "views.sqlite"
+    for command in (["stream", "status"], ["projections", "compare"]):
+        missing = runner.invoke(app, [*command, "--views-url", f"sqlite:///{views}"])
+        assert missing.exit_code == 2
+        assert f"no store at {tmp_path / 'okrgov.sqlite'}" in missing.stderr
+    build(Settings()).close()  # the store now exists, the views do not
+    missing = runner.invoke(app, ["stream", "status", "--views-url", f"sqlite:///{views}"])
+    assert missing.exit_code == 2
+    assert f"no views at {views}" in missing.stderr
+    assert not views.exists()
