@@ -10,7 +10,9 @@ single-threaded, in one run:
 2. the OKR-state projection's catch-up rate over the store just built (view reset, then
    ``Follower.catch_up()``), beside reading the same notifications raw
    (``recorder.select_notifications`` in pages of the follower's batch size, decoded with
-   ``mapper.to_domain_event``).
+   ``mapper.to_domain_event``);
+3. rebuilding every read model as ``okrgov projections rebuild`` does (aside, then switched
+   in whole), beside the in-place rebuild it replaced (views emptied, then refilled).
 
 Run ``python bench/ledger.py --help`` for the options; bench/README.md explains the figures.
 """
@@ -40,6 +42,7 @@ from psycopg import sql
 
 from infra.config import Settings
 from infra.persistence import eventsourcing_env
+from projections.integrity import INTEGRITY
 from projections.okr_state import OkrState
 from services.bootstrap import Platform, build
 
@@ -131,6 +134,8 @@ class BackendResult:
     bare: Rate
     catch_up: Rate
     raw_read: Rate
+    rebuild: Rate
+    in_place: Rate
 
 
 def timed(fn: Callable[[], int]) -> Rate:
@@ -227,10 +232,33 @@ def measure(
         )
         if raw_read.count != catch_up.count:
             raise RuntimeError(f"read {raw_read.count} notifications, applied {catch_up.count}")
-        return BackendResult(backend, details, setup_events, command, bare_rate, catch_up, raw_read)
+        rebuilt = rebuilds(platform, args.repeats)
+        return BackendResult(
+            backend, details, setup_events, command, bare_rate, catch_up, raw_read, *rebuilt
+        )
     finally:
         bare.close()
         platform.close()
+
+
+def rebuilds(platform: Platform, repeats: int) -> tuple[Rate, Rate]:
+    """Every read model rebuilt as ``okrgov projections rebuild`` does it (aside, then
+    switched in: the live views serve throughout), beside the in-place rebuild it replaced
+    (views emptied, then refilled: readers meanwhile saw partial views). Events counted
+    over all the views."""
+    views = [f for name, f in platform.followers.items() if name != INTEGRITY]
+
+    def aside() -> int:
+        return sum(r.events for r in platform.rebuild())
+
+    def in_place() -> int:
+        return sum(f.catch_up() for f in views)
+
+    def empty() -> None:
+        for follower in views:
+            follower.view.reset()
+
+    return best_of(repeats, lambda: None, aside), best_of(repeats, empty, in_place)
 
 
 def _max_position(platform: Platform) -> int:
@@ -357,6 +385,16 @@ def report_backend(r: BackendResult) -> None:
             r.catch_up.per_second / r.raw_read.per_second,
         )
     )
+    print(_row(r.backend, "rebuild aside + switch (3 views)", r.rebuild))
+    print(_row(r.backend, "in-place rebuild: reset + catch_up", r.in_place))
+    print(
+        _ratio_row(
+            r.backend,
+            "  ratio aside / in place",
+            r.rebuild.per_second / r.in_place.per_second,
+            f"({(r.rebuild.seconds - r.in_place.seconds) * 1000:+,.0f} ms: views never partial)",
+        )
+    )
 
 
 def summary_line(r: BackendResult) -> str:
@@ -365,7 +403,9 @@ def summary_line(r: BackendResult) -> str:
         f"{r.bare.per_second:,.0f}/s ({r.command.per_second / r.bare.per_second:.2f}x); "
         f"catch-up {r.catch_up.per_second:,.0f} events/s vs raw read "
         f"{r.raw_read.per_second:,.0f}/s ({r.catch_up.per_second / r.raw_read.per_second:.2f}x) "
-        f"over {r.catch_up.count:,} events ({r.setup_events} from setup)"
+        f"over {r.catch_up.count:,} events ({r.setup_events} from setup); rebuild aside "
+        f"{r.rebuild.seconds:.2f} s vs in place {r.in_place.seconds:.2f} s "
+        f"({r.rebuild.per_second / r.in_place.per_second:.2f}x)"
     )
 
 
