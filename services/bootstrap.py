@@ -6,9 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from eventsourcing.postgres import PostgresDatastore
-from eventsourcing.sqlite import SQLiteDatastore
-
 from infra.config import Settings
 from infra.logging import configure_logging
 from infra.persistence import eventsourcing_env, store_lock
@@ -20,8 +17,8 @@ from policies.review import PolicyReviews
 from policies.sandbox import Budgets
 from policies.sandboxed import SandboxedEngine
 from projections.audit import AuditTrail
-from projections.documents import DocumentView, PostgresDocumentView, SQLiteDocumentView
-from projections.entries import EntryProjection, EntryView, PostgresEntryView, SQLiteEntryView
+from projections.documents import DocumentView
+from projections.entries import EntryProjection, EntryView
 from projections.follower import Follower, Projection
 from projections.governance import Governance
 from projections.integrity import INTEGRITY
@@ -31,6 +28,7 @@ from services.access import AccessControl, AccessList
 from services.errors import ProjectionBehind
 from services.integrity import integrity_follower, start_signing
 from services.ledger import Ledger
+from services.store_access import open_view
 
 PROJECTIONS: tuple[type[Projection], ...] = (OkrState, Governance, AuditTrail)
 
@@ -38,16 +36,7 @@ PROJECTIONS: tuple[type[Projection], ...] = (OkrState, Governance, AuditTrail)
 def document_view(ledger: Ledger, projection: str, entries: bool = False) -> DocumentView:
     """A view in the same database as the events, whichever backend that is; with
     ``entries``, one that also keeps a table of entries (``EntryView``)."""
-    datastore = getattr(ledger.factory, "datastore", None)
-    view: DocumentView
-    if isinstance(datastore, SQLiteDatastore):
-        view = (SQLiteEntryView if entries else SQLiteDocumentView)(datastore, projection)
-    elif isinstance(datastore, PostgresDatastore):
-        view = (PostgresEntryView if entries else PostgresDocumentView)(datastore, projection)
-    else:
-        raise TypeError(f"no document view for {type(datastore).__name__}")
-    view.create_table()
-    return view
+    return open_view(getattr(ledger.factory, "datastore", None), projection, entries)
 
 
 @dataclass

@@ -55,8 +55,7 @@ class Places:
 
     @classmethod
     def open(cls, settings: Settings, views_url: str | None, views_schema: str | None) -> "Places":
-        from services.projector import ledger_mapper
-        from services.relay import store_factory
+        from services.store_access import ledger_mapper, store_factory
 
         settings = settings.model_copy(update={"create_tables": False})
         views = settings.model_copy(
@@ -230,8 +229,7 @@ def projections_compare(
     settings = Settings()
     configure_logging(settings.log_level)
     places = open_places(settings, views_url, views_schema)
-    from services.projector import ledger_mapper
-    from services.relay import store_factory
+    from services.store_access import ledger_mapper, store_factory
 
     mapper = ledger_mapper(store_factory(places.settings))
     views = {p.name: open_view(places.views_datastore, p) for p in PROJECTIONS}

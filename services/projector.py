@@ -19,9 +19,7 @@ from typing import Annotated, Any
 
 import structlog
 import typer
-from eventsourcing.persistence import InfrastructureFactory, Mapper
-from eventsourcing.postgres import PostgresDatastore
-from eventsourcing.sqlite import SQLiteDatastore
+from eventsourcing.persistence import Mapper
 
 from infra import kafka
 from infra.config import Settings
@@ -29,43 +27,20 @@ from infra.logging import configure_logging
 from infra.persistence import store_lock
 from infra.signing import InvalidSigningKey
 from infra.stream_keys import NoStreamKeys, trusted_keys
-from projections.documents import DocumentView, PostgresDocumentView, SQLiteDocumentView
-from projections.entries import EntryProjection, PostgresEntryView, SQLiteEntryView
 from projections.follower import Projection
 from projections.kafka_source import Decode, KafkaSource, Observe, Refused, Target
 from projections.quarantine import Quarantine
 from services import stream_reset
 from services.bootstrap import PROJECTIONS, build
 from services.cli_integrity import start_or_refuse
-from services.ledger import Ledger
-from services.relay import stop_on_signals, store_factory
+from services.relay import stop_on_signals
+from services.store_access import ledger_mapper, store_factory, view_for
 
 log = structlog.get_logger(__name__)
 
 
 class ViewsFollowedFromStore(RuntimeError):
     pass
-
-
-def ledger_mapper(factory: InfrastructureFactory[Any]) -> Mapper[Any]:
-    """The ledger's own mapper (its transcodings, compressor and cipher settings), made
-    without constructing the ledger, which would open an event store and seed a policy."""
-    app = Ledger.__new__(Ledger)
-    app.factory = factory
-    return app.construct_mapper()
-
-
-def view_for(datastore: object, projection: type[Projection]) -> DocumentView:
-    entries = issubclass(projection, EntryProjection)
-    view: DocumentView
-    if isinstance(datastore, SQLiteDatastore):
-        view = (SQLiteEntryView if entries else SQLiteDocumentView)(datastore, projection.name)
-    elif isinstance(datastore, PostgresDatastore):
-        view = (PostgresEntryView if entries else PostgresDocumentView)(datastore, projection.name)
-    else:
-        raise TypeError(f"no document view for {type(datastore).__name__}")
-    view.create_table()
-    return view
 
 
 def admission(mapper: Mapper[Any], source: str, keys: dict[str, bytes]) -> Decode:

@@ -30,23 +30,21 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
-from eventsourcing.utils import Environment
 from kafka import KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError
 
 from infra import kafka
 from infra.config import Settings
 from infra.logging import configure_logging
-from infra.persistence import eventsourcing_env, store_lock
+from infra.persistence import store_lock
 from infra.signing import InvalidSigningKey, Signer
 from infra.stored_events import StoredEvents, StoredRow
 from infra.stream_keys import NoStreamKeys, relay_signer
 from services.relay_key import RelayKeyRefused, check_relay_key
+from services.store_access import store_factory
 
 log = structlog.get_logger(__name__)
 
-APPLICATION = "okrgov"
-"""The ledger's application name: it names the PostgreSQL events table."""
 MAX_BACKOFF = 10.0
 
 
@@ -60,12 +58,6 @@ class PageObserver(Protocol):
     def sending(self, events: int) -> None: ...
     def acknowledged(self, events: int, position: int) -> None: ...
     def failed(self, error: Exception) -> None: ...
-
-
-def store_factory(settings: Settings) -> InfrastructureFactory[Any]:
-    """The event store's infrastructure without the ledger application: the relay and the
-    projection workers read and track, they never seed or write events."""
-    return InfrastructureFactory.construct(Environment(APPLICATION, eventsourcing_env(settings)))
 
 
 def tracking_recorder(factory: InfrastructureFactory[Any], table: str) -> TrackingRecorder:

@@ -14,17 +14,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper, Tracking
-from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
 from projections.documents import (
     DocumentBatch,
     DocumentView,
-    PostgresDocumentView,
     SQLiteDocumentView,
 )
-from projections.entries import EntryProjection, PostgresEntryView, SQLiteEntryView
+from projections.entries import EntryProjection, SQLiteEntryView
 from projections.follower import Projection
+from services.store_access import view_for
 from services.stream_health import (
     Backlog,
     StreamStore,
@@ -38,12 +37,7 @@ PAGE = 1000
 
 def open_view(datastore: object, projection: type[Projection]) -> DocumentView:
     """A projection's view in ``datastore``, as it is: no table is created."""
-    entries = issubclass(projection, EntryProjection)
-    if isinstance(datastore, SQLiteDatastore):
-        return (SQLiteEntryView if entries else SQLiteDocumentView)(datastore, projection.name)
-    if isinstance(datastore, PostgresDatastore):
-        return (PostgresEntryView if entries else PostgresDocumentView)(datastore, projection.name)
-    raise TypeError(f"no document view for {type(datastore).__name__}")
+    return view_for(datastore, projection, create=False)
 
 
 def positions_of(view: DocumentView, topic: str, partitions: int) -> ViewPositions:

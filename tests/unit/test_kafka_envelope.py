@@ -23,7 +23,7 @@ from infra.merkle import leaf_hash
 from infra.signing import Signer, encode_private_key
 from infra.stored_events import StoredRow
 from infra.stream_keys import NoStreamKeys, parse_public_keys, trusted_keys
-from services.projector import ledger_mapper
+from services.store_access import ledger_mapper
 
 SIGNER = Signer(Ed25519PrivateKey.generate())
 KEYS = {SIGNER.key_id: SIGNER.public_key}
