@@ -78,10 +78,9 @@ def store_lock(settings: Settings, name: str, wait: bool = True) -> AbstractCont
     """A lock on the store held across processes (``infra.store_locks``): ``setup`` while
     a process creates tables, installs triggers and seeds; ``rebuild`` while the read
     models are rebuilt. ``wait=False`` raises ``LockHeld`` at once when it is taken."""
-    url = settings.database_url
-    if is_postgres(settings):
-        assert url is not None
-        return postgres_lock(url, settings.database_schema, name, wait)
-    path = _sqlite_path(url, settings.data_dir)
+    path = sqlite_file(settings)
+    if path is None:
+        assert settings.database_url is not None
+        return postgres_lock(settings.database_url, settings.database_schema, name, wait)
     private_sqlite_store(path)  # its directory, if okrgov makes it, is private too
     return sqlite_lock(path, name, wait)

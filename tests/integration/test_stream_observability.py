@@ -24,6 +24,7 @@ from postgres_server import free_port
 from prometheus_client.parser import text_string_to_metric_families
 from psycopg import sql
 from quarter import TOM, plan_quarter
+from stream_support import workers_database
 
 from infra.config import Settings
 from infra.signing import encode_private_key
@@ -61,18 +62,7 @@ def on_stream(settings: Settings, broker: Broker, topic: str) -> Settings:
 
 @pytest.fixture
 def worker_settings(settings: Settings, tmp_path: Path) -> Iterator[Settings]:
-    """The worker's own database: another SQLite file, or another PostgreSQL schema."""
-    if not settings.database_url:
-        yield settings.model_copy(update={"data_dir": tmp_path / "workers"})
-        return
-    schema = f"w_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(settings.database_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-    try:
-        yield settings.model_copy(update={"database_schema": schema})
-    finally:
-        with psycopg.connect(settings.database_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+    yield from workers_database(settings, tmp_path)
 
 
 def location(settings: Settings, flag: str) -> list[str]:
