@@ -333,6 +333,9 @@ def test_the_relay_warns_once_when_the_broker_stalls_and_once_when_it_recovers(
     # Once when it started, once when it ended (with how long), not once per retry.
     assert len(log_events(log, "relay.broker_stalled")) == 1
     [back] = log_events(log, "relay.broker_recovered")
-    assert back["stalled_seconds"] >= store.stall_warn_seconds and back["position"] == later
+    assert back["stalled_seconds"] >= store.stall_warn_seconds
+    # The recovery names the page that had waited: the relay may have read it before all
+    # three check-ins were recorded, so it ends past the stall and at most at the last.
+    assert head < back["position"] <= later
     assert len(log_events(log, "stream.lagging")) == warned + 1
     assert len(log_events(log, "stream.lag_recovered")) == warned + 1
