@@ -5,8 +5,8 @@ from datetime import date
 from uuid import UUID
 
 from events import Commitment, Level
+from services.application.principals import Principal
 from services.bootstrap import Platform
-from services.principals import Principal
 
 KEY_RESULTS_PER_OBJECTIVE = 5
 EXECUTIVE = Principal.of("bench.exec", ["executive"])

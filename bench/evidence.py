@@ -20,8 +20,9 @@ On that store it measures, single-threaded:
 2. the time and peak memory (tracemalloc, and the ru_maxrss delta of a fresh process) of
    one quarter-end snapshot (``projections.snapshot.snapshot_at``), for the first and the
    last quarter, beside reading the same notifications raw;
-3. the time of ``verify`` over the whole store (``services.integrity``), beside reading
-   the raw rows and hashing their leaves;
+3. the time of ``verify`` over the whole store
+   (``services.application.evidence.verification``), beside reading the raw rows and
+   hashing their leaves;
 
 and how each grows with the number of events across the sizes.
 
@@ -70,8 +71,8 @@ from infra.stored_events import StoredEvents
 from projections.audit import AuditTrail
 from projections.integrity import INTEGRITY, LeafFollower
 from projections.snapshot import PAGE_SIZE, RELEVANT_TOPICS, snapshot_at
+from services.application.evidence.verification import integrity_of, signing_integrity
 from services.bootstrap import Platform, build
-from services.integrity import integrity_of, signing_integrity
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres:postgres@127.0.0.1:5432/test"
 POSTGRES_URL_ENV = "OKRGOV_BENCH_DATABASE_URL"

@@ -52,10 +52,10 @@ from policies.engine import PolicyEngine, Verdict
 from policies.sandbox import Budgets
 from policies.sandboxed import SandboxedEngine
 from services import bootstrap
+from services.application.guard import Allowed
+from services.application.ledger import Ledger, Recorded
+from services.application.principals import Principal
 from services.bootstrap import Platform
-from services.guard import Allowed
-from services.ledger import Ledger, Recorded
-from services.principals import Principal
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres:postgres@127.0.0.1:5432/test"
 POSTGRES_URL_ENV = "OKRGOV_BENCH_DATABASE_URL"

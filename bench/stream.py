@@ -51,8 +51,8 @@ from infra.signing import encode_private_key
 from infra.stored_events import StoredEvents
 from infra.stream_keys import relay_signer
 from services.bootstrap import Platform, build
-from services.projector import build_kafka_source
-from services.relay import build_relay
+from services.workers.projector import build_kafka_source
+from services.workers.relay import build_relay
 
 OKRGOV = str(Path(sys.executable).parent / "okrgov")
 

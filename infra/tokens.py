@@ -1,7 +1,7 @@
 """Bearer tokens: HS256 JWTs signed with OKRGOV_SECRET_KEY (generated into ./var if unset),
 each naming its id (``jti``), subject, roles and expiry. Signing and checking the signature
 only: whether a token was issued on the record and is still live is the application's
-question (``services.access``)."""
+question (``services.application.access``)."""
 
 import os
 import secrets

@@ -7,7 +7,8 @@ It differs from the read models in two ways. It follows the stored rows, not the
 events, since it witnesses bytes. And it is evidence, not a read model: a rebuild keeps it,
 because recomputing it from the rows as they are now would launder any change made to them
 since they were first seen. A checkpoint signs the frontier's root (see
-``services/integrity.py``); the follower asks for one every ``every`` leaves."""
+``services/application/evidence/verification.py``); the follower asks for one every
+``every`` leaves."""
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass

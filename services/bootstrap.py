@@ -24,10 +24,10 @@ from projections.governance import Governance
 from projections.integrity import INTEGRITY
 from projections.okr_state import OkrState
 from projections.rebuild import Rebuilt, aside_name, rebuild_aside
-from services.access import AccessControl, AccessList
-from services.errors import ProjectionBehind
-from services.integrity import integrity_follower, start_signing
-from services.ledger import Ledger
+from services.application.access import AccessControl, AccessList
+from services.application.errors import ProjectionBehind
+from services.application.evidence.verification import integrity_follower, start_signing
+from services.application.ledger import Ledger
 from services.store_access import open_view
 
 PROJECTIONS: tuple[type[Projection], ...] = (OkrState, Governance, AuditTrail)

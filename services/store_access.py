@@ -15,7 +15,7 @@ from infra.persistence import eventsourcing_env
 from projections.documents import DocumentView, PostgresDocumentView, SQLiteDocumentView
 from projections.entries import EntryProjection, PostgresEntryView, SQLiteEntryView
 from projections.follower import Projection
-from services.ledger import Ledger
+from services.application.ledger import Ledger
 
 APPLICATION = "okrgov"
 """The ledger's application name: it names the PostgreSQL events table."""

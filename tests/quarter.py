@@ -6,10 +6,10 @@ import pytest
 from okr_builders import definition
 
 from policies.bundle import load_shipped_bundle
+from services.application.errors import GuardrailViolation
+from services.application.ledger import Recorded
+from services.application.principals import Principal
 from services.bootstrap import Platform
-from services.errors import GuardrailViolation
-from services.ledger import Recorded
-from services.principals import Principal
 
 EXEC = Principal.of("priya", ["executive"])
 TOM = Principal.of("tom", ["member"])

@@ -18,7 +18,7 @@ from services.api.routes import ROUTERS
 from services.api.schemas import Health, ProjectionHealth
 from services.api.security_headers import SecurityHeaders
 from services.bootstrap import Platform
-from services.stream_health import StreamStore
+from services.workers.stream_health import StreamStore
 
 CORRELATION_HEADER = "X-Correlation-Id"
 # A client's id is kept only if it is safe to copy into logs and events verbatim.

@@ -31,10 +31,10 @@ from infra.tokens import InvalidToken
 from projections.documents import Document, DocumentView
 from projections.okr_state import with_target
 from services.api.errors import POSITION_HEADER, WRITE_ERRORS, Unauthenticated
+from services.application.errors import Forbidden, NotFound, ProjectionBehind
+from services.application.ledger import Ledger, Recorded
+from services.application.principals import Principal
 from services.bootstrap import Platform
-from services.errors import Forbidden, NotFound, ProjectionBehind
-from services.ledger import Ledger, Recorded
-from services.principals import Principal
 
 MIN_POSITION_HEADER = "X-Okrgov-Min-Position"
 

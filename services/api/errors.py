@@ -29,7 +29,7 @@ from policies.proposal_checks import CheckResult, PolicyChecksFailed
 from policies.review import ReviewsBusy, ReviewTimeout
 from services.api.schemas import ErrorBody
 from services.api.schemas_changes import UNION_TAGS
-from services.errors import (
+from services.application.errors import (
     Conflict,
     Forbidden,
     GuardrailViolation,

@@ -23,9 +23,9 @@ from typer.testing import CliRunner
 from projections.entries import COLUMNS, EntryView
 from services.api.routes import audit as audit_route
 from services.api.schemas_audit import AuditFilter
+from services.application.principals import Principal
 from services.bootstrap import Platform
-from services.cli import app as cli
-from services.principals import Principal
+from services.cli.main import app as cli
 
 AuthHeaders = Callable[..., dict[str, str]]
 

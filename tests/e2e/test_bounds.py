@@ -32,7 +32,7 @@ from projections.audit import EXPORTS
 from projections.entries import EntryView
 from services.api.routes import audit as audit_route
 from services.bootstrap import Platform
-from services.cli import app as cli
+from services.cli.main import app as cli
 
 AuthHeaders = Callable[..., dict[str, str]]
 BEYOND = str(MAX_POSITION + 1)

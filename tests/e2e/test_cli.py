@@ -10,7 +10,7 @@ from infra.config import Settings
 from infra.tokens import InvalidToken
 from policies.bundle import SHIPPED_BUNDLE_DIR
 from services.bootstrap import PROJECTIONS, build
-from services.cli import app
+from services.cli.main import app
 
 runner = CliRunner()
 

@@ -18,8 +18,8 @@ from okr_builders import definition
 
 from policies.bundle import PolicyBundle, load_shipped_bundle
 from projections.compliance import VIEWS
+from services.application.principals import Principal
 from services.bootstrap import Platform
-from services.principals import Principal
 
 AuthHeaders = Callable[..., dict[str, str]]
 SHIPPED = load_shipped_bundle()

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from projections.entries import COLUMNS
 from services.bootstrap import Platform
-from services.cli import app as cli
+from services.cli.main import app as cli
 
 AuthHeaders = Callable[..., dict[str, str]]
 

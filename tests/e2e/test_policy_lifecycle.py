@@ -32,7 +32,7 @@ from typer.testing import CliRunner
 from policies.bundle import DATA_FILE, load_bundle, load_shipped_bundle
 from policies.proposal_checks import invariant_modules
 from services.bootstrap import Platform
-from services.cli import app as cli
+from services.cli.main import app as cli
 
 AuthHeaders = Callable[..., dict[str, str]]
 HEX64 = re.compile(r"^[0-9a-f]{64}$")

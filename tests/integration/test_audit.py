@@ -14,8 +14,8 @@ from okr_builders import definition
 from quarter import EXEC, TOM, plan_quarter
 
 from projections.entries import EntryQuery
+from services.application.errors import GuardrailViolation
 from services.bootstrap import Platform
-from services.errors import GuardrailViolation
 
 DECISION = "Decision.Recorded"
 

@@ -11,8 +11,8 @@ from quarter import EXEC, TOM, plan_quarter
 from events import KeyResult
 from events.errors import InvalidValue
 from infra.config import Settings
+from services.application.errors import Conflict
 from services.bootstrap import Platform, build
-from services.errors import Conflict
 
 THREADS = 6
 CHECK_INS_EACH = 8

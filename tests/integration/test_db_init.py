@@ -31,9 +31,9 @@ from typer.testing import CliRunner, Result
 from infra.config import Settings
 from infra.persistence import eventsourcing_env
 from infra.stored_events import APPEND_ONLY_TRIGGER
-from services.cli import app as cli
-from services.cli_db import CREATED_MARK, KEPT_PASSWORD
-from services.ledger import Ledger
+from services.application.ledger import Ledger
+from services.cli.db import CREATED_MARK, KEPT_PASSWORD
+from services.cli.main import app as cli
 
 pytestmark = pytest.mark.postgres
 

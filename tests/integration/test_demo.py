@@ -1,8 +1,8 @@
 """The demo quarter is the one the README promises: four aligned objectives, thirteen
 weekly check-ins, one approved and one rejected change request, closed and scored."""
 
+from services.application.demo import WEEKS, load_demo
 from services.bootstrap import Platform
-from services.demo import WEEKS, load_demo
 
 
 def test_demo_quarter(platform: Platform) -> None:

@@ -39,9 +39,15 @@ from events.identity import InvalidUserId, is_canonical_user_id
 from events.policy import PolicyVersion
 from infra.config import Settings
 from policies.engine import PolicyError
+from services.application.errors import (
+    Conflict,
+    Forbidden,
+    GuardrailViolation,
+    NotFound,
+    PolicyUnavailable,
+)
+from services.application.principals import Principal, Role
 from services.bootstrap import Platform, build
-from services.errors import Conflict, Forbidden, GuardrailViolation, NotFound, PolicyUnavailable
-from services.principals import Principal, Role
 
 #: (user id as typed, roles) of every token the machine may act with.
 CAST: tuple[tuple[str, tuple[str, ...]], ...] = (

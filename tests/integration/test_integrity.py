@@ -21,10 +21,15 @@ from infra.merkle import leaf_hash
 from infra.signing import load_or_create_signer
 from infra.stored_events import StoredEvents
 from services.api import create_app
+from services.application.evidence.verification import (
+    Integrity,
+    SignedCheckpoint,
+    integrity_of,
+    signing_integrity,
+)
 from services.bootstrap import Platform, build
-from services.cli import app as cli
-from services.cli_db import _with_user
-from services.integrity import Integrity, SignedCheckpoint, integrity_of, signing_integrity
+from services.cli.db import _with_user
+from services.cli.main import app as cli
 
 CHECKED_IN = "KeyResult.CheckedIn"
 

@@ -30,8 +30,8 @@ from infra.config import Settings
 from infra.stored_events import StoredEvents
 from projections.kafka_source import KafkaSource, apply_new, tracking_name
 from services.bootstrap import PROJECTIONS, build
-from services.projector import build_kafka_source
-from services.relay import build_relay
+from services.workers.projector import build_kafka_source
+from services.workers.relay import build_relay
 
 pytestmark = pytest.mark.kafka
 OKRGOV = str(Path(sys.executable).parent / "okrgov")

@@ -30,7 +30,7 @@ from infra.signing import encode_private_key
 from infra.stored_events import StoredEvents, StoredRow
 from infra.stream_keys import trusted_keys
 from services.bootstrap import Platform, build
-from services.relay import build_relay
+from services.workers.relay import build_relay
 
 pytestmark = pytest.mark.kafka
 OKRGOV = str(Path(sys.executable).parent / "okrgov")

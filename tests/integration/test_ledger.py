@@ -9,9 +9,9 @@ from quarter import EXEC, TOM, plan_quarter
 from events import KeyResult
 from events.errors import CycleClosed, InvalidValue
 from infra.logging import correlated
+from services.application.errors import Forbidden, GuardrailViolation, NotFound
+from services.application.principals import Principal
 from services.bootstrap import Platform
-from services.errors import Forbidden, GuardrailViolation, NotFound
-from services.principals import Principal
 
 
 def _events(platform: Platform) -> list[object]:

@@ -7,8 +7,8 @@ import pytest
 from quarter import EXEC, TOM, plan_quarter
 
 from infra.config import Settings
+from services.application.errors import ProjectionBehind
 from services.bootstrap import PROJECTIONS, Platform, build
-from services.errors import ProjectionBehind
 
 
 def _run_quarter(platform: Platform, check_ins: int) -> None:

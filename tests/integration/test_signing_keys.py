@@ -20,13 +20,13 @@ from events.signing_keys import KEYRING_ID
 from infra.config import Settings
 from infra.signing import KEY_FILE, Signer, encode_private_key, load_or_create_signer
 from services.api import create_app
+from services.application.errors import Forbidden, NotFound
+from services.application.evidence.repudiation import Repudiations
+from services.application.evidence.signer import EX_CONFIG, SigningKeyRefused, store_signer
+from services.application.evidence.verification import Integrity, integrity_of, signing_integrity
+from services.application.principals import Principal
 from services.bootstrap import Platform, build
-from services.cli import app as cli
-from services.errors import Forbidden, NotFound
-from services.integrity import Integrity, integrity_of, signing_integrity
-from services.principals import Principal
-from services.repudiation import Repudiations
-from services.store_signer import EX_CONFIG, SigningKeyRefused, store_signer
+from services.cli.main import app as cli
 
 SAM = Principal.of("sam", ["admin"])
 PRIYA = Principal.of("priya", ["executive"])

@@ -18,10 +18,10 @@ from events.errors import InvalidTransition, NotSealed
 from infra.config import Settings
 from infra.persistence import eventsourcing_env
 from projections.snapshot import SNAPSHOT_FORMAT
+from services.application.errors import Forbidden
+from services.application.ledger import Ledger
+from services.application.principals import Principal
 from services.bootstrap import Platform, build
-from services.errors import Forbidden
-from services.ledger import Ledger
-from services.principals import Principal
 
 MARCUS = Principal.of("marcus", ["compliance"])
 SAM = Principal.of("sam", ["admin"])

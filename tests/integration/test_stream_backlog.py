@@ -12,8 +12,8 @@ from structlog.testing import capture_logs
 
 from infra.stored_events import StoredEvents
 from services.bootstrap import Platform
-from services.stream_alarms import LagAlarm
-from services.stream_health import Backlog, Lag, StreamStore, partition_of
+from services.workers.stream_alarms import LagAlarm
+from services.workers.stream_health import Backlog, Lag, StreamStore, partition_of
 
 PARTITIONS = 4
 

@@ -30,7 +30,7 @@ from infra.config import Settings
 from infra.signing import encode_private_key
 from infra.stored_events import StoredEvents
 from services.bootstrap import build
-from services.stream_health import partition_of
+from services.workers.stream_health import partition_of
 
 pytestmark = pytest.mark.kafka
 OKRGOV = str(Path(sys.executable).parent / "okrgov")

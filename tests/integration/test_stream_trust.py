@@ -41,8 +41,8 @@ from infra.stored_events import StoredEvents
 from projections.kafka_source import KafkaSource, tracking_name
 from projections.quarantine import Quarantine
 from services.bootstrap import PROJECTIONS, Platform, build
-from services.projector import build_kafka_source
-from services.relay import build_relay
+from services.workers.projector import build_kafka_source
+from services.workers.relay import build_relay
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(300)]
 OKRGOV = str(Path(sys.executable).parent / "okrgov")

@@ -14,8 +14,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from services.cli import app as cli
-from services.cli_db import _NAME
+from services.cli.db import _NAME
+from services.cli.main import app as cli
 
 DEPLOY = Path(__file__).resolve().parents[2] / "infra" / "deploy"
 OKRGOV_IMAGE = "okrgov:local"

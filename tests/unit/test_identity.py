@@ -12,7 +12,7 @@ from events.identity import (
     canonical_user_id,
     is_canonical_user_id,
 )
-from services.principals import Principal
+from services.application.principals import Principal
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,8 @@ from events.errors import InvalidTransition, InvalidValue, ReasonRequired, SelfA
 from events.provenance import Stamp
 from events.signing_keys import KEYRING_ID, SigningKey, SigningKeys
 from infra.signing import Signer, fingerprint, parse_public_key
-from services.checkpoints import VALID, Repudiation, SignedCheckpoint, judged
-from services.keyring import Keyring
+from services.application.evidence.checkpoints import VALID, Repudiation, SignedCheckpoint, judged
+from services.application.evidence.keyring import Keyring
 
 SAM, PRIYA = Stamp("sam", "c-1"), Stamp("priya", "c-2")
 

@@ -14,8 +14,8 @@ from projections.entries import Entry, EntryQuery, EntryView
 from services.api.deps import CurrentPrincipal, FreshReads, PlatformDep
 from services.api.errors import READ_ERRORS
 from services.api.schemas_audit import AuditFilter, AuditPage
-from services.errors import Forbidden
-from services.principals import Principal
+from services.application.errors import Forbidden
+from services.application.principals import Principal
 
 router = APIRouter(prefix="/v1/audit", tags=["evidence"])
 log = structlog.get_logger("okrgov.audit")

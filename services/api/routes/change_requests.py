@@ -22,7 +22,7 @@ from services.api.schemas_changes import (
     ObjectiveAddition,
     ObjectiveChangeRequest,
 )
-from services.ledger import Recorded
+from services.application.ledger import Recorded
 
 router = APIRouter(prefix="/v1/change-requests", tags=["change requests"])
 

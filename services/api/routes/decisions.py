@@ -9,7 +9,7 @@ from projections.documents import Document
 from services.api.deps import CurrentPrincipal, FreshReads
 from services.api.errors import READ_ERRORS
 from services.api.schemas import DecisionFilter, GuardrailDecisions
-from services.errors import Forbidden
+from services.application.errors import Forbidden
 
 router = APIRouter(prefix="/v1/decisions", tags=["guardrail policies"])
 

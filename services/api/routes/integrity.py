@@ -17,11 +17,11 @@ from services.api.schemas_integrity import (
     RepudiationRequest,
     SignedCheckpointOut,
 )
-from services.errors import Forbidden
-from services.integrity import integrity_of
-from services.ledger_base import Recorded
-from services.principals import Principal
-from services.repudiation import Repudiations
+from services.application.errors import Forbidden
+from services.application.evidence.repudiation import Repudiations
+from services.application.evidence.verification import integrity_of
+from services.application.ledger_base import Recorded
+from services.application.principals import Principal
 
 router = APIRouter(prefix="/v1/integrity", tags=["evidence"])
 

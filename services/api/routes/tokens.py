@@ -10,8 +10,8 @@ from fastapi import APIRouter, Query, Response
 from services.api.deps import CurrentPrincipal, PlatformDep, written
 from services.api.errors import POSITION_HEADER, READ_ERRORS
 from services.api.schemas import Revocation, TokenFilter, TokenRecordOut, TokenRecords
-from services.errors import Forbidden
-from services.principals import Role
+from services.application.errors import Forbidden
+from services.application.principals import Role
 
 router = APIRouter(prefix="/v1/tokens", tags=["access"])
 

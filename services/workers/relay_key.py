@@ -12,7 +12,7 @@ from eventsourcing.persistence import EventStore, InfrastructureFactory
 
 from events.signing_keys import KEYRING_ID, SigningKeys
 from infra.signing import Signer, fingerprint
-from services.ledger import Ledger
+from services.application.ledger import Ledger
 
 log = structlog.get_logger(__name__)
 

@@ -10,7 +10,7 @@ from typing import Any
 import structlog
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily
 
-from services.stream_health import Lag
+from services.workers.stream_health import Lag
 
 log = structlog.get_logger(__name__)
 

@@ -40,8 +40,8 @@ from infra.persistence import store_lock
 from infra.signing import InvalidSigningKey, Signer
 from infra.stored_events import StoredEvents, StoredRow
 from infra.stream_keys import NoStreamKeys, relay_signer
-from services.relay_key import RelayKeyRefused, check_relay_key
 from services.store_access import store_factory
+from services.workers.relay_key import RelayKeyRefused, check_relay_key
 
 log = structlog.get_logger(__name__)
 
@@ -53,7 +53,7 @@ class PublishFailed(Exception):
 
 
 class PageObserver(Protocol):
-    """Told of each page the relay sends, and of its fate (``services.stream_watch``)."""
+    """Told of each page the relay sends, and of its fate (``services.workers.stream_watch``)."""
 
     def sending(self, events: int) -> None: ...
     def acknowledged(self, events: int, position: int) -> None: ...
@@ -310,7 +310,7 @@ def relay(
         raise typer.Exit(2) from None
     stop = threading.Event()
     stop_on_signals(stop)
-    from services.stream_watch import watch_relay
+    from services.workers.stream_watch import watch_relay
 
     watch = watch_relay(settings, publisher, metrics_port)
     try:

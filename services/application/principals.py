@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from events.identity import InvalidUserId, is_canonical_user_id
 from events.values import Level
-from services.errors import Forbidden
+from services.application.errors import Forbidden
 
 
 class Role(StrEnum):

@@ -6,11 +6,16 @@ roles may not. A checkpoint that verifies under the store's keys is never repudi
 from uuid import UUID
 
 from events.checkpoint import Checkpoint
-from services.checkpoints import CHECKPOINT_TOPIC, SignedCheckpoint, judged, recorded_checkpoints
-from services.errors import NotFound
-from services.keyring import recorded_keys
-from services.ledger_base import LedgerBase, Recorded, retry_on_conflict
-from services.principals import Principal, Role
+from services.application.errors import NotFound
+from services.application.evidence.checkpoints import (
+    CHECKPOINT_TOPIC,
+    SignedCheckpoint,
+    judged,
+    recorded_checkpoints,
+)
+from services.application.evidence.keyring import recorded_keys
+from services.application.ledger_base import LedgerBase, Recorded, retry_on_conflict
+from services.application.principals import Principal, Role
 
 #: Who may ask for, and decide, a repudiation (never the same person for both).
 REPUDIATORS = (Role.EXECUTIVE, Role.ADMIN)

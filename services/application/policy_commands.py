@@ -16,11 +16,11 @@ from events.policy import REGISTRY_ID, PolicyRegistry, PolicyVersion
 from policies.bundle import TEST_SUFFIX, PolicyBundle, canonical_json
 from policies.proposal_checks import check_proposal, require_passing
 from policies.whatif import WhatIf, run_whatif
-from services.errors import Forbidden
-from services.guard import GuardedLedger, bundle_of
-from services.guardrail_input import build_input
-from services.ledger_base import Recorded, retry_on_conflict
-from services.principals import Principal, Role
+from services.application.errors import Forbidden
+from services.application.guard import GuardedLedger, bundle_of
+from services.application.guardrail_input import build_input
+from services.application.ledger_base import Recorded, retry_on_conflict
+from services.application.principals import Principal, Role
 
 log = structlog.get_logger(__name__)
 

@@ -11,17 +11,17 @@ from infra.config import Settings
 from infra.logging import correlated
 from infra.store_locks import LockHeld
 from policies.bundle import SHIPPED_BUNDLE_DIR
+from services.application.demo import load_demo
 from services.bootstrap import Platform, build
-from services.cli_audit import audit_app
-from services.cli_db import db_app
-from services.cli_integrity import checkpoint, start_or_refuse, verify
-from services.cli_policy import policy_test as run_policy_checks
-from services.cli_repudiation import repudiation_app
-from services.cli_stream import projections_compare, stream_app
-from services.cli_tokens import token_app
-from services.demo import load_demo
-from services.projector import projector
-from services.relay import relay
+from services.cli.audit import audit_app
+from services.cli.db import db_app
+from services.cli.integrity import checkpoint, start_or_refuse, verify
+from services.cli.policy import policy_test as run_policy_checks
+from services.cli.repudiation import repudiation_app
+from services.cli.stream import projections_compare, stream_app
+from services.cli.tokens import token_app
+from services.workers.projector import projector
+from services.workers.relay import relay
 
 app = typer.Typer(help="okrgov: event-sourced OKR governance.", no_args_is_help=True)
 projections_app = typer.Typer(help="Read models.", no_args_is_help=True)

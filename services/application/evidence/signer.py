@@ -20,10 +20,10 @@ from events.signing_keys import SigningKey, SigningKeys
 from infra.config import Settings
 from infra.logging import current_correlation_id, new_correlation_id
 from infra.signing import Signer, key_source, load_or_create_signer, load_signer
-from services.checkpoints import VALID, recorded_checkpoints
-from services.guard import SYSTEM_ACTOR
-from services.keyring import Keyring, recorded_keys
-from services.ledger_base import LedgerBase
+from services.application.evidence.checkpoints import VALID, recorded_checkpoints
+from services.application.evidence.keyring import Keyring, recorded_keys
+from services.application.guard import SYSTEM_ACTOR
+from services.application.ledger_base import LedgerBase
 
 log = structlog.get_logger(__name__)
 

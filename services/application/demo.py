@@ -12,8 +12,8 @@ from uuid import UUID
 
 from events import Commitment, Level
 from infra.logging import correlated
-from services.ledger import Ledger
-from services.principals import Principal
+from services.application.ledger import Ledger
+from services.application.principals import Principal
 
 PRIYA = Principal.of("priya", ["executive"])
 MEMBERS = {name: Principal.of(name, ["member"]) for name in ("tom", "elena", "dmitri", "sofia")}

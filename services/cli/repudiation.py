@@ -12,12 +12,12 @@ from events.errors import DomainError
 from events.identity import InvalidUserId, canonical_user_id
 from infra.config import Settings
 from infra.logging import correlated
+from services.application.errors import Forbidden, NotFound
+from services.application.evidence.checkpoints import SignedCheckpoint
+from services.application.evidence.repudiation import Repudiations
+from services.application.evidence.verification import integrity_of
+from services.application.principals import Principal, Role
 from services.bootstrap import build
-from services.checkpoints import SignedCheckpoint
-from services.errors import Forbidden, NotFound
-from services.integrity import integrity_of
-from services.principals import Principal, Role
-from services.repudiation import Repudiations
 
 repudiation_app = typer.Typer(
     help="Repudiate checkpoints that do not verify: asked by one person, approved by another."

@@ -20,10 +20,10 @@ import typer
 from events.signing_keys import is_fingerprint
 from infra.config import Settings
 from infra.logging import correlated
+from services.application.errors import NotFound
+from services.application.evidence.signer import EX_CONFIG, SigningKeyRefused
+from services.application.evidence.verification import integrity_of, signing_integrity
 from services.bootstrap import Platform, build
-from services.errors import NotFound
-from services.integrity import integrity_of, signing_integrity
-from services.store_signer import EX_CONFIG, SigningKeyRefused
 
 T = TypeVar("T")
 

@@ -23,8 +23,8 @@ from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from infra import kafka
 from infra.config import Settings
 from infra.metrics import MetricsPortUnavailable, MetricsServer, registry_of
-from services.stream_alarms import LagAlarm, Measured, StallAlarm, counter, gauge
-from services.stream_health import CAUGHT_UP, Backlog, Lag, StreamStore, age, kafka_name
+from services.workers.stream_alarms import LagAlarm, Measured, StallAlarm, counter, gauge
+from services.workers.stream_health import CAUGHT_UP, Backlog, Lag, StreamStore, age, kafka_name
 
 log = structlog.get_logger(__name__)
 
@@ -36,7 +36,7 @@ SAMPLE_SECONDS = 1.0
 
 
 class RelayWatch(Measured):
-    """Watches a relay, which tells it of each page (``services.relay.PageObserver``)."""
+    """Watches a relay, which tells it of each page (``services.workers.relay.PageObserver``)."""
 
     def __init__(self, relay: Any, store: StreamStore, settings: Settings) -> None:
         super().__init__()
@@ -481,7 +481,7 @@ def port_of(settings: Settings, option: int | None) -> int:
 
 
 def watch_relay(settings: Settings, relay: Any, port: int | None = None) -> Watch:
-    """Watch ``relay`` (a ``services.relay.Relay``), which reports its pages to the watch;
+    """Watch ``relay`` (a ``services.workers.relay.Relay``), which reports its pages to the watch;
     started, with its endpoint when a port is set."""
     store = StreamStore(relay.stored.recorder, mapper_factory=lambda: _mapper(settings))
     watched = RelayWatch(relay, store, settings)

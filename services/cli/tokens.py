@@ -13,10 +13,10 @@ import typer
 from events.identity import InvalidUserId, canonical_user_id
 from infra.config import Settings
 from infra.logging import correlated
-from services.access import MAX_TOKEN_TTL
+from services.application.access import MAX_TOKEN_TTL
+from services.application.errors import NotFound
+from services.application.principals import Role
 from services.bootstrap import Platform, build
-from services.errors import NotFound
-from services.principals import Role
 
 token_app = typer.Typer(help="Bearer tokens for the API, issued and revoked on the record.")
 

@@ -24,9 +24,9 @@ from events.access import AccessToken
 from events.identity import canonical_user_id, is_canonical_user_id
 from infra.logging import current_correlation_id, new_correlation_id
 from infra.tokens import InvalidToken, TokenSigner
-from services.errors import Forbidden, NotFound
-from services.ledger_base import Recorded, retry_on_conflict
-from services.principals import Principal, Role
+from services.application.errors import Forbidden, NotFound
+from services.application.ledger_base import Recorded, retry_on_conflict
+from services.application.principals import Principal, Role
 
 log = structlog.get_logger(__name__)
 

@@ -18,10 +18,10 @@ from projections.snapshot import (
     snapshot_at,
     snapshot_through,
 )
-from services.errors import Forbidden, NotFound
-from services.ledger_base import Recorded, retry_on_conflict
-from services.policy_commands import PolicyCommands
-from services.principals import Principal, Role
+from services.application.errors import Forbidden, NotFound
+from services.application.ledger_base import Recorded, retry_on_conflict
+from services.application.policy_commands import PolicyCommands
+from services.application.principals import Principal, Role
 
 AsOf = int | datetime | None
 """A store position, a moment (the last position recorded at or before it), or now."""

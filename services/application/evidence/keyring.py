@@ -7,7 +7,7 @@ import structlog
 from eventsourcing.application import AggregateNotFoundError
 
 from events.signing_keys import KEYRING_ID, SigningKey, SigningKeys
-from services.ledger_base import LedgerBase
+from services.application.ledger_base import LedgerBase
 
 log = structlog.get_logger(__name__)
 

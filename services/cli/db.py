@@ -29,7 +29,7 @@ from psycopg import sql
 from infra.config import Settings
 from infra.persistence import eventsourcing_env, is_postgres
 from infra.stored_events import APPEND_ONLY_TRIGGER, postgres_append_only_statements
-from services.ledger import Ledger
+from services.application.ledger import Ledger
 
 db_app = typer.Typer(help="Database set-up (PostgreSQL).", no_args_is_help=True)
 

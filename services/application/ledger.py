@@ -1,5 +1,5 @@
 """The OKR ledger: one method per command on cycles, objectives and key results (change
-requests are in ``services.change_requests``). Each loads its aggregates, checks
+requests are in ``services.application.change_requests``). Each loads its aggregates, checks
 permissions, asks the guardrails, lets the domain enforce its invariants, and records all
 new events (with the guardrail decision) in one ``save()``. The guardrails are asked
 before the domain acts, so a refused attempt is on record as a denied decision."""
@@ -13,11 +13,11 @@ from eventsourcing.domain import Aggregate
 from events import Commitment, Cycle, KeyResult, Level, Objective
 from events.identity import user_id_field
 from events.key_result import OPTIONAL_FIELDS
-from services.change_requests import ChangeRequestCommands
-from services.guardrail_input import objective_doc
-from services.ledger_base import Recorded, retry_on_conflict
-from services.principals import Principal, Role
-from services.snapshot_commands import SnapshotCommands
+from services.application.change_requests import ChangeRequestCommands
+from services.application.guardrail_input import objective_doc
+from services.application.ledger_base import Recorded, retry_on_conflict
+from services.application.principals import Principal, Role
+from services.application.snapshot_commands import SnapshotCommands
 
 __all__ = ["Ledger", "Recorded"]
 

@@ -22,8 +22,8 @@ first position that does not match, and why:
   root: both were rewritten somewhere in that checkpoint's range.
 
 Rows are compared with the checkpoints that verify. One that does not (unsigned, a bad
-signature, an unknown key: ``services.checkpoints``) is reported beside the rows' verdict,
-never instead of it, until it is repudiated.
+signature, an unknown key: ``services.application.evidence.checkpoints``) is reported beside
+the rows' verdict, never instead of it, until it is repudiated.
 """
 
 import time
@@ -45,12 +45,12 @@ from infra.merkle import Frontier, audit_path, leaf_hash, verify_inclusion
 from infra.signing import Signer
 from infra.stored_events import StoredEvents, StoredRow
 from projections.integrity import INTEGRITY, LeafFollower, LeafLogView, LeafRecord, leaf_log_view
-from services.checkpoints import VALID, SignedCheckpoint, recorded_checkpoints
-from services.errors import NotFound
-from services.guard import SYSTEM_ACTOR
-from services.keyring import Keyring, recorded_keys
-from services.ledger_base import LedgerBase
-from services.store_signer import store_signer
+from services.application.errors import NotFound
+from services.application.evidence.checkpoints import VALID, SignedCheckpoint, recorded_checkpoints
+from services.application.evidence.keyring import Keyring, recorded_keys
+from services.application.evidence.signer import store_signer
+from services.application.guard import SYSTEM_ACTOR
+from services.application.ledger_base import LedgerBase
 
 if TYPE_CHECKING:
     from services.bootstrap import Platform

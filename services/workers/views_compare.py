@@ -24,7 +24,7 @@ from projections.documents import (
 from projections.entries import EntryProjection, SQLiteEntryView
 from projections.follower import Projection
 from services.store_access import view_for
-from services.stream_health import (
+from services.workers.stream_health import (
     Backlog,
     StreamStore,
     ViewPositions,

@@ -1,6 +1,6 @@
 """The checkpoints recorded in a store, each judged against the public key the store
-records for it (``services.keyring``), never against a key this process holds; with their
-repudiations (four eyes, ``events.checkpoint``).
+records for it (``services.application.evidence.keyring``), never against a key this
+process holds; with their repudiations (four eyes, ``events.checkpoint``).
 
 A checkpoint's status:
 
@@ -25,8 +25,8 @@ from eventsourcing.utils import get_topic
 
 from events.checkpoint import Checkpoint, RepudiationState, signed_message
 from infra.signing import fingerprint, parse_public_key, verify_signature
-from services.keyring import Keyring
-from services.ledger_base import LedgerBase
+from services.application.evidence.keyring import Keyring
+from services.application.ledger_base import LedgerBase
 
 log = structlog.get_logger(__name__)
 

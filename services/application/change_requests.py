@@ -15,10 +15,10 @@ from events.errors import InvalidTransition, InvalidValue
 from events.key_result import new_definition
 from events.objective import check_objective_changes
 from events.values import ChangeKind, TargetKind
-from services.guard import GuardedLedger
-from services.guardrail_input import objective_doc
-from services.ledger_base import Recorded, retry_on_conflict
-from services.principals import Principal
+from services.application.guard import GuardedLedger
+from services.application.guardrail_input import objective_doc
+from services.application.ledger_base import Recorded, retry_on_conflict
+from services.application.principals import Principal
 
 
 @dataclass

@@ -20,10 +20,10 @@ from policies.bundle import PolicyBundle, input_digest, load_shipped_bundle
 from policies.decision_point import DecisionPoint, Ruling
 from policies.engine import PolicyError, PolicyTimeout, Violation
 from policies.review import PolicyReviews
-from services.errors import GuardrailViolation, PolicyTimedOut, PolicyUnavailable
-from services.guardrail_input import Doc, build_input, objective_doc
-from services.ledger_base import LedgerBase, Recorded
-from services.principals import Principal
+from services.application.errors import GuardrailViolation, PolicyTimedOut, PolicyUnavailable
+from services.application.guardrail_input import Doc, build_input, objective_doc
+from services.application.ledger_base import LedgerBase, Recorded
+from services.application.principals import Principal
 
 log = structlog.get_logger(__name__)
 

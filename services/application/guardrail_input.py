@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from events import ChangeRequest, Cycle, KeyResult, Objective
-from services.principals import Principal
+from services.application.principals import Principal
 
 Doc = dict[str, Any]
 

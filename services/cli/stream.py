@@ -15,8 +15,8 @@ from infra.config import Settings
 from infra.logging import configure_logging
 from infra.persistence import is_postgres, sqlite_file
 from services.bootstrap import PROJECTIONS
-from services.stream_health import Lag, StreamStore
-from services.views_compare import Comparison, open_view, positions_of
+from services.workers.stream_health import Lag, StreamStore
+from services.workers.views_compare import Comparison, open_view, positions_of
 
 stream_app = typer.Typer(help="The event stream on Kafka.", no_args_is_help=True)
 

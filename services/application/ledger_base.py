@@ -20,8 +20,8 @@ from eventsourcing.persistence import IntegrityError
 from events import Cycle, KeyResult, Objective, Stamp
 from events.errors import InvalidValue
 from infra.logging import correlated, current_correlation_id, new_correlation_id
-from services.errors import Conflict, NotFound
-from services.principals import Principal
+from services.application.errors import Conflict, NotFound
+from services.application.principals import Principal
 
 log = structlog.get_logger(__name__)
 

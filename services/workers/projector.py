@@ -10,7 +10,7 @@ PostgreSQL schema. The integrity leaf log is not among them: it hashes the store
 A worker applies only records of its store (``OKRGOV_EVENT_SOURCE``) that verify under the
 trusted keys (``infra.stream_keys``), on the partition the relay puts their aggregate on;
 everything else is quarantined (``projections.quarantine``). ``--reset`` rebuilds a
-worker's views on purpose (``services.stream_reset``).
+worker's views on purpose (``services.workers.stream_reset``).
 """
 
 import threading
@@ -30,11 +30,11 @@ from infra.stream_keys import NoStreamKeys, trusted_keys
 from projections.follower import Projection
 from projections.kafka_source import Decode, KafkaSource, Observe, Refused, Target
 from projections.quarantine import Quarantine
-from services import stream_reset
 from services.bootstrap import PROJECTIONS, build
-from services.cli_integrity import start_or_refuse
-from services.relay import stop_on_signals
+from services.cli.integrity import start_or_refuse
 from services.store_access import ledger_mapper, store_factory, view_for
+from services.workers import stream_reset
+from services.workers.relay import stop_on_signals
 
 log = structlog.get_logger(__name__)
 
@@ -194,7 +194,7 @@ def projector(
             for follower in platform.followers.values():
                 follower.batch_size = batch_size
             start_or_refuse(platform)  # exit 78 when this process's signing key is not the store's
-            from services.stream_watch import watch_followers
+            from services.workers.stream_watch import watch_followers
 
             watch = watch_followers(settings, platform, metrics_port)
             try:
@@ -205,7 +205,7 @@ def projector(
         finally:
             platform.close()
         return
-    from services.stream_watch import watch_worker, worker_watch
+    from services.workers.stream_watch import watch_worker, worker_watch
 
     watched = worker_watch(settings, store_url, store_schema)  # lag against the store, if given
     worker = _kafka_worker(settings, observe=watched.observe, max_poll_records=batch_size)
@@ -238,7 +238,7 @@ def reset_worker(
     batch_size: int,
     stop: threading.Event,
 ) -> None:
-    """``--reset``: clear and rebuild, print a summary (``services.stream_reset``)."""
+    """``--reset``: clear and rebuild, print a summary (``services.workers.stream_reset``)."""
     if origin is Origin.store and not (store_url or store_schema):
         typer.echo(
             "error: --from store needs --store-url and/or --store-schema: where the store "

@@ -1,0 +1,1 @@
+"""Tamper evidence: signed checkpoints, the keyring, verification of the store, repudiation."""

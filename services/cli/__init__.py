@@ -1,0 +1,1 @@
+"""The ``okrgov`` command line: one module per command group, ``main`` assembles them."""

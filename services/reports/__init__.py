@@ -1,0 +1,1 @@
+"""Documents made from read models: the quarter-end snapshot as CSV and HTML."""
