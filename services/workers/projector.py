@@ -28,12 +28,12 @@ from infra.persistence import store_lock
 from infra.signing import InvalidSigningKey
 from infra.stream_keys import NoStreamKeys, trusted_keys
 from projections.follower import Projection
-from projections.kafka_source import Decode, KafkaSource, Observe, Refused, Target
 from projections.quarantine import Quarantine
 from services.bootstrap import PROJECTIONS, build
 from services.cli.integrity import start_or_refuse
 from services.store_access import ledger_mapper, store_factory, view_for
 from services.workers import stream_reset
+from services.workers.kafka_source import Decode, KafkaSource, Observe, Refused, Target
 from services.workers.relay import stop_on_signals
 
 log = structlog.get_logger(__name__)

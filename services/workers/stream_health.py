@@ -220,7 +220,7 @@ class ViewPositions:
 
 def kafka_name(projection: str, topic: str, partition: int) -> str:
     """The tracking name of a projection fed from one partition of ``topic`` (as
-    ``projections.kafka_source.tracking_name``)."""
+    ``services.workers.kafka_source.tracking_name``)."""
     return f"{projection}@{topic}:{partition}"
 
 

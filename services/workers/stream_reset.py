@@ -23,7 +23,7 @@ from kafka import OffsetAndMetadata, TopicPartition
 from kafka.errors import KafkaError
 
 from infra.config import Settings
-from projections.kafka_source import KafkaSource, apply_new, tracking_name
+from services.workers.kafka_source import KafkaSource, apply_new, tracking_name
 
 log = structlog.get_logger(__name__)
 

@@ -28,8 +28,8 @@ from stream_support import (
 
 from infra.config import Settings
 from infra.stored_events import StoredEvents
-from projections.kafka_source import KafkaSource, apply_new, tracking_name
 from services.bootstrap import PROJECTIONS, build
+from services.workers.kafka_source import KafkaSource, apply_new, tracking_name
 from services.workers.projector import build_kafka_source
 from services.workers.relay import build_relay
 

@@ -38,9 +38,9 @@ from infra import kafka
 from infra.config import Settings
 from infra.signing import Signer, parse_private_key
 from infra.stored_events import StoredEvents
-from projections.kafka_source import KafkaSource, tracking_name
 from projections.quarantine import Quarantine
 from services.bootstrap import PROJECTIONS, Platform, build
+from services.workers.kafka_source import KafkaSource, tracking_name
 from services.workers.projector import build_kafka_source
 from services.workers.relay import build_relay
 
