@@ -13,6 +13,13 @@ import unicodedata
 
 from events.errors import InvalidValue
 
+#: The platform's own name, one value for two things that must stay equal to it: the actor
+#: of what the platform records by itself (the shipped policy bundle as version 1, signing
+#: keys, verification records, tokens issued from the command line), which sealed records
+#: already name; and the ledger application's name, which names the PostgreSQL events table
+#: (``okrgov_events``) of every existing store and which the relay and the projection
+#: workers open without the ledger.
+SYSTEM = "okrgov"
 #: Longest canonical user id (an OIDC subject or an e-mail address fits).
 MAX_USER_ID_LENGTH = 128
 #: What an API request may send as a user id: the canonical characters, upper case

@@ -6,6 +6,7 @@ from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
+from events.identity import SYSTEM
 from projections.audit import DECISION
 from projections.documents import Document, DocumentView
 from projections.entries import Entry, EntryQuery, EntryView
@@ -15,7 +16,7 @@ from projections.okr_state import with_target
 STALE_AFTER = timedelta(days=7)
 #: The shipped bundle is recorded as version 1 by the platform itself, proposer and
 #: approver alike: the one activation exempt from four eyes.
-SEED_ACTOR = "okrgov"
+SEED_ACTOR = SYSTEM
 #: The event that records what an approved request for an addition added.
 ADDITIONS = {"add_key_result": "KeyResult.Added", "add_objective": "Objective.Created"}
 #: The events that apply an approved change request, by what its target is.

@@ -10,6 +10,7 @@ from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 from eventsourcing.utils import Environment
 
+from events.identity import SYSTEM
 from infra.config import Settings
 from infra.persistence import eventsourcing_env
 from projections.documents import DocumentView, PostgresDocumentView, SQLiteDocumentView
@@ -17,7 +18,7 @@ from projections.entries import EntryProjection, PostgresEntryView, SQLiteEntryV
 from projections.follower import Projection
 from services.application.ledger import Ledger
 
-APPLICATION = "okrgov"
+APPLICATION = SYSTEM
 """The ledger's application name: it names the PostgreSQL events table."""
 
 

@@ -21,7 +21,7 @@ from eventsourcing.utils import get_topic
 
 from events import Stamp
 from events.access import AccessToken
-from events.identity import canonical_user_id, is_canonical_user_id
+from events.identity import SYSTEM, canonical_user_id, is_canonical_user_id
 from infra.logging import current_correlation_id, new_correlation_id
 from infra.tokens import InvalidToken, TokenSigner
 from services.application.errors import Forbidden, NotFound
@@ -194,7 +194,7 @@ class AccessControl:
         )  # fmt: skip
         return IssuedToken(self._signer.create(token.id, subject, granted, expires_at), record)
 
-    def create(self, user: str, roles: Sequence[str], *, issued_by: str = "okrgov") -> str:
+    def create(self, user: str, roles: Sequence[str], *, issued_by: str = SYSTEM) -> str:
         """Issue a token with the default lifetime and return its text (tests, the demo)."""
         return self.issue(user, roles, issued_by=issued_by).text
 

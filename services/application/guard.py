@@ -15,6 +15,7 @@ from eventsourcing.persistence import IntegrityError
 
 from events import ChangeRequest, Cycle, KeyResult, Objective, Stamp
 from events.decision import ALLOWED, DENIED, ERROR, Decision, EventRef, pending_refs
+from events.identity import SYSTEM
 from events.policy import REGISTRY_ID, PolicyRegistry, PolicyVersion
 from policies.bundle import PolicyBundle, input_digest, load_shipped_bundle
 from policies.decision_point import DecisionPoint, Ruling
@@ -27,7 +28,7 @@ from services.application.principals import Principal
 
 log = structlog.get_logger(__name__)
 
-SYSTEM_ACTOR = "okrgov"
+SYSTEM_ACTOR = SYSTEM
 
 
 def _items(violations: Iterable[Violation]) -> list[dict[str, str]]:

@@ -11,7 +11,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from events import Commitment, Cycle, KeyResult, Level, Objective
-from events.identity import user_id_field
+from events.identity import SYSTEM, user_id_field
 from events.key_result import OPTIONAL_FIELDS
 from services.application.change_requests import ChangeRequestCommands
 from services.application.guardrail_input import objective_doc
@@ -27,7 +27,7 @@ class Ledger(SnapshotCommands, ChangeRequestCommands):
 
     # eventsourcing names an application after its class unless told otherwise; the name
     # picks the PostgreSQL events table (okrgov_events), so it is fixed here.
-    name = "okrgov"
+    name = SYSTEM
 
     # ---- cycles ------------------------------------------------------------------------
 
