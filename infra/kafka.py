@@ -239,6 +239,28 @@ def decode(value: bytes) -> Envelope:
         raise UndecodableEvent(f"not JSON: {exc}") from None
     if not isinstance(envelope, dict):
         raise UndecodableEvent("not a JSON object")
+    _check_attributes(envelope)
+    try:
+        subject = UUID(envelope["subject"])
+    except ValueError:
+        raise UndecodableEvent(f"subject {envelope['subject']!r} is not a UUID") from None
+    return Envelope(
+        id=envelope["id"],
+        source=envelope["source"],
+        type=envelope["type"],
+        subject=subject,
+        position=envelope[POSITION],
+        version=envelope[VERSION],
+        state=_payload(envelope),
+        time=envelope.get("time"),
+        leaf=_optional(envelope, LEAF, bytes.fromhex),
+        key_id=envelope.get(KEY_ID) if isinstance(envelope.get(KEY_ID), str) else None,
+        signature=_optional(envelope, SIGNATURE, _b64),
+    )
+
+
+def _check_attributes(envelope: dict[str, Any]) -> None:
+    """The CloudEvents attributes ``decode`` relies on are there, with their types."""
     if envelope.get("specversion") != SPEC_VERSION:
         raise UndecodableEvent(f"specversion {envelope.get('specversion')!r}, not {SPEC_VERSION}")
     for name, kind in (("id", str), ("source", str), ("type", str), ("subject", str)):
@@ -250,32 +272,18 @@ def decode(value: bytes) -> Envelope:
             raise UndecodableEvent(f"{name} missing or not a positive integer")
         if number >= 2**63:
             raise UndecodableEvent(f"{name} above a signed 64-bit integer")
-    try:
-        subject = UUID(envelope["subject"])
-    except ValueError:
-        raise UndecodableEvent(f"subject {envelope['subject']!r} is not a UUID") from None
+
+
+def _payload(envelope: dict[str, Any]) -> bytes:
+    """The event's state: ``data`` as compact JSON, or ``data_base64`` decoded."""
     if "data" in envelope:
-        state = json.dumps(envelope["data"], separators=(",", ":"), ensure_ascii=False).encode()
-    elif isinstance(envelope.get("data_base64"), str):
+        return json.dumps(envelope["data"], separators=(",", ":"), ensure_ascii=False).encode()
+    if isinstance(envelope.get("data_base64"), str):
         try:
-            state = base64.b64decode(envelope["data_base64"], validate=True)
+            return base64.b64decode(envelope["data_base64"], validate=True)
         except binascii.Error:
             raise UndecodableEvent("data_base64 is not base64") from None
-    else:
-        raise UndecodableEvent("neither data nor data_base64")
-    return Envelope(
-        id=envelope["id"],
-        source=envelope["source"],
-        type=envelope["type"],
-        subject=subject,
-        position=envelope[POSITION],
-        version=envelope[VERSION],
-        state=state,
-        time=envelope.get("time"),
-        leaf=_optional(envelope, LEAF, bytes.fromhex),
-        key_id=envelope.get(KEY_ID) if isinstance(envelope.get(KEY_ID), str) else None,
-        signature=_optional(envelope, SIGNATURE, _b64),
-    )
+    raise UndecodableEvent("neither data nor data_base64")
 
 
 def _b64(text: str) -> bytes:

@@ -109,16 +109,7 @@ def _reads(
     if not isinstance(node, dict):
         return
     if "RefDot" in node or "RefBrack" in node:
-        chain = _chain(node)
-        if chain is not None:
-            root, path, line = chain
-            if root == "data":
-                yield path, line
-            elif root in aliases:
-                yield aliases[root][1] + path, line
-        # The parts of the chain are not references of their own; its indexes may be.
-        for index in _indexes(node):
-            yield from _reads(index, aliases)
+        yield from _reference_reads(node, aliases)
         return
     if "Var" in node and isinstance(node["Var"], dict):
         var = node["Var"]
@@ -127,6 +118,22 @@ def _reads(
         return
     for value in node.values():
         yield from _reads(value, aliases)
+
+
+def _reference_reads(
+    node: Node, aliases: dict[str, tuple[int, tuple[str, ...]]]
+) -> Iterator[tuple[tuple[str, ...], int]]:
+    """What one reference reads: its own path when rooted at ``data`` or an alias; the parts
+    of the chain are not references of their own, but its indexes may be."""
+    chain = _chain(node)
+    if chain is not None:
+        root, path, line = chain
+        if root == "data":
+            yield path, line
+        elif root in aliases:
+            yield aliases[root][1] + path, line
+    for index in _indexes(node):
+        yield from _reads(index, aliases)
 
 
 def _chain(node: Node) -> tuple[str, tuple[str, ...], int] | None:

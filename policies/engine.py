@@ -292,7 +292,7 @@ def check_functions_exist(modules: dict[str, str], data: Any, entry_points: list
         )
     except (KeyboardInterrupt, SystemExit):
         raise
-    except BaseException as exc:  # noqa: B036 - a Rust panic arrives as a BaseException
+    except BaseException as exc:  # a Rust panic arrives as a BaseException
         text = str(exc)
         if "Unknown function" in text.split(_BACKTRACE, 1)[0]:
             raise PolicyCompileError.from_regorus(text) from None

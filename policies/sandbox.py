@@ -106,7 +106,7 @@ class _WorkerPopen(popen_forkserver.Popen):
 
 class _WorkerProcess(ForkServerProcess):
     @staticmethod
-    def _Popen(process_obj: BaseProcess) -> _WorkerPopen:  # noqa: N802 - multiprocessing's name
+    def _Popen(process_obj: BaseProcess) -> _WorkerPopen:
         return _WorkerPopen(process_obj)
 
 

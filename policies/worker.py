@@ -87,7 +87,7 @@ def handle(slots: dict[str, _Slot], request: Request) -> Answer:
         return {"error": f"{type(exc).__name__}: {_text(exc)}"}
 
 
-def _ping(slots: dict[str, _Slot], request: Request) -> Answer:
+def _ping(_slots: dict[str, _Slot], _request: Request) -> Answer:
     return {"ok": "ready"}
 
 
@@ -142,7 +142,7 @@ def _query(slots: dict[str, _Slot], request: Request) -> Answer:
     return {"ok": json.loads(engine.eval_query_as_json(request["query"]))}
 
 
-def _functions(slots: dict[str, _Slot], request: Request) -> Answer:
+def _functions(_slots: dict[str, _Slot], request: Request) -> Answer:
     check_functions_exist(request["modules"], request["data"], request["entry_points"])
     return {"ok": None}
 
@@ -212,7 +212,7 @@ def _probe_definition(slots: dict[str, _Slot], request: Request) -> Answer:
     return _probe(slots, {**request, "slot": "definition"})
 
 
-def _whatif(slots: dict[str, _Slot], request: Request) -> Answer:
+def _whatif(_slots: dict[str, _Slot], request: Request) -> Answer:
     return {"ok": whatif_job.run(request)}
 
 
