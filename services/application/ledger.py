@@ -17,7 +17,7 @@ from services.application.change_requests import ChangeRequestCommands
 from services.application.guardrail_input import objective_doc
 from services.application.ledger_base import Recorded, retry_on_conflict
 from services.application.principals import Principal, Role
-from services.application.snapshot_commands import SnapshotCommands
+from services.application.snapshots import SnapshotCommands
 
 __all__ = ["Ledger", "Recorded"]
 

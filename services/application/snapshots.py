@@ -20,7 +20,7 @@ from projections.snapshot import (
 )
 from services.application.errors import Forbidden, NotFound
 from services.application.ledger_base import Recorded, retry_on_conflict
-from services.application.policy_commands import PolicyCommands
+from services.application.policies import PolicyCommands
 from services.application.principals import Principal, Role
 
 AsOf = int | datetime | None

@@ -18,7 +18,7 @@ from services.api.errors import READ_ERRORS, WRITE_ERRORS
 from services.api.schemas import Cycle
 from services.api.schemas_snapshot import SealVerification, SnapshotAnswer, SnapshotDocument
 from services.api.security_headers import REPORT_POLICY
-from services.application.snapshot_commands import AsOf
+from services.application.snapshots import AsOf
 from services.reports.snapshot_export import to_csv, to_html
 
 router = APIRouter(prefix="/v1/cycles", tags=["snapshots"])
