@@ -71,8 +71,7 @@ from infra.stored_events import StoredEvents
 from projections.audit import AuditTrail
 from projections.integrity import INTEGRITY, LeafFollower
 from projections.snapshot import PAGE_SIZE, RELEVANT_TOPICS, snapshot_at
-from services.application.evidence.verification import integrity_of, signing_integrity
-from services.bootstrap import Platform, build
+from services.bootstrap import Platform, build, integrity_of, signing_integrity
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres:postgres@127.0.0.1:5432/test"
 POSTGRES_URL_ENV = "OKRGOV_BENCH_DATABASE_URL"

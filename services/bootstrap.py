@@ -10,6 +10,7 @@ from infra.config import Settings
 from infra.logging import configure_logging
 from infra.persistence import eventsourcing_env, store_lock
 from infra.private_files import private_directory, private_secrets
+from infra.signing import Signer
 from infra.stored_events import StoredEvents
 from infra.tokens import TokenSigner, load_or_create_secret
 from policies.decision_point import DecisionPoint
@@ -21,12 +22,13 @@ from projections.documents import DocumentView
 from projections.entries import EntryProjection, EntryView
 from projections.follower import Follower, Projection
 from projections.governance import Governance
-from projections.integrity import INTEGRITY
+from projections.integrity import INTEGRITY, LeafFollower, leaf_log_view
 from projections.okr_state import OkrState
 from projections.rebuild import Rebuilt, aside_name, rebuild_aside
 from services.application.access import AccessControl, AccessList
 from services.application.errors import ProjectionBehind
-from services.application.evidence.verification import integrity_follower, start_signing
+from services.application.evidence.signer import store_signer
+from services.application.evidence.verification import Integrity
 from services.application.ledger import Ledger
 from services.store_access import open_view
 
@@ -47,29 +49,31 @@ class Platform:
     ledger: Ledger
     followers: dict[str, Follower]
     tokens: AccessControl
-    _last_write: dict[str, int] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    evidence: "Evidence"
+    projections: ProjectionRunner = field(init=False)
+    """Runs ``followers``, rebuilds their views and waits for them (read-your-writes)."""
+
+    def __post_init__(self) -> None:
+        self.projections = ProjectionRunner(self.followers)
 
     @property
     def okr_state(self) -> DocumentView:
-        return self.followers[OkrState.name].view
+        return self.projections.view(OKR_STATE)
 
     @property
     def governance(self) -> DocumentView:
-        return self.followers[Governance.name].view
+        return self.projections.view(GOVERNANCE)
 
     @property
     def audit(self) -> EntryView:
-        view = self.followers[AuditTrail.name].view
-        assert isinstance(view, EntryView)
-        return view
+        return self.projections.entries(AUDIT)
 
     def start(self) -> None:
         """Follow the store in the background; sign a checkpoint every
         ``checkpoint_every`` events with the store's key (``SigningKeyRefused`` when this
         process holds another: it must not sign what the store cannot verify)."""
         if self.settings.checkpoint_every:
-            start_signing(self)
+            self.evidence.start_signing()
         for follower in self.followers.values():
             follower.catch_up()
             follower.start(self.settings.projection_poll_seconds)
@@ -133,6 +137,65 @@ class Platform:
                 )
 
 
+# ---- tamper evidence ---------------------------------------------------------------------
+
+
+def leaf_log_follower(ledger: Ledger, settings: Settings) -> LeafFollower:
+    """The leaf log's follower, asking for a signed checkpoint every
+    ``settings.checkpoint_every`` events once ``Evidence.start_signing`` gave it a signer."""
+    events = StoredEvents(ledger.recorder)
+    return LeafFollower(
+        events, ledger.mapper, leaf_log_view(events), every=settings.checkpoint_every
+    )
+
+
+@dataclass
+class Evidence:
+    """A process's tamper-evidence parts: the leaf log's follower, and this process's
+    signing key, loaded (and checked against the store's keys) once per process, on the
+    first signing step, never per request. Verifying needs no private key."""
+
+    settings: Settings
+    ledger: Ledger
+    leaf_log: LeafFollower
+    _signer: Signer | None = None
+
+    def verifier(self, trusted_key: str | None = None) -> Integrity:
+        """Verification and proofs over the store, judged by the public keys it records
+        (and ``trusted_key``, the only one an auditor trusts, when given)."""
+        return Integrity(self.ledger, self.leaf_log, trusted_key=trusted_key)
+
+    def signer(self) -> Signer:
+        """This process's signer, known to the store (its first key when it has none);
+        ``SigningKeyRefused`` otherwise."""
+        if self._signer is None:
+            self._signer = store_signer(self.ledger, self.settings)
+        return self._signer
+
+    def signing(self) -> Integrity:
+        """Checkpoints signed by this process, with a key the store knows."""
+        return Integrity(self.ledger, self.leaf_log, signer=self.signer())
+
+    def start_signing(self) -> None:
+        """From now on the leaf log's follower signs a checkpoint every
+        ``checkpoint_every`` events, with the store's key."""
+        self.leaf_log.checkpoint_due = self.signing().periodic_checkpoint
+
+
+def integrity_of(platform: Platform, trusted_key: str | None = None) -> Integrity:
+    """Verification and proofs over a platform's store: public keys only."""
+    return platform.evidence.verifier(trusted_key)
+
+
+def signing_integrity(platform: Platform) -> Integrity:
+    """Checkpoints signed by this process (``SigningKeyRefused`` when its key is not the
+    store's)."""
+    return platform.evidence.signing()
+
+
+# ---- policy engines ----------------------------------------------------------------------
+
+
 def policy_budgets(settings: Settings) -> Budgets:
     return Budgets(
         decision=settings.policy_budget_ms / 1000,
@@ -180,11 +243,15 @@ def build(settings: Settings | None = None) -> Platform:
         }
         # The leaf log hashes the raw rows, not decoded events, so it is not one of PROJECTIONS.
         StoredEvents(ledger.recorder).guard_append_only()
-        followers[INTEGRITY] = integrity_follower(ledger, settings)
+        leaf_log = leaf_log_follower(ledger, settings)
+        followers[INTEGRITY] = leaf_log
         secret = load_or_create_secret(settings.secret_key, settings.data_dir)
     private_secrets(settings.data_dir)
     access_list = AccessList(ledger.recorder, ledger.mapper, settings.token_refresh_seconds)
     tokens = AccessControl(
         ledger, TokenSigner(secret), access_list, timedelta(days=settings.token_ttl_days)
     )
-    return Platform(settings=settings, ledger=ledger, followers=followers, tokens=tokens)
+    evidence = Evidence(settings, ledger, leaf_log)
+    return Platform(
+        settings=settings, ledger=ledger, followers=followers, tokens=tokens, evidence=evidence
+    )

@@ -22,8 +22,7 @@ from infra.config import Settings
 from infra.logging import correlated
 from services.application.errors import NotFound
 from services.application.evidence.signer import EX_CONFIG, SigningKeyRefused
-from services.application.evidence.verification import integrity_of, signing_integrity
-from services.bootstrap import Platform, build
+from services.bootstrap import Platform, build, integrity_of, signing_integrity
 
 T = TypeVar("T")
 

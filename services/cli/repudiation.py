@@ -15,9 +15,8 @@ from infra.logging import correlated
 from services.application.errors import Forbidden, NotFound
 from services.application.evidence.checkpoints import SignedCheckpoint
 from services.application.evidence.repudiation import Repudiations
-from services.application.evidence.verification import integrity_of
 from services.application.principals import Principal, Role
-from services.bootstrap import build
+from services.bootstrap import build, integrity_of
 
 repudiation_app = typer.Typer(
     help="Repudiate checkpoints that do not verify: asked by one person, approved by another."

@@ -19,8 +19,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from services.api.routes import ROUTERS
-from services.application.evidence.verification import signing_integrity
-from services.bootstrap import Platform
+from services.bootstrap import Platform, signing_integrity
 
 AuthHeaders = Callable[..., dict[str, str]]
 

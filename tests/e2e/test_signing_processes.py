@@ -23,8 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from infra.config import Settings
 from infra.signing import KEY_FILE, Signer, encode_private_key, load_or_create_signer
 from services.application.evidence.signer import EX_CONFIG
-from services.application.evidence.verification import integrity_of
-from services.bootstrap import build
+from services.bootstrap import build, integrity_of
 
 OKRGOV = str(Path(sys.executable).with_name("okrgov"))
 START_SECONDS = 60

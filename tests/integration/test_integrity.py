@@ -21,13 +21,8 @@ from infra.merkle import leaf_hash
 from infra.signing import load_or_create_signer
 from infra.stored_events import StoredEvents
 from services.api import create_app
-from services.application.evidence.verification import (
-    Integrity,
-    SignedCheckpoint,
-    integrity_of,
-    signing_integrity,
-)
-from services.bootstrap import Platform, build
+from services.application.evidence.verification import Integrity, SignedCheckpoint
+from services.bootstrap import Platform, build, integrity_of, signing_integrity
 from services.cli.db import _with_user
 from services.cli.main import app as cli
 

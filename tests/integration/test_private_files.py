@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from infra.config import Settings
-from services.application.evidence.verification import signing_integrity
-from services.bootstrap import Platform, build
+from services.bootstrap import Platform, build, signing_integrity
 
 STORE = "okrgov.sqlite"
 

@@ -23,9 +23,9 @@ from services.api import create_app
 from services.application.errors import Forbidden, NotFound
 from services.application.evidence.repudiation import Repudiations
 from services.application.evidence.signer import EX_CONFIG, SigningKeyRefused, store_signer
-from services.application.evidence.verification import Integrity, integrity_of, signing_integrity
+from services.application.evidence.verification import Integrity
 from services.application.principals import Principal
-from services.bootstrap import Platform, build
+from services.bootstrap import Platform, build, integrity_of, signing_integrity
 from services.cli.main import app as cli
 
 SAM = Principal.of("sam", ["admin"])

@@ -19,7 +19,6 @@ from services.api.schemas_integrity import (
 )
 from services.application.errors import Forbidden
 from services.application.evidence.repudiation import Repudiations
-from services.application.evidence.verification import integrity_of
 from services.application.ledger_base import Recorded
 from services.application.principals import Principal
 
@@ -50,7 +49,7 @@ def check_integrity(
     why (changed, missing, reordered, inserted, an altered leaf log, a checkpoint's range
     rewritten). Checkpoints that do not verify (unsigned, bad signature, unknown key) are
     listed apart, as rogue until repudiated; they never hide the rows' state."""
-    report = integrity_of(platform).verify()
+    report = platform.evidence.verifier().verify()
     body = {
         **asdict(report),
         "status": report.status,
@@ -72,7 +71,7 @@ def inclusion_proof(
     """The RFC 9162 audit path of the event at ``position`` under the latest signed
     checkpoint, checked against the row as stored now (``included``). 404 when no event
     was recorded there or no checkpoint covers it yet."""
-    return InclusionProofOut.model_validate(asdict(integrity_of(platform).prove(position)))
+    return InclusionProofOut.model_validate(asdict(platform.evidence.verifier().prove(position)))
 
 
 CheckpointPosition = Annotated[

@@ -30,7 +30,6 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 from uuid import UUID
 
 import structlog
@@ -39,25 +38,20 @@ from eventsourcing.persistence import IntegrityError, OperationalError
 from events.checkpoint import Checkpoint, periodic_id, signed_message
 from events.provenance import Stamp
 from events.signing_keys import SigningKey
-from infra.config import Settings
 from infra.logging import current_correlation_id, new_correlation_id
 from infra.merkle import Frontier, audit_path, leaf_hash, verify_inclusion
 from infra.signing import Signer
 from infra.stored_events import StoredEvents, StoredRow
-from projections.integrity import INTEGRITY, LeafFollower, LeafLogView, LeafRecord, leaf_log_view
+from projections.integrity import LeafFollower, LeafLogView, LeafRecord
 from services.application.errors import NotFound
 from services.application.evidence.checkpoints import VALID, SignedCheckpoint, recorded_checkpoints
 from services.application.evidence.keyring import Keyring, recorded_keys
-from services.application.evidence.signer import store_signer
 from services.application.guard import SYSTEM_ACTOR
 from services.application.ledger_base import LedgerBase
 
-if TYPE_CHECKING:
-    from services.bootstrap import Platform
-
 log = structlog.get_logger(__name__)
 
-__all__ = ["VALID", "Integrity", "IntegrityReport", "SignedCheckpoint", "integrity_of"]
+__all__ = ["VALID", "Integrity", "IntegrityReport", "SignedCheckpoint"]
 
 
 @dataclass(frozen=True)
@@ -507,39 +501,3 @@ def _merge(
         else:
             yield row.position, row, leaf
             row, leaf = next(rows, None), next(leaves, None)
-
-
-# ---- wiring ----------------------------------------------------------------------------
-
-
-def integrity_follower(ledger: LedgerBase, settings: Settings) -> LeafFollower:
-    """The leaf-log follower of a platform, asking for a signed checkpoint every
-    ``settings.checkpoint_every`` events."""
-    events = StoredEvents(ledger.recorder)
-    # It signs nothing until ``start_signing`` gives it the store's signer.
-    return LeafFollower(
-        events, ledger.mapper, leaf_log_view(events), every=settings.checkpoint_every
-    )
-
-
-def integrity_of(platform: "Platform", trusted_key: str | None = None) -> Integrity:
-    """Verification and proofs over a platform's store: public keys only."""
-    follower = platform.followers[INTEGRITY]
-    assert isinstance(follower, LeafFollower)
-    return Integrity(platform.ledger, follower, trusted_key=trusted_key)
-
-
-def signing_integrity(platform: "Platform") -> Integrity:
-    """Checkpoints signed by this process, with a key the store knows (introduced as its
-    first when it has none); ``SigningKeyRefused`` otherwise."""
-    integrity = integrity_of(platform)
-    integrity.signer = store_signer(platform.ledger, platform.settings)
-    return integrity
-
-
-def start_signing(platform: "Platform") -> None:
-    """From now on the platform's leaf-log follower signs a checkpoint every
-    ``checkpoint_every`` events, with the store's key (``SigningKeyRefused`` if this
-    process holds another)."""
-    integrity = signing_integrity(platform)
-    integrity.follower.checkpoint_due = integrity.periodic_checkpoint
