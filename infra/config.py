@@ -6,6 +6,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from infra.database import Database
+
 
 class Settings(BaseSettings):
     """Every setting has a working default: SQLite under ./var, embedded Rego."""
@@ -90,3 +92,10 @@ class Settings(BaseSettings):
     stall_warn_seconds: float = Field(default=5.0, gt=0)
     """How long the relay may wait for the broker's acknowledgement before the log warns
     that the broker stalls."""
+
+    @property
+    def database(self) -> Database:
+        """``database_url``, ``data_dir`` and ``database_schema`` parsed (``infra.database``):
+        what every part that reaches the database reads, instead of the URL. Parsed on each
+        use, so a ``model_copy`` with another URL never sees a stale one."""
+        return Database.parse(self.database_url, self.data_dir, self.database_schema)

@@ -21,9 +21,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 import structlog
@@ -35,7 +33,6 @@ from kafka.partitioner.default import murmur2
 
 from infra.config import Settings
 from infra.merkle import leaf_hash
-from infra.persistence import is_postgres
 from infra.signing import Signer, verify_signature
 from infra.stored_events import StoredRow
 
@@ -82,17 +79,8 @@ def event_id(originator_id: str, version: int) -> str:
 
 def event_source(settings: Settings) -> str:
     """The CloudEvents ``source``: ``OKRGOV_EVENT_SOURCE``, else the store's database
-    (without credentials)."""
-    if settings.event_source:
-        return settings.event_source
-    if is_postgres(settings):
-        url = urlparse(settings.database_url or "")
-        db = url.path.lstrip("/") or "postgres"
-        schema = settings.database_schema or "public"
-        return f"okrgov://postgresql/{url.hostname or '127.0.0.1'}:{url.port or 5432}/{db}/{schema}"
-    url_path = (settings.database_url or "").removeprefix("sqlite:").lstrip("/")
-    path = Path(url_path) if url_path else settings.data_dir / "okrgov.sqlite"
-    return f"okrgov://sqlite/{path.resolve().as_posix().lstrip('/')}"
+    (without credentials, ``Database.source``)."""
+    return settings.event_source or settings.database.source()
 
 
 def rfc3339(moment: datetime) -> str:
