@@ -13,13 +13,11 @@ from events.errors import (
     DomainError,
     InvalidTransition,
     InvalidValue,
+    Remedy,
     SelfApproval,
 )
 from events.provenance import GovernedAggregate, Stamp
 from events.values import ENDED_STATES, ChangeKind, ChangeRequestStatus, CycleState, TargetKind
-
-#: Where a change after lock is asked for (in the domain's refusals).
-REQUEST_ROUTE = "POST /v1/change-requests"
 
 #: What each kind of request may target.
 _TARGETS = {
@@ -222,5 +220,6 @@ def require_through_the_lock(
         raise CycleClosed(f"{what} of a closed cycle cannot change")
     if cycle_state == CycleState.LOCKED:
         if change_request is None:
-            raise locked(f"the cycle is locked: ask for it with a change request ({REQUEST_ROUTE})")
+            advice = "the cycle is locked: ask for it with a change request"
+            raise locked(advice, remedy=Remedy.CHANGE_REQUEST)
         change_request.require_approved_for(kind, target_kind, target_id)

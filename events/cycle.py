@@ -6,7 +6,14 @@ from uuid import UUID
 
 from eventsourcing.domain import event
 
-from events.errors import CycleClosed, CycleLocked, InvalidTransition, InvalidValue, NotSealed
+from events.errors import (
+    CycleClosed,
+    CycleLocked,
+    InvalidTransition,
+    InvalidValue,
+    NotSealed,
+    Remedy,
+)
 from events.provenance import GovernedAggregate, Stamp
 from events.values import ENDED_STATES, ChangeKind, CycleState, TargetKind
 
@@ -90,7 +97,7 @@ class Cycle(GovernedAggregate):
             change_request.require_approved_for(ChangeKind.ADD_OBJECTIVE, TargetKind.CYCLE, self.id)
         else:
             self.require_planning(
-                "ask for a new objective with a change request (POST /v1/change-requests)"
+                "ask for a new objective with a change request", Remedy.CHANGE_REQUEST
             )
         self._objective_registered(objective_id=objective_id, **stamp.fields())
 
@@ -99,12 +106,13 @@ class Cycle(GovernedAggregate):
         self.require_open()
         self._alignment_recorded(objective_id=objective_id, parent_id=parent_id, **stamp.fields())
 
-    def require_planning(self, why: str) -> None:
-        """Definitions (objectives, key results) may only be added while planning."""
+    def require_planning(self, why: str, remedy: Remedy | None = None) -> None:
+        """Definitions (objectives, key results) may only be added while planning; ``why``
+        ends the refusal after lock, advising ``remedy`` if given."""
         if self.state in ENDED_STATES:
             raise CycleClosed(f"cycle {self.name} is {self.state}")
         if self.state == CycleState.LOCKED:
-            raise CycleLocked(f"cycle {self.name} is locked: {why}")
+            raise CycleLocked(f"cycle {self.name} is locked: {why}", remedy=remedy)
 
     def require_open(self) -> None:
         if self.state in ENDED_STATES:

@@ -2,8 +2,9 @@
 the public shape ``{"error": {"code", "message", "details": [...]}}``; ``code`` is stable
 (a domain error's rule code), ``details`` name the offending field where one is known.
 
-State and transition rules (locked, closed, retired, four eyes) answer 409: the request
-was well formed but the aggregate's state refuses it. Value rules answer 422."""
+A domain error's status follows its kind: state and transition rules (locked, closed,
+retired, four eyes) answer 409, the request was well formed but the aggregate's state
+refuses it; value rules answer 422. Its remedy gains the route that files it."""
 
 import math
 from collections.abc import Mapping, Sequence
@@ -15,15 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from events.errors import (
-    AlreadyRetired,
-    ChangeNeedsApproval,
-    CycleClosed,
-    CycleLocked,
-    DomainError,
-    InvalidTransition,
-    SelfApproval,
-)
+from events.errors import ChangeNeedsApproval, DomainError, Remedy, RuleKind, SelfApproval
 from policies.engine import PolicyCompileError, PolicyError, PolicyTimeout
 from policies.proposal_checks import CheckResult, PolicyChecksFailed
 from policies.review import ReviewsBusy, ReviewTimeout
@@ -39,15 +32,11 @@ from services.application.errors import (
     ProjectionBehind,
 )
 
-STATE_RULES: tuple[type[DomainError], ...] = (
-    CycleLocked,
-    CycleClosed,
-    ChangeNeedsApproval,
-    InvalidTransition,
-    AlreadyRetired,
-    SelfApproval,
-)
+#: The status of a broken domain rule, by its kind.
+RULE_STATUS = {RuleKind.STATE: 409, RuleKind.VALUE: 422}
 CHANGE_REQUEST_PATH = "/v1/change-requests"
+#: Where each remedy a domain message advises is filed.
+REMEDY_ROUTES = {Remedy.CHANGE_REQUEST: f"POST {CHANGE_REQUEST_PATH}"}
 POSITION_HEADER = "X-Okrgov-Position"
 #: Guardrail rules about the state of a cycle or a request, not about the values sent:
 #: their denials answer 409 like the domain's own state rules (the public contract
@@ -150,11 +139,14 @@ def problem(exc: Exception) -> Problem:
 
 
 def _domain_problem(exc: DomainError) -> Problem:
-    status = 409 if isinstance(exc, STATE_RULES) else 422
     message = exc.message
-    if isinstance(exc, ChangeNeedsApproval) and CHANGE_REQUEST_PATH not in message:
+    if exc.remedy is not None:
+        message = f"{message} ({REMEDY_ROUTES[exc.remedy]})"
+    elif isinstance(exc, ChangeNeedsApproval):
         message = f"{message}; file a change request: POST {CHANGE_REQUEST_PATH}"
-    return Problem(status, exc.rule, message, [_detail(exc.field, exc.rule, message)])
+    return Problem(
+        RULE_STATUS[exc.kind], exc.rule, message, [_detail(exc.field, exc.rule, message)]
+    )
 
 
 def _guardrail_problem(exc: GuardrailViolation) -> Problem:
