@@ -1,8 +1,7 @@
 """The composition root: builds the ledger, the projections and the token signer from
 configuration. The API, the CLI, the benchmarks and the tests all get their parts here."""
 
-import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -24,7 +23,8 @@ from projections.follower import Follower, Projection
 from projections.governance import Governance
 from projections.integrity import INTEGRITY, LeafFollower, leaf_log_view
 from projections.okr_state import OkrState
-from projections.rebuild import Rebuilt, aside_name, rebuild_aside
+from projections.rebuild import Rebuilt
+from projections.runner import AUDIT, GOVERNANCE, OKR_STATE, ProjectionRunner, ViewBehind
 from services.application.access import AccessControl, AccessList
 from services.application.errors import ProjectionBehind
 from services.application.evidence.signer import store_signer
@@ -74,18 +74,14 @@ class Platform:
         process holds another: it must not sign what the store cannot verify)."""
         if self.settings.checkpoint_every:
             self.evidence.start_signing()
-        for follower in self.followers.values():
-            follower.catch_up()
-            follower.start(self.settings.projection_poll_seconds)
+        self.projections.start(self.settings.projection_poll_seconds)
 
     def close(self) -> None:
-        for follower in self.followers.values():
-            follower.stop()
+        self.projections.stop()
         self.ledger.close()
 
     def catch_up(self) -> None:
-        for follower in self.followers.values():
-            follower.catch_up()
+        self.projections.catch_up()
 
     def rebuild(self, progress: Callable[[str, int], None] | None = None) -> list[Rebuilt]:
         """Replay the whole store into each read model, built aside and switched in, so
@@ -93,48 +89,28 @@ class Platform:
         told each view's name and the position its replay has reached. One rebuild of a
         store at a time: ``LockHeld`` when another is running."""
         with store_lock(self.settings, "rebuild", wait=False):
-            return self._rebuild(progress)
+            return self.projections.rebuild(self._aside, progress)
 
-    def _rebuild(self, progress: Callable[[str, int], None] | None) -> list[Rebuilt]:
-        rebuilt = []
-        for name, follower in self.followers.items():
-            if name == INTEGRITY:
-                continue  # the leaf log is evidence, never re-derived from the rows as they are
-            entries = isinstance(follower.view, EntryView)
-            aside = document_view(self.ledger, aside_name(name), entries)
-            told = (lambda position, name=name: progress(name, position)) if progress else None
-            rebuilt.append(
-                rebuild_aside(
-                    self.ledger.recorder,
-                    self.ledger.mapper,
-                    follower.projection,
-                    follower.view,
-                    aside,
-                    follower.batch_size,
-                    told,
-                )
-            )
-        return rebuilt
+    def _aside(self, name: str, entries: bool) -> DocumentView:
+        return document_view(self.ledger, name, entries)
 
     # ---- read-your-writes --------------------------------------------------------------
 
     def wrote(self, user: str, position: int) -> None:
         """Remember a user's latest write, so the user's next read waits for it."""
-        with self._lock:
-            self._last_write[user] = max(position, self._last_write.get(user, 0))
-        for follower in self.followers.values():
-            follower.wake()
+        self.projections.wrote(user, position)
 
-    def wait_for(self, user: str, position: int = 0) -> None:
-        """Block (bounded) until every view has reached the user's last write."""
-        target = max(position, self._last_write.get(user, 0))
-        if target <= 0:
-            return
-        for follower in self.followers.values():
-            if not follower.wait_for(target, self.settings.read_wait_seconds):
-                raise ProjectionBehind(
-                    f"the {follower.projection.name} view has not reached position {target}"
-                )
+    def wait_for(self, user: str, position: int = 0, *, views: Collection[str]) -> None:
+        """Block (bounded by ``read_wait_seconds``) until each of ``views`` has reached
+        ``position`` and the user's last write; ``ProjectionBehind`` naming the first
+        that did not. Name the views the answer reads, no more: a write's answer that
+        waited for the audit trail or the leaf log would pay for views it never reads."""
+        try:
+            self.projections.wait_for(
+                user, position, views=views, timeout=self.settings.read_wait_seconds
+            )
+        except ViewBehind as exc:
+            raise ProjectionBehind(str(exc)) from exc
 
 
 # ---- tamper evidence ---------------------------------------------------------------------

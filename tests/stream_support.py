@@ -13,10 +13,10 @@ from psycopg import sql
 
 from infra.config import Settings
 from infra.signing import encode_private_key
+from projections.backends import store_factory, view_for
 from projections.documents import DocumentView
 from projections.quarantine import Quarantine
 from services.bootstrap import PROJECTIONS, Platform
-from services.store_access import store_factory, view_for
 
 PARTITIONS = 4
 #: Consumer-group timings that make a join take about 3 s on tansu (DESIGN.md).

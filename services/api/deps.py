@@ -1,22 +1,30 @@
 """Request dependencies as ``Annotated`` aliases, so a route reads like the domain:
-who acts (``CurrentPrincipal``), what they see (``FreshReads``) and how a command's effect
-comes back to them (``Commands``).
+who acts (``CurrentPrincipal``), what they see (``OkrReads``, ``GovernanceReads``,
+``AuditReads``, ``ComplianceReads``) and how a command's effect comes back to them
+(``Commands``, ``PolicyCommands``).
 
-Read-your-writes. The ledger records an event at a store position; the OKR-state view
-catches up a moment later. So that a client never reads a state older than its own write:
+Read-your-writes. The ledger records an event at a store position; each view (the OKR
+state, the governance view, the audit trail, the leaf log) catches up a moment later, at
+its own pace. So that a client never reads a state older than its own write:
 
-* every write waits (bounded) until the view has reached the position it recorded,
-  answers with the resulting document and the header ``X-Okrgov-Position: N``, and the
-  platform remembers N as that user's last write;
-* every read first waits for that user's last write, and for ``X-Okrgov-Min-Position: N``
-  when the client sends it (to carry the guarantee across processes or users: send the
-  position of a write you have seen answered);
-* if the view does not get there within ``read_wait_seconds`` the answer is 503 with
+* every write waits (bounded) until the views its answer reads have reached the position
+  it recorded, answers with the resulting document and the header
+  ``X-Okrgov-Position: N``, and the platform remembers N as that user's last write;
+* every read first waits, in the views it reads, for that user's last write, and for
+  ``X-Okrgov-Min-Position: N`` when the client sends it (to carry the guarantee across
+  processes or users: send the position of a write you have seen answered);
+* if a view does not get there within ``read_wait_seconds`` the answer is 503 with
   ``Retry-After``; nothing is ever read from a view older than the caller's last write.
+
+Which views a route waits for is declared once, in the dependency it takes
+(``reads(OKR_STATE)``, ``command(GOVERNANCE)``), and what it is handed holds only those
+views: reading another is ``UndeclaredView`` (a server error a test meets at once), never
+a silently stale answer. No write waits for the audit trail or the leaf log: no write's
+answer reads them.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, cast
 from uuid import UUID
@@ -29,7 +37,9 @@ from events.errors import InvalidValue
 from infra.persistence import MAX_POSITION
 from infra.tokens import InvalidToken
 from projections.documents import Document, DocumentView
+from projections.entries import EntryView
 from projections.okr_state import with_target
+from projections.runner import AUDIT, GOVERNANCE, OKR_STATE
 from services.api.errors import POSITION_HEADER, WRITE_ERRORS, Unauthenticated
 from services.application.errors import Forbidden, NotFound, ProjectionBehind
 from services.application.ledger import Ledger, Recorded
@@ -81,18 +91,44 @@ def current_principal(
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
+class UndeclaredView(RuntimeError):
+    """A route read a view its dependency did not wait for: a bug, whose answer could be
+    older than the caller's own write. Declare the view (``reads(...)``, ``command(...)``)."""
+
+
 class Reads:
-    """Documents of the OKR-state view, shaped as the API answers them."""
+    """Documents of the views a request waited for, shaped as the API answers them."""
 
     def __init__(
-        self,
-        view: DocumentView,
-        governance: DocumentView,
-        warnings: Sequence[dict[str, str]] = (),
+        self, views: Mapping[str, DocumentView], warnings: Sequence[dict[str, str]] = ()
     ) -> None:
-        self.view = view
-        self.governance = governance
+        self._views = dict(views)
         self.warnings = list(warnings)
+
+    def _waited(self, name: str) -> DocumentView:
+        view = self._views.get(name)
+        if view is None:
+            raise UndeclaredView(
+                f"the route read the {name} view without waiting for it; it waited for "
+                f"{', '.join(self._views)}"
+            )
+        return view
+
+    @property
+    def view(self) -> DocumentView:
+        """The OKR state: cycles, objectives, key results, change requests."""
+        return self._waited(OKR_STATE)
+
+    @property
+    def governance(self) -> DocumentView:
+        """Policy versions and guardrail decisions."""
+        return self._waited(GOVERNANCE)
+
+    @property
+    def audit(self) -> EntryView:
+        view = self._waited(AUDIT)
+        assert isinstance(view, EntryView)
+        return view
 
     def one(self, kind: str, ident: UUID) -> Document:
         doc = self.view.get(kind, str(ident))
@@ -181,70 +217,106 @@ def _alignment_tree(objectives: list[Document]) -> list[Document]:
     return roots + [grow(o) for o in objectives if o["id"] not in placed]
 
 
-def fresh_reads(
-    platform: PlatformDep,
-    principal: CurrentPrincipal,
-    min_position: Annotated[
-        int,
-        Header(
-            alias=MIN_POSITION_HEADER,
-            ge=0,
-            le=MAX_POSITION,
-            description="wait until the view reflects at least this event position "
-            "(0: only this caller's own last write)",
-        ),
-    ] = 0,
-) -> Reads:
-    """The view as this caller must see it: at or after its last write and ``min_position``.
-    Any role may read; a token without roles reads nothing."""
-    if not principal.roles:
-        raise Forbidden("a token without roles may not read")
-    if min_position > (platform.ledger.recorder.max_notification_id() or 0):
-        # A position not recorded yet would only ever time out: say so at once.
-        raise PositionNotRecorded(
-            f"no event has been recorded at position {min_position} yet",
-            field=MIN_POSITION_HEADER,
-        )
-    platform.wait_for(principal.user, min_position)
-    return Reads(platform.okr_state, platform.governance)
+MinPosition = Annotated[
+    int,
+    Header(
+        alias=MIN_POSITION_HEADER,
+        ge=0,
+        le=MAX_POSITION,
+        description="wait until the view reflects at least this event position "
+        "(0: only this caller's own last write)",
+    ),
+]
 
 
-FreshReads = Annotated[Reads, Depends(fresh_reads)]
+def reads(*views: str) -> Callable[[Platform, Principal, int], Reads]:
+    """The dependency of a read route whose answer reads ``views``: it waits for them,
+    and only them, to reach the caller's last write and ``X-Okrgov-Min-Position``."""
+    if not views:
+        raise ValueError("name the views the route reads")
+
+    def fresh_reads(
+        platform: PlatformDep, principal: CurrentPrincipal, min_position: MinPosition = 0
+    ) -> Reads:
+        """The views as this caller must see them: at or after its last write and
+        ``min_position``. Any role may read; a token without roles reads nothing."""
+        if not principal.roles:
+            raise Forbidden("a token without roles may not read")
+        if min_position > (platform.ledger.recorder.max_notification_id() or 0):
+            # A position not recorded yet would only ever time out: say so at once.
+            raise PositionNotRecorded(
+                f"no event has been recorded at position {min_position} yet",
+                field=MIN_POSITION_HEADER,
+            )
+        platform.wait_for(principal.user, min_position, views=views)
+        return Reads(_views(platform, views))
+
+    return fresh_reads
+
+
+def _views(platform: Platform, names: Iterable[str]) -> dict[str, DocumentView]:
+    return {name: platform.projections.view(name) for name in names}
+
+
+#: Reads of cycles, objectives, key results and change requests.
+OkrReads = Annotated[Reads, Depends(reads(OKR_STATE))]
+#: Reads of policy versions and guardrail decisions.
+GovernanceReads = Annotated[Reads, Depends(reads(GOVERNANCE))]
+#: Reads of the audit trail.
+AuditReads = Annotated[Reads, Depends(reads(AUDIT))]
+#: The compliance views join the OKR state, the policies and decisions, and the trail.
+ComplianceReads = Annotated[Reads, Depends(reads(OKR_STATE, GOVERNANCE, AUDIT))]
 
 
 @dataclass
 class Command:
-    """A write on behalf of the caller: run a ledger command, then ``settle`` its result."""
+    """A write on behalf of the caller: run a ledger command, then ``settle`` its result,
+    answered from ``views`` (the only views the write waits for)."""
 
     platform: Platform
     principal: Principal
     response: Response
+    views: tuple[str, ...]
 
     @property
     def ledger(self) -> Ledger:
         return self.platform.ledger
 
     def settle(self, recorded: Recorded) -> Reads:
-        """Wait until the view shows this write, so the answer and this user's next read
-        include it; the position goes back to the client in ``X-Okrgov-Position``."""
+        """Wait until the views the answer reads show this write, so the answer and this
+        user's next read include it; the position goes back to the client in
+        ``X-Okrgov-Position``. The other views (the audit trail, the leaf log) catch up
+        on their own; this user's next read of them waits for them then."""
         user, position = self.principal.user, recorded.position
         self.platform.wrote(user, position)
         try:
-            self.platform.wait_for(user, position)
+            self.platform.wait_for(user, position, views=self.views)
         except ProjectionBehind as exc:
             raise ProjectionBehind(
                 f"the change was recorded at position {position}, but {exc}; read it later "
                 f"with {MIN_POSITION_HEADER}: {position}"
             ) from exc
         self.response.headers[POSITION_HEADER] = str(position)
-        return Reads(self.platform.okr_state, self.platform.governance, recorded.warnings)
+        return Reads(_views(self.platform, self.views), recorded.warnings)
 
 
-def command(platform: PlatformDep, principal: CurrentPrincipal, response: Response) -> Command:
-    return Command(platform, principal, response)
+def command(*views: str) -> Callable[[Platform, Principal, Response], Command]:
+    """The dependency of a write route whose answer reads ``views``."""
+    if not views:
+        raise ValueError("name the views the answer reads")
+
+    def for_caller(
+        platform: PlatformDep, principal: CurrentPrincipal, response: Response
+    ) -> Command:
+        return Command(platform, principal, response, views)
+
+    return for_caller
 
 
-Commands = Annotated[Command, Depends(command)]
+#: Writes answered from the OKR state: cycles, objectives, key results, change requests.
+Commands = Annotated[Command, Depends(command(OKR_STATE))]
+#: Writes answered from the governance view: policy versions.
+PolicyCommands = Annotated[Command, Depends(command(GOVERNANCE))]
 
 
 def written(status: int = 200) -> dict[int | str, dict[str, Any]]:

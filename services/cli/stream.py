@@ -55,7 +55,7 @@ class Places:
 
     @classmethod
     def open(cls, settings: Settings, views_url: str | None, views_schema: str | None) -> "Places":
-        from services.store_access import ledger_mapper, store_factory
+        from projections.backends import event_mapper, store_factory
 
         settings = settings.model_copy(update={"create_tables": False})
         views = settings.model_copy(
@@ -70,7 +70,7 @@ class Places:
                 raise NoSuchDatabase(f"no {what} at {path}: nothing to read")
         factory = store_factory(settings)
         store = StreamStore(
-            factory.application_recorder(), mapper_factory=lambda: ledger_mapper(factory)
+            factory.application_recorder(), mapper_factory=lambda: event_mapper(factory)
         )
         views_datastore = getattr(store_factory(views), "datastore", None)
         label = _label(views)
@@ -229,9 +229,9 @@ def projections_compare(
     settings = Settings()
     configure_logging(settings.log_level)
     places = open_places(settings, views_url, views_schema)
-    from services.store_access import ledger_mapper, store_factory
+    from projections.backends import event_mapper, store_factory
 
-    mapper = ledger_mapper(store_factory(places.settings))
+    mapper = event_mapper(store_factory(places.settings))
     views = {p.name: open_view(places.views_datastore, p) for p in PROJECTIONS}
     comparison = Comparison(
         places.store, mapper, views, PROJECTIONS, settings.kafka_topic, settings.kafka_partitions

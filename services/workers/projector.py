@@ -27,11 +27,11 @@ from infra.logging import configure_logging
 from infra.persistence import store_lock
 from infra.signing import InvalidSigningKey
 from infra.stream_keys import NoStreamKeys, trusted_keys
+from projections.backends import event_mapper, store_factory, view_for
 from projections.follower import Projection
 from projections.quarantine import Quarantine
 from services.bootstrap import PROJECTIONS, build
 from services.cli.integrity import start_or_refuse
-from services.store_access import ledger_mapper, store_factory, view_for
 from services.workers import stream_reset
 from services.workers.kafka_source import Decode, KafkaSource, Observe, Refused, Target
 from services.workers.relay import stop_on_signals
@@ -117,7 +117,7 @@ def build_kafka_source(
         consumer,
         settings.kafka_topic,
         targets,
-        admission(ledger_mapper(factory), source, keys),
+        admission(event_mapper(factory), source, keys),
         quarantine,
         observe,
     )
@@ -263,7 +263,7 @@ def reset_worker(
                 worker,
                 settings,
                 factory.application_recorder(),
-                ledger_mapper(factory),
+                event_mapper(factory),
                 batch_size,
                 stop,
             )

@@ -28,8 +28,6 @@ from eventsourcing.persistence import (
     Tracking,
     TrackingRecorder,
 )
-from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
-from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from kafka import KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError
 
@@ -40,7 +38,8 @@ from infra.persistence import store_lock
 from infra.signing import InvalidSigningKey, Signer
 from infra.stored_events import StoredEvents, StoredRow
 from infra.stream_keys import NoStreamKeys, relay_signer
-from services.store_access import store_factory
+from projections import backends
+from projections.backends import store_factory
 from services.workers.relay_key import RelayKeyRefused, check_relay_key
 
 log = structlog.get_logger(__name__)
@@ -62,14 +61,7 @@ class PageObserver(Protocol):
 
 def tracking_recorder(factory: InfrastructureFactory[Any], table: str) -> TrackingRecorder:
     """A tracking table in the store's database (SQLite: the shared ``tracking`` table)."""
-    datastore = getattr(factory, "datastore", None)
-    recorder: TrackingRecorder
-    if isinstance(datastore, SQLiteDatastore):
-        recorder = SQLiteTrackingRecorder(datastore)
-    elif isinstance(datastore, PostgresDatastore):
-        recorder = PostgresTrackingRecorder(datastore, tracking_table_name=table)
-    else:
-        raise TypeError(f"no tracking recorder for {type(datastore).__name__}")
+    recorder = backends.tracking_recorder(backends.datastore_of(factory), table)
     recorder.create_table()
     return recorder
 

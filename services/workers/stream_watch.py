@@ -108,7 +108,7 @@ def store_reader(settings: Settings, url: str | None, schema: str | None) -> Str
     """The store at ``url``/``schema`` (read only: never creates a table), or None."""
     if not (url or schema):
         return None
-    from services.store_access import store_factory
+    from projections.backends import store_factory
 
     at = settings.model_copy(
         update={
@@ -122,6 +122,6 @@ def store_reader(settings: Settings, url: str | None, schema: str | None) -> Str
 
 
 def _mapper(settings: Settings) -> Any:
-    from services.store_access import ledger_mapper, store_factory
+    from projections.backends import event_mapper, store_factory
 
-    return ledger_mapper(store_factory(settings.model_copy(update={"create_tables": False})))
+    return event_mapper(store_factory(settings.model_copy(update={"create_tables": False})))

@@ -21,9 +21,9 @@ from projections.documents import (
     DocumentView,
     SQLiteDocumentView,
 )
+from projections.backends import view_for
 from projections.entries import EntryProjection, SQLiteEntryView
 from projections.follower import Projection
-from services.store_access import view_for
 from services.workers.stream_health import (
     Backlog,
     StreamStore,

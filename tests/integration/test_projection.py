@@ -7,6 +7,7 @@ import pytest
 from quarter import EXEC, TOM, plan_quarter
 
 from infra.config import Settings
+from projections.runner import OKR_STATE
 from services.application.errors import ProjectionBehind
 from services.bootstrap import PROJECTIONS, Platform, build
 
@@ -79,7 +80,7 @@ def test_read_your_writes_waits_for_the_background_follower(platform: Platform) 
     platform.start()
     cycle = platform.ledger.open_cycle(EXEC, "2027-Q1", date(2027, 1, 1), date(2027, 3, 31))
     platform.wrote(EXEC.user, cycle.position)
-    platform.wait_for(EXEC.user)
+    platform.wait_for(EXEC.user, views=[OKR_STATE])
     doc = platform.okr_state.get("cycle", str(cycle.id))
     assert doc is not None and doc["name"] == "2027-Q1"
 
@@ -90,4 +91,4 @@ def test_read_your_writes_is_bounded(platform: Platform) -> None:
     cycle = platform.ledger.open_cycle(EXEC, "2027-Q1", date(2027, 1, 1), date(2027, 3, 31))
     platform.wrote(EXEC.user, cycle.position)
     with pytest.raises(ProjectionBehind):
-        platform.wait_for(EXEC.user)
+        platform.wait_for(EXEC.user, views=[OKR_STATE])

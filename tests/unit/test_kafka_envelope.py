@@ -23,7 +23,7 @@ from infra.merkle import leaf_hash
 from infra.signing import Signer, encode_private_key
 from infra.stored_events import StoredRow
 from infra.stream_keys import NoStreamKeys, parse_public_keys, trusted_keys
-from services.store_access import ledger_mapper
+from projections.backends import event_mapper
 
 SIGNER = Signer(Ed25519PrivateKey.generate())
 KEYS = {SIGNER.key_id: SIGNER.public_key}
@@ -32,7 +32,7 @@ KEYS = {SIGNER.key_id: SIGNER.public_key}
 @pytest.fixture
 def mapper() -> Mapper[UUID]:
     env = Environment("okrgov", {"PERSISTENCE_MODULE": "eventsourcing.popo"})
-    return ledger_mapper(InfrastructureFactory.construct(env))
+    return event_mapper(InfrastructureFactory.construct(env))
 
 
 def _stored(mapper: Mapper[UUID], position: int = 7) -> tuple[Cycle.Created, StoredRow]:

@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 
 from projections.audit import EXPORTS, MEDIA_TYPES
 from projections.entries import Entry, EntryQuery, EntryView
-from services.api.deps import CurrentPrincipal, FreshReads, PlatformDep
+from services.api.deps import AuditReads, CurrentPrincipal
 from services.api.errors import READ_ERRORS
 from services.api.schemas_audit import AuditFilter, AuditPage
 from services.application.errors import Forbidden
@@ -53,8 +53,7 @@ _EXPORT_CONTENT = {
 )
 def audit_trail(
     who: Overseer,
-    reads: FreshReads,
-    platform: PlatformDep,
+    reads: AuditReads,
     query: Annotated[AuditFilter, Query()],
 ) -> Any:
     """Entries in store order. ``format=json`` answers one page (``next_cursor`` leads
@@ -70,7 +69,7 @@ def audit_trail(
     Compliance, executives and risk officers only. Members get 403: the trail is the
     firm-wide record of everyone's changes, reasons and denied attempts, and reviewing
     colleagues' conduct is oversight; a member reads the OKRs through the OKR routes."""
-    view = platform.audit
+    view = reads.audit
     entries = _entry_query(query, upto=None if query.format == "json" else view.position())
     if query.format == "json":
         limit = query.limit or PAGE

@@ -9,7 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Body, Query
 
 from projections.documents import Document
-from services.api.deps import Commands, FreshReads, written
+from services.api.deps import Commands, OkrReads, written
 from services.api.errors import READ_ERRORS
 from services.api.schemas import Decision
 from services.api.schemas_changes import (
@@ -62,7 +62,7 @@ def request_change(
 
 @router.get("", response_model=ChangeRequests, responses=READ_ERRORS)
 def list_change_requests(
-    reads: FreshReads, query: Annotated[ChangeRequestFilter, Query()]
+    reads: OkrReads, query: Annotated[ChangeRequestFilter, Query()]
 ) -> Document:
     """Every change request, oldest first; filtered by its target (a key result, an
     objective, a cycle): every filter given must hold."""
@@ -70,7 +70,7 @@ def list_change_requests(
 
 
 @router.get("/{change_request_id}", response_model=ChangeRequest, responses=READ_ERRORS)
-def get_change_request(change_request_id: UUID, reads: FreshReads) -> Document:
+def get_change_request(change_request_id: UUID, reads: OkrReads) -> Document:
     return reads.change_request(change_request_id)
 
 

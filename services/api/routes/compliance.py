@@ -9,7 +9,7 @@ from starlette.exceptions import HTTPException
 
 from projections.compliance import VIEWS, ComplianceViews
 from projections.documents import Document
-from services.api.deps import FreshReads, PlatformDep
+from services.api.deps import ComplianceReads
 from services.api.errors import READ_ERRORS
 from services.api.routes.audit import Overseer
 from services.api.schemas_audit import (
@@ -27,10 +27,10 @@ router = APIRouter(prefix="/v1/compliance", tags=["evidence"])
 ViewName = Path(pattern=r"^[A-Za-z0-9_.-]{1,100}$", description="one of the views above")
 
 
-def compliance_views(who: Overseer, reads: FreshReads, platform: PlatformDep) -> ComplianceViews:
+def compliance_views(who: Overseer, reads: ComplianceReads) -> ComplianceViews:
     """The views, for compliance, executives and risk officers, as fresh as the caller's
     last write."""
-    return ComplianceViews(platform.okr_state, platform.governance, platform.audit)
+    return ComplianceViews(reads.view, reads.governance, reads.audit)
 
 
 Views = Annotated[ComplianceViews, Depends(compliance_views)]

@@ -5,7 +5,7 @@ from uuid import UUID
 from fastapi import APIRouter
 
 from projections.documents import Document
-from services.api.deps import Commands, FreshReads, written
+from services.api.deps import Commands, OkrReads, written
 from services.api.errors import READ_ERRORS
 from services.api.schemas import Cycle, Cycles, CycleTree, NewCycle
 
@@ -20,12 +20,12 @@ def open_cycle(body: NewCycle, cmd: Commands) -> Document:
 
 
 @router.get("", response_model=Cycles, responses=READ_ERRORS)
-def list_cycles(reads: FreshReads) -> Document:
+def list_cycles(reads: OkrReads) -> Document:
     return {"items": reads.cycles()}
 
 
 @router.get("/{cycle_id}", response_model=CycleTree, responses=READ_ERRORS)
-def get_cycle(cycle_id: UUID, reads: FreshReads) -> Document:
+def get_cycle(cycle_id: UUID, reads: OkrReads) -> Document:
     """The cycle with its objectives nested by alignment, each with its key results."""
     return reads.cycle_tree(cycle_id)
 

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from projections.documents import Document
-from services.api.deps import CurrentPrincipal, FreshReads
+from services.api.deps import CurrentPrincipal, GovernanceReads
 from services.api.errors import READ_ERRORS
 from services.api.schemas import DecisionFilter, GuardrailDecisions
 from services.application.errors import Forbidden
@@ -16,7 +16,7 @@ router = APIRouter(prefix="/v1/decisions", tags=["guardrail policies"])
 
 @router.get("", response_model=GuardrailDecisions, responses=READ_ERRORS)
 def list_decisions(
-    reads: FreshReads, principal: CurrentPrincipal, query: Annotated[DecisionFilter, Query()]
+    reads: GovernanceReads, principal: CurrentPrincipal, query: Annotated[DecisionFilter, Query()]
 ) -> Document:
     """Each with the policy version, bundle digest and input digest it was made under.
     Members and admins see their own decisions only (others' denied attempts are

@@ -6,7 +6,7 @@ from uuid import UUID
 from fastapi import APIRouter
 
 from projections.documents import Document
-from services.api.deps import Commands, FreshReads, written
+from services.api.deps import Commands, OkrReads, written
 from services.api.errors import READ_ERRORS
 from services.api.schemas import KeyResult, KeyResultRevision, NewCheckIn, NewKeyResult, Retirement
 
@@ -26,7 +26,7 @@ def add_key_result(objective_id: UUID, body: NewKeyResult, cmd: Commands) -> Doc
 
 
 @router.get("/key-results/{key_result_id}", response_model=KeyResult, responses=READ_ERRORS)
-def get_key_result(key_result_id: UUID, reads: FreshReads) -> Document:
+def get_key_result(key_result_id: UUID, reads: OkrReads) -> Document:
     return reads.key_result(key_result_id)
 
 

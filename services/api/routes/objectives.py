@@ -6,7 +6,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 
 from projections.documents import Document
-from services.api.deps import Commands, FreshReads, written
+from services.api.deps import Commands, OkrReads, written
 from services.api.errors import READ_ERRORS
 from services.api.schemas import (
     NewObjective,
@@ -39,13 +39,13 @@ def create_objective(body: NewObjective, cmd: Commands) -> Document:
 
 
 @router.get("", response_model=Objectives, responses=READ_ERRORS)
-def list_objectives(reads: FreshReads, query: Annotated[ObjectiveFilter, Query()]) -> Document:
+def list_objectives(reads: OkrReads, query: Annotated[ObjectiveFilter, Query()]) -> Document:
     """Every objective (of one cycle, given ``cycle_id``), each with its key results."""
     return {"items": reads.objectives(query.cycle_id)}
 
 
 @router.get("/{objective_id}", response_model=ObjectiveDetail, responses=READ_ERRORS)
-def get_objective(objective_id: UUID, reads: FreshReads) -> Document:
+def get_objective(objective_id: UUID, reads: OkrReads) -> Document:
     return reads.objective(objective_id)
 
 

@@ -8,7 +8,14 @@ from uuid import UUID
 from fastapi import APIRouter
 
 from projections.documents import Document
-from services.api.deps import Commands, CurrentPrincipal, FreshReads, PlatformDep, Reads, written
+from services.api.deps import (
+    CurrentPrincipal,
+    GovernanceReads,
+    PlatformDep,
+    PolicyCommands,
+    Reads,
+    written,
+)
 from services.api.errors import READ_ERRORS
 from services.api.schemas import (
     NewPolicy,
@@ -23,7 +30,7 @@ router = APIRouter(prefix="/v1/policies", tags=["guardrail policies"])
 
 
 @router.post("", status_code=201, response_model=PolicyDetail, responses=written(201))
-def propose_policy(body: NewPolicy, cmd: Commands) -> Document:
+def propose_policy(body: NewPolicy, cmd: PolicyCommands) -> Document:
     """A new version of the modules and data, with its tests (``*_test.rego``). Checked
     before anything is recorded: a Rego error answers 422 ``policy_compile_error`` with
     module and line; a failing test of its own, a failing invariant test, a setting the
@@ -34,23 +41,23 @@ def propose_policy(body: NewPolicy, cmd: Commands) -> Document:
 
 
 @router.get("", response_model=Policies, responses=READ_ERRORS)
-def list_policies(reads: FreshReads) -> Document:
+def list_policies(reads: GovernanceReads) -> Document:
     """Every version with its proposer, approver, digest and status, oldest first."""
     return {"items": reads.policies()}
 
 
 @router.get("/active", response_model=PolicyDetail, responses=READ_ERRORS)
-def active_policy(reads: FreshReads) -> Document:
+def active_policy(reads: GovernanceReads) -> Document:
     return reads.active_policy()
 
 
 @router.get("/{policy_id}", response_model=PolicyDetail, responses=READ_ERRORS)
-def get_policy(policy_id: UUID, reads: FreshReads) -> Document:
+def get_policy(policy_id: UUID, reads: GovernanceReads) -> Document:
     return reads.policy(policy_id)
 
 
 @router.post("/{policy_id}/approve", response_model=PolicyDetail, responses=written())
-def approve_policy(policy_id: UUID, cmd: Commands) -> Document:
+def approve_policy(policy_id: UUID, cmd: PolicyCommands) -> Document:
     """Activate the version (four eyes: never by its proposer); the previous one retires."""
     done = cmd.ledger.approve_policy(cmd.principal, policy_id)
     return cmd.settle(done).policy(done.id)
@@ -62,7 +69,7 @@ def simulate_policy(
     body: Simulation,
     platform: PlatformDep,
     principal: CurrentPrincipal,
-    reads: FreshReads,
+    reads: GovernanceReads,
 ) -> Document:
     """What-if, compared with the active version: which key results of the cycle this
     version would newly deny or warn about, and which no longer; its own tests; the
