@@ -222,19 +222,6 @@ class PostgresLeafLogView(LeafLogView, PostgresDocumentView):
         )
 
 
-def leaf_log_view(events: StoredEvents) -> LeafLogView:
-    """The leaf log in the same database as the events."""
-    view: LeafLogView
-    if isinstance(events.datastore, SQLiteDatastore):
-        view = SQLiteLeafLogView(events.datastore)
-    elif isinstance(events.datastore, PostgresDatastore):
-        view = PostgresLeafLogView(events.datastore)
-    else:
-        raise TypeError(f"no leaf log for {type(events.datastore).__name__}")
-    view.create_table()
-    return view
-
-
 class LeafFollower(Follower):
     """Follows the raw event table into the leaf log; running in the background, every
     ``every`` leaves it calls ``checkpoint_due(slot)`` (slot = leaves // every) so that a

@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import typer
-from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
-from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 
 from infra.config import Settings
 from infra.logging import configure_logging
@@ -89,12 +87,11 @@ def _label(settings: Settings) -> str:
 
 def relay_position(datastore: Any, topic: str) -> int | None:
     """The relay's recorded position in the store's database (None: no relay has run)."""
-    recorder: Any
-    if isinstance(datastore, SQLiteDatastore):
-        recorder = SQLiteTrackingRecorder(datastore)
-    elif isinstance(datastore, PostgresDatastore):
-        recorder = PostgresTrackingRecorder(datastore, tracking_table_name="relay_tracking")
-    else:
+    from projections.backends import tracking_recorder
+
+    try:
+        recorder = tracking_recorder(datastore, "relay_tracking")
+    except TypeError:  # not a database
         return None
     try:
         return recorder.max_tracking_id(f"relay@{topic}")
