@@ -17,11 +17,12 @@ from policies.review import PolicyReviews
 from policies.sandbox import Budgets
 from policies.sandboxed import SandboxedEngine
 from projections.audit import AuditTrail
+from projections.backends import leaf_log_view, open_view
 from projections.documents import DocumentView
 from projections.entries import EntryProjection, EntryView
 from projections.follower import Follower, Projection
 from projections.governance import Governance
-from projections.integrity import INTEGRITY, LeafFollower, leaf_log_view
+from projections.integrity import INTEGRITY, LeafFollower
 from projections.okr_state import OkrState
 from projections.rebuild import Rebuilt
 from projections.runner import AUDIT, GOVERNANCE, OKR_STATE, ProjectionRunner, ViewBehind
@@ -30,7 +31,6 @@ from services.application.errors import ProjectionBehind
 from services.application.evidence.signer import store_signer
 from services.application.evidence.verification import Integrity
 from services.application.ledger import Ledger
-from services.store_access import open_view
 
 PROJECTIONS: tuple[type[Projection], ...] = (OkrState, Governance, AuditTrail)
 
