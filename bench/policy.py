@@ -52,8 +52,9 @@ from policies.engine import PolicyEngine, Verdict
 from policies.sandbox import Budgets
 from policies.sandboxed import SandboxedEngine
 from services import bootstrap
-from services.application.guard import Allowed
+from services.application.guard import Allowed, Guard
 from services.application.ledger import Ledger, Recorded
+from services.application.ledger_base import LedgerBase
 from services.application.principals import Principal
 from services.bootstrap import Platform
 
@@ -112,28 +113,63 @@ DEFINITIONS: tuple[dict[str, Any], ...] = (
 NO_GUARD = Allowed(Ruling(Verdict([], []), 0, "", ""), "unguarded", OWNER, "none")
 
 
-class SwitchableLedger(Ledger):
-    """The shipped ``Ledger`` whose guardrail check this benchmark can switch off.
+class SwitchableGuard(Guard):
+    """The shipped ``Guard`` that this benchmark can switch off.
 
-    ``guarded = True``: ``_guard`` and ``_commit`` are the shipped ones (reached through one
-    extra method call each). ``guarded = False``, for the comparison only: ``_guard`` builds
-    no input document and asks nothing, ``_commit`` saves the command's events alone, with
+    ``guarded = True``: ``check`` and ``commit`` are the shipped ones (reached through one
+    extra method call each). ``guarded = False``, for the comparison only: ``check`` builds
+    no input document and asks nothing, ``commit`` saves the command's events alone, with
     no Decision. Nothing else of the command changes.
     """
 
     guarded = True
 
-    def _guard(self, *args: Any, **kwargs: Any) -> Allowed:
+    def check(self, *args: Any, **kwargs: Any) -> Allowed:
         if self.guarded:
-            return super()._guard(*args, **kwargs)
+            return super().check(*args, **kwargs)
         return NO_GUARD
 
-    def _commit(
-        self, allowed: Allowed, stamp: Stamp, subject: Aggregate, *others: Aggregate
+    def commit(
+        self,
+        store: LedgerBase,
+        allowed: Allowed,
+        stamp: Stamp,
+        subject: Aggregate,
+        *others: Aggregate,
     ) -> Recorded:
         if self.guarded:
-            return super()._commit(allowed, stamp, subject, *others)
-        return self._save(subject, *others)
+            return super().commit(store, allowed, stamp, subject, *others)
+        return store._save(subject, *others)
+
+
+class SwitchableLedger(Ledger):
+    """The shipped ``Ledger`` with a ``SwitchableGuard`` around the decision point that
+    ``bootstrap.build()`` chose; ``guarded`` and ``decision_point`` reach the guard."""
+
+    def __init__(self, env: Any = None, *, guard: Guard | None = None, **kwargs: Any) -> None:
+        point = guard.decision_point if guard is not None else None
+        super().__init__(env, guard=SwitchableGuard(point), **kwargs)
+
+    @property
+    def switch(self) -> SwitchableGuard:
+        assert isinstance(self.guard, SwitchableGuard)
+        return self.guard
+
+    @property
+    def guarded(self) -> bool:
+        return self.switch.guarded
+
+    @guarded.setter
+    def guarded(self, on: bool) -> None:
+        self.switch.guarded = on
+
+    @property
+    def decision_point(self) -> Any:
+        return self.switch.decision_point
+
+    @decision_point.setter
+    def decision_point(self, point: Any) -> None:
+        self.switch.decision_point = point
 
 
 class CapturingDecisionPoint(DecisionPoint):

@@ -4,32 +4,49 @@ configuration. The API, the CLI, the benchmarks and the tests all get their part
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
+from eventsourcing.persistence import Mapper, TrackingRecorder
+from kafka import KafkaConsumer, KafkaProducer
+
+from infra import kafka
 from infra.config import Settings
 from infra.logging import configure_logging
 from infra.persistence import eventsourcing_env, store_lock
 from infra.private_files import private_directory, private_secrets
 from infra.signing import Signer
 from infra.stored_events import StoredEvents
+from infra.stream_keys import relay_signer, trusted_keys
 from infra.tokens import TokenSigner, load_or_create_secret
 from policies.decision_point import DecisionPoint
 from policies.review import PolicyReviews
 from policies.sandbox import Budgets
 from policies.sandboxed import SandboxedEngine
 from projections.audit import AuditTrail
-from projections.backends import leaf_log_view, open_view
+from projections.backends import (
+    datastore_of,
+    event_mapper,
+    leaf_log_view,
+    open_view,
+    store_factory,
+    tracking_recorder,
+    view_for,
+)
 from projections.documents import DocumentView
 from projections.entries import EntryProjection, EntryView
 from projections.follower import Follower, Projection
 from projections.governance import Governance
 from projections.integrity import INTEGRITY, LeafFollower
 from projections.okr_state import OkrState
+from projections.quarantine import Quarantine
 from projections.rebuild import Rebuilt
 from projections.runner import AUDIT, GOVERNANCE, OKR_STATE, ProjectionRunner, ViewBehind
 from services.application.access import AccessControl, AccessList
 from services.application.errors import ProjectionBehind
+from services.application.evidence.relay_key import check_relay_key
 from services.application.evidence.signer import store_signer
 from services.application.evidence.verification import Integrity
+from services.application.guard import Guard
 from services.application.ledger import Ledger
 
 PROJECTIONS: tuple[type[Projection], ...] = (OkrState, Governance, AuditTrail)
@@ -192,7 +209,9 @@ def decision_point(settings: Settings) -> DecisionPoint:
 
 
 def policy_reviews(settings: Settings) -> PolicyReviews:
-    """Where proposals are checked and what-ifs run: worker processes of their own."""
+    """Where proposals are checked and what-ifs run: worker processes of their own, on
+    embedded Rego whichever engine ``decision_point`` chose (they evaluate versions that are
+    not active, which an OPA server has not loaded)."""
     return PolicyReviews(policy_budgets(settings), settings.simulate_concurrency)
 
 
@@ -203,7 +222,7 @@ def build(settings: Settings | None = None) -> Platform:
     with store_lock(settings, "setup"):  # one process at a time creates tables and seeds
         ledger = Ledger(
             env=eventsourcing_env(settings),
-            decision_point=decision_point(settings),
+            guard=Guard(decision_point(settings)),
             reviews=policy_reviews(settings),
         )
         ledger.conflict_budget_seconds = settings.conflict_retry_seconds
@@ -231,3 +250,81 @@ def build(settings: Settings | None = None) -> Platform:
     return Platform(
         settings=settings, ledger=ledger, followers=followers, tokens=tokens, evidence=evidence
     )
+
+
+# ---- the event stream: the relay's and the Kafka projection workers' parts ---------------
+
+
+@dataclass(frozen=True)
+class RelayParts:
+    """What the relay (``services.workers.relay``) publishes from and with."""
+
+    events: StoredEvents
+    tracking: TrackingRecorder
+    new_producer: Callable[[], KafkaProducer]
+    topic: str
+    source: str
+    signer: Signer
+
+
+def relay_parts(settings: Settings, **producer_overrides: Any) -> RelayParts:
+    """The store (read) and the relay's tracking table in its database, a producer made on
+    demand (the topic created when missing), and the store's signing key: refused
+    (``RelayKeyRefused``) when the store records another."""
+    kafka.bootstrap_servers(settings)  # KafkaNotConfigured now, not on every retry
+    with store_lock(settings, "setup"):  # tables made one process at a time
+        factory = store_factory(settings)
+        recorder = factory.application_recorder()
+        tracking = tracking_recorder(datastore_of(factory), "relay_tracking")
+        tracking.create_table()
+    admin = {
+        name: value
+        for name, value in producer_overrides.items()
+        if name in ("request_timeout_ms", "bootstrap_timeout_ms")
+    }
+
+    def new_producer() -> KafkaProducer:
+        kafka.ensure_topic(settings, **admin)
+        return kafka.producer(settings, **producer_overrides)
+
+    signer = relay_signer(settings)
+    check_relay_key(factory, signer)  # the store's key, or none recorded yet
+    source = kafka.event_source(settings)
+    return RelayParts(
+        StoredEvents(recorder), tracking, new_producer, settings.kafka_topic, source, signer
+    )
+
+
+@dataclass(frozen=True)
+class WorkerStore:
+    """A Kafka projection worker's own database: the views it writes, its quarantine, and
+    the ledger's mapper to read the records it admits; the records it trusts."""
+
+    views: tuple[tuple[type[Projection], DocumentView], ...]
+    quarantine: Quarantine
+    mapper: Mapper[Any]
+    source: str
+    keys: dict[str, bytes]
+
+
+def worker_store(
+    settings: Settings, projections: tuple[type[Projection], ...] = PROJECTIONS
+) -> WorkerStore:
+    """The views of ``projections`` and the quarantine in the settings' database, and the
+    records it admits: those of ``kafka.event_source(settings)`` signed by
+    ``trusted_keys(settings)`` (``NoStreamKeys`` when none is configured)."""
+    keys = trusted_keys(settings)
+    with store_lock(settings, "setup"):  # workers starting together on a fresh schema
+        factory = store_factory(settings)
+        datastore = datastore_of(factory)
+        views = tuple((p, view_for(datastore, p)) for p in projections)
+        quarantine = Quarantine(datastore)
+        quarantine.create_table()
+    source = kafka.event_source(settings)
+    return WorkerStore(views, quarantine, event_mapper(factory), source, keys)
+
+
+def worker_consumer(settings: Settings, **consumer_overrides: Any) -> KafkaConsumer:
+    """A consumer of the settings' topic in their group (the topic created when missing)."""
+    kafka.ensure_topic(settings)
+    return kafka.consumer(settings, **consumer_overrides)

@@ -10,14 +10,14 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from events import ChangeRequest, Cycle, CycleState, KeyResult, Objective
+from events import ChangeRequest, Cycle, CycleState, KeyResult, Objective, Stamp
 from events.errors import InvalidTransition, InvalidValue
 from events.key_result import new_definition
 from events.objective import check_objective_changes
 from events.values import ChangeKind, TargetKind
-from services.application.guard import GuardedLedger
+from services.application.guard import Allowed, Guard
 from services.application.guardrail_input import objective_doc
-from services.application.ledger_base import Recorded, retry_on_conflict
+from services.application.ledger_base import LedgerBase, Recorded, retry_on_conflict
 from services.application.principals import Principal
 
 
@@ -37,8 +37,12 @@ class Subject:
     siblings: list[KeyResult] = field(default_factory=list)
 
 
-class ChangeRequestCommands(GuardedLedger):
+class ChangeRequestCommands:
     """Requesting, approving and rejecting change requests."""
+
+    def __init__(self, store: LedgerBase, guard: Guard) -> None:
+        self.store = store
+        self.guard = guard
 
     # ---- requesting --------------------------------------------------------------------
 
@@ -53,23 +57,23 @@ class ChangeRequestCommands(GuardedLedger):
     ) -> Recorded:
         """Ask to revise or retire a key result (its owner, its objective's owner, or an
         executive)."""
-        key_result, objective, cycle = self._key_result_context(key_result_id)
+        key_result, objective, cycle = self.store.key_result_context(key_result_id)
         principal.require_owner_or_executive(
             [key_result.owner, objective.owner], to="request a change to this key result"
         )
         _require_locked(cycle, "revise the key result directly (PATCH)")
         after = None if retire else {**key_result.definition, **changes}
-        allowed = self._guard_key_result(
-            principal, "change_request.request", key_result, objective, cycle, after
+        allowed = self.guard.check_key_result(
+            self.store, principal, "change_request.request", key_result, objective, cycle, after
         )
         if not retire:
             key_result.proposed(changes)  # refuse at once what could never be applied
-        stamp = self._stamp(principal)
+        stamp = self.store._stamp(principal)
         request = ChangeRequest.request(
             key_result.id, changes, retire, reason, stamp,
             objective_id=objective.id, cycle_id=cycle.id,
         )  # fmt: skip
-        return self._commit(allowed, stamp, request)
+        return self.guard.commit(self.store, allowed, stamp, request)
 
     @retry_on_conflict
     def request_objective_change(
@@ -82,31 +86,31 @@ class ChangeRequestCommands(GuardedLedger):
     ) -> Recorded:
         """Ask to change an objective's definition (title, description, owner, level,
         commitment, parent) or to retire it (its owner or an executive)."""
-        objective = self._load(Objective, objective_id, to_change=False)
+        objective = self.store._load(Objective, objective_id, to_change=False)
         principal.require_owner_or_executive(
             [objective.owner], to=f"request a change to objective {objective.title}"
         )
-        cycle = self._load(Cycle, objective.cycle_id, to_change=False)
+        cycle = self.store._load(Cycle, objective.cycle_id, to_change=False)
         _require_locked(cycle, "change the objective directly")
         after = None
         if not retire:
             checked = check_objective_changes(changes)
             if "parent_id" in checked and checked["parent_id"] is not None:
-                self._check_parent(cycle.id, UUID(checked["parent_id"]), objective.id)
+                self.store.check_parent(cycle.id, UUID(checked["parent_id"]), objective.id)
             if all(objective.definition[k] == v for k, v in checked.items()):
                 raise InvalidValue("these changes leave the objective as it is", field="changes")
             after = {**objective_doc(objective), **checked}
-        allowed = self._guard(
-            principal, "change_request.request", "objective", objective.id,
+        allowed = self.guard.check(
+            self.store, principal, "change_request.request", "objective", objective.id,
             objective_doc(objective), after, objective=objective, cycle=cycle,
         )  # fmt: skip
-        stamp = self._stamp(principal)
+        stamp = self.store._stamp(principal)
         request = ChangeRequest.about(
             ChangeKind.RETIRE if retire else ChangeKind.REVISE, TargetKind.OBJECTIVE,
             objective.id, {} if retire else changes, reason, stamp,
             objective_id=objective.id, cycle_id=cycle.id,
         )  # fmt: skip
-        return self._commit(allowed, stamp, request)
+        return self.guard.commit(self.store, allowed, stamp, request)
 
     @retry_on_conflict
     def request_key_result(
@@ -117,23 +121,23 @@ class ChangeRequestCommands(GuardedLedger):
         reason: str | None,
     ) -> Recorded:
         """Ask to add a key result to an objective of a locked cycle."""
-        objective = self._load(Objective, objective_id, to_change=False)
+        objective = self.store._load(Objective, objective_id, to_change=False)
         principal.require_owner_or_executive(
             [objective.owner], to=f"request a key result for objective {objective.title}"
         )
-        cycle = self._load(Cycle, objective.cycle_id, to_change=False)
+        cycle = self.store._load(Cycle, objective.cycle_id, to_change=False)
         _require_locked(cycle, "add the key result directly")
         checked = new_definition(definition)
-        allowed = self._guard(
-            principal, "change_request.request", "key_result", None, None, checked,
-            objective=objective, cycle=cycle, siblings=self._live_key_results(objective),
+        allowed = self.guard.check(
+            self.store, principal, "change_request.request", "key_result", None, None, checked,
+            objective=objective, cycle=cycle, siblings=self.store.live_key_results(objective),
         )  # fmt: skip
-        stamp = self._stamp(principal)
+        stamp = self.store._stamp(principal)
         request = ChangeRequest.about(
             ChangeKind.ADD_KEY_RESULT, TargetKind.OBJECTIVE, objective.id, checked, reason,
             stamp, objective_id=objective.id, cycle_id=cycle.id,
         )  # fmt: skip
-        return self._commit(allowed, stamp, request)
+        return self.guard.commit(self.store, allowed, stamp, request)
 
     @retry_on_conflict
     def request_objective(
@@ -151,19 +155,20 @@ class ChangeRequestCommands(GuardedLedger):
         checked.setdefault("description", "")
         checked.setdefault("parent_id", None)
         principal.require_objective_writer(checked["owner"], checked["level"])
-        cycle = self._load(Cycle, cycle_id, to_change=False)
+        cycle = self.store._load(Cycle, cycle_id, to_change=False)
         _require_locked(cycle, "create the objective directly")
         if checked["parent_id"] is not None:
-            self._check_parent(cycle.id, UUID(checked["parent_id"]), None)
-        allowed = self._guard(
-            principal, "change_request.request", "objective", None, None, checked, cycle=cycle
-        )
-        stamp = self._stamp(principal)
+            self.store.check_parent(cycle.id, UUID(checked["parent_id"]), None)
+        allowed = self.guard.check(
+            self.store, principal, "change_request.request", "objective", None, None, checked,
+            cycle=cycle,
+        )  # fmt: skip
+        stamp = self.store._stamp(principal)
         request = ChangeRequest.about(
             ChangeKind.ADD_OBJECTIVE, TargetKind.CYCLE, cycle.id, checked, reason, stamp,
             objective_id=None, cycle_id=cycle.id,
         )  # fmt: skip
-        return self._commit(allowed, stamp, request)
+        return self.guard.commit(self.store, allowed, stamp, request)
 
     # ---- deciding ----------------------------------------------------------------------
 
@@ -173,66 +178,66 @@ class ChangeRequestCommands(GuardedLedger):
     ) -> Recorded:
         """Approve and apply in one save: the approval, the change and "applied"."""
         principal.require_not_compliance("approve change requests")
-        request = self._load(ChangeRequest, change_request_id)
+        request = self.store._load(ChangeRequest, change_request_id)
         subject = self._subject(request, to_change=True)
         allowed = self._guard_decision(principal, "change_request.approve", request, subject)
-        stamp = self._stamp(principal)
+        stamp = self.store._stamp(principal)
         request.approve(stamp, reason)
         changed = self._apply(request, subject, stamp)
         request.mark_applied(stamp)
-        return self._commit(allowed, stamp, request, *changed)
+        return self.guard.commit(self.store, allowed, stamp, request, *changed)
 
     @retry_on_conflict
     def reject_change(
         self, principal: Principal, change_request_id: UUID, reason: str | None = None
     ) -> Recorded:
         principal.require_not_compliance("reject change requests")
-        request = self._load(ChangeRequest, change_request_id)
+        request = self.store._load(ChangeRequest, change_request_id)
         subject = self._subject(request, to_change=False)
         allowed = self._guard_decision(principal, "change_request.reject", request, subject)
-        stamp = self._stamp(principal)
+        stamp = self.store._stamp(principal)
         request.reject(stamp, reason)
-        return self._commit(allowed, stamp, request)
+        return self.guard.commit(self.store, allowed, stamp, request)
 
     def _subject(self, request: ChangeRequest, *, to_change: bool) -> Subject:
         """Load what the request is about (to change it, when approving), with the
         definitions before and after as the guardrails judge them."""
         changes = request.changes
         if request.target_kind == TargetKind.KEY_RESULT:
-            key_result = self._load(KeyResult, request.target_id, to_change=to_change)
-            objective = self._load(Objective, key_result.objective_id, to_change=False)
-            cycle = self._load(Cycle, key_result.cycle_id, to_change=False)
+            key_result = self.store._load(KeyResult, request.target_id, to_change=to_change)
+            objective = self.store._load(Objective, key_result.objective_id, to_change=False)
+            cycle = self.store._load(Cycle, key_result.cycle_id, to_change=False)
             after = None if request.retire else {**key_result.definition, **changes}
             return Subject(
                 "key_result", key_result.id, cycle, objective, key_result,
                 dict(key_result.definition), after,
-                list(self._live_key_results(objective, but=key_result.id)),
+                list(self.store.live_key_results(objective, but=key_result.id)),
             )  # fmt: skip
         if request.target_kind == TargetKind.OBJECTIVE:
-            objective = self._load(Objective, request.target_id, to_change=to_change)
+            objective = self.store._load(Objective, request.target_id, to_change=to_change)
             # A new parent is recorded on the cycle too (realignments serialise on it).
             realigns = to_change and "parent_id" in changes and request.kind == ChangeKind.REVISE
-            cycle = self._load(Cycle, objective.cycle_id, to_change=realigns)
+            cycle = self.store._load(Cycle, objective.cycle_id, to_change=realigns)
             if request.kind == ChangeKind.ADD_KEY_RESULT:
-                siblings = list(self._live_key_results(objective))
+                siblings = list(self.store.live_key_results(objective))
                 return Subject("key_result", None, cycle, objective, None, None, changes, siblings)
             before = objective_doc(objective)
             after = None if request.retire else {**before, **changes}
             return Subject("objective", objective.id, cycle, objective, None, before, after)
-        cycle = self._load(Cycle, request.target_id, to_change=to_change)
+        cycle = self.store._load(Cycle, request.target_id, to_change=to_change)
         return Subject("objective", None, cycle, None, None, None, changes)
 
     def _guard_decision(
         self, principal: Principal, action: str, request: ChangeRequest, subject: Subject
-    ) -> Any:
-        return self._guard(
-            principal, action, subject.resource_kind, subject.resource_id,
+    ) -> Allowed:
+        return self.guard.check(
+            self.store, principal, action, subject.resource_kind, subject.resource_id,
             subject.before, subject.after,
             objective=subject.objective, cycle=subject.cycle, siblings=subject.siblings,
             change_request=request,
         )  # fmt: skip
 
-    def _apply(self, request: ChangeRequest, subject: Subject, stamp: Any) -> list[Aggregate]:
+    def _apply(self, request: ChangeRequest, subject: Subject, stamp: Stamp) -> list[Aggregate]:
         """Make the approved change; returns the aggregates it changed or created."""
         cycle, objective, key_result = subject.cycle, subject.objective, subject.key_result
         if key_result is not None:
@@ -258,10 +263,10 @@ class ChangeRequestCommands(GuardedLedger):
             return [objective]
         return self._amend_objective(request, objective, cycle, stamp)
 
-    def _add_objective(self, request: ChangeRequest, cycle: Cycle, stamp: Any) -> list[Aggregate]:
+    def _add_objective(self, request: ChangeRequest, cycle: Cycle, stamp: Stamp) -> list[Aggregate]:
         d = request.changes
         parent_id = UUID(d["parent_id"]) if d.get("parent_id") else None
-        self._check_parent(cycle.id, parent_id, None)
+        self.store.check_parent(cycle.id, parent_id, None)
         created = Objective.create(
             cycle.id, d["title"], d.get("description", ""), d["owner"], d["level"],
             d["commitment"], parent_id, stamp, change_request=request,
@@ -270,13 +275,13 @@ class ChangeRequestCommands(GuardedLedger):
         return [created, cycle]
 
     def _amend_objective(
-        self, request: ChangeRequest, objective: Objective, cycle: Cycle, stamp: Any
+        self, request: ChangeRequest, objective: Objective, cycle: Cycle, stamp: Stamp
     ) -> list[Aggregate]:
         objective.amend(request.changes, stamp, cycle.state, request)
         if "parent_id" not in request.changes:
             return [objective]
         parent_id = objective.parent_id
-        self._check_parent(cycle.id, parent_id, objective.id)
+        self.store.check_parent(cycle.id, parent_id, objective.id)
         cycle.record_alignment(objective.id, parent_id, stamp)
         return [objective, cycle]
 

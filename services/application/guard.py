@@ -1,26 +1,29 @@
-"""Guardrails on the write path: every command that changes OKRs asks the decision point
-before its events are saved. An allowed decision is saved with the command's events; a
-denied one is saved alone and the command answered with the violated rules; an engine
-failure is saved too and the command refused (fail closed)."""
+"""Guardrails on the write path: every command that changes OKRs asks the guard before its
+events are saved. An allowed decision is saved with the command's events; a denied one is
+saved alone and the command answered with the violated rules; an engine failure is saved
+too and the command refused (fail closed).
 
-from collections.abc import Iterable
+The guard is a collaborator of the ledger, not a base class of it: the composition root
+(``services.bootstrap``) builds it with the decision point it chose and hands it to the
+ledger; unit tests hand it a fake one. It asks the store it is given for the active
+policy version and records its decisions through that store's unit of work."""
+
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol
 from uuid import UUID
 
 import structlog
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError
 
 from events import ChangeRequest, Cycle, KeyResult, Objective, Stamp
 from events.decision import ALLOWED, DENIED, ERROR, Decision, EventRef, pending_refs
 from events.identity import SYSTEM
-from events.policy import REGISTRY_ID, PolicyRegistry, PolicyVersion
-from policies.bundle import PolicyBundle, input_digest, load_shipped_bundle
-from policies.decision_point import DecisionPoint, Ruling
+from events.policy import PolicyVersion
+from policies.bundle import PolicyBundle, input_digest
+from policies.decision_point import Ruling
 from policies.engine import PolicyError, PolicyTimeout, Violation
-from policies.review import PolicyReviews
 from services.application.errors import GuardrailViolation, PolicyTimedOut, PolicyUnavailable
 from services.application.guardrail_input import Doc, build_input, objective_doc
 from services.application.ledger_base import LedgerBase, Recorded
@@ -105,93 +108,37 @@ def _decision(
     )
 
 
-class GuardedLedger(LedgerBase):
-    """The ledger with its policy decision point and the policy registry it follows."""
+class DecidesPolicy(Protocol):
+    """What the guard needs of a decision point (``policies.decision_point.DecisionPoint``
+    in the shipped processes, a fake in unit tests)."""
 
-    def __init__(
-        self,
-        env: Any = None,
-        decision_point: DecisionPoint | None = None,
-        reviews: PolicyReviews | None = None,
-    ) -> None:
-        """``decision_point``: in-process Rego unless given (the server's is sandboxed, see
-        ``services.bootstrap``); ``reviews``: where proposals are checked and what-ifs run
-        (worker processes, started only when one is asked for)."""
-        super().__init__(env=env)
-        if decision_point is None:
-            from policies.embedded import EmbeddedEngine
+    def ensure(self, number: int, digest: str, bundle: Callable[[], PolicyBundle]) -> None:
+        """Have the given active version loaded (``bundle`` reads it when it is not)."""
 
-            decision_point = DecisionPoint(EmbeddedEngine())
-        self.decision_point = decision_point
-        self.reviews = reviews or PolicyReviews()
+    def decide(self, document: Doc) -> Ruling:
+        """Judge one input document under the loaded version."""
 
     def close(self) -> None:
-        """Stop the policy worker processes, then close the store."""
-        self.reviews.close()
-        self.decision_point.close()
-        super().close()
+        """Stop the engine."""
 
-    # ---- the policy registry -----------------------------------------------------------
 
-    def registry(self) -> PolicyRegistry:
-        return self.repository.get(REGISTRY_ID, deepcopy_from_cache=False)  # type: ignore[no-any-return]
+class Guard:
+    """Asks the decision point about a command and records the answer with it.
 
-    def seed_policy(self) -> bool:
-        """Make the shipped bundle version 1 of a store that has no policy yet; True when
-        this call recorded it (a concurrent starter may have won the race instead)."""
-        try:
-            self.repository.get(REGISTRY_ID)
-            return False
-        except AggregateNotFoundError:
-            pass
-        bundle = load_shipped_bundle()
-        stamp = Stamp(SYSTEM_ACTOR, "seed-policy")
-        registry = PolicyRegistry(**stamp.fields("the bundle shipped with okrgov"))
-        version = PolicyVersion.propose(
-            registry.next_number, bundle.modules, bundle.data,
-            "The guardrails shipped with okrgov", bundle.digest(), stamp, bundle.tests,
-        )  # fmt: skip
-        registry.number(version, stamp)
-        version.approve(stamp, seed=True)
-        registry.activate(version, stamp)
-        try:
-            self._save(registry, version)
-        except IntegrityError:
-            return False
-        return True
+    Built without a decision point (``Guard(None)``: tools that only open the store, such
+    as ``okrgov db init``), it refuses every guarded command as the engine being
+    unavailable, and records that refusal: fail closed, never a default engine."""
 
-    def _sync_policy(self) -> None:
-        """Load the active version into the decision point if it is not the loaded one."""
-        try:
-            registry = self.registry()
-        except AggregateNotFoundError:
-            raise PolicyError("no policy version has been activated") from None
-        if registry.active_id is None or registry.active_number is None:
-            raise PolicyError("no policy version has been activated")
-        active_id = registry.active_id
-        self.decision_point.ensure(
-            registry.active_number,
-            registry.active_digest or "",
-            lambda: bundle_of(self._load(PolicyVersion, active_id, to_change=False)),
-        )
+    def __init__(self, decision_point: DecidesPolicy | None) -> None:
+        self.decision_point = decision_point
 
-    # ---- asking the guardrails ---------------------------------------------------------
+    def close(self) -> None:
+        if self.decision_point is not None:
+            self.decision_point.close()
 
-    def _commit(
-        self, allowed: Allowed, stamp: Stamp, subject: Aggregate, *others: Aggregate
-    ) -> Recorded:
-        """Save a command's events with its allowed decision, in one save(). The decision
-        names the events it covers and the objective, so the audit trail attaches it to
-        them from the decision alone, whatever order it reads aggregates in."""
-        objective_id = allowed.objective_id
-        if objective_id is None and isinstance(subject, Objective):
-            objective_id = subject.id  # a new objective: the guard saw only its document
-        covers = pending_refs((subject, *others))
-        decision = allowed.decision(stamp, subject.id, objective_id, covers)
-        return self._save(subject, *others, decision, warnings=allowed.warnings)
-
-    def _guard(
+    def check(
         self,
+        store: LedgerBase,
         principal: Principal,
         action: str,
         target_kind: str,
@@ -211,17 +158,16 @@ class GuardedLedger(LedgerBase):
             objective=objective, cycle=cycle, siblings=siblings,
             cycle_key_results=cycle_key_results, change_request=change_request,
         )  # fmt: skip
-        stamp = self._stamp(principal)
+        stamp = store._stamp(principal)
         objective_id = objective.id if objective is not None else None
         try:
-            self._sync_policy()
-            ruling = self.decision_point.decide(document)
+            ruling = self._decide(store, document)
         except PolicyError as exc:
             failed = _decision(
                 action, principal, target_kind, target_id, ERROR, stamp,
                 document=document, error=str(exc), objective_id=objective_id,
             )  # fmt: skip
-            recorded = self._save(failed)
+            recorded = store._save(failed)
             log.error("guardrails.unavailable", action=action, error=str(exc))
             refusal = PolicyTimedOut if isinstance(exc, PolicyTimeout) else PolicyUnavailable
             raise refusal(
@@ -233,7 +179,7 @@ class GuardedLedger(LedgerBase):
                 action, principal, target_kind, target_id, DENIED, stamp,
                 ruling=ruling, document=document, objective_id=objective_id,
             )  # fmt: skip
-            recorded = self._save(denied)
+            recorded = store._save(denied)
             log.info(
                 "guardrails.denied", action=action, rules=[v.rule for v in ruling.verdict.deny]
             )
@@ -242,36 +188,72 @@ class GuardedLedger(LedgerBase):
             )
         return Allowed(ruling, action, principal, target_kind, objective_id, document)
 
-    # ---- guarding changes to one objective or key result -------------------------------
-
-    def _guard_objective(
+    def check_objective(
         self,
+        store: LedgerBase,
         principal: Principal,
         action: str,
         objective: Objective,
         cycle: Cycle,
-        after: dict[str, Any] | None,
-    ) -> Any:
+        after: Doc | None,
+    ) -> Allowed:
         """Guard a change to one objective: its definition before, and after (None when
         it is retired)."""
-        return self._guard(
-            principal, action, "objective", objective.id, objective_doc(objective), after,
-            objective=objective, cycle=cycle,
+        return self.check(
+            store, principal, action, "objective", objective.id, objective_doc(objective),
+            after, objective=objective, cycle=cycle,
         )  # fmt: skip
 
-    def _guard_key_result(
+    def check_key_result(
         self,
+        store: LedgerBase,
         principal: Principal,
         action: str,
         key_result: KeyResult,
         objective: Objective,
         cycle: Cycle,
-        after: dict[str, Any] | None,
-        change_request: ChangeRequest | None = None,
-    ) -> Any:
+        after: Doc | None,
+    ) -> Allowed:
         """Guard a change to one key result's definition (revise, retire, request)."""
-        return self._guard(
-            principal, action, "key_result", key_result.id, dict(key_result.definition), after,
-            objective=objective, cycle=cycle, change_request=change_request,
-            siblings=self._live_key_results(objective, but=key_result.id),
+        return self.check(
+            store, principal, action, "key_result", key_result.id, dict(key_result.definition),
+            after, objective=objective, cycle=cycle,
+            siblings=store.live_key_results(objective, but=key_result.id),
         )  # fmt: skip
+
+    def commit(
+        self,
+        store: LedgerBase,
+        allowed: Allowed,
+        stamp: Stamp,
+        subject: Aggregate,
+        *others: Aggregate,
+    ) -> Recorded:
+        """Save a command's events with its allowed decision, in one save(). The decision
+        names the events it covers and the objective, so the audit trail attaches it to
+        them from the decision alone, whatever order it reads aggregates in."""
+        objective_id = allowed.objective_id
+        if objective_id is None and isinstance(subject, Objective):
+            objective_id = subject.id  # a new objective: the guard saw only its document
+        covers = pending_refs((subject, *others))
+        decision = allowed.decision(stamp, subject.id, objective_id, covers)
+        return store._save(subject, *others, decision, warnings=allowed.warnings)
+
+    def _decide(self, store: LedgerBase, document: Doc) -> Ruling:
+        """Load the active version into the decision point if it is not the loaded one,
+        then judge the document."""
+        if self.decision_point is None:
+            raise PolicyError("no policy decision point was given to this process")
+        try:
+            registry = store.registry()
+        except AggregateNotFoundError:
+            raise PolicyError("no policy version has been activated") from None
+        if registry.active_id is None or registry.active_number is None:
+            raise PolicyError("no policy version has been activated")
+        active_id = registry.active_id
+        self.decision_point.ensure(
+            registry.active_number,
+            registry.active_digest or "",
+            lambda: bundle_of(store._load(PolicyVersion, active_id, to_change=False)),
+        )
+        return self.decision_point.decide(document)

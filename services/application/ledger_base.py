@@ -1,6 +1,8 @@
-"""What every command of the ledger shares: loading aggregates, stamping events with the
-actor and correlation id, recording a command's events in one ``save()``, and retrying a
-command that lost a race on an aggregate from fresh state (then answering Conflict)."""
+"""The unit of work every command of the ledger shares: loading aggregates, stamping events
+with the actor and correlation id, recording a command's events in one ``save()``, and
+retrying a command that lost a race on an aggregate from fresh state (then answering
+Conflict). The per-aggregate command modules (cycles, objectives, key results, change
+requests, policies, snapshots) work through it; the guard is a collaborator beside it."""
 
 import functools
 import random
@@ -19,6 +21,7 @@ from eventsourcing.persistence import IntegrityError
 
 from events import Cycle, KeyResult, Objective, Stamp
 from events.errors import InvalidValue
+from events.policy import REGISTRY_ID, PolicyRegistry
 from infra.logging import correlated, current_correlation_id, new_correlation_id
 from services.application.errors import Conflict, NotFound
 from services.application.principals import Principal
@@ -63,11 +66,13 @@ def retry_on_conflict(command: Callable[P, Recorded]) -> Callable[P, Recorded]:
     """Re-run a command from fresh state when another writer got to an aggregate first,
     for up to the owner's ``conflict_budget_seconds``; then Conflict. The command's first
     id argument is its subject: commands on it in this process take turns (``SubjectLocks``
-    of the owner, when it has them)."""
+    of the owner, when it has them). A command module's owner is its ``store`` (the
+    ledger), whose budget and locks it shares."""
 
     @functools.wraps(command)
     def run(*args: P.args, **kwargs: P.kwargs) -> Recorded:
         owner = args[0] if args else None
+        owner = getattr(owner, "store", owner)
         budget = getattr(owner, "conflict_budget_seconds", CONFLICT_BUDGET_SECONDS)
         locks: SubjectLocks | None = getattr(owner, "subject_locks", None)
         subject = next((a for a in args[1:] if isinstance(a, UUID)), None)
@@ -95,7 +100,10 @@ def retry_on_conflict(command: Callable[P, Recorded]) -> Callable[P, Recorded]:
 
 
 class LedgerBase(Application[UUID]):
-    """The event-sourced application all okrgov commands run in (one store)."""
+    """The event-sourced application all okrgov commands run in (one store).
+
+    ``_load``, ``_stamp`` and ``_save`` keep their names: the evidence commands call them
+    too. The other helpers are public: the command modules beside the ledger use them."""
 
     #: How long a command retries a conflict before answering 409 (see retry_on_conflict).
     conflict_budget_seconds = CONFLICT_BUDGET_SECONDS
@@ -115,7 +123,7 @@ class LedgerBase(Application[UUID]):
             raise NotFound(_kind(cls), ident)
         return aggregate
 
-    def _check_parent(self, cycle_id: UUID, parent_id: UUID | None, child: UUID | None) -> None:
+    def check_parent(self, cycle_id: UUID, parent_id: UUID | None, child: UUID | None) -> None:
         """A parent objective exists, belongs to the same cycle, and no loop forms."""
         seen = {child} if child else set()
         current = parent_id
@@ -135,20 +143,20 @@ class LedgerBase(Application[UUID]):
                 )
             current = parent.parent_id
 
-    def _key_result_context(self, key_result_id: UUID) -> tuple[KeyResult, Objective, Cycle]:
+    def key_result_context(self, key_result_id: UUID) -> tuple[KeyResult, Objective, Cycle]:
         """A key result with its objective and cycle, which commands on it only read."""
         key_result = self._load(KeyResult, key_result_id)
         objective = self._load(Objective, key_result.objective_id, to_change=False)
         cycle = self._load(Cycle, key_result.cycle_id, to_change=False)
         return key_result, objective, cycle
 
-    def _live_objectives(self, cycle: Cycle, to_change: bool = False) -> Iterator[Objective]:
+    def live_objectives(self, cycle: Cycle, to_change: bool = False) -> Iterator[Objective]:
         for objective_id in cycle.objective_ids:
             objective = self._load(Objective, objective_id, to_change=to_change)
             if not objective.retired:
                 yield objective
 
-    def _live_key_results(
+    def live_key_results(
         self, objective: Objective, to_change: bool = False, but: UUID | None = None
     ) -> Iterator[KeyResult]:
         for key_result_id in objective.key_result_ids:
@@ -156,6 +164,12 @@ class LedgerBase(Application[UUID]):
                 key_result = self._load(KeyResult, key_result_id, to_change=to_change)
                 if not key_result.retired:
                     yield key_result
+
+    def registry(self) -> PolicyRegistry:
+        """The policy registry (which version is active), read only; raises
+        ``AggregateNotFoundError`` before the first version is seeded."""
+        registry: PolicyRegistry = self.repository.get(REGISTRY_ID, deepcopy_from_cache=False)
+        return registry
 
     def _stamp(self, principal: Principal) -> Stamp:
         return Stamp(principal.user, current_correlation_id() or new_correlation_id())

@@ -1,25 +1,34 @@
-"""The guardrail policy lifecycle: a risk officer proposes a version (checked on proposal:
-compiled, its own tests, the shipped invariant tests, the settings its rules read), a
-different risk officer approves it, which activates it and retires the one before; and the
-what-if that shows an approver a version's effect first: on a cycle's key results, on the
-active version's tests, and on recent denied attempts."""
+"""The guardrail policy lifecycle: the shipped bundle seeded as version 1, a risk officer
+proposes a version (checked on proposal: compiled, its own tests, the shipped invariant
+tests, the settings its rules read), a different risk officer approves it, which activates
+it and retires the one before; and the what-if that shows an approver a version's effect
+first: on a cycle's key results, on the active version's tests, and on recent denied
+attempts.
+
+Proposal checks and what-ifs run in the review workers (``PolicyReviews``, embedded Rego
+in processes of their own), whichever engine decides commands: they evaluate bundles that
+are not active, which an OPA server has not loaded and must not load. The composition
+root hands both the decision point (to the guard) and the reviews (here)."""
 
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
 import structlog
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
 
-from events import Cycle, KeyResult
+from events import Cycle, KeyResult, Stamp
 from events.decision import DENIED, Decision
 from events.policy import REGISTRY_ID, PolicyRegistry, PolicyVersion
-from policies.bundle import TEST_SUFFIX, PolicyBundle, canonical_json
+from policies.bundle import TEST_SUFFIX, PolicyBundle, canonical_json, load_shipped_bundle
 from policies.proposal_checks import check_proposal, require_passing
+from policies.review import PolicyReviews
 from policies.whatif import WhatIf, run_whatif
 from services.application.errors import Forbidden
-from services.application.guard import GuardedLedger, bundle_of
+from services.application.guard import SYSTEM_ACTOR, bundle_of
 from services.application.guardrail_input import build_input
-from services.application.ledger_base import Recorded, retry_on_conflict
+from services.application.ledger_base import LedgerBase, Recorded, retry_on_conflict
 from services.application.principals import Principal, Role
 
 log = structlog.get_logger(__name__)
@@ -33,8 +42,37 @@ def split_bundle(modules: dict[str, str], data: dict[str, Any]) -> PolicyBundle:
     return PolicyBundle(modules=policy, data=data, tests=tests)
 
 
-class PolicyCommands(GuardedLedger):
-    """Commands on policy versions; four eyes is a rule of the domain, not of a policy."""
+class PolicyCommands:
+    """Commands on policy versions; four eyes is a rule of the domain, not of a policy.
+    They are not guarded: the guardrails do not judge the guardrails."""
+
+    def __init__(self, store: LedgerBase, reviews: PolicyReviews) -> None:
+        self.store = store
+        self.reviews = reviews
+
+    def seed_policy(self) -> bool:
+        """Make the shipped bundle version 1 of a store that has no policy yet; True when
+        this call recorded it (a concurrent starter may have won the race instead)."""
+        try:
+            self.store.registry()
+            return False
+        except AggregateNotFoundError:
+            pass
+        bundle = load_shipped_bundle()
+        stamp = Stamp(SYSTEM_ACTOR, "seed-policy")
+        registry = PolicyRegistry(**stamp.fields("the bundle shipped with okrgov"))
+        version = PolicyVersion.propose(
+            registry.next_number, bundle.modules, bundle.data,
+            "The guardrails shipped with okrgov", bundle.digest(), stamp, bundle.tests,
+        )  # fmt: skip
+        registry.number(version, stamp)
+        version.approve(stamp, seed=True)
+        registry.activate(version, stamp)
+        try:
+            self.store._save(registry, version)
+        except IntegrityError:
+            return False
+        return True
 
     def propose_policy(
         self,
@@ -52,36 +90,37 @@ class PolicyCommands(GuardedLedger):
         results = check_proposal(self.reviews, bundle)
         require_passing(results)
         log.info("policy.checked", checks=len(results), tests=len(bundle.tests))
-        return self._record_proposal(principal, bundle, description)
+        return self.record_proposal(principal, bundle, description)
 
     @retry_on_conflict
-    def _record_proposal(
+    def record_proposal(
         self, principal: Principal, bundle: PolicyBundle, description: str
     ) -> Recorded:
-        stamp = self._stamp(principal)
+        """Record a proposal whose checks have passed (or that a test records as is)."""
+        stamp = self.store._stamp(principal)
         registry = self._load_registry()
         version = PolicyVersion.propose(
             registry.next_number, bundle.modules, bundle.data, description, bundle.digest(),
             stamp, bundle.tests,
         )  # fmt: skip
         registry.number(version, stamp)
-        return self._save(version, registry)
+        return self.store._save(version, registry)
 
     @retry_on_conflict
     def approve_policy(self, principal: Principal, policy_id: UUID) -> Recorded:
         """Activate a proposed version and retire the active one, in one save."""
         principal.require(Role.RISK_OFFICER, to="approve a policy version")
-        stamp = self._stamp(principal)
-        version = self._load(PolicyVersion, policy_id)
+        stamp = self.store._stamp(principal)
+        version = self.store._load(PolicyVersion, policy_id)
         registry = self._load_registry()
         version.approve(stamp)
         retired: list[PolicyVersion] = []
         if registry.active_id is not None:
-            previous = self._load(PolicyVersion, registry.active_id)
+            previous = self.store._load(PolicyVersion, registry.active_id)
             previous.retire(version.number, stamp)
             retired.append(previous)
         registry.activate(version, stamp)
-        return self._save(version, registry, *retired)
+        return self.store._save(version, registry, *retired)
 
     def simulate_policy(
         self,
@@ -94,18 +133,23 @@ class PolicyCommands(GuardedLedger):
         of the cycle (what would newly be denied or warned, and no longer), the active
         version's tests (which of those it passes the given one fails), and the ``denied``
         decisions (recorded denied attempts: which the given one would allow). Runs in a
-        review worker, bounded by the review budget; records nothing."""
+        review worker, bounded by the review budget; records nothing.
+
+        Both versions are evaluated by embedded Rego in the review worker, also when OPA
+        decides commands: the proposed version is not active, so OPA has not loaded it,
+        and the comparison is only fair when both sides run on the same evaluator."""
         # A what-if records nothing, so compliance, which never writes, may run it too.
         if not principal.has(Role.RISK_OFFICER, Role.EXECUTIVE, Role.COMPLIANCE):
             raise Forbidden("only risk officers, executives and compliance simulate policies")
-        proposed = self._load(PolicyVersion, policy_id, to_change=False)
-        cycle = self._load(Cycle, cycle_id, to_change=False)
-        registry = self.registry()
-        active = self._load(PolicyVersion, registry.active_id, to_change=False)  # type: ignore[arg-type]
+        store = self.store
+        proposed = store._load(PolicyVersion, policy_id, to_change=False)
+        cycle = store._load(Cycle, cycle_id, to_change=False)
+        registry = store.registry()
+        active = store._load(PolicyVersion, registry.active_id, to_change=False)  # type: ignore[arg-type]
         key_results: dict[str, KeyResult] = {}
         documents = []
-        for objective in self._live_objectives(cycle):
-            siblings = list(self._live_key_results(objective))
+        for objective in store.live_objectives(cycle):
+            siblings = list(store.live_key_results(objective))
             for key_result in siblings:
                 document = build_input(
                     "key_result.add", principal, "key_result", key_result.id, None,
@@ -114,7 +158,7 @@ class PolicyCommands(GuardedLedger):
                 )  # fmt: skip
                 key_results[str(key_result.id)] = key_result
                 documents.append({"id": str(key_result.id), "input": canonical_json(document)})
-        attempts = [self._load(Decision, ident, to_change=False) for ident in denied]
+        attempts = [store._load(Decision, ident, to_change=False) for ident in denied]
         replayable = [a for a in attempts if a.outcome == DENIED and a.input is not None]
         report = run_whatif(
             self.reviews,
@@ -144,7 +188,7 @@ class PolicyCommands(GuardedLedger):
         }
 
     def _load_registry(self) -> PolicyRegistry:
-        return self._load(PolicyRegistry, REGISTRY_ID)
+        return self.store._load(PolicyRegistry, REGISTRY_ID)
 
 
 def _rules(verdict: dict[str, Any]) -> dict[str, set[str]]:

@@ -19,8 +19,8 @@ from projections.snapshot import (
     snapshot_through,
 )
 from services.application.errors import Forbidden, NotFound
-from services.application.ledger_base import Recorded, retry_on_conflict
-from services.application.policies import PolicyCommands
+from services.application.guard import Guard
+from services.application.ledger_base import LedgerBase, Recorded, retry_on_conflict
 from services.application.principals import Principal, Role
 
 AsOf = int | datetime | None
@@ -45,34 +45,41 @@ class SealCheck:
         return self.sealed_digest == self.recomputed_digest
 
 
-class SnapshotCommands(PolicyCommands):
+class SnapshotCommands:
     """Seal, snapshot and verify; the snapshot itself is computed in ``projections``."""
+
+    def __init__(self, store: LedgerBase, guard: Guard) -> None:
+        self.store = store
+        self.guard = guard
 
     @retry_on_conflict
     def seal_cycle(self, principal: Principal, cycle_id: UUID) -> Recorded:
         """Compute the cycle's snapshot at the current end of the store and record its
         position and digest; only a closed cycle, and only once."""
         principal.require(Role.EXECUTIVE, Role.ADMIN, to="seal a cycle")
-        cycle = self._load(Cycle, cycle_id)
+        store = self.store
+        cycle = store._load(Cycle, cycle_id)
         cycle.require_sealable()  # refuse before reading the whole log for nothing
-        allowed = self._guard(principal, "cycle.seal", "cycle", cycle.id, None, None, cycle=cycle)
+        allowed = self.guard.check(
+            store, principal, "cycle.seal", "cycle", cycle.id, None, None, cycle=cycle
+        )
         # The snapshot covers every event recorded so far; anything recorded between here
         # and the save below is after its position, so it cannot change what was sealed.
-        position = self.recorder.max_notification_id() or 0
-        snapshot = snapshot_at(self.recorder, self.mapper, cycle.id, position)
+        position = store.recorder.max_notification_id() or 0
+        snapshot = snapshot_at(store.recorder, store.mapper, cycle.id, position)
         assert snapshot.through is not None  # the cycle's own events were read
         through = (snapshot.through.originator_id, snapshot.through.originator_version)
-        stamp = self._stamp(principal)
+        stamp = store._stamp(principal)
         cycle.seal(position, snapshot.digest, SNAPSHOT_FORMAT, through, stamp)
-        return self._commit(allowed, stamp, cycle)
+        return self.guard.commit(store, allowed, stamp, cycle)
 
     def snapshot(self, principal: Principal, cycle_id: UUID, as_of: AsOf = None) -> Snapshot:
         """The cycle as it stood at a position or moment (default: now)."""
         _require_reader(principal)
-        cycle = self._load(Cycle, cycle_id, to_change=False)
+        cycle = self.store._load(Cycle, cycle_id, to_change=False)
         position = self._position(as_of)
         try:
-            return snapshot_at(self.recorder, self.mapper, cycle.id, position)
+            return snapshot_at(self.store.recorder, self.store.mapper, cycle.id, position)
         except CycleNotFound:
             raise NotFound("cycle", f"{cycle.id} as of position {position}") from None
 
@@ -84,7 +91,8 @@ class SnapshotCommands(PolicyCommands):
         positions are numbered differently; if that event is gone, up to the sealed
         position."""
         _require_reader(principal)
-        cycle = self._load(Cycle, cycle_id, to_change=False)
+        store = self.store
+        cycle = store._load(Cycle, cycle_id, to_change=False)
         cycle.require_sealed()
         assert cycle.sealed_position is not None and cycle.sealed_digest is not None
         assert cycle.sealed_through is not None
@@ -95,10 +103,10 @@ class SnapshotCommands(PolicyCommands):
             )
         try:
             recomputed = snapshot_through(
-                self.recorder, self.mapper, cycle.id, EventRef(*cycle.sealed_through)
+                store.recorder, store.mapper, cycle.id, EventRef(*cycle.sealed_through)
             )
         except EventNotFound:
-            recomputed = snapshot_at(self.recorder, self.mapper, cycle.id, cycle.sealed_position)
+            recomputed = snapshot_at(store.recorder, store.mapper, cycle.id, cycle.sealed_position)
         return SealCheck(
             cycle.id,
             recomputed.position,
@@ -110,12 +118,12 @@ class SnapshotCommands(PolicyCommands):
         )
 
     def _position(self, as_of: AsOf) -> int:
-        last = self.recorder.max_notification_id() or 0
+        last = self.store.recorder.max_notification_id() or 0
         if as_of is None:
             return last
         if isinstance(as_of, datetime):
             moment = as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)  # naive: UTC
-            return position_at(self.recorder, self.mapper, moment)
+            return position_at(self.store.recorder, self.store.mapper, moment)
         if as_of < 1:
             raise InvalidValue("positions start at 1", field="as_of")
         if as_of > last:

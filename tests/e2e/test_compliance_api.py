@@ -71,7 +71,7 @@ def unchecked_policy(
         headers=auth(*ANA),
     )
     assert refused.status_code == 422, refused.text
-    proposed = platform.ledger._record_proposal(Principal.of(ANA[0], [ANA[1]]), bundle, description)
+    proposed = platform.ledger.record_proposal(Principal.of(ANA[0], [ANA[1]]), bundle, description)
     return ok(client.post(f"/v1/policies/{proposed.id}/approve", headers=auth(*OMAR)))
 
 

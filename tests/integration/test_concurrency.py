@@ -69,7 +69,7 @@ def test_a_stale_writer_is_retried_and_keeps_both_updates(
 ) -> None:
     _, _, key_result = plan_quarter(platform)
     ledger = platform.ledger
-    original = ledger._key_result_context
+    original = ledger.key_result_context
     raced = []
 
     def load_then_lose_the_race(ident: Any) -> Any:
@@ -79,7 +79,7 @@ def test_a_stale_writer_is_retried_and_keeps_both_updates(
             second_platform.ledger.check_in(TOM, key_result.id, 11, 0.4, "the other writer")
         return loaded
 
-    monkeypatch.setattr(ledger, "_key_result_context", load_then_lose_the_race)
+    monkeypatch.setattr(ledger, "key_result_context", load_then_lose_the_race)
     ledger.check_in(TOM, key_result.id, 12, 0.5, "the stale writer")
     assert _check_in_count(platform, key_result.id) == 2
 
@@ -89,7 +89,7 @@ def test_a_race_that_never_ends_answers_conflict_and_records_nothing(
 ) -> None:
     _, _, key_result = plan_quarter(platform)
     ledger = platform.ledger
-    original = ledger._key_result_context
+    original = ledger.key_result_context
     monkeypatch.setattr(ledger, "conflict_budget_seconds", 0.2)
 
     def always_lose(ident: Any) -> Any:
@@ -97,7 +97,7 @@ def test_a_race_that_never_ends_answers_conflict_and_records_nothing(
         second_platform.ledger.check_in(EXEC, key_result.id, 11, 0.4, "always first")
         return loaded
 
-    monkeypatch.setattr(ledger, "_key_result_context", always_lose)
+    monkeypatch.setattr(ledger, "key_result_context", always_lose)
     with pytest.raises(Conflict):
         ledger.check_in(TOM, key_result.id, 12, 0.5, "never lands")
     notes = [c[2] for c in platform.ledger.repository.get(key_result.id).check_ins]
@@ -116,7 +116,7 @@ def test_racing_realignments_cannot_form_a_loop(
     b = ledger.create_objective(
         EXEC, cycle.id, "Team B", "priya", "team", "committed", parent_id=firm.id
     )
-    original = ledger._check_parent
+    original = ledger.check_parent
     raced: list[bool] = []
 
     def check_then_race(*args: Any) -> None:
@@ -125,7 +125,7 @@ def test_racing_realignments_cannot_form_a_loop(
             raced.append(True)
             second_platform.ledger.realign_objective(EXEC, b.id, a.id, "B reports to A")
 
-    monkeypatch.setattr(ledger, "_check_parent", check_then_race)
+    monkeypatch.setattr(ledger, "check_parent", check_then_race)
     with pytest.raises(InvalidValue):
         ledger.realign_objective(EXEC, a.id, b.id, "A reports to B")
     assert ledger.repository.get(a.id).parent_id == firm.id
