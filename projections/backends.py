@@ -17,7 +17,6 @@ from eventsourcing.persistence import (
     InfrastructureFactory,
     JSONTranscoder,
     Mapper,
-    TrackingRecorder,
     UUIDAsHex,
 )
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
@@ -33,6 +32,9 @@ from projections.entries import EntryProjection, PostgresEntryView, SQLiteEntryV
 from projections.follower import Projection
 from projections.integrity import LeafLogView, PostgresLeafLogView, SQLiteLeafLogView
 
+TableTracking = SQLiteTrackingRecorder | PostgresTrackingRecorder
+"""A tracking recorder whose table can be created (``create_table``)."""
+
 APPLICATION = SYSTEM
 """The ledger's application name (``Ledger.name``): it names the PostgreSQL events table."""
 
@@ -44,7 +46,7 @@ class _Classes:
     documents: Callable[[Any, str], DocumentView]
     entries: Callable[[Any, str], DocumentView]
     leaf_log: Callable[[Any], LeafLogView]
-    tracking: Callable[[Any, str], TrackingRecorder]
+    tracking: Callable[[Any, str], TableTracking]
     """A tracking table named ``table`` (SQLite: the shared ``tracking`` table)."""
 
 
@@ -124,6 +126,6 @@ def leaf_log_view(events: StoredEvents) -> LeafLogView:
     return view
 
 
-def tracking_recorder(datastore: object, table: str) -> TrackingRecorder:
+def tracking_recorder(datastore: object, table: str) -> TableTracking:
     """A tracking recorder in ``datastore`` (its table not created: ``create_table``)."""
     return _classes(datastore, "tracking recorder").tracking(datastore, table)

@@ -91,6 +91,8 @@ class DocumentView(TrackingRecorder):
 
         def _insert_tracking(self, c: Any, tracking: Tracking) -> None: ...
 
+        def create_table(self) -> None: ...
+
     def tracking_delete_statement(self) -> str:
         raise NotImplementedError
 
@@ -178,6 +180,21 @@ class DocumentView(TrackingRecorder):
         """The position ``name`` has recorded, read in ``c``'s transaction."""
         return self._max_tracking_id(name, c) or 0  # type: ignore[attr-defined, no-any-return]
 
+    def track_in(self, c: Cursor, name: str, position: int) -> None:
+        """Record ``position`` under ``name`` in ``c``'s transaction (hold
+        ``lock_tracking(c, name)`` and know it is above what ``name`` holds)."""
+        self._insert_tracking(c, Tracking(name, position))
+
+    def track_at_least(self, names: Iterable[str], position: int) -> None:
+        """Record ``position`` under each of ``names`` that holds a lower one, in one
+        transaction (views rebuilt up to ``position`` elsewhere: an event at or below it
+        is then taken as applied under every name)."""
+        with self.transaction(commit=True) as c:
+            for name in names:
+                self.lock_tracking(c, name)
+                if self.tracked_in(c, name) < position:
+                    self.track_in(c, name, position)
+
     def tables(self) -> list[str]:
         """The view's own tables (quoted as the SQL uses them), tracking aside."""
         return [self.docs_table]
@@ -264,9 +281,15 @@ class DocumentView(TrackingRecorder):
 
     def reset(self) -> None:
         """Forget every document and the position, in one transaction (for a rebuild)."""
+        self.forget((self.projection,))
+
+    def forget(self, names: Iterable[str]) -> None:
+        """Forget every document and the positions recorded under ``names`` (this view's
+        own, or the per-partition ones of a Kafka worker), in one transaction."""
         with self.transaction(commit=True) as c:
             self._clear(c)
-            c.execute(self.tracking_delete_statement(), (self.projection,))
+            for name in names:
+                c.execute(self.tracking_delete_statement(), (name,))
 
     def _clear(self, c: Cursor) -> None:
         c.execute(self._q("DELETE FROM {docs}"))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from eventsourcing.persistence import ApplicationRecorder, Mapper, Tracking
+from eventsourcing.persistence import ApplicationRecorder, Mapper
 
 from projections.documents import DocumentView
 from projections.follower import Follower, Projection
@@ -79,7 +79,7 @@ def rebuild_aside(
         live.replace_with(c, aside)
         position = max(reached, target)
         if position > target:
-            live._insert_tracking(c, Tracking(live.projection, position))  # type: ignore[attr-defined]
+            live.track_in(c, live.projection, position)
     aside.drop()
     rebuilt = Rebuilt(projection.name, replayed, position, live.count())
     log.info(

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from eventsourcing.persistence import Tracking
 from kafka import ConsumerRebalanceListener, KafkaConsumer, OffsetAndMetadata, TopicPartition
 
 from projections.documents import DocumentView
@@ -135,12 +134,7 @@ class KafkaSource:
         """Forget every document of the targets' views and their positions on this topic's
         ``partitions``, each view in one transaction (a rebuild from the beginning)."""
         for target in self.targets:
-            view = target.view
-            with view.transaction(commit=True) as c:
-                view._clear(c)
-                for partition in range(partitions):
-                    name = tracking_name(target.projection.name, self.topic, partition)
-                    c.execute(view.tracking_delete_statement(), (name,))
+            target.view.forget(self._names(target, partitions))
         self._tracked.clear()
 
     def track_all(self, partitions: int, position: int) -> None:
@@ -148,13 +142,14 @@ class KafkaSource:
         were rebuilt from the store up to it): a record at or below it is then dropped,
         one above it applied, whatever partition it comes from."""
         for target in self.targets:
-            view = target.view
-            with view.transaction(commit=True) as c:
-                for partition in range(partitions):
-                    name = tracking_name(target.projection.name, self.topic, partition)
-                    view.lock_tracking(c, name)
-                    if view.tracked_in(c, name) < position:
-                        view._insert_tracking(c, Tracking(name, position))
+            target.view.track_at_least(self._names(target, partitions), position)
+
+    def _names(self, target: Target, partitions: int) -> list[str]:
+        """The tracking names of ``target`` on this topic's first ``partitions``."""
+        return [
+            tracking_name(target.projection.name, self.topic, partition)
+            for partition in range(partitions)
+        ]
 
     def revoked(self, partitions: Iterable[TopicPartition]) -> None:
         for tp in partitions:
