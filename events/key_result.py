@@ -7,38 +7,16 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from events.change_request import ChangeRequest, require_through_the_lock
-from events.errors import (
-    AlreadyRetired,
-    CycleClosed,
-    CycleLocked,
-    InvalidValue,
-    NotMeasurable,
-)
-from events.identity import user_id_field
+from events.errors import AlreadyRetired, CycleClosed, CycleLocked, InvalidValue
+from events.key_result_definition import OPTIONAL_FIELDS, REVISABLE, KeyResultDefinition
 from events.provenance import GovernedAggregate, Stamp
 from events.scoring import KEY_RESULT_RULE, score_key_result
 from events.values import ENDED_STATES, ChangeKind, CycleState, Direction, TargetKind
 
-#: The definition fields a revision or a change request may alter.
-REVISABLE = (
-    "title",
-    "owner",
-    "unit",
-    "baseline",
-    "target",
-    "direction",
-    "pay_linked",
-    "risk_domain",
-    "risk_rating",
-    "guardrail_metric",
-)
-
-#: Fields a definition may leave out (they default to None).
-OPTIONAL_FIELDS = ("risk_domain", "risk_rating", "guardrail_metric")
-
 
 def new_definition(definition: dict[str, Any]) -> dict[str, Any]:
-    """The complete, checked definition of a new key result (optional fields None)."""
+    """The complete, checked definition of a new key result (optional fields None), as
+    its ``Added`` event records it."""
     unknown = set(definition) - set(REVISABLE)
     if unknown:
         raise InvalidValue(f"unknown key result fields: {sorted(unknown)}")
@@ -50,27 +28,11 @@ def new_definition(definition: dict[str, Any]) -> dict[str, Any]:
 
 
 def check_definition(definition: dict[str, Any]) -> dict[str, Any]:
-    """Normalise a key result definition and enforce the measurability rules."""
-    d = dict(definition)
-    for field in ("title", "unit"):
-        d[field] = str(d[field]).strip()
-        if not d[field]:
-            raise InvalidValue(f"{field} must not be empty", field=field)
-    d["owner"] = user_id_field(str(d["owner"]), "owner")
-    d["baseline"] = float(d["baseline"])
-    d["target"] = float(d["target"])
-    d["direction"] = Direction(d["direction"]).value
-    d["pay_linked"] = bool(d["pay_linked"])
-    if d["target"] == d["baseline"]:
-        raise NotMeasurable("target must differ from baseline", field="target")
-    if d["direction"] == Direction.INCREASE and d["target"] < d["baseline"]:
-        raise NotMeasurable("an increasing key result needs target above baseline", field="target")
-    if d["direction"] == Direction.DECREASE and d["target"] > d["baseline"]:
-        raise NotMeasurable("a decreasing key result needs target below baseline", field="target")
-    rating = d.get("risk_rating")
-    if rating is not None and not (isinstance(rating, int) and 1 <= rating <= 5):
-        raise InvalidValue("risk_rating must be an integer from 1 to 5", field="risk_rating")
-    return d
+    """Normalise a complete key result definition and enforce the measurability rules
+    (``KeyResultDefinition.checked``); the answer keeps the keys in the order given, so
+    the events record the same bytes they always have."""
+    checked = KeyResultDefinition.checked(definition)
+    return {name: checked[name] for name in definition}
 
 
 class KeyResult(GovernedAggregate):
@@ -145,17 +107,32 @@ class KeyResult(GovernedAggregate):
     ) -> None:
         self.objective_id = objective_id
         self.cycle_id = cycle_id
-        self.definition = dict(definition)
+        self.definition = KeyResultDefinition.as_recorded(definition)
         self.retired = False
         self.check_ins: list[tuple[float, float, str]] = []
         self.score: float | None = None
 
-    def __getattr__(self, name: str) -> Any:
-        # Definition fields read as attributes: key_result.target, key_result.owner.
-        definition = self.__dict__.get("definition")
-        if definition is not None and name in definition:
-            return definition[name]
-        raise AttributeError(name)
+    # The fields the domain and its callers read most, typed; the rest through
+    # ``definition`` (a ``KeyResultDefinition``).
+    @property
+    def title(self) -> str:
+        return self.definition.title
+
+    @property
+    def owner(self) -> str:
+        return self.definition.owner
+
+    @property
+    def baseline(self) -> float:
+        return self.definition.baseline
+
+    @property
+    def target(self) -> float:
+        return self.definition.target
+
+    @property
+    def direction(self) -> Direction:
+        return self.definition.direction
 
     @property
     def latest_value(self) -> float | None:
@@ -221,7 +198,7 @@ class KeyResult(GovernedAggregate):
         score = (
             0.0
             if final is None
-            else score_key_result(self.baseline, self.target, final, Direction(self.direction))
+            else score_key_result(self.baseline, self.target, final, self.direction)
         )
         self._scored(
             final_value=final,
@@ -252,7 +229,7 @@ class KeyResult(GovernedAggregate):
         correlation_id: str,
         reason: str | None,
     ) -> None:
-        self.definition.update(changes)
+        self.definition = self.definition.revised(changes)
 
     @event(Retired)
     def _retired(

@@ -43,6 +43,7 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
 from eventsourcing.utils import get_topic
 
 from events import ChangeRequest, Cycle, KeyResult, Objective
+from events.key_result_definition import FIELD_NAMES
 from events.policy import PolicyVersion
 from projections.documents import Document, DocumentBatch
 from projections.follower import Projection
@@ -63,10 +64,10 @@ _CYCLE_FIELDS = (
 _OBJECTIVE_FIELDS = (
     "id", "title", "description", "owner", "level", "commitment", "parent_id", "status",
 )  # fmt: skip
-_KEY_RESULT_FIELDS = (
-    "id", "title", "owner", "unit", "baseline", "target", "direction", "pay_linked",
-    "risk_domain", "risk_rating", "guardrail_metric", "status", "check_in_count",
-)  # fmt: skip
+#: A key result's fields: its definition's (``events.key_result_definition``, in the
+#: definition's order) between its id and its status. Inside the digest's format: a field
+#: added to the definition is a new format (tests/unit/test_key_result_definition.py).
+_KEY_RESULT_FIELDS = ("id", *FIELD_NAMES, "status", "check_in_count")
 _CHECK_IN_FIELDS = ("value", "confidence", "note", "at", "by")
 _OBJECTIVE_SCORE_FIELDS = ("value", "rule", "rule_version", "at")
 _KEY_RESULT_SCORE_FIELDS = ("value", "final_value", "rule", "rule_version", "at")
