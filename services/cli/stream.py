@@ -11,7 +11,7 @@ import typer
 
 from infra.config import Settings
 from infra.logging import configure_logging
-from infra.persistence import is_postgres, sqlite_file
+from infra.persistence import sqlite_file
 from services.bootstrap import PROJECTIONS
 from services.workers.stream_health import Lag, StreamStore
 from services.workers.views_compare import Comparison, open_view, positions_of
@@ -76,12 +76,9 @@ class Places:
 
 
 def _label(settings: Settings) -> str:
-    if is_postgres(settings):
-        from urllib.parse import urlparse
-
-        url = urlparse(settings.database_url or "")
-        where = f"{url.hostname}:{url.port or 5432}{url.path}"
-        return f"postgresql {where} schema {settings.database_schema or 'public'}"
+    pg = settings.database.postgres
+    if pg is not None:
+        return f"postgresql {pg.host}:{pg.port}/{pg.dbname} schema {pg.schema or 'public'}"
     return f"sqlite {settings.database_url or settings.data_dir / 'okrgov.sqlite'}"
 
 
