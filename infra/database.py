@@ -65,7 +65,7 @@ class Database:
         if url.startswith("sqlite:"):
             return cls(Backend.SQLITE, sqlite_path=_sqlite_path(url), url=url)
         parsed = urlparse(url)
-        if parsed.scheme not in POSTGRES_SCHEMES:
+        if not is_postgres_url(url):
             raise UnsupportedDatabaseUrl(
                 f"OKRGOV_DATABASE_URL must be sqlite: or postgresql:, not {url}"
             )
@@ -121,6 +121,12 @@ class Database:
         if pg.schema:
             env["POSTGRES_SCHEMA"] = pg.schema
         return env
+
+
+def is_postgres_url(url: str | None) -> bool:
+    """True for a ``postgres:`` or ``postgresql:`` URL; False for anything else, unset or
+    not supported alike (a caller that only asks does not fail on it)."""
+    return bool(url) and urlparse(url or "").scheme in POSTGRES_SCHEMES
 
 
 def _sqlite_path(url: str) -> Path:

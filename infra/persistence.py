@@ -5,6 +5,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 
 from infra.config import Settings
+from infra.database import is_postgres_url
 from infra.private_files import private_sqlite_store
 from infra.store_locks import postgres_lock, sqlite_lock
 
@@ -14,7 +15,8 @@ MAX_POSITION = 2**63 - 1
 
 
 def is_postgres(settings: Settings) -> bool:
-    return settings.database.is_postgres
+    """True when the settings name PostgreSQL; never raises (an unsupported URL is not)."""
+    return is_postgres_url(settings.database_url)
 
 
 def eventsourcing_env(settings: Settings) -> dict[str, str]:

@@ -5,8 +5,9 @@ order, a page at a time; and the database triggers that refuse UPDATE and DELETE
 Tamper evidence hashes these rows, never events decoded by the mapper: a change to the
 stored bytes must show even where decoding would hide or reject it."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import suppress
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 from uuid import UUID
 
@@ -71,28 +72,91 @@ def _originator(value: Any) -> str | None:
     return value.hex if isinstance(value, UUID) else value
 
 
+@dataclass(frozen=True)
+class _Dialect:
+    """How one backend's raw event table is read and guarded."""
+
+    table: Callable[[Any], str]
+    """The events table's name as SQL uses it, from the recorder."""
+    position: str
+    """The column holding the notification id."""
+    mark: str
+    """The parameter placeholder."""
+    key: Callable[[str], Any]
+    """An originator id (32 hex digits) as the table stores it."""
+    guard: Callable[["StoredEvents"], bool]
+    """Installs the append-only triggers (``StoredEvents.guard_append_only``)."""
+
+
+def _guard_sqlite(events: "StoredEvents") -> bool:
+    with events.datastore.transaction(commit=True) as c:
+        for statement in sqlite_append_only_statements(events.table):
+            c.execute(statement)
+    return True
+
+
+def _guard_postgres(events: "StoredEvents") -> bool:
+    schema, table = events.datastore.schema, events.table_name
+    try:
+        with events.datastore.transaction(commit=True) as c:
+            c.execute("SELECT pg_advisory_xact_lock(hashtext('okrgov-append-only'))")
+            c.execute(
+                "SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(%s) AND tgname = %s",
+                (events.table, APPEND_ONLY_TRIGGER),
+            )
+            if c.fetchone() is None:
+                for composed in postgres_append_only_statements(schema, table):
+                    c.execute(composed)
+    except ProgrammingError as exc:
+        # The library wraps psycopg's errors; only a missing privilege is expected here.
+        if not isinstance(exc.__cause__, psycopg.errors.InsufficientPrivilege):
+            raise
+        log.warning("events.append_only_not_installed", reason=str(exc).splitlines()[0])
+        return False
+    return True
+
+
+_DIALECTS: dict[type[ApplicationRecorder], _Dialect] = {
+    SQLiteApplicationRecorder: _Dialect(
+        table=lambda recorder: recorder.events_table_name,
+        position="rowid",
+        mark="?",
+        key=lambda originator_id: originator_id,
+        guard=_guard_sqlite,
+    ),
+    PostgresApplicationRecorder: _Dialect(
+        table=lambda recorder: Identifier(
+            recorder.datastore.schema, recorder.events_table_name
+        ).as_string(),
+        position="notification_id",
+        mark="%s",
+        key=lambda originator_id: UUID(hex=originator_id),
+        guard=_guard_postgres,
+    ),
+}
+
+
+def _dialect(recorder: ApplicationRecorder) -> _Dialect:
+    for kind, dialect in _DIALECTS.items():
+        if isinstance(recorder, kind):
+            return dialect
+    raise TypeError(f"no raw reader for {type(recorder).__name__}")
+
+
 class StoredEvents:
     """Direct reads of one application's event table, on SQLite or PostgreSQL."""
 
     def __init__(self, recorder: ApplicationRecorder) -> None:
-        if isinstance(recorder, SQLiteApplicationRecorder):
-            self._postgres = False
-            self.table = recorder.events_table_name
-            self._position = "rowid"
-            self._mark = "?"
-        elif isinstance(recorder, PostgresApplicationRecorder):
-            self._postgres = True
-            schema = recorder.datastore.schema
-            self.table = Identifier(schema, recorder.events_table_name).as_string()
-            self._position = "notification_id"
-            self._mark = "%s"
-        else:
-            raise TypeError(f"no raw reader for {type(recorder).__name__}")
+        self._dialect = _dialect(recorder)
         self.recorder = recorder
-        self.datastore: Any = recorder.datastore
+        self.datastore: Any = getattr(recorder, "datastore", None)
+        self.table_name: str = getattr(recorder, "events_table_name", "")
+        """The events table's own name (``table`` is it as SQL uses it, schema-qualified)."""
+        self.table = self._dialect.table(recorder)
 
     def _sql(self, text: str) -> str:
-        return text.format(table=self.table, pos=self._position).replace("?", self._mark)
+        dialect = self._dialect
+        return text.format(table=self.table, pos=dialect.position).replace("?", dialect.mark)
 
     def _select(self, where: str, params: tuple[Any, ...]) -> list[StoredRow]:
         sql = self._sql(
@@ -133,7 +197,7 @@ class StoredEvents:
 
     def position_of(self, originator_id: str, originator_version: int) -> int | None:
         """Where the event with this key is stored now, if anywhere."""
-        ident: Any = UUID(hex=originator_id) if self._postgres else originator_id
+        ident = self._dialect.key(originator_id)
         with suppress(ValueError):
             found = self._select(
                 "originator_id = ? AND originator_version = ?", (ident, originator_version)
@@ -148,29 +212,7 @@ class StoredEvents:
         table, unless present. True when they are in place afterwards; False when this
         connection may not install them (PostgreSQL as the application role: the owner
         installs them, see ``okrgov db init``)."""
-        if not self._postgres:
-            with self.datastore.transaction(commit=True) as c:
-                for statement in sqlite_append_only_statements(self.table):
-                    c.execute(statement)
-            return True
-        schema, table = self.datastore.schema, self.recorder.events_table_name
-        try:
-            with self.datastore.transaction(commit=True) as c:
-                c.execute("SELECT pg_advisory_xact_lock(hashtext('okrgov-append-only'))")
-                c.execute(
-                    "SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(%s) AND tgname = %s",
-                    (self.table, APPEND_ONLY_TRIGGER),
-                )
-                if c.fetchone() is None:
-                    for composed in postgres_append_only_statements(schema, table):
-                        c.execute(composed)
-        except ProgrammingError as exc:
-            # The library wraps psycopg's errors; only a missing privilege is expected here.
-            if not isinstance(exc.__cause__, psycopg.errors.InsufficientPrivilege):
-                raise
-            log.warning("events.append_only_not_installed", reason=str(exc).splitlines()[0])
-            return False
-        return True
+        return self._dialect.guard(self)
 
 
 APPEND_ONLY_TRIGGER = "okrgov_events_append_only"

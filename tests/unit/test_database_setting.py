@@ -70,3 +70,4 @@ def test_postgresql_is_parsed_once_for_the_env_and_the_source() -> None:
 def test_another_scheme_is_refused() -> None:
     with pytest.raises(UnsupportedDatabaseUrl, match="sqlite: or postgresql:"):
         Database.parse("mysql://db/okr", Path("var"))
+    assert not is_postgres(Settings(database_url="mysql://db/okr"))  # asking does not fail
