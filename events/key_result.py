@@ -107,32 +107,36 @@ class KeyResult(GovernedAggregate):
     ) -> None:
         self.objective_id = objective_id
         self.cycle_id = cycle_id
-        self.definition = KeyResultDefinition.as_recorded(definition)
+        self.defined = KeyResultDefinition.as_recorded(definition)
         self.retired = False
         self.check_ins: list[tuple[float, float, str]] = []
         self.score: float | None = None
 
-    # The fields the domain and its callers read most, typed; the rest through
-    # ``definition`` (a ``KeyResultDefinition``).
+    @property
+    def definition(self) -> dict[str, Any]:
+        """The definition as its events record it (a copy: change it by revising)."""
+        return dict(self.defined)
+
+    # The fields the domain and its callers read most, typed; the rest through ``defined``.
     @property
     def title(self) -> str:
-        return self.definition.title
+        return self.defined.title
 
     @property
     def owner(self) -> str:
-        return self.definition.owner
+        return self.defined.owner
 
     @property
     def baseline(self) -> float:
-        return self.definition.baseline
+        return self.defined.baseline
 
     @property
     def target(self) -> float:
-        return self.definition.target
+        return self.defined.target
 
     @property
     def direction(self) -> Direction:
-        return self.definition.direction
+        return self.defined.direction
 
     @property
     def latest_value(self) -> float | None:
@@ -145,7 +149,7 @@ class KeyResult(GovernedAggregate):
             raise InvalidValue(f"these fields cannot be revised: {sorted(unknown)}")
         if not changes:
             raise InvalidValue("no changes given", field="changes")
-        return check_definition({**self.definition, **changes})
+        return check_definition({**self.defined, **changes})
 
     def revise(
         self,
@@ -157,8 +161,8 @@ class KeyResult(GovernedAggregate):
     ) -> None:
         self._require_changeable(ChangeKind.REVISE, cycle_state, change_request)
         proposed = self.proposed(changes)
-        changed = {k: v for k, v in proposed.items() if self.definition.get(k) != v}
-        previous = {k: self.definition.get(k) for k in changed}
+        changed = {k: v for k, v in proposed.items() if self.defined.get(k) != v}
+        previous = {k: self.defined.get(k) for k in changed}
         self._revised(
             changes=changed,
             previous=previous,
@@ -229,7 +233,7 @@ class KeyResult(GovernedAggregate):
         correlation_id: str,
         reason: str | None,
     ) -> None:
-        self.definition = self.definition.revised(changes)
+        self.defined = self.defined.revised(changes)
 
     @event(Retired)
     def _retired(

@@ -11,6 +11,8 @@ from typing import Any
 from uuid import UUID
 
 from events import Commitment, Level
+from events.key_result_definition import KeyResultDefinition
+from events.values import Direction
 from infra.logging import correlated
 from services.application.ledger import Ledger
 from services.application.principals import Principal
@@ -22,26 +24,26 @@ WEEKS = 13
 
 @dataclass(frozen=True)
 class DemoKeyResult:
-    title: str
-    owner: str
-    unit: str
-    baseline: float
-    target: float
-    direction: str
-    trajectory: tuple[float, float]  # value at week 1 and at week 13
-    risk_domain: str | None = None
-    risk_rating: int | None = None
+    """A key result of the demo: its definition, and how its check-ins travel."""
 
+    definition: KeyResultDefinition
+    trajectory: tuple[float, float]  # value at week 1 and at week 13
+
+
+# The definitions' fields in definition order: title, owner, unit, baseline, target,
+# direction, pay_linked, risk_domain, risk_rating (no guardrail metric).
+Defined = KeyResultDefinition
+MILESTONE, INCREASE, DECREASE = Direction.MILESTONE, Direction.INCREASE, Direction.DECREASE
 
 FIRM = (
     "Strengthen our operational infrastructure ahead of the next fundraise",
     [
-        DemoKeyResult("SOC 2 Type II certified by quarter end", "dmitri", "certified", 0, 1,
-                      "milestone", (0, 1), "operational", 2),
-        DemoKeyResult("LP reporting turnaround", "tom", "days", 15, 8, "decrease", (15, 9),
-                      "operational", 2),
-        DemoKeyResult("Head of Compliance hired by week ten", "priya", "hired", 0, 1,
-                      "milestone", (0, 1), "compliance", 2),
+        DemoKeyResult(Defined("SOC 2 Type II certified by quarter end", "dmitri", "certified",
+                              0, 1, MILESTONE, False, "operational", 2), (0, 1)),
+        DemoKeyResult(Defined("LP reporting turnaround", "tom", "days", 15, 8, DECREASE,
+                              False, "operational", 2), (15, 9)),
+        DemoKeyResult(Defined("Head of Compliance hired by week ten", "priya", "hired", 0, 1,
+                              MILESTONE, False, "compliance", 2), (0, 1)),
     ],
 )  # fmt: skip
 
@@ -49,28 +51,28 @@ TEAMS = {
     "elena": (
         "Sharpen the investment team's decision process",
         [
-            DemoKeyResult("Investment memos with a documented downside case", "elena", "%", 40,
-                          100, "increase", (45, 95), "investment", 3),
-            DemoKeyResult("Median investment committee decision time", "elena", "days", 21, 14,
-                          "decrease", (21, 15), "investment", 2),
+            DemoKeyResult(Defined("Investment memos with a documented downside case", "elena",
+                                  "%", 40, 100, INCREASE, False, "investment", 3), (45, 95)),
+            DemoKeyResult(Defined("Median investment committee decision time", "elena",
+                                  "days", 21, 14, DECREASE, False, "investment", 2), (21, 15)),
         ],
     ),
     "dmitri": (
         "Make operations audit-ready for SOC 2",
         [
-            DemoKeyResult("SOC 2 controls with evidence collected", "dmitri", "%", 55, 100,
-                          "increase", (58, 100), "operational", 2),
-            DemoKeyResult("Critical vendor due-diligence files complete", "dmitri", "files", 6,
-                          20, "increase", (7, 18), "operational", 2),
+            DemoKeyResult(Defined("SOC 2 controls with evidence collected", "dmitri", "%", 55,
+                                  100, INCREASE, False, "operational", 2), (58, 100)),
+            DemoKeyResult(Defined("Critical vendor due-diligence files complete", "dmitri",
+                                  "files", 6, 20, INCREASE, False, "operational", 2), (7, 18)),
         ],
     ),
     "sofia": (
         "Give our LPs faster, cleaner reporting",
         [
-            DemoKeyResult("Report errors found by LPs per quarter", "sofia", "errors", 9, 2,
-                          "decrease", (9, 3), "conduct", 2),
-            DemoKeyResult("LP portal adoption", "tom", "% of LPs", 35, 80, "increase",
-                          (36, 71), "conduct", 1),
+            DemoKeyResult(Defined("Report errors found by LPs per quarter", "sofia", "errors",
+                                  9, 2, DECREASE, False, "conduct", 2), (9, 3)),
+            DemoKeyResult(Defined("LP portal adoption", "tom", "% of LPs", 35, 80, INCREASE,
+                                  False, "conduct", 1), (36, 71)),
         ],
     ),
 }  # fmt: skip
@@ -78,13 +80,14 @@ TEAMS = {
 
 def _value(kr: DemoKeyResult, week: int) -> float:
     start, end = kr.trajectory
-    if kr.direction == "milestone":
+    if kr.definition.direction == Direction.MILESTONE:
         return end if week >= 10 else start
     return round(start + (end - start) * (week - 1) / (WEEKS - 1), 1)
 
 
 def _confidence(kr: DemoKeyResult, week: int) -> float:
-    return round(min(0.95, 0.5 + 0.03 * week + (0.05 if kr.direction == "increase" else 0)), 2)
+    bonus = 0.05 if kr.definition.direction == Direction.INCREASE else 0
+    return round(min(0.95, 0.5 + 0.03 * week + bonus), 2)
 
 
 def _who(owner: str) -> Principal:
@@ -92,17 +95,8 @@ def _who(owner: str) -> Principal:
 
 
 def _definition(kr: DemoKeyResult) -> dict[str, Any]:
-    return {
-        "title": kr.title,
-        "owner": kr.owner,
-        "unit": kr.unit,
-        "baseline": kr.baseline,
-        "target": kr.target,
-        "direction": kr.direction,
-        "pay_linked": False,
-        "risk_domain": kr.risk_domain,
-        "risk_rating": kr.risk_rating,
-    }
+    """The definition as a client sends it: every field, enums as their values."""
+    return dict(kr.definition)
 
 
 def load_demo(ledger: Ledger) -> UUID:
@@ -131,15 +125,21 @@ def load_demo(ledger: Ledger) -> UUID:
                 planned.append((recorded.id, kr))
 
         ledger.lock_cycle(PRIYA, cycle.id)
-        turnaround = next(i for i, kr in planned if kr.title == "LP reporting turnaround")
-        memos = next(i for i, kr in planned if kr.title.startswith("Investment memos"))
+        turnaround = next(
+            i for i, kr in planned if kr.definition.title == "LP reporting turnaround"
+        )
+        memos = next(i for i, kr in planned if kr.definition.title.startswith("Investment memos"))
         for week in range(1, WEEKS + 1):
             for key_result_id, kr in planned:
                 note = f"week {week}"
-                if kr.title == "LP reporting turnaround" and week in (2, 3):
+                if kr.definition.title == "LP reporting turnaround" and week in (2, 3):
                     note = "fund admin data late again"
                 ledger.check_in(
-                    _who(kr.owner), key_result_id, _value(kr, week), _confidence(kr, week), note
+                    _who(kr.definition.owner),
+                    key_result_id,
+                    _value(kr, week),
+                    _confidence(kr, week),
+                    note,
                 )
             if week == 6:
                 request = ledger.request_change(

@@ -10,14 +10,20 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
+from events.key_result_definition import Group, Kind, fields_of
 from infra.csv_writer import Cell, csv_document
 from projections.documents import Document
 from projections.snapshot import Snapshot
 
+#: The key result's measure (the definition's ``MEASURE`` fields), its numbers last so
+#: that baseline and target stand beside the last value; ``title`` heads ``key_result``.
+_MEASURE = tuple(
+    f.name for f in sorted(fields_of(Group.MEASURE), key=lambda f: f.kind is Kind.NUMBER)
+)
 CSV_COLUMNS = (
-    "cycle", "objective_id", "objective", "objective_owner", "key_result_id", "key_result",
-    "owner", "unit", "direction", "baseline", "target", "last_value", "confidence",
-    "last_check_in_at", "score", "score_rule", "status",
+    "cycle", "objective_id", "objective", "objective_owner", "key_result_id",
+    *("key_result" if name == "title" else name for name in _MEASURE),
+    "last_value", "confidence", "last_check_in_at", "score", "score_rule", "status",
 )  # fmt: skip
 
 
@@ -42,12 +48,7 @@ def _csv_rows(snapshot: Snapshot) -> Iterator[list[Cell]]:
                 objective["title"],
                 objective["owner"],
                 kr["id"],
-                kr["title"],
-                kr["owner"],
-                kr["unit"],
-                kr["direction"],
-                kr["baseline"],
-                kr["target"],
+                *(kr[name] for name in _MEASURE),
                 check_in.get("value"),
                 check_in.get("confidence"),
                 check_in.get("at"),
