@@ -19,10 +19,9 @@ from uuid import UUID
 import typer
 
 from events.identity import InvalidUserId, canonical_user_id
-from infra.config import Settings
 from projections.audit import EXPORTS
 from projections.entries import EntryQuery, parse_timestamp
-from services.bootstrap import build
+from services.cli.context import configured
 
 audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
 
@@ -52,6 +51,7 @@ def _uuid(text: str | None, option: str) -> str | None:
 
 @audit_app.command("export")
 def export(
+    ctx: typer.Context,
     format: Annotated[ExportFormat, typer.Option("--format", help="csv or jsonl.")],
     aggregate_id: Annotated[str | None, typer.Option(help="One aggregate's entries.")] = None,
     objective_id: Annotated[
@@ -80,7 +80,7 @@ def export(
         since=start,
         until=end,
     )
-    platform = build(Settings())
+    platform = configured(ctx).platform()
     try:
         platform.catch_up()
         view = platform.audit

@@ -27,9 +27,10 @@ import typer
 from psycopg import sql
 
 from infra.config import Settings
-from infra.persistence import eventsourcing_env, is_postgres
+from infra.persistence import is_postgres
 from infra.stored_events import APPEND_ONLY_TRIGGER, postgres_append_only_statements
-from services.application.ledger import Ledger
+from projections.backends import store_factory
+from services.cli.context import configured
 
 db_app = typer.Typer(help="Database set-up (PostgreSQL).", no_args_is_help=True)
 
@@ -110,6 +111,7 @@ class RoleSetUp:
 
 @db_app.command("init")
 def db_init(
+    ctx: typer.Context,
     owner: Annotated[
         str,
         typer.Option(envvar="OKRGOV_DB_OWNER", callback=_owner_name, help="Owner role."),
@@ -167,7 +169,7 @@ def db_init(
 ) -> None:
     """Create the owner and application roles, the events table owned by the owner with
     its append-only triggers, and the application role's grants (idempotent)."""
-    settings = Settings()
+    settings = configured(ctx).settings
     url = admin_url or settings.database_url
     if not url or not is_postgres(settings.model_copy(update={"database_url": url})):
         typer.echo(
@@ -305,13 +307,13 @@ def _set_up_events_table(
     recorder_settings = settings.model_copy(
         update={"database_url": url, "database_schema": schema, "create_tables": False}
     )
-    store = Ledger(env=eventsourcing_env(recorder_settings))  # builds statements, no I/O
+    factory = store_factory(recorder_settings)  # builds statements, no I/O
     try:
-        recorder = store.recorder
+        recorder = factory.application_recorder()
         statements = list(getattr(recorder, "sql_create_statements", []))
         table_name: str = getattr(recorder, "events_table_name")  # noqa: B009
     finally:
-        store.close()
+        factory.close()
     table = sql.Identifier(schema, table_name)
     qualified = table.as_string(admin)
     with admin.transaction():

@@ -18,11 +18,11 @@ from typing import Annotated, TypeVar
 import typer
 
 from events.signing_keys import is_fingerprint
-from infra.config import Settings
 from infra.logging import correlated
 from services.application.errors import NotFound
 from services.application.evidence.signer import EX_CONFIG, SigningKeyRefused
-from services.bootstrap import Platform, build, integrity_of, signing_integrity
+from services.bootstrap import Platform, integrity_of, signing_integrity
+from services.cli.context import configured
 
 T = TypeVar("T")
 
@@ -40,6 +40,7 @@ def _fingerprint(value: str | None) -> str | None:
 
 
 def verify(
+    ctx: typer.Context,
     prove: Annotated[
         int | None,
         typer.Option(
@@ -65,7 +66,7 @@ def verify(
     the public keys the store records (no private key needed). Exit 0 intact; 1 a row
     does not match (naming the first and why); 3 rows intact, but a checkpoint does not
     verify; 4 rows intact, but the store's key is not --trusted-key; 2 bad usage."""
-    platform = build(Settings())
+    platform = configured(ctx).platform()
     try:
         with correlated(None, command="verify"):
             integrity = integrity_of(platform, trusted_key)
@@ -91,10 +92,10 @@ def verify(
         platform.close()
 
 
-def checkpoint() -> None:
+def checkpoint(ctx: typer.Context) -> None:
     """Sign the Merkle tree head of every event so far and record it in the store, with
     the store's key (the store's first key when it has none yet)."""
-    platform = build(Settings())
+    platform = configured(ctx).platform()
     try:
         with correlated(None, command="checkpoint"):
             integrity = refusing_unknown_keys(platform, signing_integrity)

@@ -12,8 +12,9 @@ from infra.logging import correlated
 from infra.store_locks import LockHeld
 from policies.bundle import SHIPPED_BUNDLE_DIR
 from services.application.demo import load_demo
-from services.bootstrap import Platform, build
+from services.bootstrap import Platform
 from services.cli.audit import audit_app
+from services.cli.context import Configured, configured
 from services.cli.db import db_app
 from services.cli.integrity import checkpoint, start_or_refuse, verify
 from services.cli.policy import policy_test as run_policy_checks
@@ -42,8 +43,11 @@ app.command("projector")(projector)
 log = structlog.get_logger(__name__)
 
 
-def _platform() -> Platform:
-    return build(Settings())
+@app.callback()
+def configure(ctx: typer.Context) -> None:
+    # The one place the command line reads its configuration (once per invocation, on
+    # first use); every command gets it, and its platform, through ``configured(ctx)``.
+    ctx.obj = Configured(lambda: Settings())
 
 
 def _has_no_cycles(platform: Platform) -> bool:
@@ -54,6 +58,7 @@ def _has_no_cycles(platform: Platform) -> bool:
 
 @app.command()
 def serve(
+    ctx: typer.Context,
     host: str = "127.0.0.1",
     port: int = 8000,
     demo_if_empty: Annotated[
@@ -64,7 +69,7 @@ def serve(
     from services.api.app import create_app
     from services.api.server import serve as serve_http
 
-    platform = _platform()
+    platform = configured(ctx).platform()
     start_or_refuse(platform)  # before anything is recorded: a refused key records nothing
     if demo_if_empty and _has_no_cycles(platform):
         load_demo(platform.ledger)
@@ -77,10 +82,11 @@ def serve(
 
 @app.command()
 def demo(
+    ctx: typer.Context,
     force: Annotated[bool, typer.Option(help="Load even if the store has cycles.")] = False,
 ) -> None:
     """Load the demo quarter of a 30-person fund manager."""
-    platform = _platform()
+    platform = configured(ctx).platform()
     try:
         if not force and not _has_no_cycles(platform):
             typer.echo("The store already has cycles; use --force to add the demo anyway.")
@@ -94,6 +100,7 @@ def demo(
 
 @projections_app.command("run")
 def projections_run(
+    ctx: typer.Context,
     until_caught_up: Annotated[
         bool, typer.Option(help="Stop once every view has reached the end of the store.")
     ] = False,
@@ -101,7 +108,7 @@ def projections_run(
 ) -> None:
     """Follow the store in the foreground (a projection worker). Stopped or killed at any
     moment, it resumes from each view's recorded position: nothing is missed or repeated."""
-    platform = _platform()
+    platform = configured(ctx).platform()
     try:
         for follower in platform.followers.values():
             follower.batch_size = batch_size
@@ -115,10 +122,10 @@ def projections_run(
 
 
 @projections_app.command("rebuild")
-def projections_rebuild() -> None:
+def projections_rebuild(ctx: typer.Context) -> None:
     """Replay the whole event store into every read model. Each is built aside and switched
     in at once, so a running API keeps serving the old view until the new one is whole."""
-    platform = _platform()
+    platform = configured(ctx).platform()
     try:
         head = platform.ledger.recorder.max_notification_id() or 0
         typer.echo(f"rebuilding every view from the store (head at position {head})", err=True)
@@ -146,6 +153,7 @@ def projections_rebuild() -> None:
 
 @policy_app.command("test")
 def policy_test(
+    ctx: typer.Context,
     directory: Annotated[
         Path, typer.Argument(help="A bundle directory; the shipped bundle by default.")
     ] = SHIPPED_BUNDLE_DIR,
@@ -153,4 +161,4 @@ def policy_test(
     """Run the checks a proposal passes: every test_ rule of the bundle's *_test.rego
     files (as `opa test` does), the shipped invariant tests and the settings the rules
     read, each under the time budget."""
-    run_policy_checks(directory)
+    run_policy_checks(configured(ctx).settings, directory)

@@ -16,10 +16,10 @@ from policies.proposal_checks import INVARIANT, TEST, CheckResult, check_proposa
 from services.bootstrap import policy_reviews
 
 
-def policy_test(directory: Path) -> None:
+def policy_test(settings: Settings, directory: Path) -> None:
     """Print every check's result; exit 1 when one fails (or the bundle has no tests of
     its own), 2 when the bundle cannot be read or compiled."""
-    reviews = policy_reviews(Settings())
+    reviews = policy_reviews(settings)
     try:
         bundle = load_bundle(directory)
         results = check_proposal(reviews, bundle)

@@ -10,13 +10,13 @@ import typer
 
 from events.errors import DomainError
 from events.identity import InvalidUserId, canonical_user_id
-from infra.config import Settings
 from infra.logging import correlated
 from services.application.errors import Forbidden, NotFound
 from services.application.evidence.checkpoints import SignedCheckpoint
 from services.application.evidence.repudiation import Repudiations
 from services.application.principals import Principal, Role
-from services.bootstrap import build, integrity_of
+from services.bootstrap import integrity_of
+from services.cli.context import configured
 
 repudiation_app = typer.Typer(
     help="Repudiate checkpoints that do not verify: asked by one person, approved by another."
@@ -34,9 +34,11 @@ def _operator(by: str | None) -> Principal:
     return Principal.of(user, [Role.ADMIN])
 
 
-def _act(verb: str, position: int, by: str | None, reason: str | None) -> SignedCheckpoint:
+def _act(
+    ctx: typer.Context, verb: str, position: int, by: str | None, reason: str | None
+) -> SignedCheckpoint:
     principal = _operator(by)
-    platform = build(Settings())
+    platform = configured(ctx).platform()
     try:
         repudiations = Repudiations(platform.ledger)
         with correlated(None, command=f"repudiation.{verb}"):
@@ -54,12 +56,13 @@ def _act(verb: str, position: int, by: str | None, reason: str | None) -> Signed
 
 @repudiation_app.command("request")
 def request(
+    ctx: typer.Context,
     position: Position,
     reason: Annotated[str, typer.Option(help="Why this checkpoint is not the store's.")],
     by: Annotated[str | None, typer.Option(help=_BY_HELP)] = None,
 ) -> None:
     """Ask to repudiate the checkpoint at POSITION (one that does not verify)."""
-    checkpoint = _act("request", position, by, reason)
+    checkpoint = _act(ctx, "request", position, by, reason)
     typer.echo(checkpoint.describe())
     typer.echo(
         f"another executive or admin decides: okrgov repudiation approve {position} "
@@ -69,31 +72,33 @@ def request(
 
 @repudiation_app.command("approve")
 def approve(
+    ctx: typer.Context,
     position: Position,
     by: Annotated[str | None, typer.Option(help=_BY_HELP)] = None,
     reason: Annotated[str | None, typer.Option(help="Why you approve.")] = None,
 ) -> None:
     """Approve the pending repudiation of the checkpoint at POSITION (not its requester)."""
-    checkpoint = _act("approve", position, by, reason)
+    checkpoint = _act(ctx, "approve", position, by, reason)
     typer.echo(checkpoint.describe())
     typer.echo("okrgov verify reports it as repudiated and no longer fails on it")
 
 
 @repudiation_app.command("reject")
 def reject(
+    ctx: typer.Context,
     position: Position,
     by: Annotated[str | None, typer.Option(help=_BY_HELP)] = None,
     reason: Annotated[str | None, typer.Option(help="Why you reject.")] = None,
 ) -> None:
     """Reject the pending repudiation of the checkpoint at POSITION (not its requester)."""
-    checkpoint = _act("reject", position, by, reason)
+    checkpoint = _act(ctx, "reject", position, by, reason)
     typer.echo(checkpoint.describe())
 
 
 @repudiation_app.command("list")
-def list_checkpoints() -> None:
+def list_checkpoints(ctx: typer.Context) -> None:
     """Every checkpoint that does not verify, and where its repudiation stands."""
-    platform = build(Settings())
+    platform = configured(ctx).platform()
     try:
         with correlated(None, command="repudiation.list"):
             checkpoints = integrity_of(platform).checkpoints()

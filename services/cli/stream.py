@@ -13,6 +13,7 @@ from infra.config import Settings
 from infra.logging import configure_logging
 from infra.persistence import sqlite_file
 from services.bootstrap import PROJECTIONS
+from services.cli.context import configured
 from services.workers.stream_health import Lag, StreamStore
 from services.workers.views_compare import Comparison, open_view, positions_of
 
@@ -177,6 +178,7 @@ def _print_table(report: dict[str, Any]) -> None:
 
 @stream_app.command("status")
 def stream_status(
+    ctx: typer.Context,
     views_url: ViewsUrl = None,
     views_schema: ViewsSchema = None,
     max_lag_seconds: Annotated[
@@ -188,7 +190,7 @@ def stream_status(
     """The store's head, the relay's position and lag, and each view's tracked positions
     (per projection and partition) with their lag in events and seconds. Exits 1 when
     anything lags more than the threshold."""
-    settings = Settings()
+    settings = configured(ctx).settings
     configure_logging(settings.log_level)
     places = open_places(settings, views_url, views_schema)
     report = status_report(places, settings.kafka_topic, settings.kafka_partitions)
@@ -205,6 +207,7 @@ def stream_status(
 
 
 def projections_compare(
+    ctx: typer.Context,
     views_url: ViewsUrl = None,
     views_schema: ViewsSchema = None,
     wait: Annotated[
@@ -220,7 +223,7 @@ def projections_compare(
     """Check a worker's views against the store, row for row: the store's events are
     projected into scratch views up to the positions the views have tracked (per Kafka
     partition for a worker), then every row is compared. Exits 1 on any difference."""
-    settings = Settings()
+    settings = configured(ctx).settings
     configure_logging(settings.log_level)
     places = open_places(settings, views_url, views_schema)
     from projections.backends import event_mapper, store_factory

@@ -11,20 +11,15 @@ from uuid import UUID
 import typer
 
 from events.identity import InvalidUserId, canonical_user_id
-from infra.config import Settings
 from infra.logging import correlated
 from services.application.access import MAX_TOKEN_TTL
 from services.application.errors import NotFound
 from services.application.principals import Role
-from services.bootstrap import Platform, build
+from services.cli.context import configured
 
 token_app = typer.Typer(help="Bearer tokens for the API, issued and revoked on the record.")
 
 _BY_HELP = "Who is acting (your user id); defaults to your login name."
-
-
-def _platform() -> Platform:
-    return build(Settings())
 
 
 def _user_id(text: str, option: str) -> str:
@@ -44,6 +39,7 @@ def _operator(by: str | None) -> str:
 
 @token_app.command("create")
 def token_create(
+    ctx: typer.Context,
     user: Annotated[str, typer.Option(help="The user id the token acts as.")],
     role: Annotated[list[Role], typer.Option(help="A role; repeat for several.")],
     days: Annotated[
@@ -60,7 +56,7 @@ def token_create(
     """Issue a token for USER with the given roles, recorded as an event, and print it."""
     subject = _user_id(user, "--user")
     issuer = _operator(by)
-    platform = _platform()
+    platform = configured(ctx).platform()
     try:
         with correlated(None, command="token.create"):
             issued = platform.tokens.issue(
@@ -84,6 +80,7 @@ def token_create(
 
 @token_app.command("revoke")
 def token_revoke(
+    ctx: typer.Context,
     reason: Annotated[str, typer.Option(help="Why (recorded with the revocation).")],
     token_id: Annotated[
         UUID | None, typer.Option("--id", help="The token's id (see `okrgov token list`).")
@@ -97,7 +94,7 @@ def token_revoke(
         raise typer.BadParameter("give exactly one of --id and --user")
     operator = _operator(by)
     subject = _user_id(user, "--user") if user is not None else None
-    platform = _platform()
+    platform = configured(ctx).platform()
     try:
         with correlated(None, command="token.revoke"):
             if token_id is not None:
@@ -119,12 +116,13 @@ def token_revoke(
 
 @token_app.command("list")
 def token_list(
+    ctx: typer.Context,
     user: Annotated[str | None, typer.Option(help="Only this user's tokens.")] = None,
     live: Annotated[bool, typer.Option(help="Only tokens neither expired nor revoked.")] = False,
 ) -> None:
     """Every token on record: id, user, roles, who issued it, expiry, revocation."""
     subject = _user_id(user, "--user") if user is not None else None
-    platform = _platform()
+    platform = configured(ctx).platform()
     try:
         now = datetime.now(UTC)
         records = [

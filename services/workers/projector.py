@@ -24,13 +24,12 @@ from eventsourcing.persistence import Mapper
 from infra import kafka
 from infra.config import Settings
 from infra.logging import configure_logging
-from infra.persistence import store_lock
 from infra.signing import InvalidSigningKey
-from infra.stream_keys import NoStreamKeys, trusted_keys
-from projections.backends import event_mapper, store_factory, view_for
+from infra.stream_keys import NoStreamKeys
+from projections.backends import event_mapper, store_factory
 from projections.follower import Projection
-from projections.quarantine import Quarantine
-from services.bootstrap import PROJECTIONS, build
+from services.bootstrap import PROJECTIONS, build, worker_consumer, worker_store
+from services.cli.context import configured
 from services.cli.integrity import start_or_refuse
 from services.workers import stream_reset
 from services.workers.kafka_source import Decode, KafkaSource, Observe, Refused, Target
@@ -84,16 +83,12 @@ def build_kafka_source(
     observe: Observe | None = None,
     **consumer_overrides: Any,
 ) -> KafkaSource:
-    """A worker over the settings' database (for its views) and topic, accepting the
-    records of ``kafka.event_source(settings)`` signed by ``trusted_keys(settings)``."""
-    keys = trusted_keys(settings)
-    source = kafka.event_source(settings)
-    with store_lock(settings, "setup"):  # workers starting together on a fresh schema
-        factory = store_factory(settings)
-        datastore = getattr(factory, "datastore", None)
-        targets = [Target(p(), view_for(datastore, p)) for p in projections]
-        quarantine = Quarantine(datastore)
-        quarantine.create_table()
+    """A worker over the parts the composition root chose from ``settings``
+    (``services.bootstrap.worker_store``): its database (for its views) and topic,
+    accepting the records of ``kafka.event_source(settings)`` signed by
+    ``trusted_keys(settings)``."""
+    store = worker_store(settings, projections)
+    targets = [Target(projection(), view) for projection, view in store.views]
     for target in targets:
         followed = target.view.position()
         if followed:
@@ -102,23 +97,22 @@ def build_kafka_source(
                 f"(position {followed}); give the Kafka workers a database or schema of their "
                 "own (OKRGOV_DATABASE_URL, OKRGOV_DATABASE_SCHEMA)"
             )
-    kafka.ensure_topic(settings)
-    consumer = kafka.consumer(settings, **consumer_overrides)
-    log.info("projector.trusting", source=source, key_ids=sorted(keys))
+    consumer = worker_consumer(settings, **consumer_overrides)
+    log.info("projector.trusting", source=store.source, key_ids=sorted(store.keys))
     if not settings.event_source:
         # Derived from this worker's own database: the relay's is another, unless the two
         # share their settings. Every record would then be quarantined as foreign_source.
         log.warning(
             "projector.source_not_configured",
-            source=source,
+            source=store.source,
             hint="set OKRGOV_EVENT_SOURCE to the relay's source on the relay and every worker",
         )
     return KafkaSource(
         consumer,
         settings.kafka_topic,
         targets,
-        admission(event_mapper(factory), source, keys),
-        quarantine,
+        admission(store.mapper, store.source, store.keys),
+        store.quarantine,
         observe,
     )
 
@@ -134,6 +128,7 @@ class Origin(StrEnum):
 
 
 def projector(
+    ctx: typer.Context,
     source: Annotated[
         Source | None,
         typer.Option(
@@ -178,7 +173,7 @@ def projector(
     resumes from its views' tracked positions without missing or repeating an event. Only
     records of OKRGOV_EVENT_SOURCE signed by a trusted key are applied; others are
     quarantined."""
-    settings = Settings()
+    settings = configured(ctx).settings
     configure_logging(settings.log_level)
     stop = threading.Event()
     stop_on_signals(stop)

@@ -22,25 +22,19 @@ from typing import Annotated, Any, Protocol
 
 import structlog
 import typer
-from eventsourcing.persistence import (
-    InfrastructureFactory,
-    IntegrityError,
-    Tracking,
-    TrackingRecorder,
-)
+from eventsourcing.persistence import IntegrityError, Tracking, TrackingRecorder
 from kafka import KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError
 
 from infra import kafka
 from infra.config import Settings
 from infra.logging import configure_logging
-from infra.persistence import store_lock
 from infra.signing import InvalidSigningKey, Signer
 from infra.stored_events import StoredEvents, StoredRow
-from infra.stream_keys import NoStreamKeys, relay_signer
-from projections import backends
-from projections.backends import store_factory
-from services.workers.relay_key import RelayKeyRefused, check_relay_key
+from infra.stream_keys import NoStreamKeys
+from services.application.evidence.relay_key import RelayKeyRefused
+from services.bootstrap import relay_parts
+from services.cli.context import configured
 
 log = structlog.get_logger(__name__)
 
@@ -57,13 +51,6 @@ class PageObserver(Protocol):
     def sending(self, events: int) -> None: ...
     def acknowledged(self, events: int, position: int) -> None: ...
     def failed(self, error: Exception) -> None: ...
-
-
-def tracking_recorder(factory: InfrastructureFactory[Any], table: str) -> TrackingRecorder:
-    """A tracking table in the store's database (SQLite: the shared ``tracking`` table)."""
-    recorder = backends.tracking_recorder(backends.datastore_of(factory), table)
-    recorder.create_table()
-    return recorder
 
 
 @dataclass
@@ -244,41 +231,25 @@ def build_relay(
     flush_timeout: float | None = None,
     **producer_overrides: Any,
 ) -> Relay:
-    """A relay over the configured store and topic. Its producer is made (and the topic
-    created when missing) on first use and again after every failure."""
-    kafka.bootstrap_servers(settings)  # KafkaNotConfigured now, not on every retry
-    with store_lock(settings, "setup"):  # tables made one process at a time
-        factory = store_factory(settings)
-        recorder = factory.application_recorder()
-        tracking = tracking_recorder(factory, "relay_tracking")
-
-    admin = {
-        name: value
-        for name, value in producer_overrides.items()
-        if name in ("request_timeout_ms", "bootstrap_timeout_ms")
-    }
-
-    def new_producer() -> KafkaProducer:
-        kafka.ensure_topic(settings, **admin)
-        return kafka.producer(settings, **producer_overrides)
-
-    signer = relay_signer(settings)
-    check_relay_key(factory, signer)  # the store's key, or none recorded yet
+    """A relay over the parts the composition root chose from ``settings``
+    (``services.bootstrap.relay_parts``). Its producer is made (and the topic created when
+    missing) on first use and again after every failure."""
+    parts = relay_parts(settings, **producer_overrides)
     delivery_ms = producer_overrides.get("delivery_timeout_ms", 120000)
-    relay = Relay(
-        StoredEvents(recorder),
-        tracking,
-        new_producer,
-        settings.kafka_topic,
-        kafka.event_source(settings),
-        signer,
+    return Relay(
+        parts.events,
+        parts.tracking,
+        parts.new_producer,
+        parts.topic,
+        parts.source,
+        parts.signer,
         page_size=page_size,
         flush_timeout=flush_timeout or delivery_ms / 1000 + 5,
     )
-    return relay
 
 
 def relay(
+    ctx: typer.Context,
     until_caught_up: Annotated[
         bool, typer.Option(help="Stop once every event in the store has been acknowledged.")
     ] = False,
@@ -293,7 +264,7 @@ def relay(
 ) -> None:
     """Publish every event of the store to OKRGOV_KAFKA_TOPIC, in store order per
     aggregate, at least once, from the relay's own recorded position."""
-    settings = Settings()
+    settings = configured(ctx).settings
     configure_logging(settings.log_level)
     try:
         publisher = build_relay(settings, page_size=page_size)

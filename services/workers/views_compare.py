@@ -16,13 +16,8 @@ from typing import Any
 from eventsourcing.persistence import ApplicationRecorder, Mapper, Tracking
 from eventsourcing.sqlite import SQLiteDatastore
 
-from projections.documents import (
-    DocumentBatch,
-    DocumentView,
-    SQLiteDocumentView,
-)
 from projections.backends import view_for
-from projections.entries import EntryProjection, SQLiteEntryView
+from projections.documents import DocumentBatch, DocumentView
 from projections.follower import Projection
 from services.workers.stream_health import (
     Backlog,
@@ -194,13 +189,10 @@ class Comparison:
 
     def scratch(
         self, projection: type[Projection], seen: Callable[[int, Any], bool]
-    ) -> SQLiteDocumentView:
+    ) -> DocumentView:
         """The projection's view rebuilt in memory from the store's events ``seen``."""
         name = f"file:okrgov-compare-{uuid.uuid4().hex}?mode=memory&cache=shared"
-        datastore = SQLiteDatastore(name)
-        entries = issubclass(projection, EntryProjection)
-        view = (SQLiteEntryView if entries else SQLiteDocumentView)(datastore, projection.name)
-        view.create_table()
+        view = view_for(SQLiteDatastore(name), projection)
         apply = projection().apply
         after = 0
         while True:

@@ -12,7 +12,7 @@ from eventsourcing.persistence import EventStore, InfrastructureFactory
 
 from events.signing_keys import KEYRING_ID, SigningKeys
 from infra.signing import Signer, fingerprint
-from services.application.ledger import Ledger
+from projections.backends import event_mapper
 
 log = structlog.get_logger(__name__)
 
@@ -24,9 +24,7 @@ class RelayKeyRefused(RuntimeError):
 def signing_fingerprints(factory: InfrastructureFactory[Any]) -> set[str] | None:
     """Fingerprints of the keys the store records as signing now; None when it records
     no key yet."""
-    app = Ledger.__new__(Ledger)  # the ledger's mapper, without opening a ledger
-    app.factory = factory
-    store = EventStore(app.construct_mapper(), factory.application_recorder())
+    store = EventStore(event_mapper(factory), factory.application_recorder())
     try:
         keyring: object = Repository(store).get(KEYRING_ID)
     except AggregateNotFoundError:
