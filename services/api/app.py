@@ -15,7 +15,7 @@ from services.api.deps import PlatformDep
 from services.api.docs import install_docs
 from services.api.errors import install_error_handlers, problem
 from services.api.routes import ROUTERS
-from services.api.schemas import Health, ProjectionHealth
+from services.api.schemas.health import Health, ProjectionHealth
 from services.api.security_headers import SecurityHeaders
 from services.bootstrap import Platform
 from services.workers.stream_health import StreamStore

@@ -20,8 +20,8 @@ from events.errors import ChangeNeedsApproval, DomainError, Remedy, RuleKind, Se
 from policies.engine import PolicyCompileError, PolicyError, PolicyTimeout
 from policies.proposal_checks import CheckResult, PolicyChecksFailed
 from policies.review import ReviewsBusy, ReviewTimeout
-from services.api.schemas import ErrorBody
-from services.api.schemas_changes import UNION_TAGS
+from services.api.schemas.change_requests import UNION_TAGS
+from services.api.schemas.errors import ErrorBody
 from services.application.errors import (
     Conflict,
     Forbidden,

@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from projections.entries import COLUMNS, EntryView
 from services.api.routes import audit as audit_route
-from services.api.schemas_audit import AuditFilter
+from services.api.schemas.audit import AuditFilter
 from services.application.principals import Principal
 from services.bootstrap import Platform
 from services.cli.main import app as cli

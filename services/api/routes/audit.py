@@ -13,7 +13,7 @@ from projections.audit import EXPORTS, MEDIA_TYPES
 from projections.entries import Entry, EntryQuery, EntryView
 from services.api.deps import AuditReads, CurrentPrincipal
 from services.api.errors import READ_ERRORS
-from services.api.schemas_audit import AuditFilter, AuditPage
+from services.api.schemas.audit import AuditFilter, AuditPage
 from services.application.errors import Forbidden
 from services.application.principals import Principal
 

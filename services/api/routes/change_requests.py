@@ -11,8 +11,7 @@ from fastapi import APIRouter, Body, Query
 from projections.documents import Document
 from services.api.deps import Commands, OkrReads, written
 from services.api.errors import READ_ERRORS
-from services.api.schemas import Decision
-from services.api.schemas_changes import (
+from services.api.schemas.change_requests import (
     ChangeRequest,
     ChangeRequestFilter,
     ChangeRequests,
@@ -22,6 +21,7 @@ from services.api.schemas_changes import (
     ObjectiveAddition,
     ObjectiveChangeRequest,
 )
+from services.api.schemas.common import Decision
 from services.application.ledger import Recorded
 
 router = APIRouter(prefix="/v1/change-requests", tags=["change requests"])

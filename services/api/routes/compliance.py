@@ -12,7 +12,7 @@ from projections.documents import Document
 from services.api.deps import ComplianceReads
 from services.api.errors import READ_ERRORS
 from services.api.routes.audit import Overseer
-from services.api.schemas_audit import (
+from services.api.schemas.audit import (
     ApprovalsView,
     ChangesAfterLockView,
     OverAppetiteView,

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from projections.documents import Document
 from services.api.deps import Commands, OkrReads, written
 from services.api.errors import READ_ERRORS
-from services.api.schemas import Cycle, Cycles, CycleTree, NewCycle
+from services.api.schemas.cycles import Cycle, Cycles, CycleTree, NewCycle
 
 router = APIRouter(prefix="/v1/cycles", tags=["cycles"])
 

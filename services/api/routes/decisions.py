@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from projections.documents import Document
 from services.api.deps import CurrentPrincipal, GovernanceReads
 from services.api.errors import READ_ERRORS
-from services.api.schemas import DecisionFilter, GuardrailDecisions
+from services.api.schemas.decisions import DecisionFilter, GuardrailDecisions
 from services.application.errors import Forbidden
 
 router = APIRouter(prefix="/v1/decisions", tags=["guardrail policies"])

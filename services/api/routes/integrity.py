@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, Path, Query
 from infra.persistence import MAX_POSITION
 from services.api.deps import Command, Commands, CurrentPrincipal, PlatformDep, written
 from services.api.errors import POSITION_HEADER, READ_ERRORS
-from services.api.schemas import Decision
-from services.api.schemas_integrity import (
+from services.api.schemas.common import Decision
+from services.api.schemas.integrity import (
     InclusionProofOut,
     IntegrityReportOut,
     RepudiationRequest,

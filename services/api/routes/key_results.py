@@ -8,7 +8,8 @@ from fastapi import APIRouter
 from projections.documents import Document
 from services.api.deps import Commands, OkrReads, written
 from services.api.errors import READ_ERRORS
-from services.api.schemas import KeyResult, KeyResultRevision, NewCheckIn, NewKeyResult, Retirement
+from services.api.schemas.common import Retirement
+from services.api.schemas.key_results import KeyResult, KeyResultRevision, NewCheckIn, NewKeyResult
 
 router = APIRouter(prefix="/v1", tags=["key results"])
 

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Query
 from projections.documents import Document
 from services.api.deps import Commands, OkrReads, written
 from services.api.errors import READ_ERRORS
-from services.api.schemas import (
+from services.api.schemas.common import Retirement
+from services.api.schemas.objectives import (
     NewObjective,
     ObjectiveDetail,
     ObjectiveFilter,
@@ -16,7 +17,6 @@ from services.api.schemas import (
     Objectives,
     Realignment,
     Reowning,
-    Retirement,
 )
 
 router = APIRouter(prefix="/v1/objectives", tags=["objectives"])

@@ -17,7 +17,7 @@ from services.api.deps import (
     written,
 )
 from services.api.errors import READ_ERRORS
-from services.api.schemas import (
+from services.api.schemas.policies import (
     NewPolicy,
     Policies,
     PolicyDetail,

@@ -15,8 +15,8 @@ from infra.persistence import MAX_POSITION
 from projections.documents import Document
 from services.api.deps import Commands, CurrentPrincipal, PlatformDep, written
 from services.api.errors import READ_ERRORS, WRITE_ERRORS
-from services.api.schemas import Cycle
-from services.api.schemas_snapshot import SealVerification, SnapshotAnswer, SnapshotDocument
+from services.api.schemas.cycles import Cycle
+from services.api.schemas.snapshots import SealVerification, SnapshotAnswer, SnapshotDocument
 from services.api.security_headers import REPORT_POLICY
 from services.application.snapshots import AsOf
 from services.reports.snapshot_export import to_csv, to_html

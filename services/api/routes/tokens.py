@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 
 from services.api.deps import CurrentPrincipal, PlatformDep, written
 from services.api.errors import POSITION_HEADER, READ_ERRORS
-from services.api.schemas import Revocation, TokenFilter, TokenRecordOut, TokenRecords
+from services.api.schemas.tokens import Revocation, TokenFilter, TokenRecordOut, TokenRecords
 from services.application.errors import Forbidden
 from services.application.principals import Role
 

@@ -1,0 +1,140 @@
+"""The JSON shapes of guardrail policies (``/v1/policies``): a proposal, a what-if
+simulation and its report, and the policy documents."""
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from services.api.schemas.common import NO_NUL, Request
+
+
+class NewPolicy(Request):
+    modules: dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]+\.rego$")], str] = (
+        Field(
+            min_length=1,
+            description="Rego modules by file name; those named *_test.rego are the version's "
+            "tests, run on proposal (with the shipped invariant tests) and kept with it",
+            # Every key must be a module's file name, as the schema now says too.
+            json_schema_extra={"additionalProperties": False},
+        )
+    )
+    data: dict[str, Any] = Field(default_factory=dict, description="the data the rules read")
+    description: Annotated[str, StringConstraints(min_length=1, max_length=2000, pattern=NO_NUL)]
+
+
+class Replay(Request):
+    """Which recorded denied attempts the what-if judges again under the proposal: the
+    latest ``limit`` of them, recorded between ``since`` and ``until`` when given."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = Field(default=20, ge=0, le=200)
+
+
+class Simulation(Request):
+    cycle_id: UUID
+    replay: Replay = Field(default_factory=Replay)
+
+
+class Policy(BaseModel):
+    id: UUID
+    number: int
+    description: str
+    digest: str
+    status: Literal["proposed", "active", "retired"]
+    proposed_by: str
+    proposed_at: datetime
+    approved_by: str | None
+    approved_at: datetime | None
+    retired_at: datetime | None
+    superseded_by: int | None
+
+
+class PolicyDetail(Policy):
+    modules: dict[str, str]
+    data: dict[str, Any]
+    tests: dict[str, str] = Field(
+        default_factory=dict,
+        description="the version's own Rego tests (*_test.rego), run when it was proposed",
+    )
+
+
+class Policies(BaseModel):
+    items: list[Policy]
+
+
+class SimulatedChange(BaseModel):
+    key_result_id: UUID
+    title: str
+    newly_denied: list[str]
+    no_longer_denied: list[str]
+    newly_warned: list[str]
+    no_longer_warned: list[str]
+    error: str | None = None
+    """A rule failed at runtime judging this key result (the write would answer 503)."""
+
+
+class PolicyTestResult(BaseModel):
+    name: str
+    passed: bool
+    outcome: Literal["passed", "false", "undefined", "error"]
+    message: str
+    location: str | None
+
+
+class PolicyTestRun(BaseModel):
+    results: list[PolicyTestResult]
+    error: str | None = None
+    """The tests could not be loaded against these modules (e.g. a rule they call is gone)."""
+
+
+class ActiveTestRuns(BaseModel):
+    """The active version's own tests, under it and under the proposal: a test that
+    passes under the first and fails under the second is a promise the proposal drops
+    (often a denial it stops making)."""
+
+    version: int
+    under_active: PolicyTestRun
+    under_proposal: PolicyTestRun
+
+
+class ReplayedDenial(BaseModel):
+    decision_id: UUID
+    action: str
+    actor: str
+    policy_version: int | None
+    denied_by: list[str]
+    under_proposal: list[str]
+    error: str | None
+
+
+class ReplayedDenials(BaseModel):
+    considered: int
+    without_input: int
+    """Denials recorded before decisions kept their input document: not judged again."""
+    no_longer_denied: list[ReplayedDenial]
+    denied_otherwise: list[ReplayedDenial]
+
+
+class OverBudget(BaseModel):
+    """An evaluation under the proposal longer than the decision budget: as a decision it
+    would be refused with 503 ``policy_timeout``."""
+
+    kind: Literal["key_result", "decision"]
+    id: UUID
+    seconds: float
+
+
+class SimulationReport(BaseModel):
+    policy_id: UUID
+    policy_version: int
+    compared_with_version: int
+    cycle_id: UUID
+    key_results_evaluated: int
+    changes: list[SimulatedChange]
+    proposal_tests: PolicyTestRun
+    active_tests: ActiveTestRuns
+    replayed_denials: ReplayedDenials
+    over_budget: list[OverBudget]
