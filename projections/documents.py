@@ -88,6 +88,7 @@ class DocumentView(TrackingRecorder):
         raise NotImplementedError
 
     if TYPE_CHECKING:  # provided by the backend's tracking recorder, later in the MRO
+        datastore: Any
 
         def _insert_tracking(self, c: Any, tracking: Tracking) -> None: ...
 
