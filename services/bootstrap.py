@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from eventsourcing.persistence import Mapper, TrackingRecorder
+from eventsourcing.persistence import InfrastructureFactory, Mapper, TrackingRecorder
 from kafka import KafkaConsumer, KafkaProducer
 
 from infra import kafka
@@ -328,3 +328,18 @@ def worker_consumer(settings: Settings, **consumer_overrides: Any) -> KafkaConsu
     """A consumer of the settings' topic in their group (the topic created when missing)."""
     kafka.ensure_topic(settings)
     return kafka.consumer(settings, **consumer_overrides)
+
+
+def store_to_read(
+    settings: Settings, url: str | None = None, schema: str | None = None
+) -> InfrastructureFactory[Any]:
+    """The event store at ``url`` and ``schema`` (by default the settings' own), reached
+    without the ledger to read it: no table is created, nothing seeded or written."""
+    place = settings.model_copy(
+        update={
+            "database_url": url or settings.database_url,
+            "database_schema": schema or settings.database_schema,
+            "create_tables": False,
+        }
+    )
+    return store_factory(place)

@@ -12,7 +12,8 @@ import typer
 from infra.config import Settings
 from infra.logging import configure_logging
 from infra.persistence import sqlite_file
-from services.bootstrap import PROJECTIONS
+from projections.backends import datastore_of, event_mapper
+from services.bootstrap import PROJECTIONS, store_to_read
 from services.cli.context import configured
 from services.workers.stream_health import Lag, StreamStore
 from services.workers.views_compare import Comparison, open_view, positions_of
@@ -54,8 +55,6 @@ class Places:
 
     @classmethod
     def open(cls, settings: Settings, views_url: str | None, views_schema: str | None) -> "Places":
-        from projections.backends import event_mapper, store_factory
-
         settings = settings.model_copy(update={"create_tables": False})
         views = settings.model_copy(
             update={
@@ -67,11 +66,11 @@ class Places:
             path = sqlite_file(place)
             if path is not None and not path.exists():  # never make an empty one to read
                 raise NoSuchDatabase(f"no {what} at {path}: nothing to read")
-        factory = store_factory(settings)
+        factory = store_to_read(settings)
         store = StreamStore(
             factory.application_recorder(), mapper_factory=lambda: event_mapper(factory)
         )
-        views_datastore = getattr(store_factory(views), "datastore", None)
+        views_datastore = datastore_of(store_to_read(views))
         label = _label(views)
         return cls(settings, store, views_datastore, factory.datastore, label)  # type: ignore[attr-defined]
 
@@ -226,9 +225,7 @@ def projections_compare(
     settings = configured(ctx).settings
     configure_logging(settings.log_level)
     places = open_places(settings, views_url, views_schema)
-    from projections.backends import event_mapper, store_factory
-
-    mapper = event_mapper(store_factory(places.settings))
+    mapper = event_mapper(store_to_read(places.settings))
     views = {p.name: open_view(places.views_datastore, p) for p in PROJECTIONS}
     comparison = Comparison(
         places.store, mapper, views, PROJECTIONS, settings.kafka_topic, settings.kafka_partitions

@@ -26,9 +26,9 @@ from infra.config import Settings
 from infra.logging import configure_logging
 from infra.signing import InvalidSigningKey
 from infra.stream_keys import NoStreamKeys
-from projections.backends import event_mapper, store_factory
+from projections.backends import event_mapper
 from projections.follower import Projection
-from services.bootstrap import PROJECTIONS, build, worker_consumer, worker_store
+from services.bootstrap import PROJECTIONS, build, store_to_read, worker_consumer, worker_store
 from services.cli.context import configured
 from services.cli.integrity import start_or_refuse
 from services.workers import stream_reset
@@ -246,14 +246,8 @@ def reset_worker(
         if origin is Origin.topic:
             summary = stream_reset.reset_from_topic(worker, settings, stop)
         else:
-            store = settings.model_copy(
-                update={
-                    "database_url": store_url or settings.database_url,
-                    "database_schema": store_schema or settings.database_schema,
-                }
-            )
             # One factory: building a SQLite store again would drop this process's locks.
-            factory = store_factory(store.model_copy(update={"create_tables": False}))
+            factory = store_to_read(settings, store_url, store_schema)
             summary = stream_reset.reset_from_store(
                 worker,
                 settings,
