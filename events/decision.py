@@ -8,7 +8,7 @@ alone (a projection fed one aggregate at a time, in no order across aggregates) 
 nothing else: the objective the command concerned, and which events it let through."""
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -17,14 +17,23 @@ from events.provenance import GovernedAggregate, Stamp
 
 ALLOWED, DENIED, ERROR = "allowed", "denied", "error"
 
-EventRef = tuple[UUID, int]
-"""An event by its aggregate id and version (decoded from the store as a two-item list)."""
+
+class EventRef(NamedTuple):
+    """An event by its aggregate and version: the same in every copy of the history. A
+    decision's ``covers`` stores these as two-item lists (and decodes them so)."""
+
+    originator_id: UUID
+    originator_version: int
 
 
 def pending_refs(aggregates: Iterable[Aggregate]) -> list[EventRef]:
     """The events these aggregates have raised and not yet saved: what a decision recorded
     in the same save covers."""
-    return [(e.originator_id, e.originator_version) for a in aggregates for e in a.pending_events]
+    return [
+        EventRef(e.originator_id, e.originator_version)
+        for a in aggregates
+        for e in a.pending_events
+    ]
 
 
 class Decision(GovernedAggregate):
@@ -97,7 +106,7 @@ class Decision(GovernedAggregate):
             input_digest=input_digest,
             error=error,
             objective_id=objective_id,
-            covers=[(ident, version) for ident, version in covers],
+            covers=[EventRef(ident, version) for ident, version in covers],
             input=input,
             **stamp.fields(),
         )

@@ -35,7 +35,13 @@ TEST_SUFFIX = "_test.rego"
 
 
 def canonical_json(value: Any) -> str:
-    """The canonical JSON text of a JSON-compatible value (see the module docstring)."""
+    """The canonical JSON text of a JSON-compatible value (see the module docstring).
+
+    Not RFC 8785, the snapshots' form (``projections.snapshot.jcs``): numbers keep
+    Python's spelling (``10.0`` stays ``10.0``, JCS writes ``10``) and integers of any
+    size are written (JCS refuses those beyond 2**53). The bundle digests of every policy
+    version and the input digests of every decision are over these bytes, so the policies
+    keep them; the two agree on a bundle (text only) but not on inputs with floats."""
     return json.dumps(
         value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     )

@@ -43,6 +43,7 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
 from eventsourcing.utils import get_topic
 
 from events import ChangeRequest, Cycle, KeyResult, Objective
+from events.decision import EventRef
 from events.key_result_definition import FIELD_NAMES
 from events.policy import PolicyVersion
 from projections.documents import Document, DocumentBatch
@@ -82,14 +83,6 @@ class EventNotFound(LookupError):
 
 
 @dataclass(frozen=True)
-class EventRef:
-    """An event by its aggregate and version: the same in every copy of the history."""
-
-    originator_id: UUID
-    originator_version: int
-
-
-@dataclass(frozen=True)
 class Snapshot:
     """One cycle as of one store position: the document, its canonical bytes and digest,
     and ``through``, the event at that position, which identifies the same point of the
@@ -103,9 +96,11 @@ class Snapshot:
     through: EventRef | None = None
 
 
-def canonical_json(document: Document) -> bytes:
+def jcs(document: Document) -> bytes:
     """RFC 8785 (JSON Canonicalization Scheme): keys sorted by UTF-16 code units, no
-    whitespace, numbers as ECMAScript prints them (1.0 -> 1), strings as UTF-8."""
+    whitespace, numbers as ECMAScript prints them (1.0 -> 1), strings as UTF-8. Not the
+    policies' ``policies.bundle.canonical_json``, which keeps Python's spelling of numbers
+    (10.0): each is fixed by the digests already recorded with it."""
     return rfc8785.dumps(document)
 
 
@@ -116,7 +111,7 @@ def sha256_hex(data: bytes) -> str:
 def snapshot_of(
     cycle_id: UUID, position: int, document: Document, through: EventRef | None = None
 ) -> Snapshot:
-    canonical = canonical_json(document)
+    canonical = jcs(document)
     return Snapshot(cycle_id, position, document, canonical, sha256_hex(canonical), through)
 
 

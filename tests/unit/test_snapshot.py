@@ -18,8 +18,8 @@ from events.errors import CycleClosed, InvalidTransition, NotSealed
 from events.policy import PolicyVersion
 from projections.snapshot import (
     CycleNotFound,
-    canonical_json,
     fold,
+    jcs,
     position_at,
     sha256_hex,
     snapshot_at,
@@ -48,7 +48,7 @@ def test_keys_are_sorted_by_utf16_code_units_at_every_depth() -> None:
         '"\u20ac":"Euro Sign","\U0001f600":"Emoji: Grinning Face",'
         '"\ufb33":"Hebrew Letter Dalet With Dagesh"}'
     )
-    assert canonical_json(document) == expected.encode("utf-8")
+    assert jcs(document) == expected.encode("utf-8")
 
 
 @pytest.mark.parametrize(
@@ -68,18 +68,18 @@ def test_keys_are_sorted_by_utf16_code_units_at_every_depth() -> None:
     ],
 )
 def test_numbers_are_written_as_ecmascript_prints_them(number: float, text: str) -> None:
-    assert canonical_json({"n": number}) == f'{{"n":{text}}}'.encode()
+    assert jcs({"n": number}) == f'{{"n":{text}}}'.encode()
 
 
 def test_strings_are_utf8_with_only_the_required_escapes() -> None:
     document = {"s": 'Größe €5 "quoted" back\\slash /slash\n\t\x1f'}
-    assert canonical_json(document) == (
+    assert jcs(document) == (
         '{"s":"Größe €5 \\"quoted\\" back\\\\slash /slash\\n\\t\\u001f"}'.encode()
     )
 
 
 def test_no_whitespace_and_literals_in_lowercase() -> None:
-    assert canonical_json({"a": [True, False, None], "b": {}}) == b'{"a":[true,false,null],"b":{}}'
+    assert jcs({"a": [True, False, None], "b": {}}) == b'{"a":[true,false,null],"b":{}}'
 
 
 def test_the_digest_is_sha256_of_the_canonical_bytes() -> None:
@@ -216,7 +216,7 @@ def test_same_events_give_the_same_bytes_and_digest(quarter: Quarter) -> None:
     first, second = quarter.store.snapshot(quarter.cycle), quarter.store.snapshot(quarter.cycle)
     assert first.canonical == second.canonical and first.digest == second.digest
     # The pure fold over the same domain events gives the very same document.
-    assert canonical_json(fold(quarter.cycle.id, quarter.store.events)) == first.canonical
+    assert jcs(fold(quarter.cycle.id, quarter.store.events)) == first.canonical
 
 
 def test_as_of_a_position_excludes_later_events(quarter: Quarter) -> None:

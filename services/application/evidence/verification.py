@@ -55,8 +55,9 @@ __all__ = ["VALID", "Integrity", "IntegrityReport", "SignedCheckpoint"]
 
 
 @dataclass(frozen=True)
-class Problem:
-    """The first position that does not match, and why."""
+class Discrepancy:
+    """The first position that does not match, and why: a finding about the stored rows
+    (shown as the report's ``problem``), not an API error (``services.api.errors.Problem``)."""
 
     position: int
     reason: str
@@ -77,7 +78,7 @@ class IntegrityReport:
     events_checked: int
     checkpoints_verified: int
     latest_checkpoint: SignedCheckpoint | None
-    problem: Problem | None
+    problem: Discrepancy | None
     """The first position whose row does not match, and why (None: rows intact)."""
     checkpoints: tuple[SignedCheckpoint, ...] = ()
     """Every checkpoint in the store, in position order, valid or not."""
@@ -342,8 +343,8 @@ class _Check:
     log_tip: int
     rows_tree: Frontier = field(default_factory=Frontier)
     log_tree: Frontier = field(default_factory=Frontier)
-    suspect: Problem | None = None
-    found: Problem | None = None
+    suspect: Discrepancy | None = None
+    found: Discrepancy | None = None
     last_good: int = 0
     last_checked: int = 0
     checked: int = 0
@@ -398,7 +399,7 @@ class _Check:
         elif recorded is not None:
             self.suspect = self._missing(recorded)
         else:
-            self.suspect = Problem(
+            self.suspect = Discrepancy(
                 position,
                 "inserted",
                 f"a row appeared at position {position}, which held no event when the leaf "
@@ -407,7 +408,7 @@ class _Check:
         if self.suspect is None:
             self.last_good = position
 
-    def _changed(self, row: StoredRow, recorded: LeafRecord) -> Problem:
+    def _changed(self, row: StoredRow, recorded: LeafRecord) -> Discrepancy:
         p, ident, version = row.position, row.originator_id, row.originator_version
         moved = (ident, version) != (recorded.originator_id, recorded.originator_version)
         if moved and ident is not None and version is not None:
@@ -415,20 +416,20 @@ class _Check:
             if home is not None and leaf_hash(row._replace(position=home.position).leaf()) == (
                 home.leaf
             ):
-                return Problem(
+                return Discrepancy(
                     p,
                     "reordered",
                     f"position {p} holds the event recorded at position {home.position} "
                     f"({_event(home)}): rows were moved",
                 )
-        return Problem(
+        return Discrepancy(
             p,
             "changed",
             f"the row at position {p} ({_event(recorded)}) no longer matches the leaf "
             "recorded when it was first seen: its stored bytes were changed",
         )
 
-    def _missing(self, recorded: LeafRecord) -> Problem:
+    def _missing(self, recorded: LeafRecord) -> Discrepancy:
         p = recorded.position
         if recorded.originator_id is not None and recorded.originator_version is not None:
             events = self.integrity.events
@@ -437,13 +438,13 @@ class _Check:
             if moved is not None and leaf_hash(moved._replace(position=p).leaf()) == (
                 recorded.leaf
             ):
-                return Problem(
+                return Discrepancy(
                     p,
                     "reordered",
                     f"the event recorded at position {p} ({_event(recorded)}) is now stored "
                     f"at position {now_at}: rows were moved",
                 )
-        return Problem(
+        return Discrepancy(
             p,
             "missing",
             f"the event recorded at position {p} ({_event(recorded)}) has no row any more",
@@ -462,17 +463,17 @@ class _Check:
         if self.suspect is not None:
             s = self.suspect
             if rows_ok and not log_ok:
-                self.found = Problem(
+                self.found = Discrepancy(
                     s.position,
                     "leaf_log_altered",
                     f"the leaf log was edited at position {s.position}: the rows still match "
                     f"{where} (tree size {checkpoint.tree_size}), the leaf log does not",
                 )
             else:
-                self.found = Problem(s.position, s.reason, f"{s.message}; {where} confirms it")
+                self.found = Discrepancy(s.position, s.reason, f"{s.message}; {where} confirms it")
             return
         first = self.vouched_up_to + 1
-        self.found = Problem(
+        self.found = Discrepancy(
             first,
             "checkpoint_mismatch",
             f"positions {first} to {checkpoint.last_position} and their recorded leaves agree "
