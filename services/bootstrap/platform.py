@@ -1,53 +1,37 @@
-"""The composition root: builds the ledger, the projections and the token signer from
-configuration. The API, the CLI, the benchmarks and the tests all get their parts here."""
+"""The platform of one okrgov process (the API server, ``projections run``, a CLI command):
+the ledger with the guard over the policy engine the settings chose, the read models'
+followers, tokens and tamper evidence, built once by ``build``."""
 
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
-from eventsourcing.persistence import InfrastructureFactory, Mapper, TrackingRecorder
-from kafka import KafkaConsumer, KafkaProducer
-
-from infra import kafka
 from infra.config import Settings
 from infra.logging import configure_logging
 from infra.persistence import eventsourcing_env, store_lock
 from infra.private_files import private_directory, private_secrets
-from infra.signing import Signer
 from infra.stored_events import StoredEvents
-from infra.stream_keys import relay_signer, trusted_keys
 from infra.tokens import TokenSigner, load_or_create_secret
 from policies.decision_point import DecisionPoint
 from policies.review import PolicyReviews
 from policies.sandbox import Budgets
 from policies.sandboxed import SandboxedEngine
 from projections.audit import AuditTrail
-from projections.backends import (
-    datastore_of,
-    event_mapper,
-    leaf_log_view,
-    open_view,
-    store_factory,
-    tracking_recorder,
-    view_for,
-)
+from projections.backends import open_view
 from projections.documents import DocumentView
 from projections.entries import EntryProjection, EntryView
 from projections.follower import Follower, Projection
 from projections.governance import Governance
-from projections.integrity import INTEGRITY, LeafFollower
+from projections.integrity import INTEGRITY
 from projections.okr_state import OkrState
-from projections.quarantine import Quarantine
 from projections.rebuild import Rebuilt
 from projections.runner import AUDIT, GOVERNANCE, OKR_STATE, ProjectionRunner, ViewBehind
 from services.application.access import AccessControl, AccessList
 from services.application.errors import ProjectionBehind
-from services.application.evidence.relay_key import check_relay_key
-from services.application.evidence.signer import store_signer
 from services.application.evidence.verification import Integrity
 from services.application.guard import Guard
 from services.application.ledger import Ledger
+from services.bootstrap.evidence import Evidence, leaf_log_follower
 
 PROJECTIONS: tuple[type[Projection], ...] = (OkrState, Governance, AuditTrail)
 
@@ -66,7 +50,7 @@ class Platform:
     ledger: Ledger
     followers: dict[str, Follower]
     tokens: AccessControl
-    evidence: "Evidence"
+    evidence: Evidence
     projections: ProjectionRunner = field(init=False)
     """Runs ``followers``, rebuilds their views and waits for them (read-your-writes)."""
 
@@ -128,51 +112,6 @@ class Platform:
             )
         except ViewBehind as exc:
             raise ProjectionBehind(str(exc)) from exc
-
-
-# ---- tamper evidence ---------------------------------------------------------------------
-
-
-def leaf_log_follower(ledger: Ledger, settings: Settings) -> LeafFollower:
-    """The leaf log's follower, asking for a signed checkpoint every
-    ``settings.checkpoint_every`` events once ``Evidence.start_signing`` gave it a signer."""
-    events = StoredEvents(ledger.recorder)
-    return LeafFollower(
-        events, ledger.mapper, leaf_log_view(events), every=settings.checkpoint_every
-    )
-
-
-@dataclass
-class Evidence:
-    """A process's tamper-evidence parts: the leaf log's follower, and this process's
-    signing key, loaded (and checked against the store's keys) once per process, on the
-    first signing step, never per request. Verifying needs no private key."""
-
-    settings: Settings
-    ledger: Ledger
-    leaf_log: LeafFollower
-    _signer: Signer | None = None
-
-    def verifier(self, trusted_key: str | None = None) -> Integrity:
-        """Verification and proofs over the store, judged by the public keys it records
-        (and ``trusted_key``, the only one an auditor trusts, when given)."""
-        return Integrity(self.ledger, self.leaf_log, trusted_key=trusted_key)
-
-    def signer(self) -> Signer:
-        """This process's signer, known to the store (its first key when it has none);
-        ``SigningKeyRefused`` otherwise."""
-        if self._signer is None:
-            self._signer = store_signer(self.ledger, self.settings)
-        return self._signer
-
-    def signing(self) -> Integrity:
-        """Checkpoints signed by this process, with a key the store knows."""
-        return Integrity(self.ledger, self.leaf_log, signer=self.signer())
-
-    def start_signing(self) -> None:
-        """From now on the leaf log's follower signs a checkpoint every
-        ``checkpoint_every`` events, with the store's key."""
-        self.leaf_log.checkpoint_due = self.signing().periodic_checkpoint
 
 
 def integrity_of(platform: Platform, trusted_key: str | None = None) -> Integrity:
@@ -250,96 +189,3 @@ def build(settings: Settings | None = None) -> Platform:
     return Platform(
         settings=settings, ledger=ledger, followers=followers, tokens=tokens, evidence=evidence
     )
-
-
-# ---- the event stream: the relay's and the Kafka projection workers' parts ---------------
-
-
-@dataclass(frozen=True)
-class RelayParts:
-    """What the relay (``services.workers.relay``) publishes from and with."""
-
-    events: StoredEvents
-    tracking: TrackingRecorder
-    new_producer: Callable[[], KafkaProducer]
-    topic: str
-    source: str
-    signer: Signer
-
-
-def relay_parts(settings: Settings, **producer_overrides: Any) -> RelayParts:
-    """The store (read) and the relay's tracking table in its database, a producer made on
-    demand (the topic created when missing), and the store's signing key: refused
-    (``RelayKeyRefused``) when the store records another."""
-    kafka.bootstrap_servers(settings)  # KafkaNotConfigured now, not on every retry
-    with store_lock(settings, "setup"):  # tables made one process at a time
-        factory = store_factory(settings)
-        recorder = factory.application_recorder()
-        tracking = tracking_recorder(datastore_of(factory), "relay_tracking")
-        tracking.create_table()
-    admin = {
-        name: value
-        for name, value in producer_overrides.items()
-        if name in ("request_timeout_ms", "bootstrap_timeout_ms")
-    }
-
-    def new_producer() -> KafkaProducer:
-        kafka.ensure_topic(settings, **admin)
-        return kafka.producer(settings, **producer_overrides)
-
-    signer = relay_signer(settings)
-    check_relay_key(factory, signer)  # the store's key, or none recorded yet
-    source = kafka.event_source(settings)
-    return RelayParts(
-        StoredEvents(recorder), tracking, new_producer, settings.kafka_topic, source, signer
-    )
-
-
-@dataclass(frozen=True)
-class WorkerStore:
-    """A Kafka projection worker's own database: the views it writes, its quarantine, and
-    the ledger's mapper to read the records it admits; the records it trusts."""
-
-    views: tuple[tuple[type[Projection], DocumentView], ...]
-    quarantine: Quarantine
-    mapper: Mapper[Any]
-    source: str
-    keys: dict[str, bytes]
-
-
-def worker_store(
-    settings: Settings, projections: tuple[type[Projection], ...] = PROJECTIONS
-) -> WorkerStore:
-    """The views of ``projections`` and the quarantine in the settings' database, and the
-    records it admits: those of ``kafka.event_source(settings)`` signed by
-    ``trusted_keys(settings)`` (``NoStreamKeys`` when none is configured)."""
-    keys = trusted_keys(settings)
-    with store_lock(settings, "setup"):  # workers starting together on a fresh schema
-        factory = store_factory(settings)
-        datastore = datastore_of(factory)
-        views = tuple((p, view_for(datastore, p)) for p in projections)
-        quarantine = Quarantine(datastore)
-        quarantine.create_table()
-    source = kafka.event_source(settings)
-    return WorkerStore(views, quarantine, event_mapper(factory), source, keys)
-
-
-def worker_consumer(settings: Settings, **consumer_overrides: Any) -> KafkaConsumer:
-    """A consumer of the settings' topic in their group (the topic created when missing)."""
-    kafka.ensure_topic(settings)
-    return kafka.consumer(settings, **consumer_overrides)
-
-
-def store_to_read(
-    settings: Settings, url: str | None = None, schema: str | None = None
-) -> InfrastructureFactory[Any]:
-    """The event store at ``url`` and ``schema`` (by default the settings' own), reached
-    without the ledger to read it: no table is created, nothing seeded or written."""
-    place = settings.model_copy(
-        update={
-            "database_url": url or settings.database_url,
-            "database_schema": schema or settings.database_schema,
-            "create_tables": False,
-        }
-    )
-    return store_factory(place)
