@@ -20,6 +20,7 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
+from events import ChangeRequestStatus, CycleState
 from infra import csv_writer
 from projections.entries import COLUMNS, Entry, EntryBatch, EntryProjection, timestamp_text
 
@@ -133,12 +134,12 @@ def _decision(event: Any) -> Effect:
 #: By event name (``Aggregate.Event``), so events this module does not import (or that
 #: do not exist yet) are still reported: any other event sets the fields it carries.
 HANDLERS: dict[str, Handler] = {
-    "Cycle.Created": _status("state", "planning"),
+    "Cycle.Created": _status("state", CycleState.PLANNING),
     "Cycle.ObjectiveRegistered": _adds,
     "Cycle.AlignmentRecorded": _noted,
-    "Cycle.Locked": _status("state", "locked"),
-    "Cycle.Closed": _status("state", "closed"),
-    "Cycle.Sealed": _status("state", "sealed"),
+    "Cycle.Locked": _status("state", CycleState.LOCKED),
+    "Cycle.Closed": _status("state", CycleState.CLOSED),
+    "Cycle.Sealed": _status("state", CycleState.SEALED),
     "Objective.Created": _created("active"),
     "Objective.Retired": _by_change_request(lambda e: {"status": "retired"}),
     "Objective.Amended": _by_change_request(lambda e: plain(e.changes)),
@@ -147,10 +148,10 @@ HANDLERS: dict[str, Handler] = {
     "KeyResult.Revised": _by_change_request(lambda e: plain(e.changes)),
     "KeyResult.Retired": _by_change_request(lambda e: {"status": "retired"}),
     "KeyResult.CheckedIn": _checked_in,
-    "ChangeRequest.Requested": _status("status", "pending"),
-    "ChangeRequest.Approved": _status("status", "approved"),
-    "ChangeRequest.Rejected": _status("status", "rejected"),
-    "ChangeRequest.Applied": _status("status", "applied"),
+    "ChangeRequest.Requested": _status("status", ChangeRequestStatus.PENDING),
+    "ChangeRequest.Approved": _status("status", ChangeRequestStatus.APPROVED),
+    "ChangeRequest.Rejected": _status("status", ChangeRequestStatus.REJECTED),
+    "ChangeRequest.Applied": _status("status", ChangeRequestStatus.APPLIED),
     "PolicyVersion.Proposed": _status("status", "proposed"),
     "PolicyVersion.Approved": _status("status", "active"),
     "PolicyVersion.Retired": _status("status", "retired"),

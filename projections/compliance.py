@@ -6,11 +6,13 @@ from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
+from events import ChangeRequestStatus
 from events.identity import SYSTEM
+from events.values import ChangeKind, TargetKind
 from projections.audit import DECISION
 from projections.documents import Document, DocumentView
 from projections.entries import Entry, EntryQuery, EntryView
-from projections.okr_state import with_target
+from projections.okr_state import CHANGE_REQUEST, CYCLE, KEY_RESULT, with_target
 
 #: A key result silent for longer than this in an active cycle is stale.
 STALE_AFTER = timedelta(days=7)
@@ -18,11 +20,14 @@ STALE_AFTER = timedelta(days=7)
 #: approver alike: the one activation exempt from four eyes.
 SEED_ACTOR = SYSTEM
 #: The event that records what an approved request for an addition added.
-ADDITIONS = {"add_key_result": "KeyResult.Added", "add_objective": "Objective.Created"}
+ADDITIONS = {
+    ChangeKind.ADD_KEY_RESULT: "KeyResult.Added",
+    ChangeKind.ADD_OBJECTIVE: "Objective.Created",
+}
 #: The events that apply an approved change request, by what its target is.
 APPLICATIONS = {
-    "key_result": ("KeyResult.Revised", "KeyResult.Retired"),
-    "objective": ("Objective.Amended", "Objective.Retired"),
+    TargetKind.KEY_RESULT: ("KeyResult.Revised", "KeyResult.Retired"),
+    TargetKind.OBJECTIVE: ("Objective.Amended", "Objective.Retired"),
 }
 #: The views, by the name ``GET /v1/compliance/{view}`` knows them by.
 VIEWS = (
@@ -97,7 +102,9 @@ class ComplianceViews:
         """Every change applied through an approved change request: to a key result or an
         objective, or a key result or objective added."""
         items = []
-        for request in self.okr_state.find_where("change_request", {"status": "applied"}):
+        for request in self.okr_state.find_where(
+            CHANGE_REQUEST, {"status": ChangeRequestStatus.APPLIED}
+        ):
             request = with_target(request)
             applied = self._applied_change(request)
             target = self._target(request, applied)
@@ -109,10 +116,10 @@ class ComplianceViews:
                     "target_kind": request["target_kind"],
                     "target_id": request["target_id"],
                     "key_result_id": target["id"]
-                    if target and changed == "key_result"
+                    if target and changed == TargetKind.KEY_RESULT
                     else request["key_result_id"],
                     "key_result_title": target["title"]
-                    if target and changed == "key_result"
+                    if target and changed == TargetKind.KEY_RESULT
                     else None,
                     "title": target["title"] if target else None,
                     "objective_id": target.get("objective_id", target["id"]) if target else None,
@@ -176,7 +183,7 @@ class ComplianceViews:
             if p["approved_by"] is not None
         ]
         requests = []
-        for r in map(with_target, self.okr_state.find("change_request")):
+        for r in map(with_target, self.okr_state.find(CHANGE_REQUEST)):
             decided = r["decided_by"] is not None
             requests.append(
                 {
@@ -188,7 +195,11 @@ class ComplianceViews:
                     "requested_by": r["requested_by"],
                     "requested_at": r["requested_at"],
                     "status": r["status"],
-                    "decision": ("rejected" if r["status"] == "rejected" else "approved")
+                    "decision": (
+                        ChangeRequestStatus.REJECTED
+                        if r["status"] == ChangeRequestStatus.REJECTED
+                        else ChangeRequestStatus.APPROVED
+                    )
                     if decided
                     else None,
                     "decided_by": r["decided_by"],
@@ -214,7 +225,7 @@ class ComplianceViews:
             "view": "pay-linked",
             "key_results": [
                 _flagged_key_result(kr, appetite)
-                for kr in self.okr_state.find_where("key_result", present=["pay_linked"])
+                for kr in self.okr_state.find_where(KEY_RESULT, present=["pay_linked"])
             ],
             "denied_attempts": self._denied_by("pay_linked"),
         }
@@ -224,7 +235,7 @@ class ComplianceViews:
         rated in a domain it sets no appetite for)."""
         active = self._active_policy()
         appetite = self._appetite()
-        rated = self.okr_state.find_where("key_result", present=["risk_rating"])
+        rated = self.okr_state.find_where(KEY_RESULT, present=["risk_rating"])
         return {
             "view": "over-appetite",
             "policy_version": active["number"] if active else None,
@@ -310,11 +321,11 @@ class ComplianceViews:
         """Live key results of the cycles locked (active) as of ``as_of`` whose last
         check-in is more than seven days old then. One never checked in has been silent
         since the lock: silence is never green."""
-        cycles = [c for c in self.okr_state.find("cycle") if _active(c, as_of)]
+        cycles = [c for c in self.okr_state.find(CYCLE) if _active(c, as_of)]
         items = []
         for cycle in cycles:
             live = self.okr_state.find_where(
-                "key_result", {"cycle_id": cycle["id"], "status": "active"}
+                KEY_RESULT, {"cycle_id": cycle["id"], "status": "active"}
             )
             for kr in live:
                 last = self._last_check_in(kr, as_of)
@@ -361,13 +372,13 @@ class ComplianceViews:
         return _moment(entry["at"]) if entry else None
 
 
-def _changed_kind(request: Document) -> str:
+def _changed_kind(request: Document) -> TargetKind:
     """The kind of document the request changed or added."""
-    if request["kind"] == "add_key_result":
-        return "key_result"
-    if request["kind"] == "add_objective":
-        return "objective"
-    return str(request["target_kind"])
+    if request["kind"] == ChangeKind.ADD_KEY_RESULT:
+        return TargetKind.KEY_RESULT
+    if request["kind"] == ChangeKind.ADD_OBJECTIVE:
+        return TargetKind.OBJECTIVE
+    return TargetKind(request["target_kind"])
 
 
 def _active(cycle: Document, as_of: datetime) -> bool:

@@ -4,7 +4,8 @@ check-in, confidence, scores and the alignment links, as JSON documents."""
 from collections.abc import Callable
 from typing import Any
 
-from events import ChangeRequest, Cycle, KeyResult, Objective
+from events import ChangeRequest, ChangeRequestStatus, Cycle, CycleState, KeyResult, Objective
+from events.values import ChangeKind, TargetKind
 from projections.documents import Document, DocumentBatch
 from projections.follower import DispatchingProjection, Handler, event_time
 
@@ -27,7 +28,7 @@ def _cycle_created(e: Cycle.Created, docs: DocumentBatch) -> None:
         "name": e.name,
         "starts_on": e.starts_on,
         "ends_on": e.ends_on,
-        "state": "planning",
+        "state": CycleState.PLANNING,
         "objective_ids": [],
         "created_at": event_time(e),
         "created_by": e.actor,
@@ -43,7 +44,7 @@ def _cycle_objective_registered(e: Cycle.ObjectiveRegistered, docs: DocumentBatc
     docs.put(CYCLE, str(e.originator_id), _touch(doc, e))
 
 
-def _cycle_state(state: str, stamp_field: str) -> Callable[[Any, DocumentBatch], None]:
+def _cycle_state(state: CycleState, stamp_field: str) -> Callable[[Any, DocumentBatch], None]:
     def handle(e: Any, docs: DocumentBatch) -> None:
         doc = docs.require(CYCLE, str(e.originator_id))
         doc["state"] = state
@@ -56,7 +57,9 @@ def _cycle_state(state: str, stamp_field: str) -> Callable[[Any, DocumentBatch],
 def _cycle_sealed(e: Cycle.Sealed, docs: DocumentBatch) -> None:
     doc = docs.require(CYCLE, str(e.originator_id))
     doc.update(
-        state="sealed", sealed_at=event_time(e), seal={"position": e.position, "digest": e.digest}
+        state=CycleState.SEALED,
+        sealed_at=event_time(e),
+        seal={"position": e.position, "digest": e.digest},
     )
     docs.put(CYCLE, str(e.originator_id), _touch(doc, e))
 
@@ -171,7 +174,7 @@ def _change_requested(e: ChangeRequest.Requested, docs: DocumentBatch) -> None:
         "reason": e.reason,
         "requested_by": e.actor,
         "requested_at": event_time(e),
-        "status": "pending",
+        "status": ChangeRequestStatus.PENDING,
         "decided_by": None,
         "decided_at": None,
         "decision_reason": None,
@@ -179,11 +182,11 @@ def _change_requested(e: ChangeRequest.Requested, docs: DocumentBatch) -> None:
     docs.put(CHANGE_REQUEST, str(e.originator_id), _touch(doc, e), scope=str(e.target_id))
 
 
-def _change_decided(status: str) -> Callable[[Any, DocumentBatch], None]:
+def _change_decided(status: ChangeRequestStatus) -> Callable[[Any, DocumentBatch], None]:
     def handle(e: Any, docs: DocumentBatch) -> None:
         doc = docs.require(CHANGE_REQUEST, str(e.originator_id))
         doc["status"] = status
-        if status != "applied":
+        if status != ChangeRequestStatus.APPLIED:
             doc.update(decided_by=e.actor, decided_at=event_time(e), decision_reason=e.reason)
         docs.put(CHANGE_REQUEST, doc["id"], _touch(doc, e))
 
@@ -197,8 +200,8 @@ def with_target(request: Document) -> Document:
         return request
     return {
         **request,
-        "kind": "retire" if request["retire"] else "revise",
-        "target_kind": "key_result",
+        "kind": ChangeKind.RETIRE if request["retire"] else ChangeKind.REVISE,
+        "target_kind": TargetKind.KEY_RESULT,
         "target_id": request["key_result_id"],
         "objective_id": None,
         "cycle_id": None,
@@ -208,8 +211,8 @@ def with_target(request: Document) -> Document:
 _HANDLERS: dict[type, Handler] = {
     Cycle.Created: _cycle_created,
     Cycle.ObjectiveRegistered: _cycle_objective_registered,
-    Cycle.Locked: _cycle_state("locked", "locked_at"),
-    Cycle.Closed: _cycle_state("closed", "closed_at"),
+    Cycle.Locked: _cycle_state(CycleState.LOCKED, "locked_at"),
+    Cycle.Closed: _cycle_state(CycleState.CLOSED, "closed_at"),
     Cycle.Sealed: _cycle_sealed,
     Objective.Created: _objective_created,
     Objective.Revised: _objective_change(
@@ -231,9 +234,9 @@ _HANDLERS: dict[type, Handler] = {
     KeyResult.CheckedIn: _key_result_change(_key_result_checked_in),
     KeyResult.Scored: _key_result_change(_key_result_scored),
     ChangeRequest.Requested: _change_requested,
-    ChangeRequest.Approved: _change_decided("approved"),
-    ChangeRequest.Rejected: _change_decided("rejected"),
-    ChangeRequest.Applied: _change_decided("applied"),
+    ChangeRequest.Approved: _change_decided(ChangeRequestStatus.APPROVED),
+    ChangeRequest.Rejected: _change_decided(ChangeRequestStatus.REJECTED),
+    ChangeRequest.Applied: _change_decided(ChangeRequestStatus.APPLIED),
 }
 
 
