@@ -21,6 +21,8 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from projections.entries import COLUMNS, EntryView
+from projections.runner import AUDIT
+from services.api.deps import Reads
 from services.api.routes import audit as audit_route
 from services.api.schemas.audit import AuditFilter
 from services.application.principals import Principal
@@ -226,8 +228,7 @@ def test_a_csv_export_of_thousands_of_entries_streams_in_chunks(
     # The route hands FastAPI a generator-fed StreamingResponse.
     answer = audit_route.audit_trail(
         Principal.of("marcus", ["compliance"]),
-        None,
-        platform,
+        Reads({AUDIT: platform.audit}),
         AuditFilter(format="csv"),  # type: ignore[arg-type]
     )
     assert isinstance(answer, StreamingResponse)
