@@ -103,7 +103,6 @@ def test_a_check_in_answers_while_the_audit_trail_and_the_leaf_log_are_held(
 def test_the_writers_next_read_of_the_trail_waits_for_its_write(
     client: TestClient,
     auth: AuthHeaders,
-    platform: Platform,
     world: dict[str, str],
     hold: Callable[[str], Held],
 ) -> None:
