@@ -186,7 +186,7 @@ class CapturingDecisionPoint(DecisionPoint):
 
 def build_switchable(settings: Settings) -> tuple[Platform, SwitchableLedger]:
     """``bootstrap.build()`` as shipped, with ``SwitchableLedger`` as its ledger class."""
-    with mock.patch.object(bootstrap, "Ledger", SwitchableLedger):
+    with mock.patch.object(bootstrap.platform, "Ledger", SwitchableLedger):
         platform = bootstrap.build(settings)
     ledger = platform.ledger
     if not isinstance(ledger, SwitchableLedger):
