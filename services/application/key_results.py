@@ -6,7 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from events import Cycle, KeyResult, Objective
-from events.key_result import OPTIONAL_FIELDS
+from events.key_result_definition import OPTIONAL_FIELDS
 from services.application.guard import Guard
 from services.application.ledger_base import LedgerBase, Recorded, retry_on_conflict
 from services.application.principals import Principal

@@ -7,18 +7,18 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from events import Cycle
+from events.decision import EventRef
 from events.errors import InvalidTransition, InvalidValue
 from projections.snapshot import (
     SNAPSHOT_FORMAT,
     CycleNotFound,
     EventNotFound,
-    EventRef,
     Snapshot,
     position_at,
     snapshot_at,
     snapshot_through,
 )
-from services.application.errors import Forbidden, NotFound
+from services.application.errors import NotFound
 from services.application.guard import Guard
 from services.application.ledger_base import LedgerBase, Recorded, retry_on_conflict
 from services.application.principals import Principal, Role
@@ -136,5 +136,4 @@ class SnapshotCommands:
 
 def _require_reader(principal: Principal) -> None:
     """Every role reads snapshots (compliance included); a token without roles does not."""
-    if not principal.roles:
-        raise Forbidden("a token without roles may not read")
+    principal.require_reader()
