@@ -125,8 +125,8 @@ class DecidesPolicy(Protocol):
 class Guard:
     """Asks the decision point about a command and records the answer with it.
 
-    Built without a decision point (``Guard(None)``: tools that only open the store, such
-    as ``okrgov db init``), it refuses every guarded command as the engine being
+    Built without a decision point (``Guard(None)``: a ledger opened only to read or seed
+    its store, as some tests do), it refuses every guarded command as the engine being
     unavailable, and records that refusal: fail closed, never a default engine."""
 
     def __init__(self, decision_point: DecidesPolicy | None) -> None:
