@@ -1,66 +1,42 @@
 """The JSON shapes of key results (``/v1/key-results``): a new key result, a revision,
-a check-in, and the key result document."""
+a check-in, and the key result document. The definition fields come from the typed
+definition (``definition_fields``), not from a list of their own."""
 
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, StrictBool
+from pydantic import BaseModel
 
-from events.values import Direction
 from services.api.schemas.common import (
     Confidence,
-    DirectionChange,
-    FlagChange,
-    Label,
-    LabelChange,
     Number,
-    NumberChange,
     Prose,
     Reason,
     Request,
-    RiskRating,
     Status,
-    Title,
-    TitleChange,
-    UserChange,
-    UserId,
     Versioned,
+)
+from services.api.schemas.definition_fields import (
+    change_field,
+    document_field,
+    new_field,
+    with_definition_fields,
 )
 
 
+@with_definition_fields(new_field)
 class NewKeyResult(Request):
     """A key result. Cross-field rules (checked by the domain, 422 ``not_measurable`` on
     ``target``): ``target`` differs from ``baseline``; an ``increase`` has target above
     baseline, a ``decrease`` below. The guardrails then judge the definition (422
     ``guardrail_denied`` listing each rule, e.g. ``pay_linked``, ``risk_appetite``)."""
 
-    title: Title
-    owner: UserId
-    unit: Label
-    baseline: Number
-    target: Number
-    direction: Direction
-    pay_linked: StrictBool
-    risk_domain: Label | None = None
-    risk_rating: RiskRating | None = None
-    guardrail_metric: Label | None = None
 
-
+@with_definition_fields(change_field)
 class KeyResultChanges(Request):
     """The definition fields to change; a field left out keeps its value. The definition
     they give must keep the rules of a new key result (see ``NewKeyResult``)."""
-
-    title: TitleChange = None
-    owner: UserChange = None
-    unit: LabelChange = None
-    baseline: NumberChange = None
-    target: NumberChange = None
-    direction: DirectionChange = None
-    pay_linked: FlagChange = None
-    risk_domain: Label | None = None
-    risk_rating: RiskRating | None = None
-    guardrail_metric: Label | None = None
 
     def given(self) -> dict[str, Any]:
         """Only the fields the client sent (null included for the nullable ones)."""
@@ -93,19 +69,14 @@ class KeyResultScore(BaseModel):
     at: datetime
 
 
-class KeyResultDefinition(BaseModel):
+@with_definition_fields(document_field)
+class _DefinitionShown(BaseModel):
+    """The definition fields of a document, before the fields it adds."""
+
+
+class KeyResultDefinition(_DefinitionShown):
     """A key result's definition fields, as every document that shows one carries them."""
 
-    title: str
-    owner: str
-    unit: str
-    baseline: float
-    target: float
-    direction: Direction
-    pay_linked: bool
-    risk_domain: str | None
-    risk_rating: int | None
-    guardrail_metric: str | None
     status: Status
     check_in_count: int
 
