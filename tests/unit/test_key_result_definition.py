@@ -114,3 +114,20 @@ def test_unknown_and_missing_fields_are_refused() -> None:
     with pytest.raises(InvalidValue, match="needs baseline") as raised:
         new_definition({k: v for k, v in _given().items() if k != "baseline"})
     assert raised.value.field == "baseline"
+
+
+def test_the_api_schemas_carry_the_definition_fields_in_order() -> None:
+    from services.api.schemas.key_results import KeyResultChanges, KeyResultDefinition, NewKeyResult
+
+    assert tuple(NewKeyResult.model_fields) == FIELD_NAMES
+    assert tuple(KeyResultChanges.model_fields) == FIELD_NAMES
+    assert tuple(KeyResultDefinition.model_fields) == (*FIELD_NAMES, "status", "check_in_count")
+    required = {name for name, f in NewKeyResult.model_fields.items() if f.is_required()}
+    assert required == set(FIELD_NAMES) - set(OPTIONAL_FIELDS)
+    assert not any(f.is_required() for f in KeyResultChanges.model_fields.values())
+
+
+def test_the_csv_shows_the_measure_with_its_numbers_last() -> None:
+    from services.reports.snapshot_export import CSV_COLUMNS
+
+    assert CSV_COLUMNS[5:11] == ("key_result", "owner", "unit", "direction", "baseline", "target")
