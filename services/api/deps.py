@@ -41,7 +41,7 @@ from projections.entries import EntryView
 from projections.okr_state import with_target
 from projections.runner import AUDIT, GOVERNANCE, OKR_STATE
 from services.api.errors import POSITION_HEADER, WRITE_ERRORS, Unauthenticated
-from services.application.errors import Forbidden, NotFound, ProjectionBehind
+from services.application.errors import NotFound, ProjectionBehind
 from services.application.ledger import Ledger, Recorded
 from services.application.principals import Principal
 from services.bootstrap import Platform
@@ -240,8 +240,7 @@ def reads(*views: str) -> Callable[[Platform, Principal, int], Reads]:
     ) -> Reads:
         """The views as this caller must see them: at or after its last write and
         ``min_position``. Any role may read; a token without roles reads nothing."""
-        if not principal.roles:
-            raise Forbidden("a token without roles may not read")
+        principal.require_reader()
         if min_position > (platform.ledger.recorder.max_notification_id() or 0):
             # A position not recorded yet would only ever time out: say so at once.
             raise PositionNotRecorded(

@@ -24,7 +24,7 @@ from events.access import AccessToken
 from events.identity import SYSTEM, canonical_user_id, is_canonical_user_id
 from infra.logging import current_correlation_id, new_correlation_id
 from infra.tokens import InvalidToken, TokenSigner
-from services.application.errors import Forbidden, NotFound
+from services.application.errors import NotFound
 from services.application.ledger_base import Recorded, retry_on_conflict
 from services.application.principals import Principal, Role
 
@@ -222,8 +222,10 @@ class AccessControl:
         record = self.access_list.find(token_id)
         if record is None:
             raise NotFound("token", token_id)
-        if not principal.has(Role.ADMIN) and record.subject != principal.user:
-            raise Forbidden("only an admin may revoke another person's token")
+        if record.subject != principal.user:
+            principal.require_any(
+                Role.ADMIN, refusal="only an admin may revoke another person's token"
+            )
         return self.revoke(token_id, reason, revoked_by=principal.user)
 
     def revoke_user(self, user: str, reason: str | None, *, revoked_by: str) -> list[UUID]:

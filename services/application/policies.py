@@ -25,7 +25,6 @@ from policies.bundle import TEST_SUFFIX, PolicyBundle, canonical_json, load_ship
 from policies.proposal_checks import check_proposal, require_passing
 from policies.review import PolicyReviews
 from policies.whatif import WhatIf, run_whatif
-from services.application.errors import Forbidden
 from services.application.guard import SYSTEM_ACTOR, bundle_of
 from services.application.guardrail_input import build_input
 from services.application.ledger_base import LedgerBase, Recorded, retry_on_conflict
@@ -139,8 +138,12 @@ class PolicyCommands:
         decides commands: the proposed version is not active, so OPA has not loaded it,
         and the comparison is only fair when both sides run on the same evaluator."""
         # A what-if records nothing, so compliance, which never writes, may run it too.
-        if not principal.has(Role.RISK_OFFICER, Role.EXECUTIVE, Role.COMPLIANCE):
-            raise Forbidden("only risk officers, executives and compliance simulate policies")
+        principal.require_any(
+            Role.RISK_OFFICER,
+            Role.EXECUTIVE,
+            Role.COMPLIANCE,
+            refusal="only risk officers, executives and compliance simulate policies",
+        )
         store = self.store
         proposed = store._load(PolicyVersion, policy_id, to_change=False)
         cycle = store._load(Cycle, cycle_id, to_change=False)

@@ -1,4 +1,10 @@
-"""Who is acting, with which roles, and what each role may do."""
+"""Who is acting, with which roles, and what each role may do.
+
+Every authorisation is asked of the principal in one idiom, ``principal.require...``,
+wherever it is checked (a command, a query, a route's dependency): each raises
+``Forbidden`` with the refusal the API answers as 403. Writes go through ``require`` (the
+compliance role never writes); reads through ``require_reader``, ``require_oversight`` or
+``require_any`` (compliance reads)."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,6 +25,8 @@ class Role(StrEnum):
 
 #: The roles that read the firm-wide record (see ``Principal.oversees``).
 OVERSIGHT = (Role.COMPLIANCE, Role.EXECUTIVE, Role.RISK_OFFICER)
+#: How refusals name the ``OVERSIGHT`` roles.
+OVERSEERS = "compliance, executives and risk officers"
 
 
 @dataclass(frozen=True)
@@ -45,7 +53,23 @@ class Principal:
         decisions, denied attempts, the audit trail. Everyone else reads their own."""
         return self.has(*OVERSIGHT)
 
+    def require_any(self, *roles: Role, refusal: str) -> None:
+        """The principal holds one of ``roles`` (compliance counts: this is no write);
+        else ``Forbidden(refusal)``."""
+        if not self.has(*roles):
+            raise Forbidden(refusal)
+
+    def require_reader(self) -> None:
+        """Any role reads; a token without roles reads nothing."""
+        self.require_any(*Role, refusal="a token without roles may not read")
+
+    def require_oversight(self, refusal: str) -> None:
+        """Only the ``OVERSIGHT`` roles read the firm-wide record; ``refusal`` says what
+        of it was asked for (and by whom it is read: ``OVERSEERS``)."""
+        self.require_any(*OVERSIGHT, refusal=refusal)
+
     def require(self, *roles: Role, to: str) -> None:
+        """A write: the principal holds one of ``roles`` and not the compliance role."""
         self.require_not_compliance(to)
         if not self.has(*roles):
             wanted = " or ".join(r.value for r in roles)

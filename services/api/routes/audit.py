@@ -14,8 +14,7 @@ from projections.entries import Entry, EntryQuery, EntryView
 from services.api.deps import AuditReads, CurrentPrincipal
 from services.api.errors import READ_ERRORS
 from services.api.schemas.audit import AuditFilter, AuditPage
-from services.application.errors import Forbidden
-from services.application.principals import Principal
+from services.application.principals import OVERSEERS, Principal
 
 router = APIRouter(prefix="/v1/audit", tags=["evidence"])
 log = structlog.get_logger("okrgov.audit")
@@ -30,11 +29,7 @@ def overseer(principal: CurrentPrincipal) -> Principal:
     views; members do not. The trail is the firm-wide record of everyone's changes,
     reasons and denied attempts: a member reads the OKRs (and their history) through the
     OKR routes, while reviewing colleagues' conduct is oversight, kept to those roles."""
-    if not principal.oversees:
-        raise Forbidden(
-            "the audit trail and compliance views are read by compliance, executives and "
-            "risk officers"
-        )
+    principal.require_oversight(f"the audit trail and compliance views are read by {OVERSEERS}")
     return principal
 
 

@@ -9,7 +9,7 @@ from projections.documents import Document
 from services.api.deps import CurrentPrincipal, GovernanceReads
 from services.api.errors import READ_ERRORS
 from services.api.schemas.decisions import DecisionFilter, GuardrailDecisions
-from services.application.errors import Forbidden
+from services.application.principals import OVERSEERS
 
 router = APIRouter(prefix="/v1/decisions", tags=["guardrail policies"])
 
@@ -22,11 +22,10 @@ def list_decisions(
     Members and admins see their own decisions only (others' denied attempts are
     compliance data): for them ``actor`` is themselves, and naming anyone else is 403."""
     actor = query.actor
+    if actor is not None and actor != principal.user:
+        principal.require_oversight(
+            f"you see your own decisions only; everyone's are read by {OVERSEERS}"
+        )
     if not principal.oversees:
-        if actor is not None and actor != principal.user:
-            raise Forbidden(
-                "you see your own decisions only; everyone's are read by compliance, "
-                "executives and risk officers"
-            )
         actor = principal.user
     return {"items": reads.decisions(query.outcome, actor, query.action, query.limit)}

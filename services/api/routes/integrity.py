@@ -17,18 +17,16 @@ from services.api.schemas.integrity import (
     RepudiationRequest,
     SignedCheckpointOut,
 )
-from services.application.errors import Forbidden
 from services.application.evidence.repudiation import Repudiations
 from services.application.ledger_base import Recorded
-from services.application.principals import Principal
+from services.application.principals import OVERSEERS, Principal
 
 router = APIRouter(prefix="/v1/integrity", tags=["evidence"])
 
 
 def examiner(principal: CurrentPrincipal) -> Principal:
     """Compliance, executives and risk officers may check the store's integrity."""
-    if not principal.oversees:
-        raise Forbidden("the integrity check is read by compliance, executives and risk officers")
+    principal.require_oversight(f"the integrity check is read by {OVERSEERS}")
     return principal
 
 

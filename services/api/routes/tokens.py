@@ -10,7 +10,6 @@ from fastapi import APIRouter, Query, Response
 from services.api.deps import CurrentPrincipal, PlatformDep, written
 from services.api.errors import POSITION_HEADER, READ_ERRORS
 from services.api.schemas.tokens import Revocation, TokenFilter, TokenRecordOut, TokenRecords
-from services.application.errors import Forbidden
 from services.application.principals import Role
 
 router = APIRouter(prefix="/v1/tokens", tags=["access"])
@@ -22,8 +21,7 @@ def list_tokens(
 ) -> dict[str, Any]:
     """Admins and compliance see every token on record; anyone else their own (a token
     without roles, nothing)."""
-    if not principal.roles:
-        raise Forbidden("a token without roles may not read")
+    principal.require_reader()
     sees_all = principal.has(Role.ADMIN, Role.COMPLIANCE)
     records = [
         r.as_document()
