@@ -1,6 +1,6 @@
 """The one place that picks SQLite or PostgreSQL classes: the event store's infrastructure
-and mapper, the document views (plain, with entries, the leaf log) and tracking records,
-for a datastore of either backend.
+and mapper, the document views (plain, with entries, the leaf log), tracking records and
+the stream's quarantine, for a datastore of either backend.
 
 Everything else asks here with a datastore (or the settings) and gets the right class's
 instance; adding a backend is adding one row to ``_BACKENDS``. The store is reached
@@ -31,6 +31,7 @@ from projections.documents import DocumentView, PostgresDocumentView, SQLiteDocu
 from projections.entries import EntryProjection, PostgresEntryView, SQLiteEntryView
 from projections.follower import Projection
 from projections.integrity import LeafLogView, PostgresLeafLogView, SQLiteLeafLogView
+from projections.quarantine import PostgresQuarantine, Quarantine, SQLiteQuarantine
 
 TableTracking = SQLiteTrackingRecorder | PostgresTrackingRecorder
 """A tracking recorder whose table can be created (``create_table``)."""
@@ -48,6 +49,7 @@ class _Classes:
     leaf_log: Callable[[Any], LeafLogView]
     tracking: Callable[[Any, str], TableTracking]
     """A tracking table named ``table`` (SQLite: the shared ``tracking`` table)."""
+    quarantine: Callable[[Any], Quarantine]
 
 
 _BACKENDS: dict[type, _Classes] = {
@@ -56,6 +58,7 @@ _BACKENDS: dict[type, _Classes] = {
         entries=SQLiteEntryView,
         leaf_log=SQLiteLeafLogView,
         tracking=lambda datastore, _table: SQLiteTrackingRecorder(datastore),
+        quarantine=SQLiteQuarantine,
     ),
     PostgresDatastore: _Classes(
         documents=PostgresDocumentView,
@@ -64,6 +67,7 @@ _BACKENDS: dict[type, _Classes] = {
         tracking=lambda datastore, table: PostgresTrackingRecorder(
             datastore, tracking_table_name=table
         ),
+        quarantine=PostgresQuarantine,
     ),
 }
 
@@ -129,3 +133,8 @@ def leaf_log_view(events: StoredEvents) -> LeafLogView:
 def tracking_recorder(datastore: object, table: str) -> TableTracking:
     """A tracking recorder in ``datastore`` (its table not created: ``create_table``)."""
     return _classes(datastore, "tracking recorder").tracking(datastore, table)
+
+
+def quarantine_for(datastore: object) -> Quarantine:
+    """The stream's quarantine in ``datastore`` (its table not created: ``create_table``)."""
+    return _classes(datastore, "quarantine").quarantine(datastore)

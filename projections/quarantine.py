@@ -67,43 +67,94 @@ class Quarantined:
 
 
 class Quarantine:
-    """The quarantine table of one database (SQLite or PostgreSQL)."""
+    """The quarantine table of one database: ``SQLiteQuarantine`` or ``PostgresQuarantine``,
+    picked for a datastore by ``projections.backends.quarantine``."""
 
-    def __init__(self, datastore: object) -> None:
-        if isinstance(datastore, SQLiteDatastore):
-            self._postgres = False
-            self._table = TABLE
-            mark = "?"
-            self._insert = (
-                f"INSERT OR IGNORE INTO {TABLE} ({', '.join(_COLUMNS)}) "
-                f"VALUES ({', '.join([mark] * len(_COLUMNS))})"
-            )
-        elif isinstance(datastore, PostgresDatastore):
-            self._postgres = True
-            self._table = Identifier(datastore.schema, TABLE).as_string()
-            self._insert = (
-                f"INSERT INTO {self._table} ({', '.join(_COLUMNS)}) "
-                f"VALUES ({', '.join(['%s'] * len(_COLUMNS))}) ON CONFLICT DO NOTHING"
-            )
-        else:
-            raise TypeError(f"no quarantine for {type(datastore).__name__}")
+    table: str
+    """The table's name as SQL uses it."""
+    insert: str
+    """Inserts one row, or nothing when the record is already kept."""
+
+    def __init__(self, datastore: Any) -> None:
         self.datastore: Any = datastore
 
     def create_table(self) -> None:
-        if not self._postgres:
-            with self.datastore.transaction(commit=True) as c:
-                c.execute(
-                    f"CREATE TABLE IF NOT EXISTS {TABLE} ("
-                    "id INTEGER PRIMARY KEY AUTOINCREMENT, "
-                    "quarantined_at TEXT NOT NULL "
-                    "DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')), "
-                    "topic TEXT NOT NULL, kafka_partition INTEGER NOT NULL, "
-                    "kafka_offset INTEGER NOT NULL, digest TEXT NOT NULL, "
-                    "reason TEXT NOT NULL, detail TEXT NOT NULL, source TEXT, event_id TEXT, "
-                    "position INTEGER, record_key BLOB, record_value BLOB NOT NULL, "
-                    "UNIQUE (topic, kafka_partition, kafka_offset, digest))"
-                )
-            return
+        raise NotImplementedError
+
+    def _inserted(self, c: Any) -> bool:
+        """Whether the last insert on ``c`` kept a row."""
+        raise NotImplementedError
+
+    def put(self, records: list[Quarantined]) -> list[Quarantined]:
+        """Keep ``records`` in one transaction; returns those not already kept."""
+        new = []
+        with self.datastore.transaction(commit=True) as c:
+            for record in records:
+                c.execute(self.insert, record.row())
+                if self._inserted(c):
+                    new.append(record)
+        return new
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Every quarantined record, oldest first."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT {', '.join(_COLUMNS)} FROM {self.table} "
+                "ORDER BY topic, kafka_partition, kafka_offset"
+            )
+            found = [dict(row) for row in c.fetchall()]
+        for row in found:
+            for name in ("record_key", "record_value"):
+                if row[name] is not None:
+                    row[name] = bytes(row[name])
+            if row["position"] is not None:
+                row["position"] = int(row["position"])
+        return found
+
+    def count(self) -> int:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT COUNT(*) AS n FROM {self.table}")
+            return int(c.fetchone()["n"])
+
+
+class SQLiteQuarantine(Quarantine):
+    def __init__(self, datastore: SQLiteDatastore) -> None:
+        super().__init__(datastore)
+        self.table = TABLE
+        self.insert = (
+            f"INSERT OR IGNORE INTO {TABLE} ({', '.join(_COLUMNS)}) "
+            f"VALUES ({', '.join(['?'] * len(_COLUMNS))})"
+        )
+
+    def create_table(self) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(
+                f"CREATE TABLE IF NOT EXISTS {TABLE} ("
+                "id INTEGER PRIMARY KEY AUTOINCREMENT, "
+                "quarantined_at TEXT NOT NULL "
+                "DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')), "
+                "topic TEXT NOT NULL, kafka_partition INTEGER NOT NULL, "
+                "kafka_offset INTEGER NOT NULL, digest TEXT NOT NULL, "
+                "reason TEXT NOT NULL, detail TEXT NOT NULL, source TEXT, event_id TEXT, "
+                "position INTEGER, record_key BLOB, record_value BLOB NOT NULL, "
+                "UNIQUE (topic, kafka_partition, kafka_offset, digest))"
+            )
+
+    def _inserted(self, c: Any) -> bool:
+        c.execute("SELECT changes() AS n")
+        return bool(c.fetchone()["n"])
+
+
+class PostgresQuarantine(Quarantine):
+    def __init__(self, datastore: PostgresDatastore) -> None:
+        super().__init__(datastore)
+        self.table = Identifier(datastore.schema, TABLE).as_string()
+        self.insert = (
+            f"INSERT INTO {self.table} ({', '.join(_COLUMNS)}) "
+            f"VALUES ({', '.join(['%s'] * len(_COLUMNS))}) ON CONFLICT DO NOTHING"
+        )
+
+    def create_table(self) -> None:
         with self.datastore.transaction(commit=True) as c:
             # Workers starting together on a fresh schema: one creates, the others wait.
             c.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"okrgov-{TABLE}",))
@@ -120,39 +171,5 @@ class Quarantine:
                 ).format(table=Identifier(self.datastore.schema, TABLE))
             )
 
-    def put(self, records: list[Quarantined]) -> list[Quarantined]:
-        """Keep ``records`` in one transaction; returns those not already kept."""
-        new = []
-        with self.datastore.transaction(commit=True) as c:
-            for record in records:
-                c.execute(self._insert, record.row())
-                if self._inserted(c):
-                    new.append(record)
-        return new
-
     def _inserted(self, c: Any) -> bool:
-        if self._postgres:
-            return bool(c.rowcount)
-        c.execute("SELECT changes() AS n")
-        return bool(c.fetchone()["n"])
-
-    def rows(self) -> list[dict[str, Any]]:
-        """Every quarantined record, oldest first."""
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(
-                f"SELECT {', '.join(_COLUMNS)} FROM {self._table} "
-                "ORDER BY topic, kafka_partition, kafka_offset"
-            )
-            found = [dict(row) for row in c.fetchall()]
-        for row in found:
-            for name in ("record_key", "record_value"):
-                if row[name] is not None:
-                    row[name] = bytes(row[name])
-            if row["position"] is not None:
-                row["position"] = int(row["position"])
-        return found
-
-    def count(self) -> int:
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(f"SELECT COUNT(*) AS n FROM {self._table}")
-            return int(c.fetchone()["n"])
+        return bool(c.rowcount)

@@ -13,7 +13,7 @@ from psycopg import sql
 
 from infra.config import Settings
 from infra.signing import encode_private_key
-from projections.backends import store_factory, view_for
+from projections.backends import quarantine_for, store_factory, view_for
 from projections.documents import DocumentView
 from projections.quarantine import Quarantine
 from services.bootstrap import PROJECTIONS, Platform
@@ -83,7 +83,7 @@ def worker_views(settings: Settings) -> dict[str, DocumentView]:
 
 def quarantine_of(views: dict[str, DocumentView]) -> Quarantine:
     """The quarantine in the views' database, over the same datastore."""
-    quarantine = Quarantine(next(iter(views.values())).datastore)
+    quarantine = quarantine_for(next(iter(views.values())).datastore)
     quarantine.create_table()
     return quarantine
 

@@ -19,6 +19,7 @@ from infra.stream_keys import relay_signer, trusted_keys
 from projections.backends import (
     datastore_of,
     event_mapper,
+    quarantine_for,
     store_factory,
     tracking_recorder,
     view_for,
@@ -93,7 +94,7 @@ def worker_store(
         factory = store_factory(settings)
         datastore = datastore_of(factory)
         views = tuple((p, view_for(datastore, p)) for p in projections)
-        quarantine = Quarantine(datastore)
+        quarantine = quarantine_for(datastore)
         quarantine.create_table()
     source = kafka.event_source(settings)
     return WorkerStore(views, quarantine, event_mapper(factory), source, keys)
