@@ -15,7 +15,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OKRGOV_", extra="ignore")
 
     database_url: str | None = None
-    """Unset: a SQLite file under ``data_dir``; ``postgresql://...``: PostgreSQL."""
+    """Unset: a SQLite file under ``data_dir``; ``sqlite:////absolute/path`` or
+    ``sqlite:///path/from/the/working/directory``; ``postgresql://...``: PostgreSQL. Read
+    through ``database`` (parsed once, ``infra.database``), never parsed elsewhere."""
     database_schema: str | None = None
     """PostgreSQL schema to keep the tables in (tests use one schema each)."""
     create_tables: bool = True
