@@ -1,6 +1,7 @@
 """The current state of every cycle, objective, key result and change request: latest
 check-in, confidence, scores and the alignment links, as JSON documents."""
 
+from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
@@ -206,6 +207,28 @@ def with_target(request: Document) -> Document:
         "objective_id": None,
         "cycle_id": None,
     }
+
+
+def alignment_tree(
+    objectives: list[Document], node: Callable[[Document], Document] = dict
+) -> list[Document]:
+    """Objectives nested under their parents, in the order given, each shown as
+    ``node(objective)`` with its ``children`` (the API shows whole documents, a snapshot
+    only ids). An objective whose parent is not among them, or that sits in an alignment
+    loop (two concurrent re-alignments could make one), is placed at the top level rather
+    than lost or recursed into forever."""
+    ids = {o["id"] for o in objectives}
+    below: dict[str | None, list[Document]] = defaultdict(list)
+    for o in objectives:
+        below[o["parent_id"] if o["parent_id"] in ids else None].append(o)
+    placed: set[str] = set()
+
+    def grow(o: Document) -> Document:
+        placed.add(o["id"])
+        return {**node(o), "children": [grow(c) for c in below[o["id"]] if c["id"] not in placed]}
+
+    roots = [grow(o) for o in below[None]]
+    return roots + [grow(o) for o in objectives if o["id"] not in placed]
 
 
 _HANDLERS: dict[type, Handler] = {

@@ -30,7 +30,6 @@ events up to the position, since every one of them has to be read once.
 """
 
 import hashlib
-from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -49,7 +48,14 @@ from events.policy import PolicyVersion
 from projections.documents import Document, DocumentBatch
 from projections.follower import Projection
 from projections.governance import POLICY, Governance
-from projections.okr_state import CHANGE_REQUEST, CYCLE, KEY_RESULT, OBJECTIVE, OkrState
+from projections.okr_state import (
+    CHANGE_REQUEST,
+    CYCLE,
+    KEY_RESULT,
+    OBJECTIVE,
+    OkrState,
+    alignment_tree,
+)
 
 #: Names the shape of the canonical document; recorded with every seal, so a verifier
 #: knows which document the digest is over. A change of the shape is a new format.
@@ -250,7 +256,7 @@ class CycleFold:
             "format": SNAPSHOT_FORMAT,
             "cycle": _pick(cycle, _CYCLE_FIELDS),
             "objectives": objectives,
-            "alignment": _alignment(objectives),
+            "alignment": alignment_tree(objectives, lambda o: {"id": o["id"]}),
             "changes_after_lock": changes,
             "policy": self._active_policy(),
             "counts": {
@@ -332,23 +338,6 @@ def _pick(doc: Document, fields: Iterable[str]) -> Document:
 
 def _pick_or_none(doc: Document | None, fields: Iterable[str]) -> Document | None:
     return None if doc is None else _pick(doc, fields)
-
-
-def _alignment(objectives: list[Document]) -> list[Document]:
-    """Objective ids nested under their parents, in the cycle's order. An objective whose
-    parent is not in the cycle, or that sits in a loop, is placed at the top level."""
-    ids = {o["id"] for o in objectives}
-    below: dict[str | None, list[str]] = defaultdict(list)
-    for o in objectives:
-        below[o["parent_id"] if o["parent_id"] in ids else None].append(o["id"])
-    placed: set[str] = set()
-
-    def grow(ident: str) -> Document:
-        placed.add(ident)
-        return {"id": ident, "children": [grow(c) for c in below[ident] if c not in placed]}
-
-    roots = [grow(i) for i in below[None]]
-    return roots + [grow(o["id"]) for o in objectives if o["id"] not in placed]
 
 
 def fold(cycle_id: UUID, events: Iterable[Any]) -> Document:

@@ -23,7 +23,6 @@ a silently stale answer. No write waits for the audit trail or the leaf log: no 
 answer reads them.
 """
 
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, cast
@@ -38,7 +37,7 @@ from infra.persistence import MAX_POSITION
 from infra.tokens import InvalidToken
 from projections.documents import Document, DocumentView
 from projections.entries import EntryView
-from projections.okr_state import with_target
+from projections.okr_state import alignment_tree, with_target
 from projections.runner import AUDIT, GOVERNANCE, OKR_STATE
 from services.api.errors import POSITION_HEADER, WRITE_ERRORS, Unauthenticated
 from services.application.errors import NotFound, ProjectionBehind
@@ -171,7 +170,7 @@ class Reads:
     def cycle_tree(self, ident: UUID) -> Document:
         cycle = self.cycle(ident)
         objectives = self._detailed(self.view.find("objective", cycle["id"]))
-        return {**cycle, "objectives": _alignment_tree(objectives)}
+        return {**cycle, "objectives": alignment_tree(objectives)}
 
     def objective(self, ident: UUID) -> Document:
         return self._detailed([self.one("objective", ident)])[0]
@@ -197,24 +196,6 @@ class Reads:
 
     def _detailed(self, objectives: Iterable[Document]) -> list[Document]:
         return [{**o, "key_results": self.view.find("key_result", o["id"])} for o in objectives]
-
-
-def _alignment_tree(objectives: list[Document]) -> list[Document]:
-    """Objectives nested under their parents, in creation order. An objective caught in an
-    alignment loop (two concurrent re-alignments could make one) is shown at the top
-    level rather than lost or recursed into forever."""
-    ids = {o["id"] for o in objectives}
-    below: dict[str | None, list[Document]] = defaultdict(list)
-    for o in objectives:
-        below[o["parent_id"] if o["parent_id"] in ids else None].append(o)
-    placed: set[str] = set()
-
-    def grow(o: Document) -> Document:
-        placed.add(o["id"])
-        return {**o, "children": [grow(c) for c in below[o["id"]] if c["id"] not in placed]}
-
-    roots = [grow(o) for o in below[None]]
-    return roots + [grow(o) for o in objectives if o["id"] not in placed]
 
 
 MinPosition = Annotated[
