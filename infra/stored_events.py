@@ -18,6 +18,8 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from psycopg.sql import SQL, Composed, Identifier
 
+from infra.keyset import keyset_pages
+
 log = structlog.get_logger(__name__)
 
 LEAF_VERSION = b"okrgov-event-leaf/1"
@@ -184,12 +186,7 @@ class StoredEvents:
     def rows(self, after: int = 0, page_size: int = 2000) -> Iterator[StoredRow]:
         """Every row after ``after`` in position order, read a page at a time (keyset
         pagination: the table only ever grows, so no row is skipped or repeated)."""
-        while True:
-            page = self.page(after, page_size)
-            yield from page
-            if len(page) < page_size:
-                return
-            after = page[-1].position
+        return keyset_pages(self.page, _position, after=after, page_size=page_size)
 
     def at(self, position: int) -> StoredRow | None:
         found = self._select("{pos} = ?", (position,))
@@ -250,3 +247,7 @@ def postgres_append_only_statements(schema: str, table: str) -> list[Composed]:
             trigger=Identifier(APPEND_ONLY_TRIGGER + "_truncate"), target=target, function=function
         ),
     ]
+
+
+def _position(row: StoredRow) -> int:
+    return row.position

@@ -20,6 +20,7 @@ from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 from psycopg.sql import SQL
 
+from infra.keyset import keyset_pages
 from projections.documents import (
     Cursor,
     DocumentBatch,
@@ -200,12 +201,13 @@ class EntryView(DocumentView):
     def pages(self, query: EntryQuery, after: int = 0, chunk: int = 500) -> Iterator[Entry]:
         """Every entry matching ``query`` after ``after``, read ``chunk`` at a time (each
         chunk its own short read), so a result of any size never sits in memory whole."""
-        while True:
-            page = self.entries(query, after, chunk)
-            yield from page
-            if len(page) < chunk:
-                return
-            after = page[-1]["position"]
+
+        def read(start: int, limit: int) -> list[Entry]:
+            return self.entries(query, start, limit)
+
+        return keyset_pages(
+            read, lambda entry: int(entry["position"]), after=after, page_size=chunk
+        )
 
     def latest(self, query: EntryQuery) -> Entry | None:
         """The last entry matching ``query``."""

@@ -20,6 +20,7 @@ from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 from psycopg.sql import SQL
 
+from infra.keyset import keyset_pages
 from infra.merkle import Frontier, leaf_hash
 from infra.stored_events import StoredEvents, StoredRow
 from projections.documents import (
@@ -141,20 +142,18 @@ class LeafLogView(DocumentView):
 
     def leaves(self, after: int = 0, page_size: int = 5000) -> Iterator[LeafRecord]:
         """Every logged leaf after position ``after``, in position order, page by page."""
-        while True:
-            with self.transaction(commit=False) as c:
-                c.execute(
-                    self._l(
-                        "SELECT position, leaf, originator_id, originator_version FROM {leaves} "
-                        "WHERE position > ? ORDER BY position LIMIT ?"
-                    ),
-                    (after, page_size),
-                )
-                page = [_record(r) for r in c.fetchall()]
-            yield from page
-            if len(page) < page_size:
-                return
-            after = page[-1].position
+        return keyset_pages(self._leaf_page, _position, after=after, page_size=page_size)
+
+    def _leaf_page(self, after: int, limit: int) -> list[LeafRecord]:
+        with self.transaction(commit=False) as c:
+            c.execute(
+                self._l(
+                    "SELECT position, leaf, originator_id, originator_version FROM {leaves} "
+                    "WHERE position > ? ORDER BY position LIMIT ?"
+                ),
+                (after, limit),
+            )
+            return [_record(r) for r in c.fetchall()]
 
     def leaf_at(self, position: int) -> LeafRecord | None:
         return self._one("position = ?", (position,))
@@ -186,6 +185,10 @@ class LeafLogView(DocumentView):
     def reset(self) -> None:
         """Kept on a rebuild: the leaf log is evidence of what the rows were when first
         seen, and re-deriving it from the rows as they are now would hide any change."""
+
+
+def _position(leaf: LeafRecord) -> int:
+    return leaf.position
 
 
 def _record(row: Any) -> LeafRecord:

@@ -30,7 +30,7 @@ events up to the position, since every one of them has to be read once.
 """
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -45,6 +45,7 @@ from events import ChangeRequest, Cycle, KeyResult, Objective
 from events.decision import EventRef
 from events.key_result_definition import FIELD_NAMES
 from events.policy import PolicyVersion
+from infra.keyset import keyset_pages
 from projections.documents import Document, DocumentBatch
 from projections.follower import Projection
 from projections.governance import POLICY, Governance
@@ -356,15 +357,14 @@ def _pages(
     recorder: ApplicationRecorder, stop: int, page_size: int, topics: Iterable[str] = ()
 ) -> Iterator[Notification]:
     """Notifications 1..stop in store order, one page in memory at a time."""
-    start, topics = 0, sorted(topics)
-    while True:
-        page = recorder.select_notifications(
-            start, page_size, stop=stop, topics=topics, inclusive_of_start=False
+    listed = sorted(topics)
+
+    def read(after: int, limit: int) -> Sequence[Notification]:
+        return recorder.select_notifications(
+            after, limit, stop=stop, topics=listed, inclusive_of_start=False
         )
-        yield from page
-        if len(page) < page_size:
-            return
-        start = page[-1].id
+
+    return keyset_pages(read, lambda notification: notification.id, page_size=page_size)
 
 
 def snapshot_at(

@@ -16,12 +16,13 @@ from uuid import UUID, uuid4
 
 import structlog
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import ApplicationRecorder, Mapper
+from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
 from eventsourcing.utils import get_topic
 
 from events import Stamp
 from events.access import AccessToken
 from events.identity import SYSTEM, canonical_user_id, is_canonical_user_id
+from infra.keyset import keyset_pages
 from infra.logging import current_correlation_id, new_correlation_id
 from infra.tokens import InvalidToken, TokenSigner
 from services.application.errors import NotFound
@@ -98,16 +99,17 @@ class AccessList:
     def refresh(self) -> None:
         """Read every token event recorded since the last refresh."""
         with self._lock:
-            while True:
-                notifications = self._recorder.select_notifications(
-                    start=self._position, limit=_PAGE, topics=_TOPICS, inclusive_of_start=False
-                )
-                for notification in notifications:
-                    self._apply(self._mapper.to_domain_event(notification), notification.id)
-                    self._position = notification.id
-                if len(notifications) < _PAGE:
-                    break
+            for notification in keyset_pages(
+                self._token_events, lambda n: n.id, after=self._position, page_size=_PAGE
+            ):
+                self._apply(self._mapper.to_domain_event(notification), notification.id)
+                self._position = notification.id
             self._refreshed_at = time.monotonic()
+
+    def _token_events(self, after: int, limit: int) -> Sequence[Notification]:
+        return self._recorder.select_notifications(
+            start=after, limit=limit, topics=_TOPICS, inclusive_of_start=False
+        )
 
     def find(self, token_id: UUID) -> TokenRecord | None:
         """The record of a token, at most ``refresh_seconds`` old (fresh for an id not

@@ -16,14 +16,16 @@ A checkpoint's status:
 One that is not valid is *rogue* until it is repudiated (an approved repudiation)."""
 
 import binascii
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import structlog
+from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
 
 from events.checkpoint import Checkpoint, RepudiationState, signed_message
+from infra.keyset import keyset_pages
 from infra.signing import fingerprint, parse_public_key, verify_signature
 from services.application.evidence.keyring import Keyring
 from services.application.ledger_base import LedgerBase
@@ -141,20 +143,18 @@ def recorded_checkpoints(
 def _events(ledger: LedgerBase) -> Iterator[tuple[int, str, Any, Any]]:
     """(position, topic, aggregate id, decoded event or the exception decoding raised)."""
     topics = [CHECKPOINT_TOPIC, *_REPUDIATION_TOPICS]
-    after = 0
-    while True:
-        page = ledger.recorder.select_notifications(
-            start=after, limit=_PAGE, topics=topics, inclusive_of_start=False
+
+    def read(after: int, limit: int) -> Sequence[Notification]:
+        return ledger.recorder.select_notifications(
+            start=after, limit=limit, topics=topics, inclusive_of_start=False
         )
-        for notification in page:
-            try:
-                event: Any = ledger.mapper.to_domain_event(notification)
-            except Exception as exc:  # a rewritten row may not even decode
-                event = exc
-            yield notification.id, notification.topic, notification.originator_id, event
-        if len(page) < _PAGE:
-            return
-        after = page[-1].id
+
+    for notification in keyset_pages(read, lambda n: n.id, page_size=_PAGE):
+        try:
+            event: Any = ledger.mapper.to_domain_event(notification)
+        except Exception as exc:  # a rewritten row may not even decode
+            event = exc
+        yield notification.id, notification.topic, notification.originator_id, event
 
 
 def _next(before: Repudiation | None, topic: str, event: Any) -> Repudiation:
