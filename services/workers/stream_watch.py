@@ -108,20 +108,15 @@ def store_reader(settings: Settings, url: str | None, schema: str | None) -> Str
     """The store at ``url``/``schema`` (read only: never creates a table), or None."""
     if not (url or schema):
         return None
-    from projections.backends import store_factory
+    from projections.backends import event_mapper
+    from services.bootstrap import store_to_read
 
-    at = settings.model_copy(
-        update={
-            "database_url": url or settings.database_url,
-            "database_schema": schema or settings.database_schema,
-            "create_tables": False,
-        }
-    )
-    factory = store_factory(at)
-    return StreamStore(factory.application_recorder(), mapper_factory=lambda: _mapper(at))
+    factory = store_to_read(settings, url, schema)
+    return StreamStore(factory.application_recorder(), mapper_factory=lambda: event_mapper(factory))
 
 
 def _mapper(settings: Settings) -> Any:
-    from projections.backends import event_mapper, store_factory
+    from projections.backends import event_mapper
+    from services.bootstrap import store_to_read
 
-    return event_mapper(store_factory(settings.model_copy(update={"create_tables": False})))
+    return event_mapper(store_to_read(settings))
