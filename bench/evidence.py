@@ -376,7 +376,7 @@ class YearWriter:
         self.clock.at(start + step * self._spread_index)
         self._spread_index += 1
 
-    def _quarter(self, q: int) -> None:
+    def _quarter(self, q: int) -> None:  # noqa: C901 - one quarter's script, in calendar order
         rng, year = self.rng, self.year
         starts = date(year, 3 * q + 1, 1)
         ends = (date(year + (q == 3), (3 * q + 3) % 12 + 1, 1)) - timedelta(days=1)
@@ -454,7 +454,7 @@ class YearWriter:
                 self._decide(request, kr)
             pending = []
             if week == 6:
-                self._reshuffle(key_results, retired_objectives)
+                self._reshuffle(retired_objectives)
             live = [
                 (kr, owner)
                 for kr, objective, owner in key_results
@@ -595,9 +595,7 @@ class YearWriter:
         request.mark_applied(stamp)
         self.command(approver, stamp, "change_request.approve", "key_result", request, kr)
 
-    def _reshuffle(
-        self, key_results: list[tuple[KeyResult, Objective, Person]], retired: set[UUID]
-    ) -> None:
+    def _reshuffle(self, retired: set[UUID]) -> None:
         """Mid-quarter: a few objectives change hands, a few are dropped."""
         rng = self.rng
         teams = [(o, p) for o, p in self._objectives if o.level in (Level.TEAM, Level.INDIVIDUAL)]

@@ -200,7 +200,7 @@ def measure_lag(
     committed: dict[int, float] = {}
     lock = threading.Lock()
 
-    def observe(partition: int, positions: list[int]) -> None:
+    def observe(_partition: int, positions: list[int]) -> None:
         now = time.monotonic()
         with lock:
             for position in positions:

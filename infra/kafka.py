@@ -356,7 +356,7 @@ def admit(value: bytes, source: str, keys: Mapping[str, bytes]) -> Envelope:
 def partition_of(subject: UUID, partitions: int) -> int:
     """The partition the relay's producer puts an aggregate's records on (the default
     partitioner: murmur2 of the key, as Kafka's Java client does)."""
-    return (murmur2(str(subject).encode()) & 0x7FFFFFFF) % partitions
+    return int(murmur2(str(subject).encode()) & 0x7FFFFFFF) % partitions
 
 
 # ---- clients ---------------------------------------------------------------------------

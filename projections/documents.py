@@ -9,7 +9,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from eventsourcing.persistence import OperationalError, Tracking, TrackingRecorder
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
@@ -179,7 +179,7 @@ class DocumentView(TrackingRecorder):
 
     def tracked_in(self, c: Cursor, name: str) -> int:
         """The position ``name`` has recorded, read in ``c``'s transaction."""
-        return self._max_tracking_id(name, c) or 0  # type: ignore[attr-defined, no-any-return]
+        return self._max_tracking_id(name, c) or 0  # type: ignore[attr-defined]
 
     def track_in(self, c: Cursor, name: str, position: int) -> None:
         """Record ``position`` under ``name`` in ``c``'s transaction (hold
@@ -329,7 +329,7 @@ class SQLiteDocumentView(DocumentView, SQLiteTrackingRecorder):
         ]
 
     def transaction(self, *, commit: bool) -> AbstractContextManager[Any]:
-        return self.datastore.transaction(commit=commit)
+        return cast(AbstractContextManager[Any], self.datastore.transaction(commit=commit))
 
     def create_table(self) -> None:
         # A transaction that reads the schema before it writes (CREATE ... IF NOT EXISTS
@@ -383,7 +383,7 @@ class PostgresDocumentView(DocumentView, PostgresTrackingRecorder):
         )
 
     def transaction(self, *, commit: bool) -> AbstractContextManager[Any]:
-        return self.datastore.transaction(commit=commit)
+        return cast(AbstractContextManager[Any], self.datastore.transaction(commit=commit))
 
     def _create_table(self, curs: Any) -> None:
         # Processes starting together on a fresh schema create its tables one at a time:

@@ -336,7 +336,4 @@ class PostgresEntryView(EntryView, PostgresDocumentView):
         statements = _create_statements(
             self.entries_table, f"{projection}_entries", self.links_table
         )
-        self.sql_create_statements.extend(
-            SQL(statement).format()  # type: ignore[arg-type]
-            for statement in statements
-        )
+        self.sql_create_statements.extend(SQL(statement).format() for statement in statements)

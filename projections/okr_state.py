@@ -245,7 +245,7 @@ _HANDLERS: dict[type, Handler] = {
     Objective.Realigned: _objective_change(
         lambda d, e: d.update(parent_id=str(e.parent_id) if e.parent_id else None)
     ),
-    Objective.Retired: _objective_change(lambda d, e: d.update(status="retired")),
+    Objective.Retired: _objective_change(lambda d, _e: d.update(status="retired")),
     Objective.Amended: _objective_change(lambda d, e: d.update(e.changes)),
     Objective.KeyResultAttached: _objective_change(
         lambda d, e: d["key_result_ids"].append(str(e.key_result_id))
@@ -253,7 +253,7 @@ _HANDLERS: dict[type, Handler] = {
     Objective.Scored: _objective_change(_objective_scored),
     KeyResult.Added: _key_result_added,
     KeyResult.Revised: _key_result_change(lambda d, e: d.update(e.changes)),
-    KeyResult.Retired: _key_result_change(lambda d, e: d.update(status="retired")),
+    KeyResult.Retired: _key_result_change(lambda d, _e: d.update(status="retired")),
     KeyResult.CheckedIn: _key_result_change(_key_result_checked_in),
     KeyResult.Scored: _key_result_change(_key_result_scored),
     ChangeRequest.Requested: _change_requested,

@@ -203,7 +203,7 @@ _JOINS = {
 }
 
 
-def _nothing_stored(kind: str, ident: str) -> None:
+def _nothing_stored(_kind: str, _ident: str) -> None:
     """The in-memory batch starts empty: every document comes from the events folded."""
     return None
 

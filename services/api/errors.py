@@ -7,7 +7,7 @@ retired, four eyes) answer 409, the request was well formed but the aggregate's 
 refuses it; value rules answer 422. Its remedy gains the route that files it."""
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,64 +78,57 @@ class Problem:
         return JSONResponse(body, self.status, headers={**self.headers, **(extra_headers or {})})
 
 
+Answer = Callable[[Any], Problem]
+"""How one kind of exception is told to an API client."""
+
+
 def problem(exc: Exception) -> Problem:
-    """What an exception means to an API client."""
-    match exc:
-        case RequestValidationError():
-            details = [_validation_detail(error) for error in exc.errors()]
-            fields = ", ".join(dict.fromkeys(str(d["field"]) for d in details))
-            return Problem(422, "validation_error", f"the request is not valid: {fields}", details)
-        case DomainError():
-            return _domain_problem(exc)
-        case NotFound():
-            return Problem(404, "not_found", str(exc))
-        case Forbidden():
-            return Problem(403, "forbidden", str(exc))
-        case Conflict():
-            return Problem(409, "conflict", str(exc))
-        case GuardrailViolation():
-            return _guardrail_problem(exc)
-        case PolicyTimedOut():
-            headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
-            return Problem(503, "policy_timeout", str(exc), headers=headers)
-        case PolicyUnavailable():
-            headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
-            return Problem(503, "policy_unavailable", str(exc), headers=headers)
-        case PolicyCompileError():
-            field = f"modules.{exc.module}" if exc.module else "modules"
-            detail = {**_detail(field, "rego_compile", exc.message), "line": exc.line}
-            return Problem(422, "policy_compile_error", str(exc), [detail])
-        case PolicyChecksFailed():
-            return _checks_problem(exc)
-        case ReviewTimeout():
-            headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
-            return Problem(503, "simulation_timeout", str(exc), headers=headers)
-        case PolicyTimeout():
-            headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
-            return Problem(503, "policy_timeout", str(exc), headers=headers)
-        case ReviewsBusy():
-            headers = {"Retry-After": str(math.ceil(exc.retry_after))}
-            return Problem(503, "policy_review_busy", str(exc), headers=headers)
-        case PolicyError():
-            headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
-            return Problem(503, "policy_unavailable", str(exc), headers=headers)
-        case ProjectionBehind():
-            headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
-            return Problem(503, "projection_behind", str(exc), headers=headers)
-        case Unauthenticated():
-            headers = {"WWW-Authenticate": "Bearer"}
-            return Problem(401, "unauthenticated", str(exc), headers=headers)
-        case PayloadTooLarge():
-            detail = _detail("body", "max_bytes", f"at most {exc.limit} bytes")
-            return Problem(413, "payload_too_large", str(exc), [detail])
-        case HTTPException() if exc.status_code == 400:
-            # The framework's only 400: a body it could not even decode as JSON text.
-            detail = _detail("body", "json_invalid", str(exc.detail))
-            return Problem(422, "validation_error", "the request is not valid: body", [detail])
-        case HTTPException():
-            code = _HTTP_CODES.get(exc.status_code, "http_error")
-            return Problem(exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {}))
+    """What an exception means to an API client: the first kind in ``PROBLEMS`` it is."""
+    for kind, answer in PROBLEMS:
+        if isinstance(exc, kind):
+            return answer(exc)
     return Problem(500, "internal_error", "the server failed; quote the correlation id")
+
+
+def _plain(status: int, code: str, headers: Mapping[str, str] | None = None) -> Answer:
+    """An answer whose message is the exception's own."""
+    return lambda exc: Problem(status, code, str(exc), headers=dict(headers or {}))
+
+
+def _retry_later(code: str) -> Answer:
+    """503: the client may try again after ``RETRY_AFTER_SECONDS``."""
+    return _plain(503, code, {"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+def _validation_problem(exc: RequestValidationError) -> Problem:
+    details = [_validation_detail(error) for error in exc.errors()]
+    fields = ", ".join(dict.fromkeys(str(d["field"]) for d in details))
+    return Problem(422, "validation_error", f"the request is not valid: {fields}", details)
+
+
+def _compile_problem(exc: PolicyCompileError) -> Problem:
+    field = f"modules.{exc.module}" if exc.module else "modules"
+    detail = {**_detail(field, "rego_compile", exc.message), "line": exc.line}
+    return Problem(422, "policy_compile_error", str(exc), [detail])
+
+
+def _busy_problem(exc: ReviewsBusy) -> Problem:
+    headers = {"Retry-After": str(math.ceil(exc.retry_after))}
+    return Problem(503, "policy_review_busy", str(exc), headers=headers)
+
+
+def _too_large_problem(exc: PayloadTooLarge) -> Problem:
+    detail = _detail("body", "max_bytes", f"at most {exc.limit} bytes")
+    return Problem(413, "payload_too_large", str(exc), [detail])
+
+
+def _http_problem(exc: HTTPException) -> Problem:
+    if exc.status_code == 400:
+        # The framework's only 400: a body it could not even decode as JSON text.
+        detail = _detail("body", "json_invalid", str(exc.detail))
+        return Problem(422, "validation_error", "the request is not valid: body", [detail])
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    return Problem(exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {}))
 
 
 def _domain_problem(exc: DomainError) -> Problem:
@@ -252,3 +245,27 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
 #: The ``responses=`` of the routes, so the OpenAPI document declares every answer.
 READ_ERRORS = _errors(401, 403, 404, 413, 422, 503)
 WRITE_ERRORS = _errors(401, 403, 404, 409, 413, 422, 503)
+
+
+#: Exception kinds and their answers, most specific first (a kind answers for its
+#: subclasses unless one of them comes earlier).
+PROBLEMS: tuple[tuple[type[Exception], Answer], ...] = (
+    (RequestValidationError, _validation_problem),
+    (DomainError, _domain_problem),
+    (NotFound, _plain(404, "not_found")),
+    (Forbidden, _plain(403, "forbidden")),
+    (Conflict, _plain(409, "conflict")),
+    (GuardrailViolation, _guardrail_problem),
+    (PolicyTimedOut, _retry_later("policy_timeout")),
+    (PolicyUnavailable, _retry_later("policy_unavailable")),
+    (PolicyCompileError, _compile_problem),
+    (PolicyChecksFailed, _checks_problem),
+    (ReviewTimeout, _retry_later("simulation_timeout")),
+    (PolicyTimeout, _retry_later("policy_timeout")),
+    (ReviewsBusy, _busy_problem),
+    (PolicyError, _retry_later("policy_unavailable")),
+    (ProjectionBehind, _retry_later("projection_behind")),
+    (Unauthenticated, _plain(401, "unauthenticated", {"WWW-Authenticate": "Bearer"})),
+    (PayloadTooLarge, _too_large_problem),
+    (HTTPException, _http_problem),
+)

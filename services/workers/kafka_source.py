@@ -279,7 +279,7 @@ def _quarantined(topic: str, record: Any, refused: Refused) -> Quarantined:
     )
 
 
-class _Listener(ConsumerRebalanceListener):
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]  # kafka-python is untyped
     def __init__(self, source: KafkaSource) -> None:
         self.source = source
 

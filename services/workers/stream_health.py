@@ -18,8 +18,8 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper, StoredEvent
-from kafka.partitioner.default import murmur2
 
+from infra import kafka
 from infra.stored_events import StoredEvents, StoredRow
 
 SCAN_LIMIT = 100_000
@@ -51,8 +51,8 @@ def partition_of(originator_id: str | UUID, partitions: int) -> int:
     """The partition the relay's records of this aggregate go to: the record key is the
     aggregate id as text, hashed as Kafka's default partitioner does (remembered for the
     aggregates seen lately: murmur2 in Python is slow, and aggregates recur)."""
-    key = str(originator_id if isinstance(originator_id, UUID) else UUID(originator_id))
-    return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
+    subject = originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
+    return kafka.partition_of(subject, partitions)
 
 
 def _timestamp(state: bytes | None) -> datetime | None:

@@ -227,7 +227,6 @@ def test_a_csv_export_of_thousands_of_entries_streams_in_chunks(
 
     # The route hands FastAPI a generator-fed StreamingResponse.
     answer = audit_route.audit_trail(
-        Principal.of("marcus", ["compliance"]),
         Reads({AUDIT: platform.audit}),
         AuditFilter(format="csv"),  # type: ignore[arg-type]
     )

@@ -200,7 +200,7 @@ class Ledgerbook:
             )
 
 
-def governance_machine(platform: Platform) -> type[RuleBasedStateMachine]:
+def governance_machine(platform: Platform) -> type[RuleBasedStateMachine]:  # noqa: C901 - its rules are one class
     """The state machine over one platform: each example opens its own cycles."""
     tokens = {who: platform.tokens.create(who, list(roles)) for who, roles in CAST}
     principals = {who: platform.tokens.authenticate(text) for who, text in tokens.items()}

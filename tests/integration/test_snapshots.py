@@ -95,7 +95,7 @@ def test_sealing_is_refused_before_close_twice_and_to_other_roles(platform: Plat
         ledger.seal_cycle(EXEC, cycle.id)
     assert last_position(platform) == sealed
     # A sealed cycle is over: no check-in, no revision.
-    with pytest.raises(Exception, match="closed|sealed"):
+    with pytest.raises(Exception, match=r"closed|sealed"):
         ledger.check_in(TOM, key_result.id, 9, 0.9)
 
 

@@ -45,9 +45,9 @@ _EXPORT_CONTENT = {
     "",
     response_model=AuditPage,
     responses={**READ_ERRORS, 200: {"content": _EXPORT_CONTENT}},
+    dependencies=[Depends(overseer)],  # before the read waits: a member is refused at once
 )
 def audit_trail(
-    who: Overseer,
     reads: AuditReads,
     query: Annotated[AuditFilter, Query()],
 ) -> Any:

@@ -11,7 +11,7 @@ from projections.compliance import VIEWS, ComplianceViews
 from projections.documents import Document
 from services.api.deps import ComplianceReads
 from services.api.errors import READ_ERRORS
-from services.api.routes.audit import Overseer
+from services.api.routes.audit import Overseer, overseer
 from services.api.schemas.audit import (
     ApprovalsView,
     ChangesAfterLockView,
@@ -27,7 +27,7 @@ router = APIRouter(prefix="/v1/compliance", tags=["evidence"])
 ViewName = Path(pattern=r"^[A-Za-z0-9_.-]{1,100}$", description="one of the views above")
 
 
-def compliance_views(who: Overseer, reads: ComplianceReads) -> ComplianceViews:
+def compliance_views(_overseer: Overseer, reads: ComplianceReads) -> ComplianceViews:
     """The views, for compliance, executives and risk officers, as fresh as the caller's
     last write."""
     return ComplianceViews(reads.view, reads.governance, reads.audit)
@@ -81,7 +81,7 @@ def stale_check_ins(views: Views, query: Annotated[StaleFilter, Query()]) -> Doc
     return views.stale_check_ins(query.as_of or datetime.now(UTC))
 
 
-@router.get("/{view}", response_model=None, responses=READ_ERRORS)
-def unknown_view(view: Annotated[str, ViewName], who: Overseer) -> NoReturn:
+@router.get("/{view}", response_model=None, responses=READ_ERRORS, dependencies=[Depends(overseer)])
+def unknown_view(view: Annotated[str, ViewName]) -> NoReturn:
     """Any other name: 404, listing the views there are."""
     raise HTTPException(404, f"no compliance view {view!r}; the views are: {', '.join(VIEWS)}")

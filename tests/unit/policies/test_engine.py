@@ -102,7 +102,7 @@ def test_a_call_to_a_missing_function_names_the_module_and_line() -> None:
 
 def test_a_bundle_without_the_guardrails_package_is_refused() -> None:
     renamed = MINIMAL.replace("okrgov.guardrails", "okrgov.guardrail")
-    with pytest.raises(PolicyCompileError, match="package okrgov.guardrails"):
+    with pytest.raises(PolicyCompileError, match=r"package okrgov\.guardrails"):
         compile_bundle(PolicyBundle(modules={"g.rego": renamed}, data={}))
 
 
