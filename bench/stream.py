@@ -45,7 +45,7 @@ from common import OWNER, seed
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from kafka import KafkaProducer
 
-from infra import kafka
+from infra import kafka, stream_envelope
 from infra.config import Settings
 from infra.signing import encode_private_key
 from infra.stored_events import StoredEvents
@@ -149,7 +149,7 @@ def raw_once(
     else:
         producer = kafka.producer(settings)
     producer.partitions_for(settings.kafka_topic)  # metadata before the clock starts
-    headers = [("content-type", kafka.CONTENT_TYPE)]
+    headers = [("content-type", stream_envelope.CONTENT_TYPE)]
 
     def send() -> int:
         futures = []
@@ -345,9 +345,9 @@ def run(
     for i in range(args.checkins):
         check_in(platform, key_results, i)
     rows = list(StoredEvents(platform.ledger.recorder).rows())
-    source = kafka.event_source(store)
+    source = stream_envelope.event_source(store)
     signer = relay_signer(store)
-    records = [kafka.encode(row, source, signer) for row in rows]
+    records = [stream_envelope.encode(row, source, signer) for row in rows]
     sizes = [len(key) + len(value) for key, value in records]
     print(
         f"okrgov stream benchmark: store {backend}, broker {bootstrap} ({broker}); "

@@ -10,7 +10,7 @@ from typing import Any
 from eventsourcing.persistence import InfrastructureFactory, Mapper, TrackingRecorder
 from kafka import KafkaConsumer, KafkaProducer
 
-from infra import kafka
+from infra import kafka, stream_envelope
 from infra.config import Settings
 from infra.persistence import store_lock
 from infra.signing import Signer
@@ -65,7 +65,7 @@ def relay_parts(settings: Settings, **producer_overrides: Any) -> RelayParts:
 
     signer = relay_signer(settings)
     check_relay_key(factory, signer)  # the store's key, or none recorded yet
-    source = kafka.event_source(settings)
+    source = stream_envelope.event_source(settings)
     return RelayParts(
         StoredEvents(recorder), tracking, new_producer, settings.kafka_topic, source, signer
     )
@@ -87,7 +87,7 @@ def worker_store(
     settings: Settings, projections: tuple[type[Projection], ...] = PROJECTIONS
 ) -> WorkerStore:
     """The views of ``projections`` and the quarantine in the settings' database, and the
-    records it admits: those of ``kafka.event_source(settings)`` signed by
+    records it admits: those of ``stream_envelope.event_source(settings)`` signed by
     ``trusted_keys(settings)`` (``NoStreamKeys`` when none is configured)."""
     keys = trusted_keys(settings)
     with store_lock(settings, "setup"):  # workers starting together on a fresh schema
@@ -96,7 +96,7 @@ def worker_store(
         views = tuple((p, view_for(datastore, p)) for p in projections)
         quarantine = quarantine_for(datastore)
         quarantine.create_table()
-    source = kafka.event_source(settings)
+    source = stream_envelope.event_source(settings)
     return WorkerStore(views, quarantine, event_mapper(factory), source, keys)
 
 

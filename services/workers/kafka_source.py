@@ -10,7 +10,7 @@ and still finishes a batch cannot apply an event twice. Kafka offsets are commit
 after the views committed; a crash in between re-delivers records the views then drop.
 
 Trust: every record passes ``decode`` first, which admits only records of this worker's
-store, verified (see ``infra.kafka.admit``), and raises ``Refused`` for anything else. A
+store, verified (see ``infra.stream_envelope.admit``), and raises ``Refused`` for anything else. A
 refused record goes to the quarantine (``projections.quarantine``), a warning is logged
 and ``quarantined`` counts it; it is never applied and never moves a tracked position, and
 its offset is committed like any other so the partition goes on.

@@ -21,7 +21,7 @@ import structlog
 import typer
 from eventsourcing.persistence import Mapper
 
-from infra import kafka
+from infra import kafka, stream_envelope
 from infra.config import Settings
 from infra.logging import configure_logging
 from infra.signing import InvalidSigningKey
@@ -44,16 +44,16 @@ class ViewsFollowedFromStore(RuntimeError):
 
 def admission(mapper: Mapper[Any], source: str, keys: dict[str, bytes]) -> Decode:
     """A record to its position and domain event if it is one of the store's events
-    (``kafka.admit``) on its aggregate's partition; ``Refused`` otherwise. A verified
+    (``stream_envelope.admit``) on its aggregate's partition; ``Refused`` otherwise. A verified
     record the mapper cannot read (an event type this code does not know) raises as it
     is: the batch fails and is read again, rather than an authentic event being lost."""
 
     def decode(record: Any, partitions: int) -> tuple[int, Any]:
         if record.value is None:
-            raise Refused(kafka.UNDECODABLE, "a record without a value")
+            raise Refused(stream_envelope.UNDECODABLE, "a record without a value")
         try:
-            envelope = kafka.admit(record.value, source, keys)
-        except kafka.RecordRefused as exc:
+            envelope = stream_envelope.admit(record.value, source, keys)
+        except stream_envelope.RecordRefused as exc:
             seen = exc.envelope
             raise Refused(
                 exc.reason,
@@ -65,7 +65,7 @@ def admission(mapper: Mapper[Any], source: str, keys: dict[str, bytes]) -> Decod
         expected = kafka.partition_of(envelope.subject, partitions) if partitions else None
         if expected is not None and record.partition != expected:
             raise Refused(
-                kafka.WRONG_PARTITION,
+                stream_envelope.WRONG_PARTITION,
                 f"aggregate {envelope.subject} belongs on partition {expected}, "
                 f"not {record.partition}",
                 envelope.source,
@@ -85,7 +85,7 @@ def build_kafka_source(
 ) -> KafkaSource:
     """A worker over the parts the composition root chose from ``settings``
     (``services.bootstrap.worker_store``): its database (for its views) and topic,
-    accepting the records of ``kafka.event_source(settings)`` signed by
+    accepting the records of ``stream_envelope.event_source(settings)`` signed by
     ``trusted_keys(settings)``."""
     store = worker_store(settings, projections)
     targets = [Target(projection(), view) for projection, view in store.views]

@@ -8,7 +8,7 @@ recorded position: records after it may reach the topic twice, never zero times.
 envelope carries its store position (``okrgovposition``); per partition the positions of
 first deliveries only ever grow, so a consumer drops any record whose position is not
 above the last one it applied from that partition. Each record is signed with the store's
-signing key (``infra.kafka.encode``), so consumers can refuse what the relay did not send.
+signing key (``infra.stream_envelope.encode``), so consumers can refuse what the relay did not send.
 
 While the broker is unreachable the relay keeps the page, waits with exponential backoff
 (up to ``MAX_BACKOFF``), makes a new producer and sends the page again: nothing is
@@ -26,7 +26,7 @@ from eventsourcing.persistence import IntegrityError, Tracking, TrackingRecorder
 from kafka import KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError
 
-from infra import kafka
+from infra import kafka, stream_envelope
 from infra.config import Settings
 from infra.logging import configure_logging
 from infra.signing import InvalidSigningKey, Signer
@@ -102,7 +102,7 @@ class Relay:
         records: list[tuple[bytes, bytes]] = []
         size = 0
         for row in self.stored.page(after, self.page_size):
-            key, value = kafka.encode(row, self.source, self.signer)
+            key, value = stream_envelope.encode(row, self.source, self.signer)
             size += len(key) + len(value)
             if records and size > self.page_bytes:
                 break  # the rest go in the next page
@@ -136,7 +136,7 @@ class Relay:
                         self.topic,
                         key=key,
                         value=value,
-                        headers=[("content-type", kafka.CONTENT_TYPE)],
+                        headers=[("content-type", stream_envelope.CONTENT_TYPE)],
                     )
                 )
         except KafkaError as exc:  # no metadata in time, say: the rest of the page waits

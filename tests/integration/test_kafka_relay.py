@@ -23,7 +23,7 @@ from okr_builders import definition
 from quarter import EXEC, TOM, plan_quarter
 from stream_support import SIGNING_KEY
 
-from infra import kafka
+from infra import stream_envelope
 from infra.config import Settings
 from infra.merkle import leaf_hash
 from infra.signing import encode_private_key
@@ -87,7 +87,7 @@ def first_deliveries(records: Iterable[Any]) -> dict[int, list[int]]:
     position is not above the last one it applied from that partition."""
     applied: dict[int, list[int]] = defaultdict(list)
     for record in records:
-        position = kafka.decode(record.value).position
+        position = stream_envelope.decode(record.value).position
         seen = applied[record.partition]
         if not seen or position > seen[-1]:
             seen.append(position)
@@ -126,19 +126,21 @@ def test_every_event_reaches_the_topic_as_a_cloudevent_in_store_order(
 
     records = read_topic(kafka_broker.bootstrap, settings.kafka_topic)
     # Nothing failed, so nothing was sent twice.
-    assert sorted(kafka.decode(r.value).position for r in records) == [r.position for r in rows]
+    assert sorted(stream_envelope.decode(r.value).position for r in records) == [
+        r.position for r in rows
+    ]
     assert_store_order_per_aggregate(records, rows)
     assert len({r.partition for r in records}) > 1
-    source = kafka.event_source(settings)
+    source = stream_envelope.event_source(settings)
     keys = trusted_keys(settings)
-    by_position = {kafka.decode(r.value).position: r for r in records}
+    by_position = {stream_envelope.decode(r.value).position: r for r in records}
     for row in rows:
         record = by_position[row.position]
         envelope = json.loads(record.value)
         assert record.key == str(uuid.UUID(row.originator_id)).encode()
-        assert dict(record.headers)["content-type"] == kafka.CONTENT_TYPE
+        assert dict(record.headers)["content-type"] == stream_envelope.CONTENT_TYPE
         assert envelope["specversion"] == "1.0"
-        assert envelope["id"] == kafka.event_id(
+        assert envelope["id"] == stream_envelope.event_id(
             row.originator_id or "", row.originator_version or 0
         )
         assert envelope["source"] == source
@@ -146,14 +148,14 @@ def test_every_event_reaches_the_topic_as_a_cloudevent_in_store_order(
         assert envelope["subject"] == str(uuid.UUID(row.originator_id))
         assert envelope["datacontenttype"] == "application/json"
         assert envelope["data"] == json.loads(row.state or b"")
-        assert envelope["time"] == kafka.rfc3339(
+        assert envelope["time"] == stream_envelope.rfc3339(
             datetime.fromisoformat(envelope["data"]["timestamp"]["_data_"])
         )
         assert envelope["okrgovposition"] == row.position
         assert envelope["okrgovversion"] == row.originator_version
         # Signed by the store's key over what the store holds.
         assert envelope["okrgovleaf"] == leaf_hash(row.leaf()).hex()
-        assert kafka.admit(record.value, source, keys).position == row.position
+        assert stream_envelope.admit(record.value, source, keys).position == row.position
 
 
 def test_a_relay_killed_mid_stream_resumes_without_a_gap(
@@ -185,7 +187,7 @@ def test_a_relay_killed_mid_stream_resumes_without_a_gap(
         platform.close()
 
     records = read_topic(kafka_broker.bootstrap, settings.kafka_topic)
-    positions = Counter(kafka.decode(r.value).position for r in records)
+    positions = Counter(stream_envelope.decode(r.value).position for r in records)
     assert set(positions) == {row.position for row in rows}  # nothing missing
     repeated = sorted(p for p, n in positions.items() if n > 1)
     # Only the page the killed relay had sent without recording it can come twice.
@@ -243,7 +245,7 @@ def test_a_frozen_broker_loses_nothing_and_the_position_waits_for_acks(
     platform.close()
     records = read_topic(broker.bootstrap, settings.kafka_topic)
 
-    positions = Counter(kafka.decode(r.value).position for r in records)
+    positions = Counter(stream_envelope.decode(r.value).position for r in records)
     assert set(positions) == {row.position for row in rows}
     # Duplicates only of pages sent while the broker was frozen, never of acked ones.
     assert all(p > before for p, n in positions.items() if n > 1)
@@ -281,7 +283,9 @@ def test_after_a_broker_restart_the_relay_publishes_from_its_own_position(
     # broker may repeat), and nothing from before it: the relay neither started again from
     # the beginning nor skipped what was recorded while the broker was away.
     after = [row for row in rows if row.position > published]
-    assert {kafka.decode(r.value).position for r in records} == {row.position for row in after}
+    assert {stream_envelope.decode(r.value).position for r in records} == {
+        row.position for row in after
+    }
     assert_store_order_per_aggregate(records, after)
 
 

@@ -34,7 +34,7 @@ from stream_support import (
     workers_database,
 )
 
-from infra import kafka
+from infra import kafka, stream_envelope
 from infra.config import Settings
 from infra.signing import Signer, parse_private_key
 from infra.stored_events import StoredEvents
@@ -89,16 +89,16 @@ def _value(envelope: dict[str, Any]) -> bytes:
 
 def _with_leaf(envelope: dict[str, Any]) -> dict[str, Any]:
     """The leaf hash recomputed for what the envelope now says (a careful forger)."""
-    leaf = kafka.decode(_value(envelope)).content_leaf().hex()
-    return {**envelope, kafka.LEAF: leaf}
+    leaf = stream_envelope.decode(_value(envelope)).content_leaf().hex()
+    return {**envelope, stream_envelope.LEAF: leaf}
 
 
 def _signed_by(envelope: dict[str, Any], signer: Signer) -> dict[str, Any]:
-    signature = signer.sign(kafka.decode(_value(envelope)).signed_bytes())
+    signature = signer.sign(stream_envelope.decode(_value(envelope)).signed_bytes())
     return {
         **envelope,
-        kafka.KEY_ID: signer.key_id,
-        kafka.SIGNATURE: base64.b64encode(signature).decode(),
+        stream_envelope.KEY_ID: signer.key_id,
+        stream_envelope.SIGNATURE: base64.b64encode(signature).decode(),
     }
 
 
@@ -106,32 +106,41 @@ def forgeries(real: Any) -> list[tuple[str, bytes, bytes, int | None]]:
     """(expected reason, key, value, partition or None for the key's own) of records made
     from ``real``, an authentic check-in record, by someone who can write to the topic."""
     envelope = json.loads(real.value)
-    fake = {**envelope, "data": {**envelope["data"], "value": 0.0}, kafka.POSITION: 1_000_000}
+    fake = {
+        **envelope,
+        "data": {**envelope["data"], "value": 0.0},
+        stream_envelope.POSITION: 1_000_000,
+    }
     forger = Signer(Ed25519PrivateKey.generate())
-    unsigned = {k: v for k, v in _with_leaf(fake).items() if k != kafka.SIGNATURE}
+    unsigned = {k: v for k, v in _with_leaf(fake).items() if k != stream_envelope.SIGNATURE}
     wrong = (real.partition + 1) % PARTITIONS
     return [
         # A fake check-in at position 1,000,000, its leaf recomputed, the old signature.
-        (kafka.BAD_SIGNATURE, real.key, _value(_with_leaf(fake)), None),
+        (stream_envelope.BAD_SIGNATURE, real.key, _value(_with_leaf(fake)), None),
         # The same, signed by the forger's own key.
-        (kafka.UNKNOWN_KEY, real.key, _value(_signed_by(_with_leaf(fake), forger)), None),
-        (kafka.UNSIGNED, real.key, _value(unsigned), None),
-        (kafka.ID_MISMATCH, real.key, _value({**envelope, "id": str(uuid.uuid4())}), None),
+        (stream_envelope.UNKNOWN_KEY, real.key, _value(_signed_by(_with_leaf(fake), forger)), None),
+        (stream_envelope.UNSIGNED, real.key, _value(unsigned), None),
+        (
+            stream_envelope.ID_MISMATCH,
+            real.key,
+            _value({**envelope, "id": str(uuid.uuid4())}),
+            None,
+        ),
         # The content changed, the leaf and signature left as they were.
         (
-            kafka.LEAF_MISMATCH,
+            stream_envelope.LEAF_MISMATCH,
             real.key,
-            _value({**fake, kafka.POSITION: real_position(real)}),
+            _value({**fake, stream_envelope.POSITION: real_position(real)}),
             None,
         ),
         # An authentic record replayed on another partition, ahead of that one's events.
-        (kafka.WRONG_PARTITION, real.key, real.value, wrong),
-        (kafka.UNDECODABLE, real.key, b"a fake check-in, not even JSON", None),
+        (stream_envelope.WRONG_PARTITION, real.key, real.value, wrong),
+        (stream_envelope.UNDECODABLE, real.key, b"a fake check-in, not even JSON", None),
     ]
 
 
 def real_position(record: Any) -> int:
-    return kafka.decode(record.value).position
+    return stream_envelope.decode(record.value).position
 
 
 def produce(
@@ -148,7 +157,7 @@ def produce(
 
 def latest_check_in(bootstrap: str, topic: str, source: str) -> Any:
     records = [r for r in read_topic(bootstrap, topic) if b"CheckedIn" in r.value]
-    ours = [r for r in records if kafka.decode(r.value).source == source]
+    ours = [r for r in records if stream_envelope.decode(r.value).source == source]
     return max(ours, key=real_position)
 
 
@@ -270,14 +279,14 @@ def test_workers_apply_only_their_stores_signed_records_and_quarantine_the_rest(
     kept = quarantine.rows()
     reasons = Counter(row["reason"] for row in kept)
     assert reasons == Counter(
-        {kafka.FOREIGN_SOURCE: foreign, **{reason: 1 for reason, *_ in forged}}
+        {stream_envelope.FOREIGN_SOURCE: foreign, **{reason: 1 for reason, *_ in forged}}
     )
     by_value = {row["record_value"]: row for row in kept}
     for reason, key, value, _ in forged:
         row = by_value[value]
         assert row["reason"] == reason and row["record_key"] == key
         assert row["topic"] == topic and row["kafka_offset"] >= 0
-    assert {row["source"] for row in kept if row["reason"] == kafka.FOREIGN_SOURCE} == {
+    assert {row["source"] for row in kept if row["reason"] == stream_envelope.FOREIGN_SOURCE} == {
         "okrgov://test/another-store"
     }
     assert by_value[forged[0][2]]["position"] == 1_000_000
@@ -423,7 +432,7 @@ def test_a_records_leaf_hash_is_the_leaf_a_signed_checkpoint_proves(
     record = latest_check_in(kafka_broker.bootstrap, store.kafka_topic, store.event_source or "")
     envelope = json.loads(record.value)
     proved = subprocess.run(
-        [OKRGOV, "verify", "--prove", str(envelope[kafka.POSITION])],
+        [OKRGOV, "verify", "--prove", str(envelope[stream_envelope.POSITION])],
         env=env,
         capture_output=True,
         text=True,
@@ -431,5 +440,5 @@ def test_a_records_leaf_hash_is_the_leaf_a_signed_checkpoint_proves(
     )
     assert proved.returncode == 0, proved.stdout + proved.stderr
     proof = json.loads(proved.stdout[: proved.stdout.rstrip().rindex("\n")])
-    assert proof["included"] and proof["position"] == envelope[kafka.POSITION]
-    assert proof["leaf_hash"] == envelope[kafka.LEAF]
+    assert proof["included"] and proof["position"] == envelope[stream_envelope.POSITION]
+    assert proof["leaf_hash"] == envelope[stream_envelope.LEAF]

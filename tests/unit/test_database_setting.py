@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from infra import kafka
+from infra import stream_envelope
 from infra.config import Settings
 from infra.database import Backend, Database, UnsupportedDatabaseUrl
 from infra.persistence import eventsourcing_env, is_postgres, sqlite_file
@@ -20,7 +20,7 @@ def test_four_slashes_is_an_absolute_path_from_any_working_directory(
     assert settings.database.backend is Backend.SQLITE
     assert sqlite_file(settings) == Path("/srv/okr/db.sqlite")
     assert settings.database.resolved == Path("/srv/okr/db.sqlite")
-    assert kafka.event_source(settings) == "okrgov://sqlite/srv/okr/db.sqlite"
+    assert stream_envelope.event_source(settings) == "okrgov://sqlite/srv/okr/db.sqlite"
 
 
 def test_three_slashes_is_relative_to_the_working_directory(
@@ -30,7 +30,10 @@ def test_three_slashes_is_relative_to_the_working_directory(
     settings = Settings(database_url="sqlite:///okr/db.sqlite")
     assert sqlite_file(settings) == Path("okr/db.sqlite")
     assert settings.database.resolved == tmp_path.resolve() / "okr" / "db.sqlite"
-    assert kafka.event_source(settings) == f"okrgov://sqlite{tmp_path.resolve()}/okr/db.sqlite"
+    assert (
+        stream_envelope.event_source(settings)
+        == f"okrgov://sqlite{tmp_path.resolve()}/okr/db.sqlite"
+    )
     env = eventsourcing_env(settings)  # creates the file 0600, where SQLite will open it
     assert env["SQLITE_DBNAME"] == "okr/db.sqlite"
     assert (tmp_path / "okr" / "db.sqlite").exists()
@@ -39,7 +42,7 @@ def test_three_slashes_is_relative_to_the_working_directory(
 def test_unset_is_the_data_directory(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "var")
     assert sqlite_file(settings) == tmp_path / "var" / "okrgov.sqlite"
-    assert kafka.event_source(settings) == (
+    assert stream_envelope.event_source(settings) == (
         f"okrgov://sqlite{(tmp_path / 'var' / 'okrgov.sqlite').resolve()}"
     )
     assert not is_postgres(settings)
@@ -62,7 +65,7 @@ def test_postgresql_is_parsed_once_for_the_env_and_the_source() -> None:
         "POSTGRES_MAX_OVERFLOW": "10",
         "POSTGRES_SCHEMA": "prod",
     }
-    assert kafka.event_source(settings) == "okrgov://postgresql/db.internal:6543/okr/prod"
+    assert stream_envelope.event_source(settings) == "okrgov://postgresql/db.internal:6543/okr/prod"
     defaults = Database.parse("postgres://", Path("var"))
     assert defaults.source() == "okrgov://postgresql/127.0.0.1:5432/postgres/public"
 

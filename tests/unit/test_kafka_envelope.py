@@ -17,7 +17,7 @@ from eventsourcing.utils import Environment
 from okr_builders import PRIYA
 
 from events import Cycle
-from infra import kafka
+from infra import kafka, stream_envelope
 from infra.config import Settings
 from infra.merkle import leaf_hash
 from infra.signing import Signer, encode_private_key
@@ -49,8 +49,8 @@ def _stored(mapper: Mapper[UUID], position: int = 7) -> tuple[Cycle.Created, Sto
 
 def test_an_event_round_trips_to_the_same_domain_event(mapper: Mapper[UUID]) -> None:
     event, row = _stored(mapper)
-    key, value = kafka.encode(row, "okrgov://test", SIGNER)
-    envelope = kafka.decode(value)
+    key, value = stream_envelope.encode(row, "okrgov://test", SIGNER)
+    envelope = stream_envelope.decode(value)
     assert envelope.position == 7
     again = mapper.to_domain_event(envelope.stored_event())
     assert again == event
@@ -59,15 +59,15 @@ def test_an_event_round_trips_to_the_same_domain_event(mapper: Mapper[UUID]) -> 
 
 def test_the_envelope_carries_every_cloudevents_attribute(mapper: Mapper[UUID]) -> None:
     event, row = _stored(mapper, position=42)
-    _, value = kafka.encode(row, "okrgov://sqlite/var/okrgov.sqlite", SIGNER)
+    _, value = stream_envelope.encode(row, "okrgov://sqlite/var/okrgov.sqlite", SIGNER)
     envelope = json.loads(value.decode("utf-8"))
     assert envelope == {
         "specversion": "1.0",
-        "id": str(uuid5(kafka.EVENT_IDS, f"{event.originator_id.hex}:1")),
+        "id": str(uuid5(stream_envelope.EVENT_IDS, f"{event.originator_id.hex}:1")),
         "source": "okrgov://sqlite/var/okrgov.sqlite",
         "type": "events.cycle:Cycle.Created",
         "subject": str(event.originator_id),
-        "time": kafka.rfc3339(event.timestamp),
+        "time": stream_envelope.rfc3339(event.timestamp),
         "datacontenttype": "application/json",
         "data": json.loads(row.state or b""),
         "okrgovposition": 42,
@@ -76,7 +76,7 @@ def test_the_envelope_carries_every_cloudevents_attribute(mapper: Mapper[UUID]) 
         "okrgovkeyid": SIGNER.key_id,
         "okrgovsignature": envelope["okrgovsignature"],
     }
-    assert SIGNER.verify(kafka.decode(value).signed_bytes(), base64.b64decode(
+    assert SIGNER.verify(stream_envelope.decode(value).signed_bytes(), base64.b64decode(
         envelope["okrgovsignature"]
     ))  # fmt: skip
     assert envelope["time"].endswith("Z")
@@ -88,17 +88,17 @@ def test_the_envelope_carries_every_cloudevents_attribute(mapper: Mapper[UUID]) 
 
 def test_ids_are_stable_per_event_and_distinct_across_events() -> None:
     aggregate = uuid4()
-    assert kafka.event_id(aggregate.hex, 3) == kafka.event_id(str(aggregate), 3)
-    assert kafka.event_id(aggregate.hex, 3) != kafka.event_id(aggregate.hex, 4)
-    assert kafka.event_id(aggregate.hex, 3) != kafka.event_id(uuid4().hex, 3)
+    assert stream_envelope.event_id(aggregate.hex, 3) == stream_envelope.event_id(str(aggregate), 3)
+    assert stream_envelope.event_id(aggregate.hex, 3) != stream_envelope.event_id(aggregate.hex, 4)
+    assert stream_envelope.event_id(aggregate.hex, 3) != stream_envelope.event_id(uuid4().hex, 3)
 
 
 def test_state_that_is_not_json_travels_as_base64_byte_for_byte() -> None:
     row = StoredRow(5, uuid4().hex, 2, "events.cycle:Cycle.Locked", b"\x00\xffcompressed")
-    _, value = kafka.encode(row, "okrgov://test", SIGNER)
+    _, value = stream_envelope.encode(row, "okrgov://test", SIGNER)
     envelope = json.loads(value)
     assert "data" not in envelope and envelope["datacontenttype"] == "application/octet-stream"
-    assert kafka.decode(value).state == b"\x00\xffcompressed"
+    assert stream_envelope.decode(value).state == b"\x00\xffcompressed"
 
 
 def _valid() -> dict[str, object]:
@@ -133,25 +133,28 @@ def test_a_foreign_or_damaged_record_is_refused_naming_what_is_wrong(
     envelope = {**_valid(), **change}
     if envelope.get("data") is None:
         envelope.pop("data")
-    with pytest.raises(kafka.UndecodableEvent, match=named):
-        kafka.decode(json.dumps(envelope).encode())
+    with pytest.raises(stream_envelope.UndecodableEvent, match=named):
+        stream_envelope.decode(json.dumps(envelope).encode())
 
 
 def test_a_record_that_is_not_json_is_refused() -> None:
-    with pytest.raises(kafka.UndecodableEvent, match="not JSON"):
-        kafka.decode(b"\xff not json")
-    with pytest.raises(kafka.UndecodableEvent, match="object"):
-        kafka.decode(b"[1, 2]")
+    with pytest.raises(stream_envelope.UndecodableEvent, match="not JSON"):
+        stream_envelope.decode(b"\xff not json")
+    with pytest.raises(stream_envelope.UndecodableEvent, match="object"):
+        stream_envelope.decode(b"[1, 2]")
 
 
 def test_the_source_names_the_store_without_credentials(tmp_path: Path) -> None:
     sqlite = Settings(data_dir=tmp_path)
-    assert kafka.event_source(sqlite) == f"okrgov://sqlite{(tmp_path / 'okrgov.sqlite').resolve()}"
+    assert (
+        stream_envelope.event_source(sqlite)
+        == f"okrgov://sqlite{(tmp_path / 'okrgov.sqlite').resolve()}"
+    )
     postgres = Settings(
         database_url="postgresql://app:s3cret@db.internal:6543/okr", database_schema="prod"
     )
-    assert kafka.event_source(postgres) == "okrgov://postgresql/db.internal:6543/okr/prod"
-    assert kafka.event_source(Settings(event_source="urn:firm:okr")) == "urn:firm:okr"
+    assert stream_envelope.event_source(postgres) == "okrgov://postgresql/db.internal:6543/okr/prod"
+    assert stream_envelope.event_source(Settings(event_source="urn:firm:okr")) == "urn:firm:okr"
 
 
 def test_no_bootstrap_servers_is_a_clear_error() -> None:
@@ -165,9 +168,11 @@ def test_no_bootstrap_servers_is_a_clear_error() -> None:
 
 def test_json_state_that_would_not_come_back_byte_for_byte_travels_as_base64() -> None:
     row = StoredRow(5, uuid4().hex, 2, "events.cycle:Cycle.Locked", b'{"a": 1}')
-    _, value = kafka.encode(row, "okrgov://test", SIGNER)
+    _, value = stream_envelope.encode(row, "okrgov://test", SIGNER)
     assert "data" not in json.loads(value)
-    assert kafka.admit(value, "okrgov://test", KEYS).content_leaf() == leaf_hash(row.leaf())
+    assert stream_envelope.admit(value, "okrgov://test", KEYS).content_leaf() == leaf_hash(
+        row.leaf()
+    )
 
 
 # ---- admission -------------------------------------------------------------------------
@@ -175,13 +180,13 @@ def test_json_state_that_would_not_come_back_byte_for_byte_travels_as_base64() -
 
 def _signed(mapper: Mapper[UUID]) -> dict[str, object]:
     _, row = _stored(mapper, position=42)
-    _, value = kafka.encode(row, "okrgov://test", SIGNER)
+    _, value = stream_envelope.encode(row, "okrgov://test", SIGNER)
     return dict(json.loads(value))
 
 
 def _resigned(envelope: dict[str, object], signer: Signer = SIGNER) -> dict[str, object]:
     """The envelope with a valid signature over what it now says (a forger with a key)."""
-    decoded = kafka.decode(json.dumps(envelope).encode())
+    decoded = stream_envelope.decode(json.dumps(envelope).encode())
     signature = signer.sign(decoded.signed_bytes())
     return {
         **envelope,
@@ -192,72 +197,72 @@ def _resigned(envelope: dict[str, object], signer: Signer = SIGNER) -> dict[str,
 
 def test_a_record_of_the_store_signed_by_its_key_is_admitted(mapper: Mapper[UUID]) -> None:
     event, row = _stored(mapper, position=42)
-    _, value = kafka.encode(row, "okrgov://test", SIGNER)
-    envelope = kafka.admit(value, "okrgov://test", KEYS)
+    _, value = stream_envelope.encode(row, "okrgov://test", SIGNER)
+    envelope = stream_envelope.admit(value, "okrgov://test", KEYS)
     assert envelope.position == 42 and mapper.to_domain_event(envelope.stored_event()) == event
 
 
 def test_another_stores_record_is_refused_as_foreign(mapper: Mapper[UUID]) -> None:
     _, row = _stored(mapper)
-    _, value = kafka.encode(row, "okrgov://other-store", SIGNER)
-    with pytest.raises(kafka.RecordRefused, match="other-store") as refused:
-        kafka.admit(value, "okrgov://test", KEYS)
-    assert refused.value.reason == kafka.FOREIGN_SOURCE
+    _, value = stream_envelope.encode(row, "okrgov://other-store", SIGNER)
+    with pytest.raises(stream_envelope.RecordRefused, match="other-store") as refused:
+        stream_envelope.admit(value, "okrgov://test", KEYS)
+    assert refused.value.reason == stream_envelope.FOREIGN_SOURCE
     assert refused.value.envelope is not None and refused.value.envelope.position == 7
 
 
 def test_a_forged_position_is_refused_for_its_signature(mapper: Mapper[UUID]) -> None:
     envelope = {**_signed(mapper), "okrgovposition": 1_000_000}
     # The forger recomputes the leaf for the new position, but cannot sign it.
-    decoded = kafka.decode(json.dumps(envelope).encode())
+    decoded = stream_envelope.decode(json.dumps(envelope).encode())
     envelope["okrgovleaf"] = decoded.content_leaf().hex()
-    with pytest.raises(kafka.RecordRefused) as refused:
-        kafka.admit(json.dumps(envelope).encode(), "okrgov://test", KEYS)
-    assert refused.value.reason == kafka.BAD_SIGNATURE
+    with pytest.raises(stream_envelope.RecordRefused) as refused:
+        stream_envelope.admit(json.dumps(envelope).encode(), "okrgov://test", KEYS)
+    assert refused.value.reason == stream_envelope.BAD_SIGNATURE
 
 
 def test_changed_content_is_refused_for_its_leaf(mapper: Mapper[UUID]) -> None:
     envelope = _signed(mapper)
     envelope["data"] = {**envelope["data"], "name": "forged"}  # type: ignore[dict-item]
-    with pytest.raises(kafka.RecordRefused, match="hashes to") as refused:
-        kafka.admit(json.dumps(envelope).encode(), "okrgov://test", KEYS)
-    assert refused.value.reason == kafka.LEAF_MISMATCH
+    with pytest.raises(stream_envelope.RecordRefused, match="hashes to") as refused:
+        stream_envelope.admit(json.dumps(envelope).encode(), "okrgov://test", KEYS)
+    assert refused.value.reason == stream_envelope.LEAF_MISMATCH
 
 
 def test_an_id_that_is_not_the_uuid5_of_aggregate_and_version_is_refused(
     mapper: Mapper[UUID],
 ) -> None:
     envelope = _resigned({**_signed(mapper), "id": str(uuid4())})
-    with pytest.raises(kafka.RecordRefused, match="uuid5") as refused:
-        kafka.admit(json.dumps(envelope).encode(), "okrgov://test", KEYS)
-    assert refused.value.reason == kafka.ID_MISMATCH
+    with pytest.raises(stream_envelope.RecordRefused, match="uuid5") as refused:
+        stream_envelope.admit(json.dumps(envelope).encode(), "okrgov://test", KEYS)
+    assert refused.value.reason == stream_envelope.ID_MISMATCH
 
 
 def test_a_signature_by_another_key_or_none_is_refused(mapper: Mapper[UUID]) -> None:
     forger = Signer(Ed25519PrivateKey.generate())
     envelope = _resigned({**_signed(mapper), "okrgovposition": 1_000_000}, forger)
-    decoded = kafka.decode(json.dumps(envelope).encode())
+    decoded = stream_envelope.decode(json.dumps(envelope).encode())
     envelope = _resigned({**envelope, "okrgovleaf": decoded.content_leaf().hex()}, forger)
-    with pytest.raises(kafka.RecordRefused, match=forger.key_id) as refused:
-        kafka.admit(json.dumps(envelope).encode(), "okrgov://test", KEYS)
-    assert refused.value.reason == kafka.UNKNOWN_KEY
+    with pytest.raises(stream_envelope.RecordRefused, match=forger.key_id) as refused:
+        stream_envelope.admit(json.dumps(envelope).encode(), "okrgov://test", KEYS)
+    assert refused.value.reason == stream_envelope.UNKNOWN_KEY
     # Naming a trusted key does not help: the signature does not verify under it.
     envelope["okrgovkeyid"] = SIGNER.key_id
-    with pytest.raises(kafka.RecordRefused) as refused:
-        kafka.admit(json.dumps(envelope).encode(), "okrgov://test", KEYS)
-    assert refused.value.reason == kafka.BAD_SIGNATURE
+    with pytest.raises(stream_envelope.RecordRefused) as refused:
+        stream_envelope.admit(json.dumps(envelope).encode(), "okrgov://test", KEYS)
+    assert refused.value.reason == stream_envelope.BAD_SIGNATURE
     unsigned = {k: v for k, v in _signed(mapper).items() if k != "okrgovsignature"}
-    with pytest.raises(kafka.RecordRefused) as refused:
-        kafka.admit(json.dumps(unsigned).encode(), "okrgov://test", KEYS)
-    assert refused.value.reason == kafka.UNSIGNED
+    with pytest.raises(stream_envelope.RecordRefused) as refused:
+        stream_envelope.admit(json.dumps(unsigned).encode(), "okrgov://test", KEYS)
+    assert refused.value.reason == stream_envelope.UNSIGNED
 
 
 def test_an_unreadable_record_is_refused_as_undecodable() -> None:
-    with pytest.raises(kafka.RecordRefused) as refused:
-        kafka.admit(b"\xff not json", "okrgov://test", KEYS)
-    assert refused.value.reason == kafka.UNDECODABLE and refused.value.envelope is None
-    with pytest.raises(kafka.RecordRefused, match="64-bit"):
-        kafka.admit(json.dumps({**_valid(), "okrgovposition": 2**63}).encode(), "x", KEYS)
+    with pytest.raises(stream_envelope.RecordRefused) as refused:
+        stream_envelope.admit(b"\xff not json", "okrgov://test", KEYS)
+    assert refused.value.reason == stream_envelope.UNDECODABLE and refused.value.envelope is None
+    with pytest.raises(stream_envelope.RecordRefused, match="64-bit"):
+        stream_envelope.admit(json.dumps({**_valid(), "okrgovposition": 2**63}).encode(), "x", KEYS)
 
 
 def test_an_aggregates_partition_is_the_producers(mapper: Mapper[UUID]) -> None:
