@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from infra.csv_writer import FORMULA_START, cell_text, csv_document, csv_line, neutralised
 from projections.snapshot import Snapshot
-from services.reports.snapshot_export import to_csv
+from services.reports.snapshot_csv import to_csv
 
 HYPERLINK = '=HYPERLINK("http://x","y")'
 #: Each character OWASP lists, and the ones this writer adds (line feed, NUL).

@@ -128,6 +128,6 @@ def test_the_api_schemas_carry_the_definition_fields_in_order() -> None:
 
 
 def test_the_csv_shows_the_measure_with_its_numbers_last() -> None:
-    from services.reports.snapshot_export import CSV_COLUMNS
+    from services.reports.snapshot_csv import CSV_COLUMNS
 
     assert CSV_COLUMNS[5:11] == ("key_result", "owner", "unit", "direction", "baseline", "target")

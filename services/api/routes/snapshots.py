@@ -19,7 +19,8 @@ from services.api.schemas.cycles import Cycle
 from services.api.schemas.snapshots import SealVerification, SnapshotAnswer, SnapshotDocument
 from services.api.security_headers import REPORT_POLICY
 from services.application.snapshots import AsOf
-from services.reports.snapshot_export import to_csv, to_html
+from services.reports.snapshot_csv import to_csv
+from services.reports.snapshot_html import to_html
 
 router = APIRouter(prefix="/v1/cycles", tags=["snapshots"])
 
