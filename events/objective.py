@@ -1,5 +1,8 @@
 """An objective: a qualitative aim with an owner, a level, a commitment and an alignment.
-After its cycle is locked it changes, or retires, only through an approved change request."""
+After its cycle is locked it changes, or retires, only through an approved change request.
+
+Over 300 lines on purpose: one aggregate, its events and its invariants; splitting an
+aggregate would put its rules in two places."""
 
 from typing import Any
 from uuid import UUID

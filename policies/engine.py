@@ -17,7 +17,10 @@ a "Stack backtrace:" section, and its RVM compiler a "Caused by:" one)::
     error: could not find function foo
 
 ``PolicyCompileError.from_regorus`` reads the module, line, column and message out of it.
-"""
+
+
+Over 300 lines on purpose: the engine's contract and the compile check every engine runs
+first are one definition of what a bundle must be."""
 
 from __future__ import annotations
 

@@ -50,7 +50,10 @@ policies (``get_policies_list`` requests ``/v1/policies/``, a path OPA versions 
 differently from ``/v1/policies``). ``health`` uses ``check_health`` (``GET /health``:
 OPA answers 200 only when it can evaluate a query) rather than ``check_connection``, which
 requests ``/v1/policies/`` as well.
-"""
+
+
+Over 300 lines on purpose: one client of one server, whose loading, locking and error
+mapping are only correct together."""
 
 from __future__ import annotations
 

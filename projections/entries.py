@@ -7,7 +7,10 @@ decision of an entry's command is not written into the entry: a decision names t
 events it covers, and applying it writes one link per covered event (and one for
 itself) into a second table, which every query joins by aggregate id and version. So
 entries and links may be written in any order (a decision before or after the events it
-covers, as a consumer of a partitioned topic sees them) and read the same."""
+covers, as a consumer of a partitioned topic sees them) and read the same.
+
+Over 300 lines on purpose: the entries table, its SQLite and PostgreSQL statements and its
+paging are one storage format, kept beside each other so that they stay the same."""
 
 import json
 from abc import abstractmethod

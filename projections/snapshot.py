@@ -27,7 +27,10 @@ one page of stored events, plus the documents of one cycle (its objectives, key 
 change requests) and of every policy version (modules and data), whatever the length of
 the log: it grows with the cycle, not with the store. The time grows with the number of
 events up to the position, since every one of them has to be read once.
-"""
+
+
+Over 300 lines on purpose: the snapshot's fold, its document format and its canonical
+form are what the digest covers; they change together and are versioned together."""
 
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence

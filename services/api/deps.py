@@ -21,7 +21,10 @@ Which views a route waits for is declared once, in the dependency it takes
 views: reading another is ``UndeclaredView`` (a server error a test meets at once), never
 a silently stale answer. No write waits for the audit trail or the leaf log: no write's
 answer reads them.
-"""
+
+
+Over 300 lines on purpose: who acts, what they read and how a write comes back are one
+request's dependencies, and read-your-writes is only correct if they are read together."""
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass

@@ -13,7 +13,10 @@ itself) and never touches the password of a role it did not create unless told t
 and in one transaction, so set-ups started together take turns and a refusal or a failure
 part way changes nothing. The owner's objects are made by the set-up connection acting as
 the owner (``SET ROLE``), so a re-run needs no password and keeps the ones the roles
-have."""
+have.
+
+Over 300 lines on purpose: one command whose SQL (roles, grants, triggers) must be read as
+a whole to see that the events stay append-only."""
 
 import re
 import secrets
