@@ -69,7 +69,7 @@ from infra.config import Settings
 from infra.merkle import leaf_hash
 from infra.stored_events import StoredEvents
 from projections.audit import AuditTrail
-from projections.integrity import INTEGRITY, LeafFollower
+from projections.leaf_log import LEAF_LOG, LeafFollower
 from projections.snapshot import PAGE_SIZE, RELEVANT_TOPICS, snapshot_at
 from services.bootstrap import Platform, build, integrity_of, signing_integrity
 
@@ -224,7 +224,7 @@ class YearWriter:
         self.people = people
         self.tally = Tally()
         self.buffer: list[Any] = []
-        leaf = platform.followers[INTEGRITY]
+        leaf = platform.followers[LEAF_LOG]
         assert isinstance(leaf, LeafFollower)
         self.leaf = leaf
         self.integrity = signing_integrity(platform)  # signs with the store's key

@@ -42,7 +42,7 @@ from psycopg import sql
 
 from infra.config import Settings
 from infra.persistence import eventsourcing_env
-from projections.integrity import INTEGRITY
+from projections.leaf_log import LEAF_LOG
 from projections.okr_state import OkrState
 from services.bootstrap import Platform, build
 
@@ -246,7 +246,7 @@ def rebuilds(platform: Platform, repeats: int) -> tuple[Rate, Rate]:
     switched in: the live views serve throughout), beside the in-place rebuild it replaced
     (views emptied, then refilled: readers meanwhile saw partial views). Events counted
     over all the views."""
-    views = [f for name, f in platform.followers.items() if name != INTEGRITY]
+    views = [f for name, f in platform.followers.items() if name != LEAF_LOG]
 
     def aside() -> int:
         return sum(r.events for r in platform.rebuild())

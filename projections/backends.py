@@ -30,7 +30,7 @@ from infra.stored_events import StoredEvents
 from projections.documents import DocumentView, PostgresDocumentView, SQLiteDocumentView
 from projections.entries import EntryProjection, PostgresEntryView, SQLiteEntryView
 from projections.follower import Projection
-from projections.integrity import LeafLogView, PostgresLeafLogView, SQLiteLeafLogView
+from projections.leaf_log import LeafLogView, PostgresLeafLogView, SQLiteLeafLogView
 from projections.quarantine import PostgresQuarantine, Quarantine, SQLiteQuarantine
 
 TableTracking = SQLiteTrackingRecorder | PostgresTrackingRecorder

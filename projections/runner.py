@@ -19,7 +19,7 @@ from projections.documents import DocumentView
 from projections.entries import EntryView
 from projections.follower import Follower
 from projections.governance import Governance
-from projections.integrity import INTEGRITY
+from projections.leaf_log import LEAF_LOG
 from projections.okr_state import OkrState
 from projections.rebuild import Rebuilt, aside_name, rebuild_aside
 
@@ -27,7 +27,6 @@ from projections.rebuild import Rebuilt, aside_name, rebuild_aside
 OKR_STATE: Final = OkrState.name
 GOVERNANCE: Final = Governance.name
 AUDIT: Final = AuditTrail.name
-LEAF_LOG: Final = INTEGRITY
 
 #: An empty view of the same kind over the same database, from its name and whether it
 #: keeps a table of entries: where a rebuild replays a view before switching it in.

@@ -8,7 +8,7 @@ from infra.config import Settings
 from infra.signing import Signer
 from infra.stored_events import StoredEvents
 from projections.backends import leaf_log_view
-from projections.integrity import LeafFollower
+from projections.leaf_log import LeafFollower
 from services.application.evidence.signer import store_signer
 from services.application.evidence.verification import Integrity
 from services.application.ledger import Ledger

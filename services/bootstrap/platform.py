@@ -22,7 +22,7 @@ from projections.documents import DocumentView
 from projections.entries import EntryProjection, EntryView
 from projections.follower import Follower, Projection
 from projections.governance import Governance
-from projections.integrity import INTEGRITY
+from projections.leaf_log import LEAF_LOG
 from projections.okr_state import OkrState
 from projections.rebuild import Rebuilt
 from projections.runner import AUDIT, GOVERNANCE, OKR_STATE, ProjectionRunner, ViewBehind
@@ -178,7 +178,7 @@ def build(settings: Settings | None = None) -> Platform:
         # The leaf log hashes the raw rows, not decoded events, so it is not one of PROJECTIONS.
         StoredEvents(ledger.recorder).guard_append_only()
         leaf_log = leaf_log_follower(ledger, settings)
-        followers[INTEGRITY] = leaf_log
+        followers[LEAF_LOG] = leaf_log
         secret = load_or_create_secret(settings.secret_key, settings.data_dir)
     private_secrets(settings.data_dir)
     access_list = AccessList(ledger.recorder, ledger.mapper, settings.token_refresh_seconds)

@@ -18,7 +18,7 @@ from projections import backends
 from projections.audit import AuditTrail
 from projections.documents import SQLiteDocumentView
 from projections.entries import SQLiteEntryView
-from projections.integrity import SQLiteLeafLogView
+from projections.leaf_log import SQLiteLeafLogView
 from projections.okr_state import OkrState
 from services.application.ledger import Ledger
 

@@ -4,7 +4,7 @@ that recomputes the tree from the raw event table, and inclusion proofs.
 Three records witness the history, each guarding the others:
 
 * the event table itself (append-only by trigger, and by privilege on PostgreSQL);
-* the leaf log (``projections/integrity.py``): each position's leaf hash as first seen;
+* the leaf log (``projections/leaf_log.py``): each position's leaf hash as first seen;
 * signed checkpoints, recorded in the store as ``Checkpoint.Signed`` events: the tree
   size, last position and root hash of the leaf log, signed with Ed25519 by a key whose
   public half the store records (``events.signing_keys``; verifying needs no private key).
@@ -45,7 +45,7 @@ from infra.logging import current_correlation_id, new_correlation_id
 from infra.merkle import Frontier, audit_path, leaf_hash, verify_inclusion
 from infra.signing import Signer
 from infra.stored_events import StoredEvents, StoredRow
-from projections.integrity import LeafFollower, LeafLogView, LeafRecord
+from projections.leaf_log import LeafFollower, LeafLogView, LeafRecord
 from services.application.errors import NotFound
 from services.application.evidence.checkpoints import VALID, SignedCheckpoint, recorded_checkpoints
 from services.application.evidence.keyring import Keyring, recorded_keys

@@ -35,7 +35,9 @@ from projections.follower import Follower, Projection
 
 log = structlog.get_logger(__name__)
 
-INTEGRITY = "integrity"
+LEAF_LOG = "integrity"
+"""The leaf log's projection name: it names its tables and tracking record in stores
+already written, so it keeps the name it was first given."""
 _TREE = ("merkle", "frontier")
 
 
@@ -60,7 +62,7 @@ class TreeHead:
 class LeafLog(Projection):
     """Turns stored rows (not decoded events) into leaves: a pure function of the bytes."""
 
-    name = INTEGRITY
+    name = LEAF_LOG
 
     def apply(self, event: Any, docs: DocumentBatch) -> None:
         if not isinstance(event, StoredRow) or not isinstance(docs, LeafBatch):
@@ -201,7 +203,7 @@ def _record(row: Any) -> LeafRecord:
 
 
 class SQLiteLeafLogView(LeafLogView, SQLiteDocumentView):
-    def __init__(self, datastore: SQLiteDatastore, projection: str = INTEGRITY) -> None:
+    def __init__(self, datastore: SQLiteDatastore, projection: str = LEAF_LOG) -> None:
         self.leaves_table = f"{projection}_leaves"
         super().__init__(datastore, projection)
 
@@ -214,7 +216,7 @@ class SQLiteLeafLogView(LeafLogView, SQLiteDocumentView):
 
 
 class PostgresLeafLogView(LeafLogView, PostgresDocumentView):
-    def __init__(self, datastore: PostgresDatastore, projection: str = INTEGRITY) -> None:
+    def __init__(self, datastore: PostgresDatastore, projection: str = LEAF_LOG) -> None:
         super().__init__(datastore, projection)
         self.leaves_table = f'"{self.datastore.schema}"."{projection}_leaves"'
         self.sql_create_statements.append(
