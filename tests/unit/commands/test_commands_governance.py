@@ -20,8 +20,6 @@ from ledger_doubles import (
     events_after,
     kinds,
     last_position,
-    memory_ledger,
-    plan_quarter,
 )
 from okr_builders import definition
 
@@ -33,21 +31,6 @@ from services.application import policies
 from services.application.errors import Forbidden, GuardrailViolation
 from services.application.ledger import Ledger
 from services.application.principals import Principal
-
-
-@pytest.fixture
-def point() -> FakeDecisionPoint:
-    return FakeDecisionPoint()
-
-
-@pytest.fixture
-def ledger(point: FakeDecisionPoint) -> Ledger:
-    return memory_ledger(point)
-
-
-@pytest.fixture
-def quarter(ledger: Ledger) -> Quarter:
-    return plan_quarter(ledger)
 
 
 @pytest.fixture

@@ -18,8 +18,6 @@ from ledger_doubles import (
     events_after,
     kinds,
     last_position,
-    memory_ledger,
-    plan_quarter,
 )
 from okr_builders import definition
 
@@ -36,22 +34,6 @@ from services.application.errors import (
     PolicyUnavailable,
 )
 from services.application.ledger import Ledger
-
-
-@pytest.fixture
-def point() -> FakeDecisionPoint:
-    return FakeDecisionPoint()
-
-
-@pytest.fixture
-def ledger(point: FakeDecisionPoint) -> Ledger:
-    return memory_ledger(point)
-
-
-@pytest.fixture
-def quarter(ledger: Ledger) -> Quarter:
-    return plan_quarter(ledger)
-
 
 # ---- the guard ---------------------------------------------------------------------------
 
