@@ -40,7 +40,7 @@ from infra.persistence import MAX_POSITION
 from infra.tokens import InvalidToken
 from projections.documents import Document, DocumentView
 from projections.entries import EntryView
-from projections.okr_state import alignment_tree, with_target
+from projections.okr_state import CYCLE, KEY_RESULT, OBJECTIVE, alignment_tree, with_target
 from projections.runner import AUDIT, GOVERNANCE, OKR_STATE
 from services.api.errors import POSITION_HEADER, WRITE_ERRORS, Unauthenticated
 from services.application.errors import NotFound, ProjectionBehind
@@ -165,25 +165,25 @@ class Reads:
         return sorted(found, key=lambda d: -int(d["position"]))[:limit]
 
     def cycle(self, ident: UUID) -> Document:
-        return self.one("cycle", ident)
+        return self.one(CYCLE, ident)
 
     def cycles(self) -> list[Document]:
-        return self.view.find("cycle")
+        return self.view.find(CYCLE)
 
     def cycle_tree(self, ident: UUID) -> Document:
         cycle = self.cycle(ident)
-        objectives = self._detailed(self.view.find("objective", cycle["id"]))
+        objectives = self._detailed(self.view.find(OBJECTIVE, cycle["id"]))
         return {**cycle, "objectives": alignment_tree(objectives)}
 
     def objective(self, ident: UUID) -> Document:
-        return self._detailed([self.one("objective", ident)])[0]
+        return self._detailed([self.one(OBJECTIVE, ident)])[0]
 
     def objectives(self, cycle_id: UUID | None) -> list[Document]:
         scope = self.cycle(cycle_id)["id"] if cycle_id else None
-        return self._detailed(self.view.find("objective", scope))
+        return self._detailed(self.view.find(OBJECTIVE, scope))
 
     def key_result(self, ident: UUID) -> Document:
-        return self.one("key_result", ident)
+        return self.one(KEY_RESULT, ident)
 
     def change_request(self, ident: UUID) -> Document:
         return with_target(self.one("change_request", ident))
@@ -198,7 +198,7 @@ class Reads:
         return [with_target(d) for d in found]
 
     def _detailed(self, objectives: Iterable[Document]) -> list[Document]:
-        return [{**o, "key_results": self.view.find("key_result", o["id"])} for o in objectives]
+        return [{**o, "key_results": self.view.find(KEY_RESULT, o["id"])} for o in objectives]
 
 
 MinPosition = Annotated[

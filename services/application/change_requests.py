@@ -101,7 +101,7 @@ class ChangeRequestCommands:
                 raise InvalidValue("these changes leave the objective as it is", field="changes")
             after = {**objective_doc(objective), **checked}
         allowed = self.guard.check(
-            self.store, principal, "change_request.request", "objective", objective.id,
+            self.store, principal, "change_request.request", TargetKind.OBJECTIVE, objective.id,
             objective_doc(objective), after, objective=objective, cycle=cycle,
         )  # fmt: skip
         stamp = self.store._stamp(principal)
@@ -129,7 +129,8 @@ class ChangeRequestCommands:
         _require_locked(cycle, "add the key result directly")
         checked = new_definition(definition)
         allowed = self.guard.check(
-            self.store, principal, "change_request.request", "key_result", None, None, checked,
+            self.store, principal, "change_request.request", TargetKind.KEY_RESULT,
+            None, None, checked,
             objective=objective, cycle=cycle, siblings=self.store.live_key_results(objective),
         )  # fmt: skip
         stamp = self.store._stamp(principal)
@@ -160,7 +161,8 @@ class ChangeRequestCommands:
         if checked["parent_id"] is not None:
             self.store.check_parent(cycle.id, UUID(checked["parent_id"]), None)
         allowed = self.guard.check(
-            self.store, principal, "change_request.request", "objective", None, None, checked,
+            self.store, principal, "change_request.request", TargetKind.OBJECTIVE,
+            None, None, checked,
             cycle=cycle,
         )  # fmt: skip
         stamp = self.store._stamp(principal)
@@ -209,7 +211,7 @@ class ChangeRequestCommands:
             cycle = self.store._load(Cycle, key_result.cycle_id, to_change=False)
             after = None if request.retire else {**key_result.definition, **changes}
             return Subject(
-                "key_result", key_result.id, cycle, objective, key_result,
+                TargetKind.KEY_RESULT, key_result.id, cycle, objective, key_result,
                 dict(key_result.definition), after,
                 list(self.store.live_key_results(objective, but=key_result.id)),
             )  # fmt: skip
@@ -220,12 +222,16 @@ class ChangeRequestCommands:
             cycle = self.store._load(Cycle, objective.cycle_id, to_change=realigns)
             if request.kind == ChangeKind.ADD_KEY_RESULT:
                 siblings = list(self.store.live_key_results(objective))
-                return Subject("key_result", None, cycle, objective, None, None, changes, siblings)
+                return Subject(
+                    TargetKind.KEY_RESULT, None, cycle, objective, None, None, changes, siblings
+                )
             before = objective_doc(objective)
             after = None if request.retire else {**before, **changes}
-            return Subject("objective", objective.id, cycle, objective, None, before, after)
+            return Subject(
+                TargetKind.OBJECTIVE, objective.id, cycle, objective, None, before, after
+            )
         cycle = self.store._load(Cycle, request.target_id, to_change=to_change)
-        return Subject("objective", None, cycle, None, None, None, changes)
+        return Subject(TargetKind.OBJECTIVE, None, cycle, None, None, None, changes)
 
     def _guard_decision(
         self, principal: Principal, action: str, request: ChangeRequest, subject: Subject

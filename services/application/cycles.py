@@ -8,6 +8,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from events import Cycle
+from events.values import TargetKind
 from services.application.guard import Guard
 from services.application.ledger_base import LedgerBase, Recorded, retry_on_conflict
 from services.application.principals import Principal, Role
@@ -28,7 +29,9 @@ class CycleCommands:
         stamp = self.store._stamp(principal)
         cycle = Cycle.open(name, starts_on, ends_on, stamp)
         after = {"name": cycle.name, "starts_on": str(starts_on), "ends_on": str(ends_on)}
-        allowed = self.guard.check(self.store, principal, "cycle.open", "cycle", None, None, after)
+        allowed = self.guard.check(
+            self.store, principal, "cycle.open", TargetKind.CYCLE, None, None, after
+        )
         return self.guard.commit(self.store, allowed, stamp, cycle)
 
     @retry_on_conflict
@@ -41,7 +44,7 @@ class CycleCommands:
         cycle.lock(stamp)
         key_results = [kr for o in store.live_objectives(cycle) for kr in store.live_key_results(o)]
         allowed = self.guard.check(
-            store, principal, "cycle.lock", "cycle", cycle.id, None, None,
+            store, principal, "cycle.lock", TargetKind.CYCLE, cycle.id, None, None,
             cycle=cycle, cycle_key_results=key_results,
         )  # fmt: skip
         return self.guard.commit(store, allowed, stamp, cycle)
@@ -55,7 +58,7 @@ class CycleCommands:
         cycle = store._load(Cycle, cycle_id)
         cycle.close(stamp)
         allowed = self.guard.check(
-            store, principal, "cycle.close", "cycle", cycle.id, None, None, cycle=cycle
+            store, principal, "cycle.close", TargetKind.CYCLE, cycle.id, None, None, cycle=cycle
         )
         scored: list[Aggregate] = []
         for objective in store.live_objectives(cycle, to_change=True):

@@ -21,6 +21,7 @@ from events import ChangeRequest, Cycle, KeyResult, Objective, Stamp
 from events.decision import ALLOWED, DENIED, ERROR, Decision, EventRef, pending_refs
 from events.identity import SYSTEM
 from events.policy import PolicyVersion
+from events.values import TargetKind
 from policies.bundle import PolicyBundle, input_digest
 from policies.decision_point import Ruling
 from policies.engine import PolicyError, PolicyTimeout, Violation
@@ -200,7 +201,7 @@ class Guard:
         """Guard a change to one objective: its definition before, and after (None when
         it is retired)."""
         return self.check(
-            store, principal, action, "objective", objective.id, objective_doc(objective),
+            store, principal, action, TargetKind.OBJECTIVE, objective.id, objective_doc(objective),
             after, objective=objective, cycle=cycle,
         )  # fmt: skip
 
@@ -216,8 +217,8 @@ class Guard:
     ) -> Allowed:
         """Guard a change to one key result's definition (revise, retire, request)."""
         return self.check(
-            store, principal, action, "key_result", key_result.id, dict(key_result.definition),
-            after, objective=objective, cycle=cycle,
+            store, principal, action, TargetKind.KEY_RESULT, key_result.id,
+            dict(key_result.definition), after, objective=objective, cycle=cycle,
             siblings=store.live_key_results(objective, but=key_result.id),
         )  # fmt: skip
 

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from events import Cycle, KeyResult, Objective
 from events.key_result_definition import OPTIONAL_FIELDS
+from events.values import TargetKind
 from services.application.guard import Guard
 from services.application.ledger_base import LedgerBase, Recorded, retry_on_conflict
 from services.application.principals import Principal
@@ -30,7 +31,7 @@ class KeyResultCommands:
         cycle.require_open()
         after = {**dict.fromkeys(OPTIONAL_FIELDS), **definition}
         allowed = self.guard.check(
-            store, principal, "key_result.add", "key_result", None, None, after,
+            store, principal, "key_result.add", TargetKind.KEY_RESULT, None, None, after,
             objective=objective, cycle=cycle, siblings=store.live_key_results(objective),
         )  # fmt: skip
         stamp = store._stamp(principal)
@@ -85,7 +86,7 @@ class KeyResultCommands:
         )
         after = {**key_result.definition, "value": value, "confidence": confidence}
         allowed = self.guard.check(
-            self.store, principal, "key_result.check_in", "key_result", key_result.id,
+            self.store, principal, "key_result.check_in", TargetKind.KEY_RESULT, key_result.id,
             key_result.definition, after, objective=objective, cycle=cycle,
         )  # fmt: skip
         stamp = self.store._stamp(principal)

@@ -6,6 +6,7 @@ from uuid import UUID
 
 from events import Commitment, Cycle, Level, Objective
 from events.identity import user_id_field
+from events.values import TargetKind
 from services.application.guard import Guard
 from services.application.guardrail_input import objective_doc
 from services.application.ledger_base import LedgerBase, Recorded, retry_on_conflict
@@ -42,7 +43,7 @@ class ObjectiveCommands:
             cycle_id, title, description, owner, level, commitment, parent_id, stamp
         )
         allowed = self.guard.check(
-            store, principal, "objective.create", "objective", None, None,
+            store, principal, "objective.create", TargetKind.OBJECTIVE, None, None,
             objective_doc(objective), cycle=cycle,
         )  # fmt: skip
         cycle.register_objective(objective.id, stamp)

@@ -9,6 +9,7 @@ from uuid import UUID
 from events import Cycle
 from events.decision import EventRef
 from events.errors import InvalidTransition, InvalidValue
+from events.values import TargetKind
 from projections.snapshot import (
     SNAPSHOT_FORMAT,
     CycleNotFound,
@@ -61,7 +62,7 @@ class SnapshotCommands:
         cycle = store._load(Cycle, cycle_id)
         cycle.require_sealable()  # refuse before reading the whole log for nothing
         allowed = self.guard.check(
-            store, principal, "cycle.seal", "cycle", cycle.id, None, None, cycle=cycle
+            store, principal, "cycle.seal", TargetKind.CYCLE, cycle.id, None, None, cycle=cycle
         )
         # The snapshot covers every event recorded so far; anything recorded between here
         # and the save below is after its position, so it cannot change what was sealed.
