@@ -139,7 +139,7 @@ class SwitchableGuard(Guard):
     ) -> Recorded:
         if self.guarded:
             return super().commit(store, allowed, stamp, subject, *others)
-        return store._save(subject, *others)
+        return store.record(subject, *others)
 
 
 class SwitchableLedger(Ledger):

@@ -68,7 +68,7 @@ class ChangeRequestCommands:
         )
         if not retire:
             key_result.proposed(changes)  # refuse at once what could never be applied
-        stamp = self.store._stamp(principal)
+        stamp = self.store.stamp(principal)
         request = ChangeRequest.request(
             key_result.id, changes, retire, reason, stamp,
             objective_id=objective.id, cycle_id=cycle.id,
@@ -86,11 +86,11 @@ class ChangeRequestCommands:
     ) -> Recorded:
         """Ask to change an objective's definition (title, description, owner, level,
         commitment, parent) or to retire it (its owner or an executive)."""
-        objective = self.store._load(Objective, objective_id, to_change=False)
+        objective = self.store.load(Objective, objective_id, to_change=False)
         principal.require_owner_or_executive(
             [objective.owner], to=f"request a change to objective {objective.title}"
         )
-        cycle = self.store._load(Cycle, objective.cycle_id, to_change=False)
+        cycle = self.store.load(Cycle, objective.cycle_id, to_change=False)
         _require_locked(cycle, "change the objective directly")
         after = None
         if not retire:
@@ -104,7 +104,7 @@ class ChangeRequestCommands:
             self.store, principal, "change_request.request", TargetKind.OBJECTIVE, objective.id,
             objective_doc(objective), after, objective=objective, cycle=cycle,
         )  # fmt: skip
-        stamp = self.store._stamp(principal)
+        stamp = self.store.stamp(principal)
         request = ChangeRequest.about(
             ChangeKind.RETIRE if retire else ChangeKind.REVISE, TargetKind.OBJECTIVE,
             objective.id, {} if retire else changes, reason, stamp,
@@ -121,11 +121,11 @@ class ChangeRequestCommands:
         reason: str | None,
     ) -> Recorded:
         """Ask to add a key result to an objective of a locked cycle."""
-        objective = self.store._load(Objective, objective_id, to_change=False)
+        objective = self.store.load(Objective, objective_id, to_change=False)
         principal.require_owner_or_executive(
             [objective.owner], to=f"request a key result for objective {objective.title}"
         )
-        cycle = self.store._load(Cycle, objective.cycle_id, to_change=False)
+        cycle = self.store.load(Cycle, objective.cycle_id, to_change=False)
         _require_locked(cycle, "add the key result directly")
         checked = new_definition(definition)
         allowed = self.guard.check(
@@ -133,7 +133,7 @@ class ChangeRequestCommands:
             None, None, checked,
             objective=objective, cycle=cycle, siblings=self.store.live_key_results(objective),
         )  # fmt: skip
-        stamp = self.store._stamp(principal)
+        stamp = self.store.stamp(principal)
         request = ChangeRequest.about(
             ChangeKind.ADD_KEY_RESULT, TargetKind.OBJECTIVE, objective.id, checked, reason,
             stamp, objective_id=objective.id, cycle_id=cycle.id,
@@ -156,7 +156,7 @@ class ChangeRequestCommands:
         checked.setdefault("description", "")
         checked.setdefault("parent_id", None)
         principal.require_objective_writer(checked["owner"], checked["level"])
-        cycle = self.store._load(Cycle, cycle_id, to_change=False)
+        cycle = self.store.load(Cycle, cycle_id, to_change=False)
         _require_locked(cycle, "create the objective directly")
         if checked["parent_id"] is not None:
             self.store.check_parent(cycle.id, UUID(checked["parent_id"]), None)
@@ -165,7 +165,7 @@ class ChangeRequestCommands:
             None, None, checked,
             cycle=cycle,
         )  # fmt: skip
-        stamp = self.store._stamp(principal)
+        stamp = self.store.stamp(principal)
         request = ChangeRequest.about(
             ChangeKind.ADD_OBJECTIVE, TargetKind.CYCLE, cycle.id, checked, reason, stamp,
             objective_id=None, cycle_id=cycle.id,
@@ -180,10 +180,10 @@ class ChangeRequestCommands:
     ) -> Recorded:
         """Approve and apply in one save: the approval, the change and "applied"."""
         principal.require_not_compliance("approve change requests")
-        request = self.store._load(ChangeRequest, change_request_id)
+        request = self.store.load(ChangeRequest, change_request_id)
         subject = self._subject(request, to_change=True)
         allowed = self._guard_decision(principal, "change_request.approve", request, subject)
-        stamp = self.store._stamp(principal)
+        stamp = self.store.stamp(principal)
         request.approve(stamp, reason)
         changed = self._apply(request, subject, stamp)
         request.mark_applied(stamp)
@@ -194,10 +194,10 @@ class ChangeRequestCommands:
         self, principal: Principal, change_request_id: UUID, reason: str | None = None
     ) -> Recorded:
         principal.require_not_compliance("reject change requests")
-        request = self.store._load(ChangeRequest, change_request_id)
+        request = self.store.load(ChangeRequest, change_request_id)
         subject = self._subject(request, to_change=False)
         allowed = self._guard_decision(principal, "change_request.reject", request, subject)
-        stamp = self.store._stamp(principal)
+        stamp = self.store.stamp(principal)
         request.reject(stamp, reason)
         return self.guard.commit(self.store, allowed, stamp, request)
 
@@ -206,9 +206,9 @@ class ChangeRequestCommands:
         definitions before and after as the guardrails judge them."""
         changes = request.changes
         if request.target_kind == TargetKind.KEY_RESULT:
-            key_result = self.store._load(KeyResult, request.target_id, to_change=to_change)
-            objective = self.store._load(Objective, key_result.objective_id, to_change=False)
-            cycle = self.store._load(Cycle, key_result.cycle_id, to_change=False)
+            key_result = self.store.load(KeyResult, request.target_id, to_change=to_change)
+            objective = self.store.load(Objective, key_result.objective_id, to_change=False)
+            cycle = self.store.load(Cycle, key_result.cycle_id, to_change=False)
             after = None if request.retire else {**key_result.definition, **changes}
             return Subject(
                 TargetKind.KEY_RESULT, key_result.id, cycle, objective, key_result,
@@ -216,10 +216,10 @@ class ChangeRequestCommands:
                 list(self.store.live_key_results(objective, but=key_result.id)),
             )  # fmt: skip
         if request.target_kind == TargetKind.OBJECTIVE:
-            objective = self.store._load(Objective, request.target_id, to_change=to_change)
+            objective = self.store.load(Objective, request.target_id, to_change=to_change)
             # A new parent is recorded on the cycle too (realignments serialise on it).
             realigns = to_change and "parent_id" in changes and request.kind == ChangeKind.REVISE
-            cycle = self.store._load(Cycle, objective.cycle_id, to_change=realigns)
+            cycle = self.store.load(Cycle, objective.cycle_id, to_change=realigns)
             if request.kind == ChangeKind.ADD_KEY_RESULT:
                 siblings = list(self.store.live_key_results(objective))
                 return Subject(
@@ -230,7 +230,7 @@ class ChangeRequestCommands:
             return Subject(
                 TargetKind.OBJECTIVE, objective.id, cycle, objective, None, before, after
             )
-        cycle = self.store._load(Cycle, request.target_id, to_change=to_change)
+        cycle = self.store.load(Cycle, request.target_id, to_change=to_change)
         return Subject(TargetKind.OBJECTIVE, None, cycle, None, None, None, changes)
 
     def _guard_decision(

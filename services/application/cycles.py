@@ -26,7 +26,7 @@ class CycleCommands:
         self, principal: Principal, name: str, starts_on: date, ends_on: date
     ) -> Recorded:
         principal.require(Role.EXECUTIVE, Role.ADMIN, to="open a cycle")
-        stamp = self.store._stamp(principal)
+        stamp = self.store.stamp(principal)
         cycle = Cycle.open(name, starts_on, ends_on, stamp)
         after = {"name": cycle.name, "starts_on": str(starts_on), "ends_on": str(ends_on)}
         allowed = self.guard.check(
@@ -39,8 +39,8 @@ class CycleCommands:
         """Lock the cycle; the guardrails see the latest confidence of every key result."""
         principal.require(Role.EXECUTIVE, Role.ADMIN, to="lock a cycle")
         store = self.store
-        cycle = store._load(Cycle, cycle_id)
-        stamp = store._stamp(principal)
+        cycle = store.load(Cycle, cycle_id)
+        stamp = store.stamp(principal)
         cycle.lock(stamp)
         key_results = [kr for o in store.live_objectives(cycle) for kr in store.live_key_results(o)]
         allowed = self.guard.check(
@@ -54,8 +54,8 @@ class CycleCommands:
         """Close the cycle and score every live key result and objective in one save."""
         principal.require(Role.EXECUTIVE, Role.ADMIN, to="close a cycle")
         store = self.store
-        stamp = store._stamp(principal)
-        cycle = store._load(Cycle, cycle_id)
+        stamp = store.stamp(principal)
+        cycle = store.load(Cycle, cycle_id)
         cycle.close(stamp)
         allowed = self.guard.check(
             store, principal, "cycle.close", TargetKind.CYCLE, cycle.id, None, None, cycle=cycle

@@ -159,7 +159,7 @@ class Guard:
             objective=objective, cycle=cycle, siblings=siblings,
             cycle_key_results=cycle_key_results, change_request=change_request,
         )  # fmt: skip
-        stamp = store._stamp(principal)
+        stamp = store.stamp(principal)
         objective_id = objective.id if objective is not None else None
         try:
             ruling = self._decide(store, document)
@@ -168,7 +168,7 @@ class Guard:
                 action, principal, target_kind, target_id, ERROR, stamp,
                 document=document, error=str(exc), objective_id=objective_id,
             )  # fmt: skip
-            recorded = store._save(failed)
+            recorded = store.record(failed)
             log.error("guardrails.unavailable", action=action, error=str(exc))
             refusal = PolicyTimedOut if isinstance(exc, PolicyTimeout) else PolicyUnavailable
             raise refusal(
@@ -180,7 +180,7 @@ class Guard:
                 action, principal, target_kind, target_id, DENIED, stamp,
                 ruling=ruling, document=document, objective_id=objective_id,
             )  # fmt: skip
-            recorded = store._save(denied)
+            recorded = store.record(denied)
             log.info(
                 "guardrails.denied", action=action, rules=[v.rule for v in ruling.verdict.deny]
             )
@@ -238,7 +238,7 @@ class Guard:
             objective_id = subject.id  # a new objective: the guard saw only its document
         covers = pending_refs((subject, *others))
         decision = allowed.decision(stamp, subject.id, objective_id, covers)
-        return store._save(subject, *others, decision, warnings=allowed.warnings)
+        return store.record(subject, *others, decision, warnings=allowed.warnings)
 
     def _decide(self, store: LedgerBase, document: Doc) -> Ruling:
         """Load the active version into the decision point if it is not the loaded one,
@@ -255,6 +255,6 @@ class Guard:
         self.decision_point.ensure(
             registry.active_number,
             registry.active_digest or "",
-            lambda: bundle_of(store._load(PolicyVersion, active_id, to_change=False)),
+            lambda: bundle_of(store.load(PolicyVersion, active_id, to_change=False)),
         )
         return self.decision_point.decide(document)

@@ -25,16 +25,16 @@ class KeyResultCommands:
         self, principal: Principal, objective_id: UUID, definition: dict[str, Any]
     ) -> Recorded:
         store = self.store
-        objective = store._load(Objective, objective_id)
+        objective = store.load(Objective, objective_id)
         principal.require_owner_or_executive([objective.owner], to="add key results here")
-        cycle = store._load(Cycle, objective.cycle_id, to_change=False)
+        cycle = store.load(Cycle, objective.cycle_id, to_change=False)
         cycle.require_open()
         after = {**dict.fromkeys(OPTIONAL_FIELDS), **definition}
         allowed = self.guard.check(
             store, principal, "key_result.add", TargetKind.KEY_RESULT, None, None, after,
             objective=objective, cycle=cycle, siblings=store.live_key_results(objective),
         )  # fmt: skip
-        stamp = store._stamp(principal)
+        stamp = store.stamp(principal)
         key_result = KeyResult.add(objective.id, cycle.id, definition, stamp, cycle.state)
         objective.attach_key_result(key_result.id, stamp)
         return self.guard.commit(store, allowed, stamp, key_result, objective)
@@ -54,7 +54,7 @@ class KeyResultCommands:
             self.store, principal, "key_result.revise", key_result, objective, cycle,
             {**key_result.definition, **changes},
         )  # fmt: skip
-        stamp = self.store._stamp(principal)
+        stamp = self.store.stamp(principal)
         key_result.revise(changes, reason, cycle.state, stamp)
         return self.guard.commit(self.store, allowed, stamp, key_result)
 
@@ -68,7 +68,7 @@ class KeyResultCommands:
         allowed = self.guard.check_key_result(
             self.store, principal, "key_result.retire", key_result, objective, cycle, None
         )
-        stamp = self.store._stamp(principal)
+        stamp = self.store.stamp(principal)
         key_result.retire(reason, cycle.state, stamp)
         return self.guard.commit(self.store, allowed, stamp, key_result)
 
@@ -89,7 +89,7 @@ class KeyResultCommands:
             self.store, principal, "key_result.check_in", TargetKind.KEY_RESULT, key_result.id,
             key_result.definition, after, objective=objective, cycle=cycle,
         )  # fmt: skip
-        stamp = self.store._stamp(principal)
+        stamp = self.store.stamp(principal)
         key_result.check_in(value, confidence, note, cycle.state, stamp)
         return self.guard.commit(self.store, allowed, stamp, key_result)
 

@@ -102,8 +102,9 @@ def retry_on_conflict(command: Callable[P, Recorded]) -> Callable[P, Recorded]:
 class LedgerBase(Application[UUID]):
     """The event-sourced application all okrgov commands run in (one store).
 
-    ``_load``, ``_stamp`` and ``_save`` keep their names: the evidence commands call them
-    too. The other helpers are public: the command modules beside the ledger use them."""
+    Its helpers are public: the command modules beside the ledger (``cycles``,
+    ``objectives``, ...) and the evidence commands share them as one unit of work:
+    ``load`` an aggregate, ``stamp`` who acts, ``record`` a command's events in one save."""
 
     #: How long a command retries a conflict before answering 409 (see retry_on_conflict).
     conflict_budget_seconds = CONFLICT_BUDGET_SECONDS
@@ -112,7 +113,7 @@ class LedgerBase(Application[UUID]):
         super().__init__(*args, **kwargs)
         self.subject_locks = SubjectLocks()
 
-    def _load(self, cls: type[A], ident: UUID, *, to_change: bool = True) -> A:
+    def load(self, cls: type[A], ident: UUID, *, to_change: bool = True) -> A:
         """Load an aggregate. One that is only read (``to_change=False``) comes straight
         from the cache without the deep copy that protects the cache from mutation."""
         try:
@@ -132,7 +133,7 @@ class LedgerBase(Application[UUID]):
                 raise InvalidValue("this alignment would form a loop", field="parent_id")
             seen.add(current)
             try:
-                parent = self._load(Objective, current, to_change=False)
+                parent = self.load(Objective, current, to_change=False)
             except NotFound:
                 raise InvalidValue(
                     f"parent objective {current} does not exist", field="parent_id"
@@ -145,14 +146,14 @@ class LedgerBase(Application[UUID]):
 
     def key_result_context(self, key_result_id: UUID) -> tuple[KeyResult, Objective, Cycle]:
         """A key result with its objective and cycle, which commands on it only read."""
-        key_result = self._load(KeyResult, key_result_id)
-        objective = self._load(Objective, key_result.objective_id, to_change=False)
-        cycle = self._load(Cycle, key_result.cycle_id, to_change=False)
+        key_result = self.load(KeyResult, key_result_id)
+        objective = self.load(Objective, key_result.objective_id, to_change=False)
+        cycle = self.load(Cycle, key_result.cycle_id, to_change=False)
         return key_result, objective, cycle
 
     def live_objectives(self, cycle: Cycle, to_change: bool = False) -> Iterator[Objective]:
         for objective_id in cycle.objective_ids:
-            objective = self._load(Objective, objective_id, to_change=to_change)
+            objective = self.load(Objective, objective_id, to_change=to_change)
             if not objective.retired:
                 yield objective
 
@@ -161,7 +162,7 @@ class LedgerBase(Application[UUID]):
     ) -> Iterator[KeyResult]:
         for key_result_id in objective.key_result_ids:
             if key_result_id != but:
-                key_result = self._load(KeyResult, key_result_id, to_change=to_change)
+                key_result = self.load(KeyResult, key_result_id, to_change=to_change)
                 if not key_result.retired:
                     yield key_result
 
@@ -171,10 +172,10 @@ class LedgerBase(Application[UUID]):
         registry: PolicyRegistry = self.repository.get(REGISTRY_ID, deepcopy_from_cache=False)
         return registry
 
-    def _stamp(self, principal: Principal) -> Stamp:
+    def stamp(self, principal: Principal) -> Stamp:
         return Stamp(principal.user, current_correlation_id() or new_correlation_id())
 
-    def _save(
+    def record(
         self, subject: Aggregate, *others: Aggregate, warnings: Sequence[dict[str, str]] = ()
     ) -> Recorded:
         # One save() for the whole command, its events in the order they happened across

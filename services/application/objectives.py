@@ -35,8 +35,8 @@ class ObjectiveCommands:
     ) -> Recorded:
         principal.require_objective_writer(user_id_field(owner, "owner"), level)
         store = self.store
-        stamp = store._stamp(principal)
-        cycle = store._load(Cycle, cycle_id)
+        stamp = store.stamp(principal)
+        cycle = store.load(Cycle, cycle_id)
         cycle.require_open()
         store.check_parent(cycle_id, parent_id, None)
         objective = Objective.create(
@@ -67,7 +67,7 @@ class ObjectiveCommands:
         allowed = self.guard.check_objective(
             self.store, principal, "objective.revise", objective, cycle, after
         )
-        stamp = self.store._stamp(principal)
+        stamp = self.store.stamp(principal)
         objective.revise(title, description, reason, stamp, cycle.state)
         return self.guard.commit(self.store, allowed, stamp, objective)
 
@@ -80,7 +80,7 @@ class ObjectiveCommands:
         allowed = self.guard.check_objective(
             self.store, principal, "objective.reown", objective, cycle, after
         )
-        stamp = self.store._stamp(principal)
+        stamp = self.store.stamp(principal)
         objective.reown(owner, reason, stamp, cycle.state)
         return self.guard.commit(self.store, allowed, stamp, objective)
 
@@ -97,13 +97,13 @@ class ObjectiveCommands:
         # The cycle records the new alignment too: realignments (and creations) within one
         # cycle then serialise on it, so two racing realignments cannot form a loop that
         # each check alone would have refused.
-        cycle = store._load(Cycle, cycle.id)
+        cycle = store.load(Cycle, cycle.id)
         store.check_parent(cycle.id, parent_id, objective.id)
         after = {**objective_doc(objective), "parent_id": str(parent_id) if parent_id else None}
         allowed = self.guard.check_objective(
             store, principal, "objective.realign", objective, cycle, after
         )
-        stamp = store._stamp(principal)
+        stamp = store.stamp(principal)
         objective.realign(parent_id, reason, stamp, cycle.state)
         cycle.record_alignment(objective.id, parent_id, stamp)
         return self.guard.commit(store, allowed, stamp, objective, cycle)
@@ -116,7 +116,7 @@ class ObjectiveCommands:
         allowed = self.guard.check_objective(
             self.store, principal, "objective.retire", objective, cycle, None
         )
-        stamp = self.store._stamp(principal)
+        stamp = self.store.stamp(principal)
         objective.retire(reason, stamp, cycle.state)
         return self.guard.commit(self.store, allowed, stamp, objective)
 
@@ -125,8 +125,8 @@ class ObjectiveCommands:
     ) -> tuple[Objective, Cycle]:
         """The objective to change, if the principal may (its owner or an executive) and
         its cycle is still open."""
-        objective = self.store._load(Objective, objective_id)
+        objective = self.store.load(Objective, objective_id)
         principal.require_owner_or_executive([objective.owner], to=f"{to}: {objective.title}")
-        cycle = self.store._load(Cycle, objective.cycle_id, to_change=False)
+        cycle = self.store.load(Cycle, objective.cycle_id, to_change=False)
         cycle.require_open()
         return objective, cycle

@@ -68,7 +68,7 @@ class PolicyCommands:
         version.approve(stamp, seed=True)
         registry.activate(version, stamp)
         try:
-            self.store._save(registry, version)
+            self.store.record(registry, version)
         except IntegrityError:
             return False
         return True
@@ -96,30 +96,30 @@ class PolicyCommands:
         self, principal: Principal, bundle: PolicyBundle, description: str
     ) -> Recorded:
         """Record a proposal whose checks have passed (or that a test records as is)."""
-        stamp = self.store._stamp(principal)
+        stamp = self.store.stamp(principal)
         registry = self._load_registry()
         version = PolicyVersion.propose(
             registry.next_number, bundle.modules, bundle.data, description, bundle.digest(),
             stamp, bundle.tests,
         )  # fmt: skip
         registry.number(version, stamp)
-        return self.store._save(version, registry)
+        return self.store.record(version, registry)
 
     @retry_on_conflict
     def approve_policy(self, principal: Principal, policy_id: UUID) -> Recorded:
         """Activate a proposed version and retire the active one, in one save."""
         principal.require(Role.RISK_OFFICER, to="approve a policy version")
-        stamp = self.store._stamp(principal)
-        version = self.store._load(PolicyVersion, policy_id)
+        stamp = self.store.stamp(principal)
+        version = self.store.load(PolicyVersion, policy_id)
         registry = self._load_registry()
         version.approve(stamp)
         retired: list[PolicyVersion] = []
         if registry.active_id is not None:
-            previous = self.store._load(PolicyVersion, registry.active_id)
+            previous = self.store.load(PolicyVersion, registry.active_id)
             previous.retire(version.number, stamp)
             retired.append(previous)
         registry.activate(version, stamp)
-        return self.store._save(version, registry, *retired)
+        return self.store.record(version, registry, *retired)
 
     def simulate_policy(
         self,
@@ -145,10 +145,10 @@ class PolicyCommands:
             refusal="only risk officers, executives and compliance simulate policies",
         )
         store = self.store
-        proposed = store._load(PolicyVersion, policy_id, to_change=False)
-        cycle = store._load(Cycle, cycle_id, to_change=False)
+        proposed = store.load(PolicyVersion, policy_id, to_change=False)
+        cycle = store.load(Cycle, cycle_id, to_change=False)
         registry = store.registry()
-        active = store._load(PolicyVersion, registry.active_id, to_change=False)  # type: ignore[arg-type]
+        active = store.load(PolicyVersion, registry.active_id, to_change=False)  # type: ignore[arg-type]
         key_results: dict[str, KeyResult] = {}
         documents = []
         for objective in store.live_objectives(cycle):
@@ -161,7 +161,7 @@ class PolicyCommands:
                 )  # fmt: skip
                 key_results[str(key_result.id)] = key_result
                 documents.append({"id": str(key_result.id), "input": canonical_json(document)})
-        attempts = [store._load(Decision, ident, to_change=False) for ident in denied]
+        attempts = [store.load(Decision, ident, to_change=False) for ident in denied]
         replayable = [a for a in attempts if a.outcome == DENIED and a.input is not None]
         report = run_whatif(
             self.reviews,
@@ -191,7 +191,7 @@ class PolicyCommands:
         }
 
     def _load_registry(self) -> PolicyRegistry:
-        return self.store._load(PolicyRegistry, REGISTRY_ID)
+        return self.store.load(PolicyRegistry, REGISTRY_ID)
 
 
 def _rules(verdict: dict[str, Any]) -> dict[str, set[str]]:

@@ -59,7 +59,7 @@ class SnapshotCommands:
         position and digest; only a closed cycle, and only once."""
         principal.require(Role.EXECUTIVE, Role.ADMIN, to="seal a cycle")
         store = self.store
-        cycle = store._load(Cycle, cycle_id)
+        cycle = store.load(Cycle, cycle_id)
         cycle.require_sealable()  # refuse before reading the whole log for nothing
         allowed = self.guard.check(
             store, principal, "cycle.seal", TargetKind.CYCLE, cycle.id, None, None, cycle=cycle
@@ -70,14 +70,14 @@ class SnapshotCommands:
         snapshot = snapshot_at(store.recorder, store.mapper, cycle.id, position)
         assert snapshot.through is not None  # the cycle's own events were read
         through = (snapshot.through.originator_id, snapshot.through.originator_version)
-        stamp = store._stamp(principal)
+        stamp = store.stamp(principal)
         cycle.seal(position, snapshot.digest, SNAPSHOT_FORMAT, through, stamp)
         return self.guard.commit(store, allowed, stamp, cycle)
 
     def snapshot(self, principal: Principal, cycle_id: UUID, as_of: AsOf = None) -> Snapshot:
         """The cycle as it stood at a position or moment (default: now)."""
         _require_reader(principal)
-        cycle = self.store._load(Cycle, cycle_id, to_change=False)
+        cycle = self.store.load(Cycle, cycle_id, to_change=False)
         position = self._position(as_of)
         try:
             return snapshot_at(self.store.recorder, self.store.mapper, cycle.id, position)
@@ -93,7 +93,7 @@ class SnapshotCommands:
         position."""
         _require_reader(principal)
         store = self.store
-        cycle = store._load(Cycle, cycle_id, to_change=False)
+        cycle = store.load(Cycle, cycle_id, to_change=False)
         cycle.require_sealed()
         assert cycle.sealed_position is not None and cycle.sealed_digest is not None
         assert cycle.sealed_through is not None

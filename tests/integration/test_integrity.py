@@ -303,7 +303,7 @@ def test_a_checkpoint_naming_the_store_key_with_a_foreign_signature_is_a_bad_sig
         stamp=Stamp("intruder", "c-1"),
         reason="forged",
     )
-    recorded = history.platform.ledger._save(forged)
+    recorded = history.platform.ledger.record(forged)
     report = history.integrity.verify()
     assert report.rows_intact and report.status == "rogue_checkpoints"
     [rogue] = report.rogue_checkpoints
@@ -326,7 +326,7 @@ def test_a_checkpoint_without_a_signature_is_named_unsigned(history: History) ->
         stamp=Stamp("intruder", "c-1"),
         reason="forged",
     )
-    recorded = history.platform.ledger._save(unsigned)
+    recorded = history.platform.ledger.record(unsigned)
     report = history.integrity.verify()
     assert report.rows_intact and report.status == "rogue_checkpoints"
     assert [(c.position, c.status) for c in report.rogue_checkpoints] == [

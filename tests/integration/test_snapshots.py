@@ -105,10 +105,10 @@ def test_a_seal_the_events_do_not_reproduce_is_reported(platform: Platform) -> N
     truth = ledger.snapshot(EXEC, cycle_id)
     assert truth.through is not None
     # A seal written around the command, with a digest the events do not give.
-    cycle = ledger._load(Cycle, cycle_id)
+    cycle = ledger.load(Cycle, cycle_id)
     through = (truth.through.originator_id, truth.through.originator_version)
-    cycle.seal(truth.position, "0" * 64, SNAPSHOT_FORMAT, through, ledger._stamp(EXEC))
-    ledger._save(cycle)
+    cycle.seal(truth.position, "0" * 64, SNAPSHOT_FORMAT, through, ledger.stamp(EXEC))
+    ledger.record(cycle)
     check = ledger.verify_seal(EXEC, cycle_id)
     assert not check.matches
     assert (check.sealed_digest, check.recomputed_digest) == ("0" * 64, truth.digest)

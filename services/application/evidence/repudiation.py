@@ -32,22 +32,22 @@ class Repudiations:
     def request(self, principal: Principal, position: int, reason: str | None) -> Recorded:
         principal.require(*REPUDIATORS, to="ask to repudiate a checkpoint")
         checkpoint, verifies = self._checkpoint_at(position)
-        checkpoint.request_repudiation(self.ledger._stamp(principal), reason, verifies=verifies)
-        return self.ledger._save(checkpoint)
+        checkpoint.request_repudiation(self.ledger.stamp(principal), reason, verifies=verifies)
+        return self.ledger.record(checkpoint)
 
     @retry_on_conflict
     def approve(self, principal: Principal, position: int, reason: str | None = None) -> Recorded:
         principal.require(*REPUDIATORS, to="approve a repudiation")
         checkpoint, _ = self._checkpoint_at(position)
-        checkpoint.approve_repudiation(self.ledger._stamp(principal), reason)
-        return self.ledger._save(checkpoint)
+        checkpoint.approve_repudiation(self.ledger.stamp(principal), reason)
+        return self.ledger.record(checkpoint)
 
     @retry_on_conflict
     def reject(self, principal: Principal, position: int, reason: str | None = None) -> Recorded:
         principal.require(*REPUDIATORS, to="reject a repudiation")
         checkpoint, _ = self._checkpoint_at(position)
-        checkpoint.reject_repudiation(self.ledger._stamp(principal), reason)
-        return self.ledger._save(checkpoint)
+        checkpoint.reject_repudiation(self.ledger.stamp(principal), reason)
+        return self.ledger.record(checkpoint)
 
     def checkpoint(self, position: int) -> SignedCheckpoint:
         """The checkpoint recorded at ``position``, judged, with its repudiation."""
@@ -72,4 +72,4 @@ class Repudiations:
         verdict = judged(position, event, recorded_keys(self.ledger))
         ident = event.originator_id
         assert isinstance(ident, UUID)
-        return self.ledger._load(Checkpoint, ident), verdict.signature_valid
+        return self.ledger.load(Checkpoint, ident), verdict.signature_valid

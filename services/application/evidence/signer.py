@@ -83,7 +83,7 @@ def _introduce_genesis(ledger: LedgerBase, signer: Signer, source: str) -> None:
     )
     stamp = Stamp(SYSTEM_ACTOR, current_correlation_id() or new_correlation_id())
     try:
-        recorded = ledger._save(
+        recorded = ledger.record(
             SigningKeys.genesis(signer.fingerprint, signer.public_key_b64, stamp, reason)
         )
     except IntegrityError:

@@ -227,7 +227,7 @@ class Integrity:
             checkpoint_id=checkpoint_id,
         )
         try:
-            recorded = self.ledger._save(checkpoint)
+            recorded = self.ledger.record(checkpoint)
         except IntegrityError:
             return None  # another process signed this periodic slot first
         log.info("integrity.checkpoint", tree_size=head.size, last_position=head.last_position)

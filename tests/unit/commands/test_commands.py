@@ -69,7 +69,7 @@ def test_a_denied_command_records_the_denial_and_nothing_else(
     assert events[0].outcome == DENIED
     assert [v["rule"] for v in events[0].deny] == ["no_pay_link"]
     assert refused.value.position == last_position(ledger)
-    objective = ledger._load(Objective, quarter.objective.id, to_change=False)
+    objective = ledger.load(Objective, quarter.objective.id, to_change=False)
     assert len(objective.key_result_ids) == 1
 
 
@@ -175,7 +175,7 @@ def test_close_scores_every_live_key_result_and_objective_in_one_save(
         "Cycle.Closed", "Decision.Recorded", "KeyResult.Scored", "Objective.Scored",
     ]  # fmt: skip
     assert closed.position == last_position(ledger)
-    key_result = ledger._load(KeyResult, quarter.key_result.id, to_change=False)
+    key_result = ledger.load(KeyResult, quarter.key_result.id, to_change=False)
     assert key_result.score == 1.0
     with pytest.raises(Forbidden):
         ledger.close_cycle(TOM, quarter.cycle.id)
@@ -280,7 +280,7 @@ def test_add_key_result_attaches_it_and_shows_the_guard_its_siblings(
     assert asked["action"] == "key_result.add"
     assert [s["id"] for s in asked["siblings"]] == [str(quarter.key_result.id)]
     assert asked["objective"]["id"] == str(quarter.objective.id)
-    key_result = ledger._load(KeyResult, added.id, to_change=False)
+    key_result = ledger.load(KeyResult, added.id, to_change=False)
     assert key_result.title == "Fewer errors"
 
 
@@ -336,7 +336,7 @@ def test_a_command_that_loses_a_race_is_retried_from_fresh_state(
 
     monkeypatch.setattr(ledger, "key_result_context", load_then_lose_the_race)
     ledger.check_in(TOM, quarter.key_result.id, 12, 0.5, "the stale writer")
-    key_result = ledger._load(KeyResult, quarter.key_result.id, to_change=False)
+    key_result = ledger.load(KeyResult, quarter.key_result.id, to_change=False)
     assert [c[2] for c in key_result.check_ins] == ["the other writer", "the stale writer"]
 
 
@@ -359,5 +359,5 @@ def test_a_race_lost_past_the_budget_answers_conflict_and_records_nothing(
     monkeypatch.setattr(ledger, "key_result_context", always_lose)
     with pytest.raises(Conflict):
         ledger.check_in(TOM, quarter.key_result.id, 12, 0.5, "never lands")
-    key_result = ledger._load(KeyResult, quarter.key_result.id, to_change=False)
+    key_result = ledger.load(KeyResult, quarter.key_result.id, to_change=False)
     assert {c[2] for c in key_result.check_ins} == {"always first"}

@@ -69,7 +69,7 @@ def test_approving_a_key_result_change_applies_it_in_the_same_save(
         "Decision.Recorded",
     ]  # fmt: skip
     assert point.asked[-1]["change_request"]["id"] == str(requested.id)
-    key_result = ledger._load(KeyResult, locked.key_result.id, to_change=False)
+    key_result = ledger.load(KeyResult, locked.key_result.id, to_change=False)
     assert key_result.target == 10.0
     with pytest.raises(InvalidTransition):
         ledger.reject_change(EXEC, requested.id)
@@ -84,7 +84,7 @@ def test_a_denied_approval_records_the_denial_and_changes_nothing(
     with pytest.raises(GuardrailViolation):
         ledger.approve_change(LENA, requested.id)
     assert kinds(events_after(ledger, before)) == ["Decision.Recorded"]
-    key_result = ledger._load(KeyResult, locked.key_result.id, to_change=False)
+    key_result = ledger.load(KeyResult, locked.key_result.id, to_change=False)
     assert not key_result.retired
 
 
@@ -116,7 +116,7 @@ def test_an_objective_change_is_requested_and_applied(
     before = last_position(ledger)
     ledger.approve_change(RAJ, requested.id)
     assert "Objective.Amended" in kinds(events_after(ledger, before))
-    objective = ledger._load(Objective, ident, to_change=False)
+    objective = ledger.load(Objective, ident, to_change=False)
     assert objective.owner == "lena"
 
 
@@ -149,7 +149,7 @@ def test_a_new_objective_is_requested_and_created_on_approval(
         "ChangeRequest.Approved", "Objective.Created", "Cycle.ObjectiveRegistered",
         "ChangeRequest.Applied", "Decision.Recorded",
     ]  # fmt: skip
-    cycle = ledger._load(Cycle, locked.cycle.id, to_change=False)
+    cycle = ledger.load(Cycle, locked.cycle.id, to_change=False)
     assert len(cycle.objective_ids) == 2
 
 
