@@ -10,14 +10,14 @@ policy version and records its decisions through that store's unit of work."""
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, Unpack
 from uuid import UUID
 
 import structlog
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
-from events import ChangeRequest, Cycle, KeyResult, Objective, Stamp
+from events import Cycle, KeyResult, Objective, Stamp
 from events.decision import ALLOWED, DENIED, ERROR, Decision, EventRef, pending_refs
 from events.identity import SYSTEM
 from events.policy import PolicyVersion
@@ -26,7 +26,7 @@ from policies.bundle import PolicyBundle, input_digest
 from policies.decision_point import Ruling
 from policies.engine import PolicyError, PolicyTimeout, Violation
 from services.application.errors import GuardrailViolation, PolicyTimedOut, PolicyUnavailable
-from services.application.guardrail_input import Doc, build_input, objective_doc
+from services.application.guardrail_input import Context, Doc, build_input, objective_doc
 from services.application.ledger_base import LedgerBase, Recorded
 from services.application.principals import Principal
 
@@ -146,20 +146,12 @@ class Guard:
         target_id: UUID | None,
         before: Doc | None,
         after: Doc | None,
-        *,
-        objective: Objective | None = None,
-        cycle: Cycle | None = None,
-        siblings: Iterable[KeyResult] = (),
-        cycle_key_results: Iterable[KeyResult] = (),
-        change_request: ChangeRequest | None = None,
+        **context: Unpack[Context],
     ) -> Allowed:
         """Ask the decision point; record and raise a denial or an engine failure."""
-        document = build_input(
-            action, principal, target_kind, target_id, before, after,
-            objective=objective, cycle=cycle, siblings=siblings,
-            cycle_key_results=cycle_key_results, change_request=change_request,
-        )  # fmt: skip
+        document = build_input(action, principal, target_kind, target_id, before, after, **context)
         stamp = store.stamp(principal)
+        objective = context.get("objective")
         objective_id = objective.id if objective is not None else None
         try:
             ruling = self._decide(store, document)

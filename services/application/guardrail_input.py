@@ -3,7 +3,7 @@ who acts, on what, the resource before and after, and the context the rules read
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict, Unpack
 from uuid import UUID
 
 from events import ChangeRequest, Cycle, KeyResult, Objective
@@ -54,6 +54,17 @@ def change_request_doc(request: ChangeRequest) -> Doc:
     }
 
 
+class Context(TypedDict, total=False):
+    """What the rules read beside the resource: the objective and cycle it sits in, its
+    sibling key results, every key result of the cycle (to lock it), the change request."""
+
+    objective: Objective | None
+    cycle: Cycle | None
+    siblings: Iterable[KeyResult]
+    cycle_key_results: Iterable[KeyResult]
+    change_request: ChangeRequest | None
+
+
 def build_input(
     action: str,
     principal: Principal,
@@ -61,13 +72,10 @@ def build_input(
     ident: UUID | None,
     before: Doc | None,
     after: Doc | None,
-    *,
-    objective: Objective | None = None,
-    cycle: Cycle | None = None,
-    siblings: Iterable[KeyResult] = (),
-    cycle_key_results: Iterable[KeyResult] = (),
-    change_request: ChangeRequest | None = None,
+    **context: Unpack[Context],
 ) -> Doc:
+    objective, cycle = context.get("objective"), context.get("cycle")
+    change_request = context.get("change_request")
     return {
         "action": action,
         "actor": {"id": principal.user, "roles": sorted(r.value for r in principal.roles)},
@@ -78,7 +86,7 @@ def build_input(
             "after": after,
         },
         "objective": objective_doc(objective) if objective else None,
-        "siblings": [key_result_doc(k) for k in siblings],
+        "siblings": [key_result_doc(k) for k in context.get("siblings", ())],
         "cycle": cycle_doc(cycle) if cycle else None,
         "cycle_key_results": [
             {
@@ -86,7 +94,7 @@ def build_input(
                 "objective_id": str(k.objective_id),
                 "confidence": k.check_ins[-1][1] if k.check_ins else None,
             }
-            for k in cycle_key_results
+            for k in context.get("cycle_key_results", ())
         ],
         "change_request": change_request_doc(change_request) if change_request else None,
         "time": datetime.now(UTC).isoformat(),
