@@ -6,17 +6,21 @@ in a worker process under the time budgets of the configuration. One line per ch
 (``PASS name`` or ``FAIL name: why``), what was checked, then ``N passed, M failed``."""
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from infra.config import Settings
-from policies.bundle import load_bundle
+from policies.bundle import SHIPPED_BUNDLE_DIR, load_bundle
 from policies.engine import PolicyCompileError, PolicyError
 from policies.proposal_checks import INVARIANT, TEST, CheckResult, check_proposal
 from services.bootstrap import policy_reviews
+from services.cli.context import configured
+
+policy_app = typer.Typer(help="Guardrail policies.", no_args_is_help=True)
 
 
-def policy_test(settings: Settings, directory: Path) -> None:
+def run_policy_checks(settings: Settings, directory: Path) -> None:
     """Print every check's result; exit 1 when one fails (or the bundle has no tests of
     its own), 2 when the bundle cannot be read or compiled."""
     reviews = policy_reviews(settings)
@@ -51,3 +55,16 @@ def _summary(results: list[CheckResult]) -> str:
     invariants = sum(r.kind == INVARIANT for r in results)
     others = len(results) - tests - invariants
     return f"{tests} tests of the bundle, {invariants} invariant tests, {others} other checks"
+
+
+@policy_app.command("test")
+def policy_test(
+    ctx: typer.Context,
+    directory: Annotated[
+        Path, typer.Argument(help="A bundle directory; the shipped bundle by default.")
+    ] = SHIPPED_BUNDLE_DIR,
+) -> None:
+    """Run the checks a proposal passes: every test_ rule of the bundle's *_test.rego
+    files (as `opa test` does), the shipped invariant tests and the settings the rules
+    read, each under the time budget."""
+    run_policy_checks(configured(ctx).settings, directory)
