@@ -48,5 +48,6 @@ policy-test: venv
 	$(BIN)/okrgov policy test $(DIR)
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis \
+		.grimp_cache .import_linter_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
