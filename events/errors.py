@@ -23,6 +23,15 @@ class Remedy(StrEnum):
     """File a change request (after lock, the only way a commitment changes)."""
 
 
+class NotFound(LookupError):
+    """No aggregate, or no document of a read model, of that kind with that id."""
+
+    def __init__(self, kind: str, ident: object) -> None:
+        super().__init__(f"{kind} {ident} not found")
+        self.kind = kind
+        self.ident = ident
+
+
 class DomainError(Exception):
     """A command broke a rule of the domain; nothing was recorded."""
 

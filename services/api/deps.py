@@ -35,7 +35,7 @@ import structlog
 from fastapi import Depends, Header, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from events.errors import InvalidValue
+from events.errors import InvalidValue, NotFound
 from infra.persistence import MAX_POSITION
 from infra.tokens import InvalidToken
 from projections.documents import Document, DocumentView
@@ -43,7 +43,7 @@ from projections.entries import EntryView
 from projections.okr_state import CYCLE, KEY_RESULT, OBJECTIVE, alignment_tree, with_target
 from projections.runner import AUDIT, GOVERNANCE, OKR_STATE
 from services.api.errors import POSITION_HEADER, WRITE_ERRORS, Unauthenticated
-from services.application.errors import NotFound, ProjectionBehind
+from services.application.errors import ProjectionBehind
 from services.application.ledger import Ledger, Recorded
 from services.application.principals import Principal
 from services.bootstrap import Platform

@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from events.errors import ChangeNeedsApproval, DomainError, Remedy, RuleKind, SelfApproval
+from events.errors import ChangeNeedsApproval, DomainError, NotFound, Remedy, RuleKind, SelfApproval
 from policies.engine import PolicyCompileError, PolicyError, PolicyTimeout
 from policies.proposal_checks import CheckResult, PolicyChecksFailed
 from policies.review import ReviewsBusy, ReviewTimeout
@@ -26,7 +26,6 @@ from services.application.errors import (
     Conflict,
     Forbidden,
     GuardrailViolation,
-    NotFound,
     PolicyTimedOut,
     PolicyUnavailable,
     ProjectionBehind,

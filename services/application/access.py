@@ -21,11 +21,11 @@ from eventsourcing.utils import get_topic
 
 from events import Stamp
 from events.access import AccessToken
+from events.errors import NotFound
 from events.identity import SYSTEM, canonical_user_id, is_canonical_user_id
 from infra.keyset import keyset_pages
 from infra.logging import current_correlation_id, new_correlation_id
 from infra.tokens import InvalidToken, TokenSigner
-from services.application.errors import NotFound
 from services.application.ledger_base import Recorded, retry_on_conflict
 from services.application.principals import Principal, Role
 

@@ -1,13 +1,5 @@
-"""Errors of the application layer; mapped to HTTP status codes in one place (api/errors)."""
-
-
-class NotFound(Exception):
-    """No aggregate of that kind with that id."""
-
-    def __init__(self, kind: str, ident: object) -> None:
-        super().__init__(f"{kind} {ident} not found")
-        self.kind = kind
-        self.ident = ident
+"""Errors of the application layer; mapped to HTTP status codes in one place (api/errors).
+(A lookup that finds nothing is ``events.errors.NotFound``: the read models raise it too.)"""
 
 
 class Forbidden(Exception):

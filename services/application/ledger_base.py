@@ -20,10 +20,10 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from events import Cycle, KeyResult, Objective, Stamp
-from events.errors import InvalidValue
+from events.errors import InvalidValue, NotFound
 from events.policy import REGISTRY_ID, PolicyRegistry
 from infra.logging import correlated, current_correlation_id, new_correlation_id
-from services.application.errors import Conflict, NotFound
+from services.application.errors import Conflict
 from services.application.principals import Principal
 
 log = structlog.get_logger(__name__)

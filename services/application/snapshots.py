@@ -8,7 +8,7 @@ from uuid import UUID
 
 from events import Cycle
 from events.decision import EventRef
-from events.errors import InvalidTransition, InvalidValue
+from events.errors import InvalidTransition, InvalidValue, NotFound
 from events.values import TargetKind
 from projections.snapshot import (
     SNAPSHOT_FORMAT,
@@ -19,7 +19,6 @@ from projections.snapshot import (
     snapshot_at,
     snapshot_through,
 )
-from services.application.errors import NotFound
 from services.application.guard import Guard
 from services.application.ledger_base import LedgerBase, Recorded, retry_on_conflict
 from services.application.principals import Principal, Role

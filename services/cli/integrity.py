@@ -17,9 +17,9 @@ from typing import Annotated, TypeVar
 
 import typer
 
+from events.errors import NotFound
 from events.signing_keys import is_fingerprint
 from infra.logging import correlated
-from services.application.errors import NotFound
 from services.application.evidence.signer import EX_CONFIG, SigningKeyRefused
 from services.bootstrap import Platform, integrity_of, signing_integrity
 from services.cli.context import configured

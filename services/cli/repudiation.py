@@ -8,10 +8,10 @@ from typing import Annotated
 
 import typer
 
-from events.errors import DomainError
+from events.errors import DomainError, NotFound
 from events.identity import InvalidUserId, canonical_user_id
 from infra.logging import correlated
-from services.application.errors import Forbidden, NotFound
+from services.application.errors import Forbidden
 from services.application.evidence.checkpoints import SignedCheckpoint
 from services.application.evidence.repudiation import Repudiations
 from services.application.principals import Principal, Role

@@ -10,10 +10,10 @@ from uuid import UUID
 
 import typer
 
+from events.errors import NotFound
 from events.identity import InvalidUserId, canonical_user_id
 from infra.logging import correlated
 from services.application.access import MAX_TOKEN_TTL
-from services.application.errors import NotFound
 from services.application.principals import Role
 from services.cli.context import configured
 

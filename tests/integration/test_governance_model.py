@@ -34,18 +34,12 @@ from okr_builders import definition
 
 from events import ChangeRequest, Cycle, KeyResult, Objective
 from events.decision import ALLOWED, Decision
-from events.errors import DomainError
+from events.errors import DomainError, NotFound
 from events.identity import InvalidUserId, is_canonical_user_id
 from events.policy import PolicyVersion
 from infra.config import Settings
 from policies.engine import PolicyError
-from services.application.errors import (
-    Conflict,
-    Forbidden,
-    GuardrailViolation,
-    NotFound,
-    PolicyUnavailable,
-)
+from services.application.errors import Conflict, Forbidden, GuardrailViolation, PolicyUnavailable
 from services.application.principals import Principal, Role
 from services.bootstrap import Platform, build
 

@@ -7,9 +7,9 @@ import pytest
 from quarter import EXEC, TOM, plan_quarter
 
 from events import KeyResult
-from events.errors import CycleClosed, InvalidValue
+from events.errors import CycleClosed, InvalidValue, NotFound
 from infra.logging import correlated
-from services.application.errors import Forbidden, GuardrailViolation, NotFound
+from services.application.errors import Forbidden, GuardrailViolation
 from services.application.principals import Principal
 from services.bootstrap import Platform
 

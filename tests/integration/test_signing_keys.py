@@ -15,12 +15,12 @@ from quarter import TOM, plan_quarter
 from typer.testing import CliRunner
 
 from events.checkpoint import CheckpointVerifies
-from events.errors import SelfApproval
+from events.errors import NotFound, SelfApproval
 from events.signing_keys import KEYRING_ID
 from infra.config import Settings
 from infra.signing import KEY_FILE, Signer, encode_private_key, load_or_create_signer
 from services.api import create_app
-from services.application.errors import Forbidden, NotFound
+from services.application.errors import Forbidden
 from services.application.evidence.repudiation import Repudiations
 from services.application.evidence.signer import EX_CONFIG, SigningKeyRefused, store_signer
 from services.application.evidence.verification import Integrity

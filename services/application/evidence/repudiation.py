@@ -6,7 +6,7 @@ roles may not. A checkpoint that verifies under the store's keys is never repudi
 from uuid import UUID
 
 from events.checkpoint import Checkpoint
-from services.application.errors import NotFound
+from events.errors import NotFound
 from services.application.evidence.checkpoints import (
     CHECKPOINT_TOPIC,
     SignedCheckpoint,

@@ -39,6 +39,7 @@ import structlog
 from eventsourcing.persistence import IntegrityError, OperationalError
 
 from events.checkpoint import Checkpoint, periodic_id, signed_message
+from events.errors import NotFound
 from events.provenance import Stamp
 from events.signing_keys import SigningKey
 from infra.logging import current_correlation_id, new_correlation_id
@@ -46,7 +47,6 @@ from infra.merkle import Frontier, audit_path, leaf_hash, verify_inclusion
 from infra.signing import Signer
 from infra.stored_events import StoredEvents, StoredRow
 from projections.leaf_log import LeafFollower, LeafLogView, LeafRecord
-from services.application.errors import NotFound
 from services.application.evidence.checkpoints import VALID, SignedCheckpoint, recorded_checkpoints
 from services.application.evidence.keyring import Keyring, recorded_keys
 from services.application.guard import SYSTEM_ACTOR
