@@ -21,26 +21,22 @@ Which views a route waits for is declared once, in the dependency it takes
 views: reading another is ``UndeclaredView`` (a server error a test meets at once), never
 a silently stale answer. No write waits for the audit trail or the leaf log: no write's
 answer reads them.
-
-
-Over 300 lines on purpose: who acts, what they read and how a write comes back are one
-request's dependencies, and read-your-writes is only correct if they are read together."""
+"""
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, cast
-from uuid import UUID
 
 import structlog
 from fastapi import Depends, Header, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from events.errors import InvalidValue, NotFound
+from events.errors import InvalidValue
 from infra.persistence import MAX_POSITION
 from infra.tokens import InvalidToken
-from projections.documents import Document, DocumentView
+from projections.documents import DocumentView
 from projections.entries import EntryView
-from projections.okr_state import CYCLE, KEY_RESULT, OBJECTIVE, alignment_tree, with_target
+from projections.queries import GovernanceQueries, OkrQueries
 from projections.runner import AUDIT, GOVERNANCE, OKR_STATE
 from services.api.errors import POSITION_HEADER, WRITE_ERRORS, Unauthenticated
 from services.application.errors import ProjectionBehind
@@ -99,7 +95,8 @@ class UndeclaredView(RuntimeError):
 
 
 class Reads:
-    """Documents of the views a request waited for, shaped as the API answers them."""
+    """The views a request waited for, and the questions asked of them
+    (``projections.queries``); any other view is ``UndeclaredView``."""
 
     def __init__(
         self, views: Mapping[str, DocumentView], warnings: Sequence[dict[str, str]] = ()
@@ -117,88 +114,20 @@ class Reads:
         return view
 
     @property
-    def view(self) -> DocumentView:
+    def okr(self) -> OkrQueries:
         """The OKR state: cycles, objectives, key results, change requests."""
-        return self._waited(OKR_STATE)
+        return OkrQueries(self._waited(OKR_STATE), self.warnings)
 
     @property
-    def governance(self) -> DocumentView:
+    def governance(self) -> GovernanceQueries:
         """Policy versions and guardrail decisions."""
-        return self._waited(GOVERNANCE)
+        return GovernanceQueries(self._waited(GOVERNANCE))
 
     @property
     def audit(self) -> EntryView:
         view = self._waited(AUDIT)
         assert isinstance(view, EntryView)
         return view
-
-    def one(self, kind: str, ident: UUID) -> Document:
-        doc = self.view.get(kind, str(ident))
-        if doc is None:
-            raise NotFound(kind.replace("_", " "), ident)
-        return {**doc, "warnings": self.warnings} if self.warnings else doc
-
-    def policy(self, ident: UUID) -> Document:
-        doc = self.governance.get("policy", str(ident))
-        if doc is None:
-            raise NotFound("policy version", ident)
-        return doc
-
-    def policies(self) -> list[Document]:
-        return sorted(self.governance.find("policy"), key=lambda p: int(p["number"]))
-
-    def active_policy(self) -> Document:
-        active = self.governance.find("policy", "active")
-        if not active:
-            raise NotFound("policy version", "active")
-        return active[0]
-
-    def decisions(
-        self, outcome: str | None, actor: str | None, action: str | None, limit: int
-    ) -> list[Document]:
-        """The latest decisions first, filtered."""
-        found = [
-            d
-            for d in self.governance.find("decision", outcome)
-            if (actor is None or d["actor"] == actor) and (action is None or d["action"] == action)
-        ]
-        return sorted(found, key=lambda d: -int(d["position"]))[:limit]
-
-    def cycle(self, ident: UUID) -> Document:
-        return self.one(CYCLE, ident)
-
-    def cycles(self) -> list[Document]:
-        return self.view.find(CYCLE)
-
-    def cycle_tree(self, ident: UUID) -> Document:
-        cycle = self.cycle(ident)
-        objectives = self._detailed(self.view.find(OBJECTIVE, cycle["id"]))
-        return {**cycle, "objectives": alignment_tree(objectives)}
-
-    def objective(self, ident: UUID) -> Document:
-        return self._detailed([self.one(OBJECTIVE, ident)])[0]
-
-    def objectives(self, cycle_id: UUID | None) -> list[Document]:
-        scope = self.cycle(cycle_id)["id"] if cycle_id else None
-        return self._detailed(self.view.find(OBJECTIVE, scope))
-
-    def key_result(self, ident: UUID) -> Document:
-        return self.one(KEY_RESULT, ident)
-
-    def change_request(self, ident: UUID) -> Document:
-        return with_target(self.one("change_request", ident))
-
-    def change_requests(self, targets: Sequence[tuple[str, UUID]]) -> list[Document]:
-        """Every change request, or those about all these (existing) key results,
-        objectives or cycles, each given as (kind, id): a request has one target."""
-        scopes = {self.one(kind, ident)["id"] for kind, ident in targets}
-        if len(scopes) > 1:
-            return []
-        found = self.view.find("change_request", scopes.pop() if scopes else None)
-        return [with_target(d) for d in found]
-
-    def _detailed(self, objectives: Iterable[Document]) -> list[Document]:
-        return [{**o, "key_results": self.view.find(KEY_RESULT, o["id"])} for o in objectives]
 
 
 MinPosition = Annotated[

@@ -137,8 +137,8 @@ def test_a_write_answers_503_when_the_view_it_reads_is_held(
 
 def test_a_route_reading_a_view_it_did_not_wait_for_fails_loudly(platform: Platform) -> None:
     waited = Reads({OKR_STATE: platform.okr_state})
-    assert waited.view is platform.okr_state
+    assert waited.okr.view is platform.okr_state
     with pytest.raises(UndeclaredView, match="read the governance view without waiting"):
-        waited.governance.find("policy")
+        waited.governance.policies()
     with pytest.raises(UndeclaredView, match="audit"):
         _ = Reads({GOVERNANCE: platform.governance}).audit

@@ -57,7 +57,7 @@ def request_change(
         case ObjectiveAddition():
             definition = body.new_objective.model_dump(mode="json")
             done = ledger.request_objective(who, body.cycle_id, definition, body.reason)
-    return cmd.settle(done).change_request(done.id)
+    return cmd.settle(done).okr.change_request(done.id)
 
 
 @router.get("", response_model=ChangeRequests, responses=READ_ERRORS)
@@ -66,12 +66,12 @@ def list_change_requests(
 ) -> Document:
     """Every change request, oldest first; filtered by its target (a key result, an
     objective, a cycle): every filter given must hold."""
-    return {"items": reads.change_requests(query.targets)}
+    return {"items": reads.okr.change_requests(query.targets)}
 
 
 @router.get("/{change_request_id}", response_model=ChangeRequest, responses=READ_ERRORS)
 def get_change_request(change_request_id: UUID, reads: OkrReads) -> Document:
-    return reads.change_request(change_request_id)
+    return reads.okr.change_request(change_request_id)
 
 
 @router.post("/{change_request_id}/approve", response_model=ChangeRequest, responses=written())
@@ -82,7 +82,7 @@ def approve_change(
     role the guardrails allow to approve (403, rule approver_role; shipped: executives)."""
     reason = body.reason if body else None
     done = cmd.ledger.approve_change(cmd.principal, change_request_id, reason)
-    return cmd.settle(done).change_request(done.id)
+    return cmd.settle(done).okr.change_request(done.id)
 
 
 @router.post("/{change_request_id}/reject", response_model=ChangeRequest, responses=written())
@@ -90,4 +90,4 @@ def reject_change(change_request_id: UUID, cmd: Commands, body: Decision | None 
     """Reject the request; the same people decide as approve."""
     reason = body.reason if body else None
     done = cmd.ledger.reject_change(cmd.principal, change_request_id, reason)
-    return cmd.settle(done).change_request(done.id)
+    return cmd.settle(done).okr.change_request(done.id)

@@ -30,7 +30,7 @@ ViewName = Path(pattern=r"^[A-Za-z0-9_.-]{1,100}$", description="one of the view
 def compliance_views(_overseer: Overseer, reads: ComplianceReads) -> ComplianceViews:
     """The views, for compliance, executives and risk officers, as fresh as the caller's
     last write."""
-    return ComplianceViews(reads.view, reads.governance, reads.audit)
+    return ComplianceViews(reads.okr.view, reads.governance.view, reads.audit)
 
 
 Views = Annotated[ComplianceViews, Depends(compliance_views)]

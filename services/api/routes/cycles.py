@@ -16,29 +16,29 @@ router = APIRouter(prefix="/v1/cycles", tags=["cycles"])
 def open_cycle(body: NewCycle, cmd: Commands) -> Document:
     """Open a planning cycle (executives and admins)."""
     done = cmd.ledger.open_cycle(cmd.principal, body.name, body.starts_on, body.ends_on)
-    return cmd.settle(done).cycle(done.id)
+    return cmd.settle(done).okr.cycle(done.id)
 
 
 @router.get("", response_model=Cycles, responses=READ_ERRORS)
 def list_cycles(reads: OkrReads) -> Document:
-    return {"items": reads.cycles()}
+    return {"items": reads.okr.cycles()}
 
 
 @router.get("/{cycle_id}", response_model=CycleTree, responses=READ_ERRORS)
 def get_cycle(cycle_id: UUID, reads: OkrReads) -> Document:
     """The cycle with its objectives nested by alignment, each with its key results."""
-    return reads.cycle_tree(cycle_id)
+    return reads.okr.cycle_tree(cycle_id)
 
 
 @router.post("/{cycle_id}/lock", response_model=Cycle, responses=written())
 def lock_cycle(cycle_id: UUID, cmd: Commands) -> Document:
     """Freeze the definitions: from now on key results change only by change request."""
     done = cmd.ledger.lock_cycle(cmd.principal, cycle_id)
-    return cmd.settle(done).cycle(done.id)
+    return cmd.settle(done).okr.cycle(done.id)
 
 
 @router.post("/{cycle_id}/close", response_model=Cycle, responses=written())
 def close_cycle(cycle_id: UUID, cmd: Commands) -> Document:
     """Close the cycle and score every live key result and objective."""
     done = cmd.ledger.close_cycle(cmd.principal, cycle_id)
-    return cmd.settle(done).cycle(done.id)
+    return cmd.settle(done).okr.cycle(done.id)

@@ -28,4 +28,4 @@ def list_decisions(
         )
     if not principal.oversees:
         actor = principal.user
-    return {"items": reads.decisions(query.outcome, actor, query.action, query.limit)}
+    return {"items": reads.governance.decisions(query.outcome, actor, query.action, query.limit)}

@@ -35,18 +35,18 @@ def create_objective(body: NewObjective, cmd: Commands) -> Document:
         body.description,
         body.parent_id,
     )
-    return cmd.settle(done).objective(done.id)
+    return cmd.settle(done).okr.objective(done.id)
 
 
 @router.get("", response_model=Objectives, responses=READ_ERRORS)
 def list_objectives(reads: OkrReads, query: Annotated[ObjectiveFilter, Query()]) -> Document:
     """Every objective (of one cycle, given ``cycle_id``), each with its key results."""
-    return {"items": reads.objectives(query.cycle_id)}
+    return {"items": reads.okr.objectives(query.cycle_id)}
 
 
 @router.get("/{objective_id}", response_model=ObjectiveDetail, responses=READ_ERRORS)
 def get_objective(objective_id: UUID, reads: OkrReads) -> Document:
-    return reads.objective(objective_id)
+    return reads.okr.objective(objective_id)
 
 
 @router.patch("/{objective_id}", response_model=ObjectiveDetail, responses=written())
@@ -54,23 +54,23 @@ def revise_objective(objective_id: UUID, body: ObjectiveRevision, cmd: Commands)
     done = cmd.ledger.revise_objective(
         cmd.principal, objective_id, body.title, body.description, body.reason
     )
-    return cmd.settle(done).objective(done.id)
+    return cmd.settle(done).okr.objective(done.id)
 
 
 @router.post("/{objective_id}/reown", response_model=ObjectiveDetail, responses=written())
 def reown_objective(objective_id: UUID, body: Reowning, cmd: Commands) -> Document:
     done = cmd.ledger.reown_objective(cmd.principal, objective_id, body.owner, body.reason)
-    return cmd.settle(done).objective(done.id)
+    return cmd.settle(done).okr.objective(done.id)
 
 
 @router.post("/{objective_id}/realign", response_model=ObjectiveDetail, responses=written())
 def realign_objective(objective_id: UUID, body: Realignment, cmd: Commands) -> Document:
     """Move the objective under another parent of the same cycle (null: top level)."""
     done = cmd.ledger.realign_objective(cmd.principal, objective_id, body.parent_id, body.reason)
-    return cmd.settle(done).objective(done.id)
+    return cmd.settle(done).okr.objective(done.id)
 
 
 @router.post("/{objective_id}/retire", response_model=ObjectiveDetail, responses=written())
 def retire_objective(objective_id: UUID, body: Retirement, cmd: Commands) -> Document:
     done = cmd.ledger.retire_objective(cmd.principal, objective_id, body.reason)
-    return cmd.settle(done).objective(done.id)
+    return cmd.settle(done).okr.objective(done.id)

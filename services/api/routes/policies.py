@@ -13,7 +13,6 @@ from services.api.deps import (
     GovernanceReads,
     PlatformDep,
     PolicyCommands,
-    Reads,
     written,
 )
 from services.api.errors import READ_ERRORS
@@ -21,7 +20,6 @@ from services.api.schemas.policies import (
     NewPolicy,
     Policies,
     PolicyDetail,
-    Replay,
     Simulation,
     SimulationReport,
 )
@@ -37,30 +35,30 @@ def propose_policy(body: NewPolicy, cmd: PolicyCommands) -> Document:
     rules read that the data lacks, or a test past the time budget answers 422
     ``policy_test_failed`` with one detail per failure."""
     done = cmd.ledger.propose_policy(cmd.principal, body.modules, body.data, body.description)
-    return cmd.settle(done).policy(done.id)
+    return cmd.settle(done).governance.policy(done.id)
 
 
 @router.get("", response_model=Policies, responses=READ_ERRORS)
 def list_policies(reads: GovernanceReads) -> Document:
     """Every version with its proposer, approver, digest and status, oldest first."""
-    return {"items": reads.policies()}
+    return {"items": reads.governance.policies()}
 
 
 @router.get("/active", response_model=PolicyDetail, responses=READ_ERRORS)
 def active_policy(reads: GovernanceReads) -> Document:
-    return reads.active_policy()
+    return reads.governance.active_policy()
 
 
 @router.get("/{policy_id}", response_model=PolicyDetail, responses=READ_ERRORS)
 def get_policy(policy_id: UUID, reads: GovernanceReads) -> Document:
-    return reads.policy(policy_id)
+    return reads.governance.policy(policy_id)
 
 
 @router.post("/{policy_id}/approve", response_model=PolicyDetail, responses=written())
 def approve_policy(policy_id: UUID, cmd: PolicyCommands) -> Document:
     """Activate the version (four eyes: never by its proposer); the previous one retires."""
     done = cmd.ledger.approve_policy(cmd.principal, policy_id)
-    return cmd.settle(done).policy(done.id)
+    return cmd.settle(done).governance.policy(done.id)
 
 
 @router.post("/{policy_id}/simulate", response_model=SimulationReport, responses=READ_ERRORS)
@@ -76,23 +74,9 @@ def simulate_policy(
     active version's tests under it; and the latest denied attempts (``replay``) judged
     again under it. Runs off the request path within ``OKRGOV_SIMULATE_BUDGET_SECONDS``
     (503 ``simulation_timeout`` past it). Records nothing."""
-    denied = _recent_denials(reads, body.replay)
+    replay = body.replay
+    denied = reads.governance.denials(_aware(replay.since), _aware(replay.until), replay.limit)
     return platform.ledger.simulate_policy(principal, policy_id, body.cycle_id, denied)
-
-
-def _recent_denials(reads: Reads, replay: Replay) -> list[UUID]:
-    """The latest denied decisions recorded within the replay's period, newest first."""
-    if replay.limit == 0:
-        return []
-    since, until = _aware(replay.since), _aware(replay.until)
-    found = [
-        d
-        for d in reads.governance.find("decision", "denied")
-        if (since is None or datetime.fromisoformat(d["at"]) >= since)
-        and (until is None or datetime.fromisoformat(d["at"]) <= until)
-    ]
-    found.sort(key=lambda d: -int(d["position"]))
-    return [UUID(d["id"]) for d in found[: replay.limit]]
 
 
 def _aware(moment: datetime | None) -> datetime | None:

@@ -82,7 +82,7 @@ def seal_cycle(cycle_id: UUID, cmd: Commands) -> Document:
     """Record the quarter-end snapshot's position and digest (executives and admins; a
     closed cycle, once)."""
     done = cmd.ledger.seal_cycle(cmd.principal, cycle_id)
-    return cmd.settle(done).cycle(done.id)
+    return cmd.settle(done).okr.cycle(done.id)
 
 
 @router.get(
