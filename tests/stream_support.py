@@ -1,6 +1,8 @@
 """Shared by the event-stream tests: settings on a topic of the test's own, a database of
 the workers' own, and the read models compared row for row with a rebuild from the store."""
 
+import signal
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -90,3 +92,18 @@ def quarantine_of(views: dict[str, DocumentView]) -> Quarantine:
 
 def differing(expected: dict[str, tuple[Any, ...]], views: dict[str, DocumentView]) -> list[str]:
     return [name for name, wanted in expected.items() if rows(views[name]) != wanted]
+
+
+def stop_cleanly(workers: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM every worker at once; each must stop by itself, with exit status 0."""
+    for worker in workers:
+        worker.send_signal(signal.SIGTERM)
+    for worker in workers:
+        assert worker.wait(timeout=30) == 0
+
+
+def kill_left(workers: list[subprocess.Popen[bytes]]) -> None:
+    """Whatever a failed test left running."""
+    for worker in workers:
+        if worker.poll() is None:
+            worker.kill()

@@ -19,8 +19,10 @@ from quarter import TOM, plan_quarter, record_governed_quarter
 from stream_support import (
     PARTITIONS,
     differing,
+    kill_left,
     on_stream,
     rows,
+    stop_cleanly,
     store_views,
     worker_views,
     workers_database,
@@ -93,14 +95,9 @@ def test_two_workers_in_one_group_build_the_read_models_of_the_store(
         for name, view in views.items():
             assert rows(view) == expected[name], name
 
-        for worker in running:
-            worker.send_signal(signal.SIGTERM)
-        for worker in running:
-            assert worker.wait(timeout=30) == 0
+        stop_cleanly(running)
     finally:
-        for worker in running:
-            if worker.poll() is None:
-                worker.kill()
+        kill_left(running)
         relay.close()
         platform.close()
 

@@ -18,16 +18,14 @@ from typing import Any
 
 import psycopg
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from kafka_broker import Broker, cli_env, tansu_broker, wait_until
 from postgres_server import free_port
 from prometheus_client.parser import text_string_to_metric_families
 from psycopg import sql
 from quarter import TOM, plan_quarter
-from stream_support import workers_database
+from stream_support import FAST_GROUP, SIGNING_KEY, workers_database
 
 from infra.config import Settings
-from infra.signing import encode_private_key
 from infra.stored_events import StoredEvents
 from services.bootstrap import build
 from services.workers.stream_health import partition_of
@@ -35,12 +33,6 @@ from services.workers.stream_health import partition_of
 pytestmark = pytest.mark.kafka
 OKRGOV = str(Path(sys.executable).parent / "okrgov")
 PARTITIONS = 3
-FAST_GROUP = {
-    "kafka_max_poll_interval_ms": 4000,
-    "kafka_session_timeout_ms": 6000,
-    "kafka_heartbeat_interval_ms": 1000,
-}
-SIGNING_KEY = encode_private_key(Ed25519PrivateKey.generate())
 
 
 def on_stream(settings: Settings, broker: Broker, topic: str) -> Settings:

@@ -8,7 +8,6 @@ rebuilds a worker's views from the topic or from the store, on purpose."""
 
 import base64
 import json
-import signal
 import subprocess
 import sys
 import uuid
@@ -26,9 +25,11 @@ from stream_support import (
     PARTITIONS,
     SIGNING_KEY,
     differing,
+    kill_left,
     on_stream,
     quarantine_of,
     rows,
+    stop_cleanly,
     store_views,
     worker_views,
     workers_database,
@@ -255,14 +256,9 @@ def test_workers_apply_only_their_stores_signed_records_and_quarantine_the_rest(
             f"views differ: {differing(expected, views)}; quarantined "
             f"{Counter(row['reason'] for row in quarantine.rows())}, expected {foreign} foreign"
         )
-        for worker in running:
-            worker.send_signal(signal.SIGTERM)
-        for worker in running:
-            assert worker.wait(timeout=30) == 0
+        stop_cleanly(running)
     finally:
-        for worker in running:
-            if worker.poll() is None:
-                worker.kill()
+        kill_left(running)
         relay.close()
         other_relay.close()
         other.close()
