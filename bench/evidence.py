@@ -71,7 +71,7 @@ from infra.stored_events import StoredEvents
 from projections.audit import AuditTrail
 from projections.leaf_log import LEAF_LOG, LeafFollower
 from projections.snapshot import PAGE_SIZE, RELEVANT_TOPICS, snapshot_at
-from services.bootstrap import Platform, build, integrity_of, signing_integrity
+from services.bootstrap import Platform, build
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres:postgres@127.0.0.1:5432/test"
 POSTGRES_URL_ENV = "OKRGOV_BENCH_DATABASE_URL"
@@ -227,7 +227,7 @@ class YearWriter:
         leaf = platform.followers[LEAF_LOG]
         assert isinstance(leaf, LeafFollower)
         self.leaf = leaf
-        self.integrity = signing_integrity(platform)  # signs with the store's key
+        self.integrity = platform.evidence.signing()  # signs with the store's key
         self.every = platform.settings.checkpoint_every
         self.slot = 0
         self.leaf_seconds = 0.0
@@ -866,7 +866,7 @@ def measure(settings_overrides: dict[str, Any], size: int, args: argparse.Namesp
             run = snapshot_in_fresh_process(settings_overrides, quarter, cycle_id, position)
             snapshots.append((run, baseline))
 
-        integrity = integrity_of(platform)  # its leaf log is up to date: the writer kept it
+        integrity = platform.evidence.verifier()  # its leaf log is up to date: the writer kept it
         floor = best_of(args.repeats, _nothing, lambda: hash_rows(platform))
         reports: list[Any] = []
 

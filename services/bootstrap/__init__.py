@@ -9,7 +9,7 @@ their parts from this package:
 * ``platform``: one process's ledger, guard and policy engine, read models, tokens
   (``build``, ``Platform``, ``decision_point``, ``policy_reviews``);
 * ``evidence``: the leaf log's follower and the signing key, once per process
-  (``Evidence``, ``integrity_of``, ``signing_integrity``);
+  (``Evidence``: ``platform.evidence.verifier()``, ``platform.evidence.signing()``);
 * ``stream``: the relay's and the Kafka workers' store, keys, producer and consumer
   (``relay_parts``, ``worker_store``, ``worker_consumer``, ``store_to_read``).
 
@@ -23,10 +23,8 @@ from services.bootstrap.platform import (
     build,
     decision_point,
     document_view,
-    integrity_of,
     policy_budgets,
     policy_reviews,
-    signing_integrity,
 )
 from services.bootstrap.stream import (
     RelayParts,
@@ -46,12 +44,10 @@ __all__ = [
     "build",
     "decision_point",
     "document_view",
-    "integrity_of",
     "leaf_log_follower",
     "policy_budgets",
     "policy_reviews",
     "relay_parts",
-    "signing_integrity",
     "store_to_read",
     "worker_consumer",
     "worker_store",

@@ -28,7 +28,6 @@ from projections.rebuild import Rebuilt
 from projections.runner import AUDIT, GOVERNANCE, OKR_STATE, ProjectionRunner, ViewBehind
 from services.application.access import AccessControl, AccessList
 from services.application.errors import ProjectionBehind
-from services.application.evidence.verification import Integrity
 from services.application.guard import Guard
 from services.application.ledger import Ledger
 from services.bootstrap.evidence import Evidence, leaf_log_follower
@@ -112,17 +111,6 @@ class Platform:
             )
         except ViewBehind as exc:
             raise ProjectionBehind(str(exc)) from exc
-
-
-def integrity_of(platform: Platform, trusted_key: str | None = None) -> Integrity:
-    """Verification and proofs over a platform's store: public keys only."""
-    return platform.evidence.verifier(trusted_key)
-
-
-def signing_integrity(platform: Platform) -> Integrity:
-    """Checkpoints signed by this process (``SigningKeyRefused`` when its key is not the
-    store's)."""
-    return platform.evidence.signing()
 
 
 # ---- policy engines ----------------------------------------------------------------------

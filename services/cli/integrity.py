@@ -21,7 +21,7 @@ from events.errors import NotFound
 from events.signing_keys import is_fingerprint
 from infra.logging import correlated
 from services.application.evidence.signer import EX_CONFIG, SigningKeyRefused
-from services.bootstrap import Platform, integrity_of, signing_integrity
+from services.bootstrap import Platform
 from services.cli.context import configured
 
 T = TypeVar("T")
@@ -69,7 +69,7 @@ def verify(
     platform = configured(ctx).platform()
     try:
         with correlated(None, command="verify"):
-            integrity = integrity_of(platform, trusted_key)
+            integrity = platform.evidence.verifier(trusted_key)
             if prove is not None:
                 try:
                     proof = integrity.prove(prove)
@@ -98,7 +98,7 @@ def checkpoint(ctx: typer.Context) -> None:
     platform = configured(ctx).platform()
     try:
         with correlated(None, command="checkpoint"):
-            integrity = refusing_unknown_keys(platform, signing_integrity)
+            integrity = refusing_unknown_keys(platform, lambda p: p.evidence.signing())
             integrity.follower.catch_up()
             signed = integrity.record_checkpoint("on request (okrgov checkpoint)")
         if signed is None:

@@ -15,7 +15,6 @@ from services.application.errors import Forbidden
 from services.application.evidence.checkpoints import SignedCheckpoint
 from services.application.evidence.repudiation import Repudiations
 from services.application.principals import Principal, Role
-from services.bootstrap import integrity_of
 from services.cli.context import configured
 
 repudiation_app = typer.Typer(
@@ -101,7 +100,7 @@ def list_checkpoints(ctx: typer.Context) -> None:
     platform = configured(ctx).platform()
     try:
         with correlated(None, command="repudiation.list"):
-            checkpoints = integrity_of(platform).checkpoints()
+            checkpoints = platform.evidence.verifier().checkpoints()
     finally:
         platform.close()
     unverified = [c for c in checkpoints if not c.signature_valid]

@@ -19,7 +19,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from services.api.routes import ROUTERS
-from services.bootstrap import Platform, signing_integrity
+from services.bootstrap import Platform
 
 AuthHeaders = Callable[..., dict[str, str]]
 
@@ -134,7 +134,7 @@ def quarter(
         201,
     )
     platform.catch_up()
-    integrity = signing_integrity(platform)
+    integrity = platform.evidence.signing()
     integrity.follower.catch_up()
     assert integrity.record_checkpoint("for the read matrix") is not None
     return {

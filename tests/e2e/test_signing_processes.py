@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from infra.config import Settings
 from infra.signing import KEY_FILE, Signer, encode_private_key, load_or_create_signer
 from services.application.evidence.signer import EX_CONFIG
-from services.bootstrap import build, integrity_of
+from services.bootstrap import build
 
 OKRGOV = str(Path(sys.executable).with_name("okrgov"))
 START_SECONDS = 60
@@ -152,7 +152,7 @@ def test_processes_with_another_key_refuse_and_an_auditor_verifies_without_one(
     # A checkpoint signed as a process did before keys were recorded: with its own key.
     platform = build(auditor.settings())
     try:
-        rogue = integrity_of(platform)
+        rogue = platform.evidence.verifier()
         rogue.signer = load_or_create_signer(None, tmp_path / "old-okrgov")
         rogue.follower.catch_up()
         forged = rogue.record_checkpoint("an okrgov that generated its own key")

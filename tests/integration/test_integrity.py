@@ -22,7 +22,7 @@ from infra.signing import load_or_create_signer
 from infra.stored_events import StoredEvents
 from services.api import create_app
 from services.application.evidence.verification import Integrity, SignedCheckpoint
-from services.bootstrap import Platform, build, integrity_of, signing_integrity
+from services.bootstrap import Platform, build
 from services.cli.db import _with_user
 from services.cli.main import app as cli
 
@@ -101,7 +101,7 @@ class History:
 
 @pytest.fixture
 def history(platform: Platform, settings: Settings) -> History:
-    integrity = signing_integrity(platform)  # the store's first key: this process's
+    integrity = platform.evidence.signing()  # the store's first key: this process's
     _, _, key_result = plan_quarter(platform)
     week = iter(range(1, 20))
 
@@ -161,7 +161,7 @@ def test_gaps_the_log_saw_are_not_tampering_but_a_row_slipped_into_one_is(
     # Before the leaf log passes it, the last event sits five ids further on, as after
     # rolled-back inserts on PostgreSQL: notification ids may skip.
     raw.execute(("UPDATE {events} SET {pos} = ? WHERE {pos} = ?", (last + 5, last)))
-    report = integrity_of(platform).verify()
+    report = platform.evidence.verifier().verify()
     assert report.intact, report.summary()
     assert report.checked_up_to == last + 5
     assert report.events_checked == len(list(raw.events.rows()))
@@ -174,7 +174,7 @@ def test_gaps_the_log_saw_are_not_tampering_but_a_row_slipped_into_one_is(
             (last + 2, last - 1),
         )
     )
-    report = integrity_of(platform).verify()
+    report = platform.evidence.verifier().verify()
     assert report.problem is not None
     assert (report.problem.position, report.problem.reason) == (last + 2, "inserted")
 
@@ -350,7 +350,7 @@ def test_a_checkpoint_whose_stored_signature_was_altered_does_not_verify(
 def test_a_running_platform_signs_a_checkpoint_every_n_events(settings: Settings) -> None:
     platform = build(settings.model_copy(update={"checkpoint_every": 5}))
     try:
-        integrity = signing_integrity(platform)
+        integrity = platform.evidence.signing()
         plan_quarter(platform)
         # A one-off catch-up (as verify does) writes nothing to the store.
         assert integrity.verify().intact
@@ -504,7 +504,7 @@ def test_the_event_table_refuses_update_and_delete(platform: Platform, settings:
             with pytest.raises(sqlite3.IntegrityError, match="append-only"):
                 conn.execute(raw._sql(sql), params)
             conn.close()
-    assert integrity_of(platform).verify().intact
+    assert platform.evidence.verifier().verify().intact
 
 
 @pytest.mark.postgres
@@ -539,7 +539,7 @@ def test_db_init_makes_an_app_role_that_cannot_rewrite_events(
         try:
             cycle, _, _ = plan_quarter(platform)
             platform.ledger.lock_cycle(EXEC, cycle.id)
-            assert integrity_of(platform).verify().intact
+            assert platform.evidence.verifier().verify().intact
             position = last_position(platform)
         finally:
             platform.close()

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from infra.config import Settings
-from services.bootstrap import Platform, build, signing_integrity
+from services.bootstrap import Platform, build
 
 STORE = "okrgov.sqlite"
 
@@ -34,7 +34,7 @@ def permissive_umask() -> Iterator[None]:
 def started(data_dir: Path, **settings: str) -> Platform:
     platform = build(Settings(data_dir=data_dir, log_level="WARNING", **settings))  # type: ignore[arg-type]
     platform.catch_up()
-    signing_integrity(platform)  # as a signing process: the store's first key is generated
+    platform.evidence.signing()  # as a signing process: the store's first key is generated
     return platform
 
 

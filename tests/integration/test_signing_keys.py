@@ -25,7 +25,7 @@ from services.application.evidence.repudiation import Repudiations
 from services.application.evidence.signer import EX_CONFIG, SigningKeyRefused, store_signer
 from services.application.evidence.verification import Integrity
 from services.application.principals import Principal
-from services.bootstrap import Platform, build, integrity_of, signing_integrity
+from services.bootstrap import Platform, build
 from services.cli.main import app as cli
 
 SAM = Principal.of("sam", ["admin"])
@@ -61,7 +61,7 @@ def store_fingerprint(settings: Settings) -> str:
 @pytest.fixture
 def signed(platform: Platform) -> Integrity:
     """A quarter, checkpointed by this process: the store's first key is its key."""
-    integrity = signing_integrity(platform)
+    integrity = platform.evidence.signing()
     plan_quarter(platform)
     integrity.follower.catch_up()
     assert integrity.record_checkpoint("test") is not None
@@ -72,7 +72,7 @@ def rogue_checkpoint(platform: Platform, settings: Settings) -> tuple[int, Signe
     """A checkpoint signed by a process with a key of its own, past every refusal (as
     processes signed before keys were recorded): recorded at the returned position."""
     intruder = load_or_create_signer(None, settings.data_dir / "intruder")
-    integrity = integrity_of(platform)
+    integrity = platform.evidence.verifier()
     integrity.signer = intruder
     integrity.follower.catch_up()
     forged = integrity.record_checkpoint("rogue")
@@ -165,7 +165,7 @@ def test_a_store_signed_before_keys_were_recorded_takes_the_key_that_signed_it(
 ) -> None:
     plan_quarter(platform)
     old = load_or_create_signer(None, settings.data_dir)
-    integrity = integrity_of(platform)
+    integrity = platform.evidence.verifier()
     integrity.signer = old  # as okrgov signed before this issue: no key recorded
     integrity.follower.catch_up()
     first = integrity.record_checkpoint("before keys")
@@ -174,7 +174,7 @@ def test_a_store_signed_before_keys_were_recorded_takes_the_key_that_signed_it(
         store_signer(other.ledger, same_store(settings, tmp_path / "other", signing_key=new_key()))
     assert keyring_events(platform) == []
     assert store_signer(platform.ledger, settings).fingerprint == old.fingerprint
-    report = integrity_of(platform).verify()
+    report = platform.evidence.verifier().verify()
     assert report.intact and report.checkpoints_verified == 1, report.summary()
 
 
@@ -185,13 +185,13 @@ def test_verification_needs_no_private_key_and_pins_the_trusted_key(
     signed: Integrity, settings: Settings, other: Platform, tmp_path: Path
 ) -> None:
     store_key = store_fingerprint(settings)
-    report = integrity_of(other).verify()
+    report = other.evidence.verifier().verify()
     assert report.intact and report.checkpoints_verified == 1, report.summary()
     assert [k.fingerprint for k in report.signing_keys] == [store_key]
     assert not (tmp_path / "other" / KEY_FILE).exists()
 
-    assert integrity_of(other, store_key).verify().intact
-    pinned = integrity_of(other, "0" * 64).verify()
+    assert other.evidence.verifier(store_key).verify().intact
+    pinned = other.evidence.verifier("0" * 64).verify()
     assert (pinned.status, pinned.exit_code) == ("untrusted_key", 4)
     assert pinned.rows_intact and pinned.checkpoints_verified == 0
     assert pinned.trust_problem is not None and store_key in pinned.trust_problem
@@ -206,7 +206,7 @@ def test_a_rogue_checkpoint_is_repudiated_four_eyes_and_then_no_longer_fails(
 ) -> None:
     position, intruder = rogue_checkpoint(platform, settings)
     platform.ledger.check_in(TOM, plan_quarter(platform)[2].id, 14, 0.6, "after the rogue")
-    report = integrity_of(platform).verify()
+    report = platform.evidence.verifier().verify()
     assert report.status == "rogue_checkpoints" and report.rows_intact
     repudiations = Repudiations(platform.ledger)
 
@@ -223,10 +223,10 @@ def test_a_rogue_checkpoint_is_repudiated_four_eyes_and_then_no_longer_fails(
     repudiations.request(SAM, position, "signed by an API started without the shared key")
     with pytest.raises(SelfApproval):
         repudiations.approve(SAM, position)
-    assert integrity_of(platform).verify().status == "rogue_checkpoints"  # still pending
+    assert platform.evidence.verifier().verify().status == "rogue_checkpoints"  # still pending
     repudiations.approve(PRIYA, position, "the process's logs show its own key")
 
-    report = integrity_of(platform).verify()
+    report = platform.evidence.verifier().verify()
     assert report.intact and report.exit_code == 0, report.summary()
     [repudiated] = report.repudiated_checkpoints
     assert (repudiated.position, repudiated.status) == (position, "unknown_key")
