@@ -36,9 +36,6 @@ from projections.quarantine import PostgresQuarantine, Quarantine, SQLiteQuarant
 TableTracking = SQLiteTrackingRecorder | PostgresTrackingRecorder
 """A tracking recorder whose table can be created (``create_table``)."""
 
-APPLICATION = SYSTEM
-"""The ledger's application name (``Ledger.name``): it names the PostgreSQL events table."""
-
 
 @dataclass(frozen=True)
 class _Classes:
@@ -83,8 +80,9 @@ def _classes(datastore: object, what: str) -> _Classes:
 
 
 def store_factory(settings: Settings) -> InfrastructureFactory[Any]:
-    """The event store's infrastructure, without the ledger application."""
-    return InfrastructureFactory.construct(Environment(APPLICATION, eventsourcing_env(settings)))
+    """The event store's infrastructure, without the ledger application. Named as the
+    ledger is (``SYSTEM``, ``Ledger.name``): the name picks the PostgreSQL events table."""
+    return InfrastructureFactory.construct(Environment(SYSTEM, eventsourcing_env(settings)))
 
 
 def datastore_of(factory: InfrastructureFactory[Any]) -> Any:

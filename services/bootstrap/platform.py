@@ -17,7 +17,7 @@ from policies.review import PolicyReviews
 from policies.sandbox import Budgets
 from policies.sandboxed import SandboxedEngine
 from projections.audit import AuditTrail
-from projections.backends import open_view
+from projections.backends import datastore_of, open_view
 from projections.documents import DocumentView
 from projections.entries import EntryProjection, EntryView
 from projections.follower import Follower, Projection
@@ -38,7 +38,7 @@ PROJECTIONS: tuple[type[Projection], ...] = (OkrState, Governance, AuditTrail)
 def document_view(ledger: Ledger, projection: str, entries: bool = False) -> DocumentView:
     """A view in the same database as the events, whichever backend that is; with
     ``entries``, one that also keeps a table of entries (``EntryView``)."""
-    return open_view(getattr(ledger.factory, "datastore", None), projection, entries)
+    return open_view(datastore_of(ledger.factory), projection, entries)
 
 
 @dataclass

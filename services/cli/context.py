@@ -4,7 +4,8 @@ composition root. No command module reads the environment or wires a part itself
 command takes ``ctx: typer.Context`` and asks ``configured(ctx)``."""
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 
 import typer
 
@@ -18,13 +19,10 @@ class Configured:
     ``--help``, never reads the environment), and the platform built from them."""
 
     read: Callable[[], Settings]
-    _settings: Settings | None = field(default=None, init=False)
 
-    @property
+    @cached_property
     def settings(self) -> Settings:
-        if self._settings is None:
-            self._settings = self.read()
-        return self._settings
+        return self.read()
 
     def platform(self) -> Platform:
         """A platform over the configured store (the caller closes it)."""

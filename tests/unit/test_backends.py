@@ -27,7 +27,7 @@ def test_the_mapper_is_made_as_the_ledger_makes_its_own() -> None:
     # event_mapper repeats Application.construct_mapper; the ledger must not override it.
     for method in ("construct_mapper", "construct_transcoder", "register_transcodings"):
         assert getattr(Ledger, method) is getattr(Application, method), method
-    assert backends.APPLICATION == Ledger.name == SYSTEM
+    assert Ledger.name == SYSTEM
     env = Environment(SYSTEM, {"PERSISTENCE_MODULE": "eventsourcing.popo"})
     mapper = backends.event_mapper(InfrastructureFactory.construct(env))
     ident = uuid4()
