@@ -1,11 +1,14 @@
-"""A TEST DOUBLE of an OPA server: OPA's REST endpoints on top of the embedded regorus engine.
+"""A TEST DOUBLE of an OPA server: OPA's REST endpoints on OPA's own Go evaluator.
 
 No OPA server binary can be installed on these machines, so the tests of ``OpaEngine``
 (and of anything configured with an OPA URL) talk to ``OpaServerDouble``: a small threaded
 HTTP server on 127.0.0.1 that answers the endpoints opa-python-client uses, in OPA's
-shapes, and evaluates with regorus. It is not OPA: it checks modules with regorus's parser
-and analysis (OPA's compiler is stricter, e.g. about calls to functions not defined yet),
-and implements only these endpoints:
+shapes. What it is: OPA's real evaluator and compiler (``opa_bindings``, OPA's Go engine
+loaded in this process, see ``policies.opa_golib``), so its answers and its compile
+errors are OPA's. What it is not: OPA's server. No bundles, discovery, authentication or
+authorization, decision logs, status or metrics, no query parameters (``pretty``,
+``explain``, ``metrics``, ``strict-builtin-errors``...), no ``/v1/query``, ``/v1/compile``
+or ``/v0`` API, no watches and no persistence; and it implements only these endpoints:
 
     GET    /health                    200 {}
     GET    /v1/policies               {"result": [{"id", "raw"}, ...]}  (also with a "/")
@@ -18,9 +21,18 @@ and implements only these endpoints:
     GET    /v1/data[/{path}]          {"result": value} or {} when undefined
     POST   /v1/data[/{path}]          {"input": ...} -> {"result": value} or {}
 
-A regorus engine may only be used on the thread that created it, and the server handles
-each request on a new thread, so every evaluation builds its engine inside the handler
-(a few milliseconds for the shipped bundle).
+Checking modules. OPA's Go engine compiles lazily (an unknown function is reported at the
+first evaluation, not when the module is added), so a PUT or DELETE builds a Go engine
+with every module the server would then hold, and the data, and evaluates ``x := 1`` to
+force the compilation. OPA's error text ("a.rego:3: rego_type_error: undefined function
+f", one line per error, a parse error followed by its source line and a caret) becomes
+OPA's error document: ``errors`` with each error's code and ``location`` (file, row, col;
+col from the caret of a parse error, 0 where OPA's text gives none).
+
+Evaluating. One Go engine per state of the modules and data, built at the first
+evaluation after a change and shared by the handler threads (the Go engine serializes its
+evaluations with a lock of its own). A replaced engine is closed by the garbage collector
+once no handler holds it, never under a running evaluation.
 
 Faults for the fail-closed tests: ``fail(status, body)`` makes every request answer so
 (``fail(200, b"<html>")`` for a malformed answer), ``delay(seconds, methods)`` holds the
@@ -44,17 +56,28 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from policies.bundle import canonical_json
-from policies.engine import PolicyCompileError, new_engine, prepare
+from policies.opa_golib import INSTALL_HINT, OpaUnavailable, available
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _COMPILE_MESSAGE = "error(s) occurred while compiling module(s)"
+# One error of OPA's text: "okrgov/a.rego:3: rego_type_error: undefined function f", for a
+# parse error followed by the source line and a caret under the column.
+_OPA_ERROR = re.compile(
+    r"(?P<file>[^\s:]+):(?P<row>\d+): (?P<code>rego_[a-z_]+): (?P<message>[^\n]*)"
+    r"(?:\n\t[^\n]*\n\t(?P<caret> *)\^)?"
+)
+#: The query a check evaluates to make OPA compile every module (it compiles lazily).
+_COMPILE_QUERY = "x := 1"
+#: The variable an evaluation binds the document to.
+_RESULT = "result"
 
 
 class OpaServerDouble:
     """A stand-in for ``opa run --server`` (see the module docstring); a context manager."""
 
     def __init__(self) -> None:
+        if not available():
+            raise OpaUnavailable(INSTALL_HINT)
         self._lock = threading.Lock()
         self.modules: dict[str, str] = {}
         self.data: dict[str, Any] = {}
@@ -66,6 +89,9 @@ class OpaServerDouble:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._connections: set[socket.socket] = set()
+        # (modules, data, Go engine): the engine of that state, reused while the double's
+        # modules and data are these very objects (every change replaces them).
+        self._evaluator: tuple[dict[str, str], dict[str, Any], Any] | None = None
         self.port = 0
 
     @property
@@ -183,14 +209,15 @@ class OpaServerDouble:
             del modules[pid]
         else:
             return 405, b""
-        problem = _check(modules, data)
-        if problem is not None:
+        engine, errors = _compiled(modules, data)
+        if errors:
             # OPA: invalid_parameter for a module that does not compile, invalid_operation
             # for a deletion that would break the others.
             code = "invalid_parameter" if method == "PUT" else "invalid_operation"
-            return 400, _compile_error(*problem, code=code)
+            return 400, _json({"code": code, "message": _COMPILE_MESSAGE, "errors": errors})
         with self._lock:
             self.modules = modules
+            self._evaluator = (modules, data, engine)
         return 200, b"{}"
 
     def _data(self, method: str, segments: list[str], body: bytes) -> tuple[int, bytes]:
@@ -217,20 +244,27 @@ class OpaServerDouble:
         return 405, b""
 
     def _evaluate(self, segments: list[str], input: Any) -> tuple[int, bytes]:
-        with self._lock:
-            modules, data = dict(self.modules), self.data
-        engine = new_engine(modules, data)  # on this handler's thread, used only here
-        if input is not None:
-            engine.set_input_json(canonical_json(input))
+        from opa_bindings import OpaError
+
+        engine = self._engine()
         try:
-            answer = json.loads(engine.eval_query_as_json(_reference(segments)))
-        except RuntimeError as exc:
-            message = str(exc).split("Stack backtrace:", 1)[0].strip()
-            return 500, _error("internal_error", message)
-        results = answer.get("result") or []
-        if not results:
+            found = engine.eval_query(f"{_RESULT} := {_reference(segments)}", input)
+        except OpaError as exc:
+            return 500, _error("internal_error", exc.message)
+        if not found:
             return 200, b"{}"
-        return 200, _json({"result": results[0]["expressions"][0]["value"]})
+        return 200, _json({"result": found[0][_RESULT]})
+
+    def _engine(self) -> Any:
+        """The Go engine of the current modules and data (built when they changed)."""
+        with self._lock:
+            modules, data = self.modules, self.data
+            cached = self._evaluator
+            if cached is not None and cached[0] is modules and cached[1] is data:
+                return cached[2]
+            engine = _go_engine(modules, data)  # under the lock: one build per change
+            self._evaluator = (modules, data, engine)
+            return engine
 
 
 class _Server(ThreadingHTTPServer):
@@ -279,33 +313,61 @@ def _handler(double: OpaServerDouble) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def _check(modules: dict[str, str], data: dict[str, Any]) -> tuple[str, int, int, str] | None:
-    """(module, line, column, message) when the modules do not compile together."""
+def _go_engine(modules: dict[str, str], data: dict[str, Any]) -> Any:
+    """A Go engine with these modules (by policy id) and this data; it compiles them at
+    its first evaluation."""
+    from opa_bindings import OpaEngine
+
+    engine = OpaEngine()
+    engine.print_handler = _discard_print  # OPA's server logs them; nobody reads them here
+    for pid in sorted(modules):
+        engine.add_policy(pid, modules[pid])  # raises OpaError for a parse error
+    engine.add_data(data)
+    return engine
+
+
+def _discard_print(message: str, location: str) -> None:
+    """Output of ``print()`` in a module (the Go engine writes it to stderr otherwise)."""
+
+
+def _compiled(modules: dict[str, str], data: dict[str, Any]) -> tuple[Any, list[dict[str, Any]]]:
+    """A Go engine of these modules and data, compiled; or ``None`` and OPA's errors
+    (its error document's ``errors``) when they do not compile together."""
+    from opa_bindings import OpaError
+
     try:
-        prepare(new_engine(modules, data))
-    except PolicyCompileError as exc:
-        return exc.module or "", exc.line or 0, exc.column or 0, exc.message
-    return None
+        engine = _go_engine(modules, data)
+        engine.eval_query(_COMPILE_QUERY)
+    except OpaError as exc:
+        return None, _opa_errors(exc.message)
+    return engine, []
 
 
-def _compile_error(
-    module: str, line: int, column: int, message: str, code: str = "invalid_parameter"
-) -> bytes:
-    """OPA's error document for modules that do not compile."""
-    parse = "expect" in message or "unexpected" in message
-    return _json(
+def _opa_errors(text: str) -> list[dict[str, Any]]:
+    """OPA's error text as the ``errors`` of its REST error document."""
+    errors = [
         {
-            "code": code,
-            "message": _COMPILE_MESSAGE,
-            "errors": [
-                {
-                    "code": "rego_parse_error" if parse else "rego_compile_error",
-                    "message": message,
-                    "location": {"file": module, "row": line, "col": column},
-                }
-            ],
+            "code": found.group("code"),
+            "message": found.group("message"),
+            "location": {
+                "file": found.group("file"),
+                "row": int(found.group("row")),
+                "col": len(found.group("caret")) + 1 if found.group("caret") is not None else 0,
+            },
         }
-    )
+        for found in _OPA_ERROR.finditer(text)
+    ]
+    return errors or [{"code": "rego_compile_error", "message": " ".join(text.split())}]
+
+
+def _compile_error(module: str, line: int, column: int, message: str) -> bytes:
+    """OPA's error document for a module refused (by ``refuse_puts``)."""
+    error = {
+        "code": "rego_compile_error",
+        "message": message,
+        "location": {"file": module, "row": line, "col": column},
+    }
+    return _json({"code": "invalid_parameter", "message": _COMPILE_MESSAGE, "errors": [error]})
 
 
 def _reference(segments: list[str]) -> str:

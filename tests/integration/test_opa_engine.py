@@ -1,6 +1,7 @@
 """OpaEngine against an OPA server: a real ``opa run --server`` when an ``opa`` binary is on
-PATH, otherwise the OPA server test double (``tests/opa_double.py``, regorus behind OPA's
-REST endpoints), since no OPA binary can be installed on these machines.
+PATH, otherwise the OPA server test double (``tests/opa_double.py``, OPA's own Go evaluator
+and compiler behind OPA's REST endpoints), since no OPA binary can be installed on these
+machines.
 
 The decision cases compare OpaEngine's verdicts with EmbeddedEngine's on the shipped bundle,
 every rule both ways. Failures are tested for what the caller relies on to fail closed:
@@ -578,6 +579,47 @@ def test_evaluations_never_see_half_a_load(double: OpaServerDouble) -> None:
     unexpected = [v for v in seen if v not in expected]
     assert seen and not unexpected, unexpected[:3]
     assert all(v in seen for v in expected)  # both bundles answered at some point
+
+
+def test_the_server_answers_as_opa_where_regorus_does_not(server: Server) -> None:
+    """Whichever server runs, its answers are OPA's: where regorus differs (Unicode case
+    mapping, the regex character classes), the server gives OPA's answer."""
+    module = (
+        'package probe\n\nlowered := lower("\u0130")\n\nspace if regex.match(`\\s`, "\u00a0")\n'
+    )
+    requests.put(f"{server.url}/v1/policies/probe.rego", data=module, timeout=5).raise_for_status()
+    assert data_on(server.url, "probe") == {"lowered": "i"}
+    regorus = new_engine({"probe.rego": module}, {})
+    answer = json.loads(regorus.eval_query_as_json("data.probe"))
+    assert answer["result"][0]["expressions"][0]["value"] == {"lowered": "i\u0307", "space": True}
+
+
+def test_a_call_of_an_unknown_function_is_refused_with_opas_error(server: Server) -> None:
+    """OPA's compiler refuses a module calling a function no module defines (regorus's
+    analysis lets it through): the PUT answers 400 with OPA's error document."""
+    module = "package probe\n\nimport rego.v1\n\nallowed if {\n\tnot_defined(input.x)\n}\n"
+    answer = requests.put(f"{server.url}/v1/policies/probe.rego", data=module, timeout=5)
+    assert answer.status_code == 400
+    body = answer.json()
+    assert (body["code"], body["message"]) == (
+        "invalid_parameter",
+        "error(s) occurred while compiling module(s)",
+    )
+    [error] = body["errors"]
+    assert error["code"] == "rego_type_error"
+    assert "not_defined" in error["message"]
+    assert (error["location"]["file"], error["location"]["row"]) == ("probe.rego", 6)
+    assert "probe.rego" not in policies_on(server.url)
+
+
+def test_a_parse_error_is_located_at_its_column(server: Server) -> None:
+    answer = requests.put(
+        f"{server.url}/v1/policies/probe.rego", data="package probe\n\nx := [1, ]]\n", timeout=5
+    )
+    assert answer.status_code == 400
+    error = answer.json()["errors"][0]
+    assert error["code"] == "rego_parse_error"
+    assert error["location"] == {"file": "probe.rego", "row": 3, "col": 11}
 
 
 def test_health(server: Server, engine_on: OpaEngine) -> None:
