@@ -12,6 +12,7 @@ from services.bootstrap import Platform
 from services.cli.audit import audit_app
 from services.cli.context import Configured, configured
 from services.cli.db import db_app
+from services.cli.decisions import decisions_app
 from services.cli.integrity import checkpoint, start_or_refuse, verify
 from services.cli.policy import policy_app
 from services.cli.projections import projections_app
@@ -27,6 +28,7 @@ app.add_typer(projections_app, name="projections")
 app.add_typer(policy_app, name="policy")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
+app.add_typer(decisions_app, name="decisions")
 app.add_typer(stream_app, name="stream")
 app.add_typer(repudiation_app, name="repudiation", no_args_is_help=True)
 app.command("verify")(verify)
