@@ -1,10 +1,16 @@
-"""Run the Rego tests of a policy directory, as ``opa test`` does.
+"""Run the Rego tests of a policy directory, as ``opa test`` does, under either engine.
 
 Every ``*.rego`` file and ``data.json`` of the directory are loaded together; every rule
 named ``test_...`` (not a function) in the packages of the ``*_test.rego`` files is
 evaluated on its own, and passes when it evaluates to ``true``. A test that is false or
 undefined fails; a test that raises an error fails with the error message. Output of
 ``print()`` in a failing test is added to its message.
+
+The same tests run under both engines of issue 11, because a test that passes under one
+may fail under the other (they differ on Unicode case mapping, regex classes, ...):
+``embedded`` is regorus (``run_test`` on a prepared engine, also what the review workers
+run), ``opa`` is OPA's own Go evaluator in this process (``run_opa_tests``). The tests to
+run are listed from regorus's AST under both, so both engines run the same ones.
 """
 
 from __future__ import annotations
@@ -16,6 +22,12 @@ from typing import Any
 
 from policies.bundle import load_bundle
 from policies.engine import new_engine, parse_regorus_error, prepare, reference_text
+from policies.opa_golib import compile_error, load_modules
+
+#: The engines tests run under (``policies.engines.EngineName``).
+EMBEDDED, OPA = "embedded", "opa"
+#: What OPA's engine evaluates to compile every module (it compiles lazily).
+_COMPILE_QUERY = "x := 1"
 
 TEST_PREFIX = "test_"
 
@@ -58,16 +70,80 @@ class TestCase:
     location: str
 
 
-def run_policy_tests(directory: str | Path) -> list[TestResult]:
+def run_policy_tests(directory: str | Path, engine: str = EMBEDDED) -> list[TestResult]:
     """Results of every test rule in the directory's ``*_test.rego`` modules, in file and
-    source order, evaluated in this process (``policies.review`` runs the same tests in a
-    worker process, each under a time budget). Raises ``PolicyCompileError`` when a module
-    does not parse or fails regorus's analysis (with module and line)."""
+    source order, evaluated in this process under ``engine`` (``policies.review`` runs the
+    same tests in a worker process, each under a time budget). Raises
+    ``PolicyCompileError`` when a module does not parse or fails regorus's analysis (with
+    module and line), or under ``opa`` when OPA's compiler refuses one."""
     bundle = load_bundle(directory)
-    engine = new_engine({**bundle.modules, **bundle.tests}, bundle.data)
+    if engine == OPA:
+        return run_opa_tests(bundle.modules, bundle.tests, bundle.data)
+    return _run_embedded_tests(bundle.modules, bundle.tests, bundle.data)
+
+
+def _run_embedded_tests(
+    modules: dict[str, str], tests: dict[str, str], data: Any
+) -> list[TestResult]:
+    engine = new_engine({**modules, **tests}, data)
     prepare(engine)
-    cases = test_cases(json.loads(engine.get_ast_as_json()), set(bundle.tests))
+    cases = test_cases(json.loads(engine.get_ast_as_json()), set(tests))
     return [run_test(engine, case) for case in cases]
+
+
+def run_opa_tests(modules: dict[str, str], tests: dict[str, str], data: Any) -> list[TestResult]:
+    """Every test rule of the ``tests`` modules, run against ``modules`` and ``data`` by
+    OPA's Go evaluator in this process, with no time budget; in the order and under the
+    names regorus lists them (regorus parses the modules to list them). Raises
+    ``PolicyCompileError`` when OPA's compiler refuses a module, ``OpaUnavailable``
+    when OPA's evaluator is not installed."""
+    listing = new_engine({**modules, **tests}, data)
+    cases = test_cases(json.loads(listing.get_ast_as_json()), set(tests))
+    engine = load_modules({**modules, **tests}, data)
+    try:
+        engine.print_handler = _discard_print
+        _compile(engine)
+        return [run_opa_test(engine, case) for case in cases]
+    finally:
+        engine.close()
+
+
+def run_opa_test(engine: Any, case: TestCase) -> TestResult:
+    """Evaluate one test rule on a compiled Go engine (``opa_bindings.OpaEngine``)."""
+    from opa_bindings import OpaError
+
+    name = case.name
+    try:
+        found = engine.eval_query(f"value := {name}")
+    except OpaError as exc:
+        message = f"error: {exc.message}{_opa_prints(engine)}"
+        return TestResult(name, False, message, ERROR, case.location)
+    if not found:
+        message = f"undefined, not true{_opa_prints(engine)}"
+        return TestResult(name, False, message, UNDEFINED, case.location)
+    value = found[0]["value"]
+    if value is True:
+        return TestResult(name, True, "", PASSED, case.location)
+    message = f"evaluated to {json.dumps(value)}, not true{_opa_prints(engine)}"
+    return TestResult(name, False, message, FALSE, case.location)
+
+
+def _compile(engine: Any) -> None:
+    from opa_bindings import OpaError
+
+    try:
+        engine.eval_query(_COMPILE_QUERY)
+    except OpaError as exc:
+        raise compile_error(exc.message) from None
+
+
+def _discard_print(message: str, location: str) -> None:
+    """``print()`` output of a test: kept in ``last_prints`` (Go writes it to stderr
+    otherwise)."""
+
+
+def _opa_prints(engine: Any) -> str:
+    return "".join(f"\n  {location}: {message}" for message, location in engine.last_prints)
 
 
 def run_test(template: Any, case: TestCase) -> TestResult:
