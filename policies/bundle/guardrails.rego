@@ -122,8 +122,8 @@ deny contains violation("pay_linked", msg) if {
 	value := proposed.pay_linked
 	not is_boolean(value)
 	msg := sprintf(
-		"Key result %s has pay_linked %v; it must be true or false. Set it to false: key results are not linked to pay.",
-		[label(proposed), value],
+		"Key result %s has a pay_linked of type %s; it must be true or false. Set it to false: key results are not linked to pay.",
+		[label(proposed), type_name(value)],
 	)
 }
 
@@ -140,8 +140,8 @@ deny contains violation("risk_appetite", msg) if {
 	appetite := data.risk_appetite[proposed.risk_domain]
 	rating > appetite
 	msg := sprintf(
-		"Key result %s has risk rating %v in the %s risk domain, above the firm's appetite of %v for that domain. Reduce the risk the key result takes (rating %v or lower) or ask a risk officer to review the appetite.",
-		[label(proposed), rating, proposed.risk_domain, appetite, appetite],
+		"Key result %s has risk rating %s in the %s risk domain, above the firm's appetite of %s for that domain. Reduce the risk the key result takes (rating %s or lower) or ask a risk officer to review the appetite.",
+		[label(proposed), number_text(rating), proposed.risk_domain, number_text(appetite), number_text(appetite)],
 	)
 }
 
@@ -160,8 +160,8 @@ deny contains violation("risk_appetite", msg) if {
 	rating != null
 	not valid_rating(rating)
 	msg := sprintf(
-		"Key result %s has risk rating %v; a risk rating is a whole number from 1 (low) to 5 (high).",
-		[label(proposed), rating],
+		"Key result %s has risk rating %s; a risk rating is a whole number from 1 (low) to 5 (high).",
+		[label(proposed), value_text(rating)],
 	)
 }
 
@@ -184,7 +184,7 @@ valid_rating(rating) if {
 deny contains violation("measurable", msg) if {
 	kr := proposed
 	some field in ["owner", "unit", "direction"]
-	not has_text(kr[field])
+	not has_text(object.get(kr, field, null))
 	msg := sprintf(
 		"Key result %s has no %s. A key result needs an owner, a unit, a direction (increase, decrease or milestone), a baseline and a target: add the %s.",
 		[label(kr), field, field],
@@ -194,7 +194,7 @@ deny contains violation("measurable", msg) if {
 deny contains violation("measurable", msg) if {
 	kr := proposed
 	some field in ["baseline", "target"]
-	not is_number(kr[field])
+	not is_number(object.get(kr, field, null))
 	msg := sprintf(
 		"Key result %s has no numeric %s. Give the %s as a number in the key result's unit (for a milestone: baseline 0, target 1).",
 		[label(kr), field, field],
@@ -206,8 +206,8 @@ deny contains violation("measurable", msg) if {
 	has_text(kr.direction)
 	not kr.direction in directions
 	msg := sprintf(
-		"Key result %s has direction %q; use increase, decrease or milestone.",
-		[label(kr), kr.direction],
+		"Key result %s has direction %s; use increase, decrease or milestone.",
+		[label(kr), quoted(kr.direction)],
 	)
 }
 
@@ -217,8 +217,8 @@ deny contains violation("measurable", msg) if {
 	is_number(kr.target)
 	kr.target == kr.baseline
 	msg := sprintf(
-		"Key result %s has target %v equal to its baseline: it asks for no change. Set a target that differs from the baseline (for a milestone: baseline 0, target 1).",
-		[label(kr), kr.target],
+		"Key result %s has a target equal to its baseline (%s): it asks for no change. Set a target that differs from the baseline (for a milestone: baseline 0, target 1).",
+		[label(kr), number_text(kr.target)],
 	)
 }
 
@@ -233,8 +233,8 @@ deny contains violation("key_result_limit", msg) if {
 	total := count(siblings) + 1
 	total > limits.max_key_results_per_objective
 	msg := sprintf(
-		"Objective %s would have %d key results; the limit is %d. Keep the ones that matter most: retire or merge one before adding another.",
-		[objective_label, total, limits.max_key_results_per_objective],
+		"Objective %s would have %d key results; the limit is %s. Keep the ones that matter most: retire or merge one before adding another.",
+		[objective_label, total, number_text(limits.max_key_results_per_objective)],
 	)
 }
 
@@ -261,8 +261,8 @@ warn contains violation("single_key_result", msg) if {
 	some objective_id, objective in locked_objectives
 	objective.key_results == 1
 	msg := sprintf(
-		"Objective %v is locked with a single key result. Add a second measure (two to five is good practice) through a change request if one number should not carry it alone.",
-		[objective_id],
+		"Objective %s is locked with a single key result. Add a second measure (two to five is good practice) through a change request if one number should not carry it alone.",
+		[id_text(objective_id)],
 	)
 }
 
@@ -444,8 +444,8 @@ warn contains violation("objective_title_shape", msg) if {
 	is_string(title)
 	regex.match(`[0-9]`, title)
 	msg := sprintf(
-		"Objective %q contains digits. Keep the objective qualitative and move the numbers into its key results.",
-		[title],
+		"Objective %s contains digits. Keep the objective qualitative and move the numbers into its key results.",
+		[quoted(title)],
 	)
 }
 
@@ -456,8 +456,8 @@ warn contains violation("objective_title_shape", msg) if {
 	bounds := limits.objective_title_words
 	n < bounds.min
 	msg := sprintf(
-		"Objective %q has %d words. Say in %d to %d words what you want to achieve and why it matters.",
-		[title, n, bounds.min, bounds.max],
+		"Objective %s has %d words. Say in %s to %s words what you want to achieve and why it matters.",
+		[quoted(title), n, number_text(bounds.min), number_text(bounds.max)],
 	)
 }
 
@@ -468,8 +468,8 @@ warn contains violation("objective_title_shape", msg) if {
 	bounds := limits.objective_title_words
 	n > bounds.max
 	msg := sprintf(
-		"Objective %q has %d words, more than %d. Keep one aim per objective: shorten it, or split it into separate objectives.",
-		[title, n, bounds.max],
+		"Objective %s has %d words, more than %s. Keep one aim per objective: shorten it, or split it into separate objectives.",
+		[quoted(title), n, number_text(bounds.max)],
 	)
 }
 
@@ -486,7 +486,7 @@ warn contains violation("growth_without_guardrail", msg) if {
 	kr := proposed
 	kr.direction == "increase"
 	kr.risk_domain in data.regulated_domains
-	not has_text(kr.guardrail_metric)
+	not has_text(object.get(kr, "guardrail_metric", null))
 	not paired_with_guardrail(kr)
 	msg := sprintf(
 		"Key result %s grows a number in the regulated %s domain without a guardrail. Set its guardrail_metric (e.g. complaints, losses or breaches that must not rise), or add a key result on this objective that reduces a risk measure in the %s domain.",
@@ -513,82 +513,161 @@ paired_with_guardrail(_) if {
 # score as success. Checked when the cycle is locked, over the latest confidence of each
 # objective's key results and of the whole cycle; threshold: data.json
 # limits.sandbagging_confidence.
+#
+# Confidences are compared in whole basis points (0.9 = 9000), so that the sum and the
+# threshold are integers and no engine's float rounding decides whether an average of
+# exactly the threshold is "above" it (see confidence_points).
 warn contains violation("sandbagging", msg) if {
 	input.action == "cycle.lock"
 	some objective_id, objective in locked_objectives
-	average := mean(objective.confidences)
-	average > limits.sandbagging_confidence
+	above_sandbagging_line(objective.points)
 	msg := sprintf(
-		"The key results of objective %v have an average confidence of %.2f at lock, above %v: the targets may be too safe. Raise them to a real stretch, or record why near-certainty is right here.",
-		[objective_id, average, limits.sandbagging_confidence],
+		"The key results of objective %s have an average confidence of %s at lock, above %s: the targets may be too safe. Raise them to a real stretch, or record why near-certainty is right here.",
+		[id_text(objective_id), average_text(objective.points), sandbagging_line_text],
 	)
 }
 
 warn contains violation("sandbagging", msg) if {
 	input.action == "cycle.lock"
-	confidences := [kr.confidence | some kr in cycle_key_results; is_number(kr.confidence)]
-	average := mean(confidences)
-	average > limits.sandbagging_confidence
+	points := [p | some kr in cycle_key_results; p := confidence_points(kr)]
+	above_sandbagging_line(points)
 	msg := sprintf(
-		"The key results of cycle %s have an average confidence of %.2f at lock, above %v: the cycle's targets may be too safe. Review them for stretch before the quarter starts.",
-		[cycle_label, average, limits.sandbagging_confidence],
+		"The key results of cycle %s have an average confidence of %s at lock, above %s: the cycle's targets may be too safe. Review them for stretch before the quarter starts.",
+		[cycle_label, average_text(points), sandbagging_line_text],
 	)
 }
+
+# The average of these confidences (basis points) is above the line: sum > line x count.
+above_sandbagging_line(points) if {
+	count(points) > 0
+	sum(points) > sandbagging_line * count(points)
+}
+
+sandbagging_line := round(limits.sandbagging_confidence * 10000)
+
+sandbagging_line_text := percent_text(sandbagging_line)
+
+# A key result's latest confidence in whole basis points: as the platform prepared it
+# (confidence_basis_points, rounded half to even from the recorded decimal), or, in an
+# input recorded before it did, rounded here.
+confidence_points(kr) := kr.confidence_basis_points if {
+	is_number(kr.confidence_basis_points)
+} else := round(kr.confidence * 10000) if {
+	is_number(kr.confidence)
+}
+
+# The average, rounded down to a basis point, as a percentage: "93.50%".
+average_text(points) := percent_text((sum(points) - (sum(points) % count(points))) / count(points))
 
 # ---------------------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------------------
 
-# At lock, per objective: how many key results it has and their latest confidences
-# (key results never checked in on have none).
-locked_objectives[objective_id] := {"key_results": count(key_results), "confidences": confidences} if {
+# At lock, per objective: how many key results it has and their latest confidences in
+# basis points (key results never checked in on have none).
+locked_objectives[objective_id] := {"key_results": count(key_results), "points": points} if {
 	input.action == "cycle.lock"
 	some objective_id in {kr.objective_id | some kr in cycle_key_results}
 	key_results := [kr | some kr in cycle_key_results; kr.objective_id == objective_id]
-	confidences := [kr.confidence | some kr in key_results; is_number(kr.confidence)]
+	points := [p | some kr in key_results; p := confidence_points(kr)]
 }
 
 violation(rule, message) := {"rule": rule, "message": message}
 
+# Text with something other than white space in it. White space is the explicit list
+# below (Unicode's White_Space characters and the zero-width space), not an engine's
+# idea of `\s`: RE2 (OPA) reads `\s` as ASCII white space only, regorus as all of Unicode's.
 has_text(value) if {
 	is_string(value)
-	trim_space(value) != ""
+	regex.match(`[^\t\n\x{0B}\f\r \x{85}\x{A0}\x{1680}\x{2000}-\x{200B}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}]`, value)
 }
 
-mean(numbers) := sum(numbers) / count(numbers) if count(numbers) > 0
+words_of(text) := [word |
+	some word in regex.split(`[\t\n\x{0B}\f\r \x{85}\x{A0}\x{1680}\x{2000}-\x{200B}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}]+`, text)
+	word != ""
+]
+
+# Messages write values by these helpers only, never by sprintf's %q, %v or %f: OPA and
+# regorus quote, round and spell numbers differently (%.2f ties, 1e-05 against 0.00001,
+# -0, integers past 2^53).
+
+# A quoted string: the text between double quotes, as it is.
+quoted(text) := concat("", ["\"", text, "\""])
 
 # A quoted title for messages.
-label(kr) := sprintf("%q", [kr.title]) if is_string(kr.title)
+label(kr) := quoted(kr.title) if is_string(kr.title)
 
 else := "(untitled)"
 
 # A quoted string for messages; "(none)" for anything else (null included).
-shown(value) := sprintf("%q", [value]) if is_string(value)
+shown(value) := quoted(value) if is_string(value)
 
 else := "(none)"
+
+# A number as its digits when it is whole and below 10^15 (format_int, exact in both
+# engines), otherwise said in words.
+number_text(value) := "0" if {
+	is_number(value)
+	value == 0
+} else := format_int(value, 10) if {
+	is_number(value)
+	value == floor(value)
+	abs(value) < 1000000000000000
+} else := "a number of 16 digits or more" if {
+	is_number(value)
+	abs(value) >= 1000000000000000
+} else := "a non-whole number"
+
+# Any value for a message: a string quoted, a number as number_text, else its type.
+value_text(value) := quoted(value) if is_string(value)
+
+else := number_text(value) if is_number(value)
+
+else := type_name(value)
+
+# An id as it is (ids are strings); anything else as value_text.
+id_text(value) := value if is_string(value)
+
+else := value_text(value)
+
+# Basis points (whole, not negative) as a percentage with two decimals: 9350 -> "93.50%".
+percent_text(points) := concat("", [format_int((points - (points % 100)) / 100, 10), ".", two_digits(points % 100), "%"])
+
+two_digits(n) := concat("", ["0", format_int(n, 10)]) if n < 10
+
+else := format_int(n, 10)
 
 objective_label := shown(object.get(input, ["objective", "title"], null))
 
 cycle_label := shown(object.get(input, ["cycle", "name"], null))
 
-words_of(text) := [word | some word in regex.split(`\s+`, trim_space(text)); word != ""]
-
 # Words are matched whole, ignoring case and punctuation: the title "Cross-selling to LPs"
 # mentions "cross selling"; "Training attendance" does not mention "attend".
-
-# Lower case, punctuation to single spaces, padded: " cross sell products ".
-normalised(text) := concat("", [" ", trim_space(regex.replace(lower(text), `[^a-z0-9]+`, " ")), " "])
+#
+# The platform prepares each text's words in the input (resource.words: Unicode folded to
+# ASCII by compatibility decomposition, accents dropped, lower case, runs of anything but
+# a-z and 0-9 as single spaces, padded: "NET İNFLOWS" -> " net inflows "), one method for
+# every engine: OPA and regorus lower-case and classify non-ASCII letters differently.
+# An input without them (recorded before they were prepared) is folded here, ASCII only:
+# anything but A-Z, a-z and 0-9 is a separator, and only then is it lower-cased.
+normalised(text) := concat("", [" ", trim_space(lower(regex.replace(text, `[^A-Za-z0-9]+`, " "))), " "])
 
 # A phrase from data.json, padded: "cross sell" -> " cross sell ". Phrases in data.json are
 # written as they come out of normalised(): lower-case words (a-z, 0-9) separated by single
 # spaces, so "cross sell" (which also matches "Cross-sell" in a title); a test checks it.
 phrase(words) := concat("", [" ", words, " "])
 
-# The key result's title and unit, normalised once per evaluation.
-proposed_words[field] := normalised(text) if {
+# The key result's title and unit as words, prepared by the platform or folded here.
+proposed_words[field] := words_of_field(field, proposed[field]) if {
 	some field in ["title", "unit"]
+	is_string(proposed[field])
+}
+
+words_of_field(field, _) := prepared if {
+	prepared := input.resource.words[field]
+	is_string(prepared)
+} else := normalised(text) if {
 	text := proposed[field]
-	is_string(text)
 }
 
 # Both in one text to search ("|" never occurs in a phrase, so none matches across them).

@@ -508,6 +508,20 @@ test_client_outcome_for_client_facing_owner_is_allowed if {
 	not denied("sales_conduct", add({"title": "Client complaints resolved within 5 days", "unit": "%"}))
 }
 
+# The platform prepares the words of the title and unit (resource.words: Unicode folded to
+# ASCII, lower case): a dotted capital I or fullwidth letters do not hide a volume term.
+test_sales_volume_in_prepared_words_is_denied if {
+	doc := object.union(add({"title": "NET İNFLOWS FROM LPS"}), {"resource": {"words": {"title": " net inflows from lps ", "unit": " eur m "}}})
+	denied("sales_conduct", doc)
+}
+
+# Without prepared words (an input recorded before they were), only ASCII letters make
+# words, the same under every engine: "İNFLOWS" is not "inflows" there.
+test_unprepared_text_is_folded_as_ascii_only if {
+	not denied("sales_conduct", add({"title": "NET İNFLOWS FROM LPS"}))
+	denied("sales_conduct", add({"title": "NET INFLOWS FROM LPS"}))
+}
+
 test_sales_conduct_follows_the_job_role_directory if {
 	doc := add({"title": "Revenue from new mandates", "owner": "nina", "direction": "increase", "baseline": 1, "target": 2})
 	not denied("sales_conduct", doc)
@@ -594,7 +608,32 @@ test_confident_objective_at_lock_warns if {
 	warned("sandbagging", doc)
 	some violation in data.okrgov.guardrails.warn with input as doc
 	violation.rule == "sandbagging"
-	contains(violation.message, "objective obj-1 have an average confidence of 0.93")
+	contains(violation.message, "objective obj-1 have an average confidence of 92.50% at lock, above 90.00%")
+}
+
+# An average of exactly the threshold is not above it, under every engine: the sum of
+# basis points (27000) is compared with the threshold times the count (9000 x 3).
+test_confidence_averaging_exactly_the_threshold_does_not_warn if {
+	not warned("sandbagging", lock([
+		{"id": "kr-1", "objective_id": "obj-1", "confidence": 0.7, "confidence_basis_points": 7000},
+		{"id": "kr-2", "objective_id": "obj-1", "confidence": 1, "confidence_basis_points": 10000},
+		{"id": "kr-3", "objective_id": "obj-1", "confidence": 1, "confidence_basis_points": 10000},
+	]))
+	not warned("sandbagging", lock([
+		{"id": "kr-1", "objective_id": "obj-1", "confidence": 0.7},
+		{"id": "kr-2", "objective_id": "obj-1", "confidence": 1},
+		{"id": "kr-3", "objective_id": "obj-1", "confidence": 1},
+	]))
+	warned("sandbagging", lock([
+		{"id": "kr-1", "objective_id": "obj-1", "confidence": 0.7001, "confidence_basis_points": 7001},
+		{"id": "kr-2", "objective_id": "obj-1", "confidence": 1, "confidence_basis_points": 10000},
+		{"id": "kr-3", "objective_id": "obj-1", "confidence": 1, "confidence_basis_points": 10000},
+	]))
+}
+
+# The platform's basis points are what the rule reads when the input has them.
+test_sandbagging_reads_the_prepared_basis_points if {
+	warned("sandbagging", lock([{"id": "kr-1", "objective_id": "obj-1", "confidence": 0.5, "confidence_basis_points": 9500}]))
 }
 
 test_confident_cycle_at_lock_warns if {

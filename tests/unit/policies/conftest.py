@@ -11,6 +11,7 @@ import pytest
 
 from policies.bundle import PolicyBundle, load_shipped_bundle
 from policies.embedded import EmbeddedEngine
+from policies.input_values import basis_points
 
 InputFactory = Callable[..., dict[str, Any]]
 
@@ -115,7 +116,12 @@ def lock_input() -> Callable[[dict[str, list[float | None]]], dict[str, Any]]:
         doc["objective"] = None
         doc["siblings"] = []
         doc["cycle_key_results"] = [
-            {"id": f"{objective}-kr-{i}", "objective_id": objective, "confidence": confidence}
+            {
+                "id": f"{objective}-kr-{i}",
+                "objective_id": objective,
+                "confidence": confidence,
+                "confidence_basis_points": None if confidence is None else basis_points(confidence),
+            }
             for objective, values in confidences.items()
             for i, confidence in enumerate(values)
         ]

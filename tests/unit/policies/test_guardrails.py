@@ -525,8 +525,8 @@ def test_confidence_above_ninety_percent_at_lock_warns(
     verdict = engine.evaluate(lock_input({"obj-1": [0.95, 0.9], "obj-2": [0.5, 0.6]}))
     assert verdict.allowed
     assert messages(verdict, "sandbagging") == [
-        "The key results of objective obj-1 have an average confidence of 0.93 at lock, "
-        "above 0.9: the targets may be too safe. Raise them to a real stretch, or record why "
+        "The key results of objective obj-1 have an average confidence of 92.50% at lock, "
+        "above 90.00%: the targets may be too safe. Raise them to a real stretch, or record why "
         "near-certainty is right here."
     ]
 
@@ -537,7 +537,7 @@ def test_confidence_above_ninety_percent_across_the_cycle_warns(
     verdict = engine.evaluate(lock_input({"obj-1": [0.95, 0.95], "obj-2": [0.94, 1.0]}))
     found = messages(verdict, "sandbagging")
     assert len(found) == 3
-    assert any('cycle "2026-Q4" have an average confidence of 0.96' in m for m in found)
+    assert any('cycle "2026-Q4" have an average confidence of 96.00%' in m for m in found)
 
 
 def test_realistic_confidence_at_lock_does_not_warn(

@@ -1,0 +1,95 @@
+"""The shipped bundle decides the same under OPA's own Go evaluator and under regorus.
+
+A decision is evidence: it must not depend on the engine that reached it. The corpus is
+drawn by ``policies.probe_corpus`` through hypothesis (seeded: the same inputs on every
+run, shrunk to a small one when they differ), at least 2,000 inputs per run, and the
+whole verdicts are compared: deny and warn sets, messages included.
+
+The corpus is only worth its size if it finds the divergences it is meant to, so the
+same draw is also run against small bundles written the way the shipped one used to be
+(``lower`` of non-ASCII text, ``\\s`` in a regex, an average of floats against a
+threshold, ``not f(x)`` over an absent field, ``%v`` of a float): each must diverge.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from policies.bundle import PolicyBundle, load_shipped_bundle
+from policies.embedded import EmbeddedEngine
+from policies.opa_golib import OpaGoEngine
+from policies.probe_corpus import probe_corpus, probe_input
+
+SHIPPED = load_shipped_bundle()
+EMBEDDED = EmbeddedEngine(SHIPPED)
+OPA = OpaGoEngine(SHIPPED)
+EXAMPLES = 2000
+
+
+@settings(
+    max_examples=EXAMPLES,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(st.randoms(use_true_random=False))
+def test_the_shipped_bundle_decides_the_same_under_opa_and_regorus(rng: random.Random) -> None:
+    document = probe_input(rng, SHIPPED.data)
+    assert OPA.evaluate(document) == EMBEDDED.evaluate(document), document
+
+
+def test_the_corpus_reaches_every_rule_of_the_bundle() -> None:
+    """A corpus that never fires a rule cannot show that the engines agree on it."""
+    fired: set[str] = set()
+    for document in probe_corpus(SHIPPED.data, EXAMPLES):
+        verdict = EMBEDDED.evaluate(document)
+        fired |= {v.rule for v in verdict.deny + verdict.warn}
+    assert fired == set(CATALOGUE)
+
+
+# Rules written the way the shipped bundle's were before they were made engine-proof:
+# each depends on a quirk on which OPA and regorus differ.
+QUIRKS = {
+    "lower_of_non_ascii": "regex.match(`^[a-z ]+$`, lower(input.resource.after.title))",
+    "unicode_space_as_backslash_s": (
+        "regex.match(`\\s`, regex.replace(input.resource.after.title, `[ \\t\\n]`, ``))"
+    ),
+    "float_average_on_the_line": (
+        "confidences := [c | some kr in input.cycle_key_results; c := kr.confidence; is_number(c)]"
+        "\n\tcount(confidences) > 0\n\tsum(confidences) / count(confidences) > 0.9"
+    ),
+    "negated_call_on_an_absent_field": (
+        'input.action == "key_result.add"\n\tnot is_string(input.resource.after.guardrail_metric)'
+    ),
+    "float_in_a_message": 'msg := sprintf("%v", [input.resource.after.target])',
+}
+
+
+@pytest.mark.parametrize("quirk", sorted(QUIRKS))
+def test_the_corpus_finds_a_rule_that_depends_on_an_engine_quirk(quirk: str) -> None:
+    module = (
+        "package okrgov.guardrails\nimport rego.v1\n"
+        f'deny contains {{"rule": "quirk", "message": msg}} if {{\n\t{QUIRKS[quirk]}\n'
+        '\tmsg := object.get({}, "x", "same")\n}\n'
+    )
+    if "msg :=" in QUIRKS[quirk]:
+        module = module.replace('\tmsg := object.get({}, "x", "same")\n', "")
+    bundle = PolicyBundle(modules={"quirk.rego": module}, data=SHIPPED.data)
+    embedded, opa = EmbeddedEngine(bundle), OpaGoEngine(bundle)
+    try:
+        differing = [
+            d
+            for d in probe_corpus(SHIPPED.data, EXAMPLES)
+            if embedded.evaluate(d) != opa.evaluate(d)
+        ]
+    finally:
+        opa.close()
+    assert differing, f"the corpus never showed the {quirk} divergence"
+
+
+CATALOGUE = OPA.query("c := data.okrgov.guardrails.catalogue")[0]["c"]
