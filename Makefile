@@ -58,6 +58,7 @@ bench: venv
 	$(BIN)/python bench/ledger.py
 	$(BIN)/python bench/policy.py
 	$(BIN)/python bench/write_answer.py
+	$(BIN)/python bench/engines.py
 
 # The guardrail bundle's own Rego tests (as `opa test` runs them); DIR= for another bundle.
 policy-test: venv
