@@ -95,19 +95,21 @@ class Difference:
         found += [("warn", self.recorded.warn != self.now.warn)]
         return [name for name, differs in found if differs]
 
-    def as_json(self) -> dict[str, Any]:
-        """The outcomes, and per set the items only in the recorded answer and only now."""
+    def as_json(self, now_is: str = "now") -> dict[str, Any]:
+        """The outcomes, and per set the items only in the recorded answer and only in
+        the answer now (named ``now_is``: ``only_now``, or ``only_proposed`` for a
+        what-if)."""
         was, now = self.recorded, self.now
         return {
             "differs_in": self.aspects,
-            "outcome": {"recorded": was.outcome, "now": now.outcome},
+            "outcome": {"recorded": was.outcome, now_is: now.outcome},
             "deny": {
                 "only_recorded": _items(was.deny - now.deny),
-                "only_now": _items(now.deny - was.deny),
+                f"only_{now_is}": _items(now.deny - was.deny),
             },
             "warn": {
                 "only_recorded": _items(was.warn - now.warn),
-                "only_now": _items(now.warn - was.warn),
+                f"only_{now_is}": _items(now.warn - was.warn),
             },
             "error": now.error,
         }

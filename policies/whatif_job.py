@@ -10,6 +10,12 @@ proposal's own tests; the active version's tests under both versions; and every
 evaluation of the proposal that took longer than the decision budget (as a decision, it
 would have been refused with ``policy_timeout``). Errors of one evaluation are reported
 with it; the parent bounds the whole job's time.
+
+``replay_decisions`` is the what-if's other job, sent once per page of recorded decisions
+(``decisions``: ``{"id", "meta", "input", "outcome", "deny", "warn"}``, the input as a
+JSON object): each judged under the proposal in full (``policies.replay``, the comparison
+``okrgov decisions replay`` makes) and compared with the recorded answer; the answer counts
+them and lists the first ``limit`` that differ.
 """
 
 from __future__ import annotations
@@ -21,14 +27,18 @@ from typing import Any
 
 import regorus
 
+from policies.bundle import canonical_json
 from policies.engine import (
     DENY_RULE,
     WARN_RULE,
     PolicyCompileError,
+    PolicyEvaluationError,
+    Verdict,
     defines,
     new_engine,
     prepare,
 )
+from policies.replay import Answer, judge
 from policies.testing import run_test, test_cases
 
 _UNDEFINED = '"<undefined>"'
@@ -52,6 +62,17 @@ class _Version:
         except RuntimeError as exc:
             return {"error": str(exc).split("Stack backtrace:", 1)[0].strip()}
         return {"deny": _rule_ids(deny), "warn": _rule_ids(warn)}
+
+    def verdict(self, input: dict[str, Any]) -> Verdict:
+        """The full verdict on one input (``PolicyEvaluationError`` when a rule fails)."""
+        engine = self.engine.clone()
+        try:
+            engine.set_input_json(canonical_json(input))
+            deny = engine.eval_rule_as_json(DENY_RULE)
+            warn = engine.eval_rule_as_json(WARN_RULE) if self.has_warn else _UNDEFINED
+        except RuntimeError as exc:
+            raise PolicyEvaluationError(str(exc).split("Stack backtrace:", 1)[0].strip()) from None
+        return Verdict.of(_value(deny), _value(warn))
 
 
 def run(job: dict[str, Any]) -> dict[str, Any]:
@@ -91,6 +112,36 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def replay_decisions(job: dict[str, Any]) -> dict[str, Any]:
+    """One page of recorded decisions judged under the proposal (see the module docstring)."""
+    budget, limit = float(job["budget"]), int(job["limit"])
+    proposed = _Version(job["proposed"])
+    unchanged, differing = 0, 0
+    items: list[dict[str, Any]] = []
+    slow: list[dict[str, Any]] = []
+    for decision in job["decisions"]:
+        recorded = Answer.recorded(decision["outcome"], decision["deny"], decision["warn"])
+        started = time.perf_counter()
+        difference = judge(recorded, decision["input"], proposed.verdict)
+        took = time.perf_counter() - started
+        if took > budget:
+            slow.append({"kind": "decision", "id": decision["id"], "seconds": round(took, 3)})
+        if difference is None:
+            unchanged += 1
+            continue
+        differing += 1
+        if len(items) < limit:
+            items.append(
+                {
+                    **decision["meta"],
+                    "recorded": recorded.as_json(),
+                    "proposed": difference.now.as_json(),
+                    **difference.as_json("proposed"),
+                }
+            )
+    return {"unchanged": unchanged, "differing": differing, "items": items, "over_budget": slow}
+
+
 def _tests(bundle: dict[str, Any], tests: dict[str, str]) -> dict[str, Any]:
     """The results of these test modules run against the bundle's modules and data, or the
     error that kept them from loading."""
@@ -103,6 +154,10 @@ def _tests(bundle: dict[str, Any], tests: dict[str, str]) -> dict[str, Any]:
         return {"results": [], "error": str(exc)}
     cases = test_cases(json.loads(engine.get_ast_as_json()), set(tests))
     return {"results": [asdict(run_test(engine, case)) for case in cases]}
+
+
+def _value(text: str) -> Any:
+    return None if text == _UNDEFINED else json.loads(text)
 
 
 def _rule_ids(text: str) -> list[str]:

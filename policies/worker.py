@@ -216,6 +216,10 @@ def _whatif(_slots: dict[str, _Slot], request: Request) -> Answer:
     return {"ok": whatif_job.run(request)}
 
 
+def _replay_decisions(_slots: dict[str, _Slot], request: Request) -> Answer:
+    return {"ok": whatif_job.replay_decisions(request)}
+
+
 OPS: dict[str, Callable[[dict[str, Any], Request], Answer]] = {
     "ping": _ping,
     "load": _load,
@@ -229,6 +233,7 @@ OPS: dict[str, Callable[[dict[str, Any], Request], Answer]] = {
     "probe": _probe,
     "probe_definition": _probe_definition,
     "whatif": _whatif,
+    "replay_decisions": _replay_decisions,
 }
 
 

@@ -25,6 +25,7 @@ from policies.bundle import TEST_SUFFIX, PolicyBundle, canonical_json, load_ship
 from policies.proposal_checks import check_proposal, require_passing
 from policies.review import PolicyReviews
 from policies.whatif import WhatIf, run_whatif
+from services.application.decision_whatif import DecisionsToJudge, Period
 from services.application.guard import SYSTEM_ACTOR, bundle_of
 from services.application.guardrail_input import build_input
 from services.application.ledger_base import LedgerBase, Recorded, retry_on_conflict
@@ -127,12 +128,16 @@ class PolicyCommands:
         policy_id: UUID,
         cycle_id: UUID,
         denied: Sequence[UUID] = (),
+        decisions: Period | None = None,
+        limit: int = 20,
     ) -> dict[str, Any]:
         """Judge under the active version and under the given one: every live key result
         of the cycle (what would newly be denied or warned, and no longer), the active
         version's tests (which of those it passes the given one fails), and the ``denied``
-        decisions (recorded denied attempts: which the given one would allow). Runs in a
-        review worker, bounded by the review budget; records nothing.
+        decisions (recorded denied attempts: which the given one would allow). With
+        ``decisions``, every decision recorded in that period judged again under the given
+        one (``replayed_decisions``: the first ``limit`` that would differ, all counted).
+        Runs in a review worker, bounded by the review budget; records nothing.
 
         Both versions are evaluated by embedded Rego in the review worker, also when OPA
         decides commands: the proposed version is not active, so OPA has not loaded it,
@@ -163,6 +168,7 @@ class PolicyCommands:
                 documents.append({"id": str(key_result.id), "input": canonical_json(document)})
         attempts = [store.load(Decision, ident, to_change=False) for ident in denied]
         replayable = [a for a in attempts if a.outcome == DENIED and a.input is not None]
+        to_judge = DecisionsToJudge(store, decisions) if decisions is not None else None
         report = run_whatif(
             self.reviews,
             WhatIf(
@@ -170,8 +176,11 @@ class PolicyCommands:
                 proposed=bundle_of(proposed),
                 documents=documents,
                 replays=[{"id": str(a.id), "input": canonical_json(a.input)} for a in replayable],
+                decisions=to_judge,
+                limit=limit,
             ),
         )
+        judged = report.get("decisions")
         changes = [
             _difference(key_results[item["id"]], item["active"], item["proposed"])
             for item in report["documents"]
@@ -187,7 +196,8 @@ class PolicyCommands:
             "proposal_tests": report["proposal_tests"],
             "active_tests": {"version": active.number, **report["active_tests"]},
             "replayed_denials": _replayed(attempts, replayable, report["replays"]),
-            "over_budget": report["over_budget"],
+            "replayed_decisions": to_judge.report(judged, limit) if to_judge and judged else None,
+            "over_budget": report["over_budget"] + (judged["over_budget"] if judged else []),
         }
 
     def _load_registry(self) -> PolicyRegistry:

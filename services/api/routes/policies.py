@@ -23,6 +23,7 @@ from services.api.schemas.policies import (
     Simulation,
     SimulationReport,
 )
+from services.application.decision_whatif import Period
 
 router = APIRouter(prefix="/v1/policies", tags=["guardrail policies"])
 
@@ -71,12 +72,19 @@ def simulate_policy(
 ) -> Document:
     """What-if, compared with the active version: which key results of the cycle this
     version would newly deny or warn about, and which no longer; its own tests; the
-    active version's tests under it; and the latest denied attempts (``replay``) judged
-    again under it. Runs off the request path within ``OKRGOV_SIMULATE_BUDGET_SECONDS``
-    (503 ``simulation_timeout`` past it). Records nothing."""
+    active version's tests under it; the latest denied attempts (``replay``) judged
+    again under it; and, with ``replay.decisions`` (by default when the replay names a
+    period), every decision of the period, allowed and denied, judged again under it and
+    compared with what was recorded (``replayed_decisions``). Runs off the request path
+    within ``OKRGOV_SIMULATE_BUDGET_SECONDS`` (503 ``simulation_timeout`` past it).
+    Records nothing."""
     replay = body.replay
-    denied = reads.governance.denials(_aware(replay.since), _aware(replay.until), replay.limit)
-    return platform.ledger.simulate_policy(principal, policy_id, body.cycle_id, denied)
+    since, until = _aware(replay.since), _aware(replay.until)
+    denied = reads.governance.denials(since, until, replay.limit)
+    period = Period(since, until) if replay.judges_decisions else None
+    return platform.ledger.simulate_policy(
+        principal, policy_id, body.cycle_id, denied, period, replay.limit
+    )
 
 
 def _aware(moment: datetime | None) -> datetime | None:

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from services.api.schemas.common import NO_NUL, Request
+from services.api.schemas.common import NO_NUL, Request, Violation
 
 
 class NewPolicy(Request):
@@ -25,12 +25,37 @@ class NewPolicy(Request):
 
 
 class Replay(Request):
-    """Which recorded denied attempts the what-if judges again under the proposal: the
-    latest ``limit`` of them, recorded between ``since`` and ``until`` when given."""
+    """Which recorded decisions the what-if judges again under the proposal: the latest
+    ``limit`` denied attempts recorded between ``since`` and ``until`` when given
+    (``replayed_denials``); and, with ``decisions``, every decision of that period,
+    allowed and denied (``replayed_decisions``, at most ``limit`` of those that differ
+    listed)."""
 
-    since: datetime | None = None
-    until: datetime | None = None
-    limit: int = Field(default=20, ge=0, le=200)
+    since: datetime | None = Field(
+        default=None, description="decisions recorded at or after this time (UTC if no zone)"
+    )
+    until: datetime | None = Field(
+        default=None,
+        description="decisions recorded up to this time (replayed_decisions: before it)",
+    )
+    limit: int = Field(
+        default=20,
+        ge=0,
+        le=200,
+        description="denied attempts replayed; differing decisions listed in replayed_decisions",
+    )
+    decisions: bool | None = Field(
+        default=None,
+        description="judge every decision recorded in the period again under the proposal "
+        "(replayed_decisions); by default only when since or until is given, since without "
+        "either the period is the whole store",
+    )
+
+    @property
+    def judges_decisions(self) -> bool:
+        if self.decisions is None:
+            return self.since is not None or self.until is not None
+        return self.decisions
 
 
 class Simulation(Request):
@@ -118,6 +143,69 @@ class ReplayedDenials(BaseModel):
     denied_otherwise: list[ReplayedDenial]
 
 
+class DecisionAnswer(BaseModel):
+    """What the guardrails answered: recorded at the time, or under the proposal."""
+
+    outcome: Literal["allowed", "denied", "error"]
+    deny: list[Violation]
+    warn: list[Violation]
+    error: str | None = Field(description="why the evaluation failed (outcome error)")
+
+
+class OutcomeChange(BaseModel):
+    recorded: Literal["allowed", "denied", "error"]
+    proposed: Literal["allowed", "denied", "error"]
+
+
+class SetChange(BaseModel):
+    """The {rule, message} items of a deny or warn set only in one of the two answers."""
+
+    only_recorded: list[Violation] = Field(description="recorded, and not under the proposal")
+    only_proposed: list[Violation] = Field(description="under the proposal, and not recorded")
+
+
+class ReplayedDecision(BaseModel):
+    """A recorded decision the proposal would have decided differently."""
+
+    decision_id: UUID
+    position: int = Field(description="the decision's position in the event store")
+    at: datetime = Field(description="when the decision was recorded")
+    action: str
+    actor: str
+    policy_version: int | None = Field(description="the version that made the decision")
+    recorded: DecisionAnswer
+    proposed: DecisionAnswer
+    differs_in: list[Literal["outcome", "deny", "warn"]] = Field(
+        description="what differs: the outcome, the deny set, the warn set ({rule, message})"
+    )
+    outcome: OutcomeChange
+    deny: SetChange
+    warn: SetChange
+    error: str | None = Field(description="the proposal's evaluation failed with this")
+
+
+class ReplayedDecisions(BaseModel):
+    """Every decision of the period (allowed and denied) judged again under the proposal
+    and compared with what was recorded: what this version would have decided on what
+    actually happened."""
+
+    since: datetime | None
+    until: datetime | None
+    considered: int = Field(description="decisions recorded in the period")
+    replayed: int = Field(description="judged again under the proposal")
+    unchanged: int = Field(description="the proposal gives the recorded answer")
+    differing: int = Field(description="the proposal's answer differs (outcome, deny or warn)")
+    not_replayable: int = Field(
+        description="not judged again: an engine error at the time, no input kept, or an "
+        "input that no longer matches its recorded digest"
+    )
+    not_replayable_by_reason: dict[str, int] = Field(
+        description="engine_error, no_input, input_mismatch"
+    )
+    items: list[ReplayedDecision] = Field(description="the first differing ones, store order")
+    left_out: int = Field(description="differing decisions not listed (past replay.limit)")
+
+
 class OverBudget(BaseModel):
     """An evaluation under the proposal longer than the decision budget: as a decision it
     would be refused with 503 ``policy_timeout``."""
@@ -137,4 +225,9 @@ class SimulationReport(BaseModel):
     proposal_tests: PolicyTestRun
     active_tests: ActiveTestRuns
     replayed_denials: ReplayedDenials
+    replayed_decisions: ReplayedDecisions | None = Field(
+        default=None,
+        description="every decision of the replay period judged under the proposal "
+        "(see replay.decisions); null when not asked for",
+    )
     over_budget: list[OverBudget]
