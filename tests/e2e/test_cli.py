@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 
 from infra.config import Settings
 from infra.tokens import InvalidToken
+from policies import opa_golib
 from policies.bundle import SHIPPED_BUNDLE_DIR
 from services.bootstrap import PROJECTIONS, build
 from services.cli.main import app
@@ -60,17 +61,32 @@ def test_demo_then_rebuild_and_a_second_demo_is_refused() -> None:
     assert all(line.endswith(f"switched in at position {head}") for line in counts.values())
 
 
-def test_policy_test_passes_the_shipped_bundle() -> None:
+#: The lines of each engine's counts ("embedded: 99 passed, 0 failed").
+ENGINE_COUNTS = ("embedded: ", "opa: ")
+
+
+def test_policy_test_passes_the_shipped_bundle_under_both_engines() -> None:
     result = runner.invoke(app, ["policy", "test"])
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip().endswith(" passed, 0 failed")
+    lines = result.stdout.strip().splitlines()
+    counts = {line.split(": ")[0]: line for line in lines if line.startswith(ENGINE_COUNTS)}
+    assert set(counts) == {"embedded", "opa"}
+    assert all(line.endswith(" passed, 0 failed") for line in counts.values())
+    assert counts["opa"] != "opa: 0 passed, 0 failed"  # OPA ran the tests
+    assert lines[-1].endswith(" passed, 0 failed")
+    assert not [line for line in lines if line.startswith("FAIL")]
 
 
-def test_policy_test_reports_a_failing_rego_test(tmp_path: Path) -> None:
+def bundle_copy(tmp_path: Path) -> Path:
     bundle = tmp_path / "bundle"
     bundle.mkdir()
     for source in SHIPPED_BUNDLE_DIR.iterdir():
         (bundle / source.name).write_text(source.read_text())
+    return bundle
+
+
+def test_policy_test_reports_a_failing_rego_test(tmp_path: Path) -> None:
+    bundle = bundle_copy(tmp_path)
     tests = bundle / "guardrails_test.rego"
     tests.write_text(
         tests.read_text()
@@ -78,7 +94,58 @@ def test_policy_test_reports_a_failing_rego_test(tmp_path: Path) -> None:
     )
     result = runner.invoke(app, ["policy", "test", str(bundle)])
     assert result.exit_code == 1
-    assert "FAIL data.okrgov.guardrails_test.test_a_risk_officer_got_wrong" in result.stdout
+    name = "data.okrgov.guardrails_test.test_a_risk_officer_got_wrong"
+    assert f"FAIL {name} under embedded: undefined, not true" in result.stdout
+    assert f"FAIL {name} under opa: undefined, not true" in result.stdout
+    assert f"PASS {name}" not in result.stdout
+    assert result.stdout.strip().endswith(" passed, 1 failed")
+
+
+# Passes under regorus, fails under OPA: OPA lowers "İ" (U+0130) to a plain "i".
+DIVERGING_TEST = """package okrgov.diverging_test
+
+import rego.v1
+
+test_lower_dotted_capital_i if lower("\u0130") == "i\u0307"
+"""
+
+
+def test_policy_test_names_the_engine_a_test_fails_under(tmp_path: Path) -> None:
+    bundle = bundle_copy(tmp_path)
+    (bundle / "diverging_test.rego").write_text(DIVERGING_TEST, encoding="utf-8")
+    name = "data.okrgov.diverging_test.test_lower_dotted_capital_i"
+
+    both = runner.invoke(app, ["policy", "test", str(bundle)])
+    assert both.exit_code == 1, both.output
+    assert f"FAIL {name} under opa: undefined, not true" in both.stdout
+    assert f"FAIL {name} under embedded" not in both.stdout
+    assert f"PASS {name}" not in both.stdout
+    counts = [line for line in both.stdout.splitlines() if line.startswith(ENGINE_COUNTS)]
+    assert counts[0].startswith("embedded: ") and counts[0].endswith(" passed, 0 failed")
+    assert counts[1].startswith("opa: ") and counts[1].endswith(" passed, 1 failed")
+
+    embedded = runner.invoke(app, ["policy", "test", str(bundle), "--engine", "embedded"])
+    assert embedded.exit_code == 0, embedded.output
+    assert f"PASS {name}" in embedded.stdout
+    assert "opa: " not in embedded.stdout
+
+    opa = runner.invoke(app, ["policy", "test", str(bundle), "--engine", "opa"])
+    assert opa.exit_code == 1, opa.output
+    assert f"FAIL {name} under opa: undefined, not true" in opa.stdout
+    assert "embedded: " not in opa.stdout
+
+
+def test_policy_test_without_opas_evaluator_says_so_and_fails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(opa_golib, "available", lambda: False)
+    both = runner.invoke(app, ["policy", "test"])
+    assert both.exit_code == 1, both.output
+    assert f"opa: unavailable ({opa_golib.INSTALL_HINT})" in both.stdout
+    assert "FAIL" not in both.stdout  # every check that ran passed; OPA's did not run
+    embedded = runner.invoke(app, ["policy", "test", "--engine", "embedded"])
+    assert embedded.exit_code == 0, embedded.output
+    assert "unavailable" not in embedded.stdout
 
 
 def test_token_create_canonicalises_the_user_and_says_so() -> None:
