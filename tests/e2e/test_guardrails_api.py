@@ -205,6 +205,17 @@ def test_sales_volume_for_a_client_facing_owner_is_denied(
         json={**raise_capital, "title": "LP relationships deepened", "unit": "Cross-sell deals"},
     )
     assert rules(error["details"]) == ["sales_conduct"]
+    # Nor do a dotted capital I, fullwidth letters or no-break spaces hide a volume term: the
+    # platform folds the words it gives the rules, the same for every engine.
+    for disguised in (
+        "NET \u0130NFLOWS FROM LPS",
+        "\uff4e\uff45\uff54 inflows",
+        "Net\u00a0inflows",
+    ):
+        error = denied(
+            client, platform, "POST", path, priya, json={**raise_capital, "title": disguised}
+        )
+        assert rules(error["details"]) == ["sales_conduct"], disguised
     # The same measure owned by someone who does not face clients is accepted.
     kept = ok(client.post(path, json={**raise_capital, "owner": "elena"}, headers=priya), 201)
     assert kept["owner"] == "elena"

@@ -145,7 +145,7 @@ def test_lock_shows_the_guard_every_live_key_result(
     assert asked["action"] == "cycle.lock" and asked["cycle"]["state"] == "locked"
     assert asked["cycle_key_results"] == [
         {"id": str(quarter.key_result.id), "objective_id": str(quarter.objective.id),
-         "confidence": 0.4},
+         "confidence": 0.4, "confidence_basis_points": 4000},
     ]  # fmt: skip
     with pytest.raises(InvalidTransition):
         ledger.lock_cycle(EXEC, quarter.cycle.id)
@@ -280,6 +280,8 @@ def test_add_key_result_attaches_it_and_shows_the_guard_its_siblings(
     assert asked["action"] == "key_result.add"
     assert [s["id"] for s in asked["siblings"]] == [str(quarter.key_result.id)]
     assert asked["objective"]["id"] == str(quarter.objective.id)
+    # The words the rules match are prepared for them, folded the same for every engine.
+    assert asked["resource"]["words"]["title"] == " fewer errors "
     key_result = ledger.load(KeyResult, added.id, to_change=False)
     assert key_result.title == "Fewer errors"
 
