@@ -112,6 +112,7 @@ def test_an_objective_change_is_requested_and_applied(
     assert point.asked[-1]["resource"] | {} == {
         "kind": "objective", "id": str(ident), "before": point.asked[-1]["resource"]["before"],
         "after": {**point.asked[-1]["resource"]["before"], "owner": "lena"},
+        "words": {"title": " strengthen operations "},
     }  # fmt: skip
     before = last_position(ledger)
     ledger.approve_change(RAJ, requested.id)
