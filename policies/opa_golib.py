@@ -67,10 +67,10 @@ def available() -> bool:
 
 def _new_go_engine() -> Any:
     try:
-        from opa_bindings import OpaEngine
+        from opa_bindings import OpaEngine as GoEngine
     except ImportError:
         raise OpaUnavailable(INSTALL_HINT) from None
-    return OpaEngine()
+    return GoEngine()
 
 
 class OpaGoEngine:
