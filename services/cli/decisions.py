@@ -123,7 +123,8 @@ def _summary(tally: ReplayTally) -> list[str]:
             f"replayed under {name}: {tally.replayed.get(name, 0)} "
             f"({tally.agreeing.get(name, 0)} agree, {tally.differing.get(name, 0)} differ)"
         )
-    lines.append(f"input digest mismatches: {tally.not_replayable.get('input_mismatch', 0)}")
+    mismatches = tally.not_replayable.get(Replayability.INPUT_MISMATCH, 0)
+    lines.append(f"input digest mismatches: {mismatches}")
     lines.append(f"bundle digest mismatches: {tally.not_replayable.get(BUNDLE_MISMATCH, 0)}")
     apart = {why: tally.not_replayable.get(key, 0) for key, why in _WHY.items()}
     listed = ", ".join(f"{why} {count}" for why, count in apart.items() if count)
@@ -171,9 +172,9 @@ def _report(
         "until": until.isoformat() if until else None,
         "engines": list(tally.engines),
         "considered": tally.considered,
-        "replayed": tally.replayed,
-        "agreeing": tally.agreeing,
-        "differing": tally.differing,
+        "replayed": {e: tally.replayed.get(e, 0) for e in tally.engines},
+        "agreeing": {e: tally.agreeing.get(e, 0) for e in tally.engines},
+        "differing": {e: tally.differing.get(e, 0) for e in tally.engines},
         "input_digest_mismatches": tally.not_replayable.get(Replayability.INPUT_MISMATCH, 0),
         "bundle_digest_mismatches": tally.not_replayable.get(BUNDLE_MISMATCH, 0),
         "not_replayable": {str(key): tally.not_replayable.get(key, 0) for key in _WHY},

@@ -29,7 +29,7 @@ from services.application.decision_replay import (
     replay_decisions,
 )
 from services.application.decision_whatif import Period
-from services.application.errors import GuardrailViolation
+from services.application.errors import GuardrailViolation, PolicyUnavailable
 from services.application.guard import bundle_of
 from services.application.recorded_decisions import RecordedDecision, recorded_decisions
 from services.bootstrap import Platform, build
@@ -203,3 +203,36 @@ def test_the_whatif_judges_the_periods_decisions_under_the_proposal(platform: Pl
     # Without a period asked for, the what-if judges no decisions (as before).
     plain = ledger.simulate_policy(RAJ, proposed.id, cycle.id)
     assert plain["replayed_decisions"] is None
+
+
+def test_decisions_without_an_answer_or_an_input_are_counted_apart(
+    platform: Platform, settings: Settings
+) -> None:
+    """An engine failure at the time has no answer to compare with; a decision recorded
+    before decisions kept their input (class version 2) has nothing to judge."""
+    _, objective, _ = plan_quarter(platform)
+    ledger = platform.ledger
+    decision_point, ledger.guard.decision_point = ledger.guard.decision_point, None
+    try:
+        with pytest.raises(PolicyUnavailable):  # fail closed, and the failure recorded
+            ledger.add_key_result(EXEC, objective.id, definition(title="Fund admin errors"))
+    finally:
+        ledger.guard.decision_point = decision_point
+    decisions = _decisions(platform)
+    assert decisions[-1].answer.outcome == "error"
+    older = decisions[0]
+    row = StoredEvents(ledger.recorder).at(older.position)
+    assert row is not None and row.state is not None
+    state = json.loads(row.state)
+    del state["input"]
+    state["class_version"] = 2
+    _rewrite(settings, platform, older.position, json.dumps(state).encode())
+
+    tally, found = _tally(replay_decisions(ledger, EMBEDDED))
+    assert tally.not_replayable == {Replayability.NO_INPUT: 1, Replayability.ENGINE_ERROR: 1}
+    assert tally.replayed == {"embedded": tally.considered - 2}
+    assert (tally.differences, tally.tampered) == (0, 0)
+    assert {f.status for f in found if f.decision.id in (older.id, decisions[-1].id)} == {
+        Replayability.NO_INPUT,
+        Replayability.ENGINE_ERROR,
+    }
