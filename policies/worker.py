@@ -30,7 +30,7 @@ from typing import Any
 
 import regorus
 
-from policies import whatif_job
+from policies import divergence_job, whatif_job
 from policies.data_reads import data_reads, missing
 from policies.engine import (
     DENY_RULE,
@@ -234,6 +234,7 @@ OPS: dict[str, Callable[[dict[str, Any], Request], Answer]] = {
     "probe_definition": _probe_definition,
     "whatif": _whatif,
     "replay_decisions": _replay_decisions,
+    "divergence": divergence_job.handle,
 }
 
 
