@@ -1,5 +1,6 @@
 """Guardrail governance as documents: every policy version (proposer, approver, digest,
-status) and every decision the policies made, allowed, denied or failed."""
+status, whether it decides the same under both engines and who accepted that it does not)
+and every decision the policies made, allowed, denied or failed."""
 
 from collections.abc import Callable
 from typing import Any
@@ -21,6 +22,7 @@ def _proposed(e: PolicyVersion.Proposed, docs: DocumentBatch) -> None:
         "modules": e.modules,
         "tests": e.tests,
         "data": e.data,
+        "divergence": e.divergence,
         "status": "proposed",
         "proposed_by": e.actor,
         "proposed_at": event_time(e),
@@ -28,8 +30,20 @@ def _proposed(e: PolicyVersion.Proposed, docs: DocumentBatch) -> None:
         "approved_at": None,
         "retired_at": None,
         "superseded_by": None,
+        "divergence_acknowledgement": None,
     }
     docs.put(POLICY, doc["id"], doc, scope="proposed")
+
+
+def _approved(doc: Document, e: PolicyVersion.Approved) -> None:
+    doc.update(
+        status="active",
+        approved_by=e.actor,
+        approved_at=event_time(e),
+        divergence_acknowledgement=(
+            {**e.acknowledgement, "at": event_time(e)} if e.acknowledgement else None
+        ),
+    )
 
 
 def _policy_change(apply: Callable[[Document, Any], None]) -> Callable[[Any, DocumentBatch], None]:
@@ -65,9 +79,7 @@ def _decision(e: Decision.Recorded, docs: DocumentBatch) -> None:
 
 _HANDLERS: dict[type, Handler] = {
     PolicyVersion.Proposed: _proposed,
-    PolicyVersion.Approved: _policy_change(
-        lambda d, e: d.update(status="active", approved_by=e.actor, approved_at=event_time(e))
-    ),
+    PolicyVersion.Approved: _policy_change(_approved),
     PolicyVersion.Retired: _policy_change(
         lambda d, e: d.update(
             status="retired", retired_at=event_time(e), superseded_by=e.superseded_by

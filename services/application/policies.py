@@ -5,6 +5,12 @@ it and retires the one before; and the what-if that shows an approver a version'
 first: on a cycle's key results, on the active version's tests, and on recent denied
 attempts.
 
+Every proposal is also judged under both engines on the probe corpus
+(``policies.divergence``, issue 11); the report is recorded with the version, and a
+version that diverges (or was not compared) is approved only with the divergence
+acknowledged, which is recorded with the approval. The shipped seed is recorded as
+``shipped``: its release's tests compare it, and a fresh store must start fast.
+
 Proposal checks and what-ifs run in the review workers (``PolicyReviews``, embedded Rego
 in processes of their own), whichever engine decides commands: they evaluate bundles that
 are not active, which an OPA server has not loaded and must not load. The composition
@@ -22,6 +28,7 @@ from events import Cycle, KeyResult, Stamp
 from events.decision import DENIED, Decision
 from events.policy import REGISTRY_ID, PolicyRegistry, PolicyVersion
 from policies.bundle import TEST_SUFFIX, PolicyBundle, canonical_json, load_shipped_bundle
+from policies.divergence import check_divergence, shipped_report
 from policies.proposal_checks import check_proposal, require_passing
 from policies.review import PolicyReviews
 from policies.whatif import WhatIf, run_whatif
@@ -64,6 +71,7 @@ class PolicyCommands:
         version = PolicyVersion.propose(
             registry.next_number, bundle.modules, bundle.data,
             "The guardrails shipped with okrgov", bundle.digest(), stamp, bundle.tests,
+            shipped_report(),
         )  # fmt: skip
         registry.number(version, stamp)
         version.approve(stamp, seed=True)
@@ -81,7 +89,8 @@ class PolicyCommands:
         data: dict[str, Any],
         description: str,
     ) -> Recorded:
-        """Record a proposed version once it passes its checks. A bundle that does not
+        """Record a proposed version once it passes its checks, with its divergence report
+        (``policies.divergence``: a divergence does not fail it). A bundle that does not
         compile raises ``PolicyCompileError`` (module and line); one that fails a check
         raises ``PolicyChecksFailed`` naming each failing test or setting. Either way
         nothing is recorded."""
@@ -92,28 +101,54 @@ class PolicyCommands:
         log.info("policy.checked", checks=len(results), tests=len(bundle.tests))
         return self.record_proposal(principal, bundle, description)
 
-    @retry_on_conflict
     def record_proposal(
-        self, principal: Principal, bundle: PolicyBundle, description: str
+        self,
+        principal: Principal,
+        bundle: PolicyBundle,
+        description: str,
+        divergence: dict[str, Any] | None = None,
     ) -> Recorded:
-        """Record a proposal whose checks have passed (or that a test records as is)."""
+        """Record a proposal whose checks have passed (or that a test records as is) with
+        its divergence report: ``divergence`` when given, else the engines are compared
+        now, so no version is recorded without one."""
+        if divergence is None:
+            divergence = check_divergence(self.reviews, bundle)
+        return self._record_proposal(principal, bundle, description, divergence)
+
+    @retry_on_conflict
+    def _record_proposal(
+        self,
+        principal: Principal,
+        bundle: PolicyBundle,
+        description: str,
+        divergence: dict[str, Any],
+    ) -> Recorded:
         stamp = self.store.stamp(principal)
         registry = self._load_registry()
         version = PolicyVersion.propose(
             registry.next_number, bundle.modules, bundle.data, description, bundle.digest(),
-            stamp, bundle.tests,
+            stamp, bundle.tests, divergence,
         )  # fmt: skip
         registry.number(version, stamp)
         return self.store.record(version, registry)
 
     @retry_on_conflict
-    def approve_policy(self, principal: Principal, policy_id: UUID) -> Recorded:
-        """Activate a proposed version and retire the active one, in one save."""
+    def approve_policy(
+        self,
+        principal: Principal,
+        policy_id: UUID,
+        *,
+        acknowledge_divergence: bool = False,
+        reason: str | None = None,
+    ) -> Recorded:
+        """Activate a proposed version and retire the active one, in one save. A version
+        that diverges between engines (or was not compared) needs
+        ``acknowledge_divergence`` and a ``reason`` (``DivergenceNotAcknowledged``)."""
         principal.require(Role.RISK_OFFICER, to="approve a policy version")
         stamp = self.store.stamp(principal)
         version = self.store.load(PolicyVersion, policy_id)
         registry = self._load_registry()
-        version.approve(stamp)
+        version.approve(stamp, acknowledge_divergence=acknowledge_divergence, reason=reason)
         retired: list[PolicyVersion] = []
         if registry.active_id is not None:
             previous = self.store.load(PolicyVersion, registry.active_id)
