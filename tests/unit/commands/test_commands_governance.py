@@ -228,7 +228,7 @@ def test_simulate_compares_the_versions_on_the_cycle_and_replays_denials(
                            "proposed": {"deny": ["risk_cap"], "warn": []}}
                           for d in job.documents],
             "replays": [{"id": r["id"], "proposed": allowed} for r in job.replays],
-            "proposal_tests": {}, "active_tests": {}, "over_budget": False,
+            "proposal_tests": {}, "active_tests": {}, "over_budget": [],
         }  # fmt: skip
 
     monkeypatch.setattr(policies, "run_whatif", whatif)
