@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from events.errors import ChangeNeedsApproval, DomainError, NotFound, Remedy, RuleKind, SelfApproval
+from events.policy import DivergenceNotAcknowledged
 from policies.engine import PolicyCompileError, PolicyError, PolicyTimeout
 from policies.proposal_checks import CheckResult, PolicyChecksFailed
 from policies.review import ReviewsBusy, ReviewTimeout
@@ -141,6 +142,19 @@ def _domain_problem(exc: DomainError) -> Problem:
     )
 
 
+def _divergence_problem(exc: DivergenceNotAcknowledged) -> Problem:
+    """409 naming the field to send and how many probe inputs the engines answer
+    differently (0 with ``status`` not_checked when they were not compared)."""
+    report = exc.report or {}
+    detail = {
+        **_detail(exc.field, exc.rule, exc.message),
+        "status": report.get("status", "not_checked"),
+        "differing": exc.differing,
+        "inputs": exc.inputs,
+    }
+    return Problem(409, exc.rule, exc.message, [detail])
+
+
 def _guardrail_problem(exc: GuardrailViolation) -> Problem:
     """422 listing every violated rule; 403 when a rule about who may act is among them
     (``approver_role``), else 409 when a state rule (lock, four eyes) is; the message
@@ -250,6 +264,7 @@ WRITE_ERRORS = _errors(401, 403, 404, 409, 413, 422, 503)
 #: subclasses unless one of them comes earlier).
 PROBLEMS: tuple[tuple[type[Exception], Answer], ...] = (
     (RequestValidationError, _validation_problem),
+    (DivergenceNotAcknowledged, _divergence_problem),
     (DomainError, _domain_problem),
     (NotFound, _plain(404, "not_found")),
     (Forbidden, _plain(403, "forbidden")),

@@ -17,6 +17,7 @@ from services.api.deps import (
 )
 from services.api.errors import READ_ERRORS
 from services.api.schemas.policies import (
+    Approval,
     NewPolicy,
     Policies,
     PolicyDetail,
@@ -34,7 +35,10 @@ def propose_policy(body: NewPolicy, cmd: PolicyCommands) -> Document:
     before anything is recorded: a Rego error answers 422 ``policy_compile_error`` with
     module and line; a failing test of its own, a failing invariant test, a setting the
     rules read that the data lacks, or a test past the time budget answers 422
-    ``policy_test_failed`` with one detail per failure."""
+    ``policy_test_failed`` with one detail per failure. Then judged under regorus and
+    OPA on the probe corpus: the answer's ``divergence`` says on how many inputs they
+    differ and lists the first (a divergence is recorded, not refused; approving such a
+    version needs ``acknowledge_divergence``)."""
     done = cmd.ledger.propose_policy(cmd.principal, body.modules, body.data, body.description)
     return cmd.settle(done).governance.policy(done.id)
 
@@ -56,9 +60,20 @@ def get_policy(policy_id: UUID, reads: GovernanceReads) -> Document:
 
 
 @router.post("/{policy_id}/approve", response_model=PolicyDetail, responses=written())
-def approve_policy(policy_id: UUID, cmd: PolicyCommands) -> Document:
-    """Activate the version (four eyes: never by its proposer); the previous one retires."""
-    done = cmd.ledger.approve_policy(cmd.principal, policy_id)
+def approve_policy(policy_id: UUID, cmd: PolicyCommands, body: Approval | None = None) -> Document:
+    """Activate the version (four eyes: never by its proposer); the previous one retires.
+    A version whose ``divergence`` report shows differing inputs, or says the engines
+    were not compared, answers 409 ``divergence_not_acknowledged`` unless the body says
+    ``{"acknowledge_divergence": true, "reason": "..."}``; the acknowledgement (who, why,
+    how many inputs differ) is recorded with the approval
+    (``divergence_acknowledgement``)."""
+    body = body or Approval()
+    done = cmd.ledger.approve_policy(
+        cmd.principal,
+        policy_id,
+        acknowledge_divergence=body.acknowledge_divergence,
+        reason=body.reason,
+    )
     return cmd.settle(done).governance.policy(done.id)
 
 

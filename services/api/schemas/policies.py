@@ -1,13 +1,14 @@
-"""The JSON shapes of guardrail policies (``/v1/policies``): a proposal, a what-if
-simulation and its report, and the policy documents."""
+"""The JSON shapes of guardrail policies (``/v1/policies``): a proposal, an approval, a
+what-if simulation and its report, and the policy documents with their divergence report
+(does the version decide the same under regorus and OPA?) and its acknowledgement."""
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StrictBool, StringConstraints
 
-from services.api.schemas.common import NO_NUL, Request
+from services.api.schemas.common import NO_NUL, Reason, Request, Violation
 from services.api.schemas.decision_replay import ReplayedDecisions
 
 
@@ -23,6 +24,21 @@ class NewPolicy(Request):
     )
     data: dict[str, Any] = Field(default_factory=dict, description="the data the rules read")
     description: Annotated[str, StringConstraints(min_length=1, max_length=2000, pattern=NO_NUL)]
+
+
+class Approval(Request):
+    """An approval; needed only to accept a version that diverges between engines."""
+
+    acknowledge_divergence: StrictBool = Field(
+        default=False,
+        description="accept that this version decides differently under regorus and OPA on "
+        "some probe inputs, or was not compared (its divergence report): required to "
+        "approve such a version, and recorded with the approval",
+    )
+    reason: Reason | None = Field(
+        default=None,
+        description="why; required with acknowledge_divergence, recorded with the approval",
+    )
 
 
 class Replay(Request):
@@ -64,6 +80,67 @@ class Simulation(Request):
     replay: Replay = Field(default_factory=Replay)
 
 
+class EngineAnswer(BaseModel):
+    """What one engine answered on a probe input."""
+
+    outcome: Literal["allowed", "denied", "error"]
+    deny: list[Violation] = Field(description="the deny set, {rule, message}")
+    warn: list[Violation] = Field(description="the warn set, {rule, message}")
+    error: str | None = Field(description="why the evaluation failed (outcome error)")
+
+
+class DivergentInput(BaseModel):
+    """A probe input on which the two engines answer differently."""
+
+    input: dict[str, Any] = Field(description="the probe input document")
+    embedded: EngineAnswer = Field(description="regorus's answer (the embedded engine)")
+    opa: EngineAnswer = Field(description="OPA's answer (its own Go evaluator)")
+    differs_in: list[Literal["outcome", "deny", "warn"]] = Field(
+        description="what differs: the outcome, the deny set, the warn set ({rule, message})"
+    )
+
+
+class ProbeCorpus(BaseModel):
+    size: int = Field(description="probe inputs drawn (policies.probe_corpus)")
+    seed: int = Field(description="the seed that draws them: the same inputs for the same data")
+
+
+class DivergenceReport(BaseModel):
+    """Whether the version decides the same under regorus and OPA on the probe corpus
+    (inputs aimed at every field the rules read and around the version's thresholds),
+    judged when it was proposed. Divergence does not refuse a proposal; approving a
+    version that diverges, or was not compared, needs ``acknowledge_divergence``."""
+
+    status: Literal["checked", "not_checked", "shipped"] = Field(
+        description="checked: every probe input judged under both engines; not_checked: the "
+        "engines were not compared (see reason); shipped: the bundle okrgov ships, compared "
+        "by its release's tests rather than at seeding"
+    )
+    reason: str | None = Field(
+        description="why the engines were not compared: OPA's Go evaluator unavailable, OPA "
+        "refuses the version, or the comparison ran past the review budget"
+    )
+    engines: list[str] = Field(description="the engines compared")
+    corpus: ProbeCorpus
+    inputs: int = Field(description="probe inputs judged under both engines")
+    differing: int = Field(description="of those, how many the engines answer differently")
+    items: list[DivergentInput] = Field(description="the first differing inputs (at most 10)")
+
+
+class DivergenceAcknowledgement(BaseModel):
+    """The approver accepted a version that diverges between engines (or was not
+    compared)."""
+
+    by: str = Field(description="the approver")
+    reason: str = Field(description="why they accepted it")
+    status: Literal["checked", "not_checked", "shipped"] = Field(
+        description="the divergence report's status when approved"
+    )
+    differing: int = Field(description="probe inputs the engines answered differently")
+    inputs: int = Field(description="probe inputs judged under both engines")
+    at: datetime = Field(description="when it was approved")
+
+
 class Policy(BaseModel):
     id: UUID
     number: int
@@ -76,6 +153,11 @@ class Policy(BaseModel):
     approved_at: datetime | None
     retired_at: datetime | None
     superseded_by: int | None
+    divergence_acknowledgement: DivergenceAcknowledgement | None = Field(
+        default=None,
+        description="recorded with the approval of a version that diverges between engines "
+        "(or was not compared); null when nothing needed acknowledging",
+    )
 
 
 class PolicyDetail(Policy):
@@ -84,6 +166,11 @@ class PolicyDetail(Policy):
     tests: dict[str, str] = Field(
         default_factory=dict,
         description="the version's own Rego tests (*_test.rego), run when it was proposed",
+    )
+    divergence: DivergenceReport | None = Field(
+        default=None,
+        description="whether it decides the same under regorus and OPA, judged when it was "
+        "proposed; null for a version proposed before versions were compared (not checked)",
     )
 
 
