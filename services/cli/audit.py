@@ -10,7 +10,6 @@ import sys
 import tempfile
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, TextIO
@@ -20,8 +19,9 @@ import typer
 
 from events.identity import InvalidUserId, canonical_user_id
 from projections.audit import EXPORTS
-from projections.entries import EntryQuery, parse_timestamp
+from projections.entries import EntryQuery
 from services.cli.context import configured
+from services.cli.options import timestamp
 
 audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
 
@@ -29,15 +29,6 @@ audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
 class ExportFormat(StrEnum):
     CSV = "csv"
     JSONL = "jsonl"
-
-
-def _timestamp(text: str | None, option: str) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        return parse_timestamp(text)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint=option) from None
 
 
 def _uuid(text: str | None, option: str) -> str | None:
@@ -69,7 +60,7 @@ def export(
     ] = None,
 ) -> None:
     """Export the audit trail, brought up to date with the store first."""
-    start, end = _timestamp(since, "--since"), _timestamp(until, "--until")
+    start, end = timestamp(since, "--since"), timestamp(until, "--until")
     if start and end and end <= start:
         raise typer.BadParameter("must be later than --since", param_hint="--until")
     query = EntryQuery(

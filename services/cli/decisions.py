@@ -21,7 +21,6 @@ from infra.logging import correlated
 from policies import opa_golib
 from policies.engines import ENGINE_NAMES, EngineName
 from policies.replay import Difference, Replayability
-from projections.entries import parse_timestamp
 from services.application.decision_replay import (
     BUNDLE_MISMATCH,
     DecisionReplay,
@@ -29,6 +28,7 @@ from services.application.decision_replay import (
     replay_decisions,
 )
 from services.cli.context import configured
+from services.cli.options import timestamp
 
 decisions_app = typer.Typer(help="Guardrail decisions.", no_args_is_help=True)
 
@@ -56,15 +56,6 @@ class EngineChoice(StrEnum):
         return ENGINE_NAMES if self is EngineChoice.BOTH else (self.value,)  # type: ignore[return-value]
 
 
-def _moment(text: str | None, option: str) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        return parse_timestamp(text)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint=option) from None
-
-
 @decisions_app.command("replay")
 def replay(
     ctx: typer.Context,
@@ -78,7 +69,7 @@ def replay(
     """Judge every recorded decision again under the policy version it names and say
     which now answer differently, and which inputs no longer match their digest. Exit 0
     all agree; 1 a decision differs or fails its digest; 2 bad usage."""
-    start, end = _moment(since, "--since"), _moment(until, "--until")
+    start, end = timestamp(since, "--since"), timestamp(until, "--until")
     if start and end and end <= start:
         raise typer.BadParameter("must be later than --since", param_hint="--until")
     engines = engine.engines

@@ -25,6 +25,16 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture
+def cli_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The environment a command line run reads its settings from: a fresh data
+    directory (returned), a signing secret, warnings only in the logs."""
+    monkeypatch.setenv("OKRGOV_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("OKRGOV_SECRET_KEY", "cli-test-secret-of-enough-length-for-hs256!")
+    monkeypatch.setenv("OKRGOV_LOG_LEVEL", "WARNING")
+    return tmp_path
+
+
+@pytest.fixture
 def platform(tmp_path: Path) -> Iterator[Platform]:
     platform = build(Settings(data_dir=tmp_path, secret_key="test"))
     platform.start()

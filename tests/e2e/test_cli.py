@@ -17,11 +17,8 @@ runner = CliRunner()
 
 
 @pytest.fixture(autouse=True)
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("OKRGOV_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("OKRGOV_SECRET_KEY", "cli-test-secret-of-enough-length-for-hs256!")
-    monkeypatch.setenv("OKRGOV_LOG_LEVEL", "WARNING")
-    return tmp_path
+def isolated(cli_environment: Path) -> Path:
+    return cli_environment
 
 
 def test_token_create_prints_a_token_the_platform_accepts() -> None:

@@ -1,0 +1,17 @@
+"""Option values the command groups parse alike."""
+
+from datetime import datetime
+
+import typer
+
+from projections.entries import parse_timestamp
+
+
+def timestamp(text: str | None, option: str) -> datetime | None:
+    """An ISO 8601 ``--since``/``--until`` value; a usage error naming the option if not."""
+    if text is None:
+        return None
+    try:
+        return parse_timestamp(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint=option) from None
