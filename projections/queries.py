@@ -108,15 +108,15 @@ class GovernanceQueries:
         return _latest_first(found, limit)
 
     def denials(self, since: datetime | None, until: datetime | None, limit: int) -> list[UUID]:
-        """The ids of the latest denied decisions recorded within [since, until], newest
-        first: what a what-if replays."""
+        """The ids of the latest denied decisions recorded at or after ``since`` and before
+        ``until`` (the audit trail's bounds), newest first: what a what-if replays."""
         if limit == 0:
             return []
         found = [
             d
             for d in self.view.find(DECISION, "denied")
             if (since is None or datetime.fromisoformat(d["at"]) >= since)
-            and (until is None or datetime.fromisoformat(d["at"]) <= until)
+            and (until is None or datetime.fromisoformat(d["at"]) < until)
         ]
         return [UUID(d["id"]) for d in _latest_first(found, limit)]
 

@@ -60,7 +60,8 @@ def test_governance_denials_are_the_latest_within_the_period(view: DocumentView)
     governance = GovernanceQueries(view)
 
     assert governance.denials(None, None, 10) == ids[::-1]
-    assert governance.denials(start + timedelta(days=1), start + timedelta(days=2), 10) == [
+    # At or after since, before until: the denial recorded at until itself is outside.
+    assert governance.denials(start + timedelta(days=1), start + timedelta(days=3), 10) == [
         ids[2],
         ids[1],
     ]

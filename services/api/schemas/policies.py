@@ -53,7 +53,8 @@ class Replay(Request):
     )
     until: datetime | None = Field(
         default=None,
-        description="decisions recorded up to this time (replayed_decisions: before it)",
+        description="decisions recorded before this time (UTC if no zone), as in the audit "
+        "trail's until",
     )
     limit: int = Field(
         default=20,
@@ -241,6 +242,11 @@ class OverBudget(BaseModel):
 
 
 class SimulationReport(BaseModel):
+    engine: Literal["embedded", "opa"] = Field(
+        description="the engine that judged both versions, the replays and the tests: the one "
+        "deciding commands (OKRGOV_POLICY_ENGINE); embedded is regorus, opa is OPA's own Go "
+        "evaluator in the review worker (the evaluator an OPA server runs)"
+    )
     policy_id: UUID
     policy_version: int
     compared_with_version: int
