@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException
 from events.errors import ChangeNeedsApproval, DomainError, NotFound, Remedy, RuleKind, SelfApproval
 from events.policy import DivergenceNotAcknowledged
 from policies.engine import PolicyCompileError, PolicyError, PolicyTimeout
+from policies.opa_golib import OpaUnavailable
 from policies.proposal_checks import CheckResult, PolicyChecksFailed
 from policies.review import ReviewsBusy, ReviewTimeout
 from services.api.schemas.change_requests import UNION_TAGS
@@ -244,7 +245,9 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
         401: "no bearer token, or one that does not verify",
         403: "the caller's roles or ownership do not allow this",
         404: "no such cycle, objective, key result or change request",
-        409: "the state refuses it: locked, closed, retired, four eyes, or a concurrent change",
+        409: "the state refuses it: locked, closed, retired, four eyes, a concurrent change, "
+        "or a policy version that diverges between engines approved without "
+        "acknowledge_divergence",
         413: "the request body is larger than OKRGOV_MAX_BODY_BYTES (1 MiB by default); it "
         "was not read and nothing was recorded",
         422: "invalid input naming each field, a broken OKR rule, or a guardrail denial "
@@ -277,6 +280,7 @@ PROBLEMS: tuple[tuple[type[Exception], Answer], ...] = (
     (ReviewTimeout, _retry_later("simulation_timeout")),
     (PolicyTimeout, _retry_later("policy_timeout")),
     (ReviewsBusy, _busy_problem),
+    (OpaUnavailable, _plain(503, "policy_engine_unavailable")),
     (PolicyError, _retry_later("policy_unavailable")),
     (ProjectionBehind, _retry_later("projection_behind")),
     (Unauthenticated, _plain(401, "unauthenticated", {"WWW-Authenticate": "Bearer"})),

@@ -11,7 +11,9 @@ whose engines were not compared is acknowledged the same way: never a silent pas
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from e2e_support import ANA, MARCUS, OMAR, ok
@@ -151,3 +153,27 @@ def test_a_version_whose_engines_were_not_compared_is_approved_only_when_acknowl
     assert "not installed" in detail["message"]
     approved = ok(approve(client, auth, ident, acknowledge_divergence=True, reason="known gap"))
     assert approved["divergence_acknowledgement"]["status"] == "not_checked"
+
+
+def test_versions_and_approvals_recorded_before_the_divergence_check_still_read(
+    platform: Platform,
+) -> None:
+    """A proposal of class version 2 (no report) reads as not checked (None); an approval
+    of class version 1 as one that acknowledged nothing."""
+    recorder, mapper = platform.ledger.recorder, platform.ledger.mapper
+    old_shapes = {"PolicyVersion.Proposed": (2, "divergence"),
+                  "PolicyVersion.Approved": (1, "acknowledgement")}  # fmt: skip
+    seen = set()
+    for notification in recorder.select_notifications(start=1, limit=50):
+        kind = type(mapper.to_domain_event(notification)).__qualname__
+        if kind not in old_shapes:
+            continue
+        seen.add(kind)
+        version, field = old_shapes[kind]
+        state = json.loads(notification.state)
+        assert field in state
+        del state[field]
+        state["class_version"] = version
+        old = mapper.to_domain_event(replace(notification, state=json.dumps(state).encode()))
+        assert getattr(old, field) is None
+    assert seen == set(old_shapes)
