@@ -181,6 +181,7 @@ class ComplianceViews:
                 "approved_at": p["approved_at"],
                 "four_eyes": p["proposed_by"] != p["approved_by"],
                 "seeded": p["proposed_by"] == p["approved_by"] == SEED_ACTOR,
+                "divergence_acknowledgement": p.get("divergence_acknowledgement"),
             }
             for p in self._policies()
             if p["approved_by"] is not None

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from e2e_support import ANA, MARCUS, OMAR, ok
+from e2e_support import ANA, MARCUS, OMAR, ok, position
 from fastapi.testclient import TestClient
 from policy_bundles import SHIPPED, shipped_with
 
@@ -53,7 +53,7 @@ def approve(client: TestClient, auth: AuthHeaders, ident: str, **body: Any) -> A
 
 
 def test_a_diverging_version_is_recorded_with_its_report_and_approved_only_when_acknowledged(
-    client: TestClient, auth: AuthHeaders
+    client: TestClient, platform: Platform, auth: AuthHeaders
 ) -> None:
     bundle = shipped_with(PLAIN_TITLES, module="plain_titles.rego", tests=False)
     proposed = propose(client, auth, bundle)
@@ -112,6 +112,11 @@ def test_a_diverging_version_is_recorded_with_its_report_and_approved_only_when_
     assert entry["actor"] == "omar" and entry["reason"] == why
     recorded = entry["changes"]["acknowledgement"]["after"]
     assert recorded["by"] == "omar" and recorded["differing"] == report["differing"]
+    at = {"X-Okrgov-Min-Position": str(position(platform))}
+    approvals = ok(client.get("/v1/compliance/approvals", headers={**auth(*MARCUS), **at}))
+    by_number = {a["number"]: a for a in approvals["policy_activations"]}
+    assert by_number[2]["divergence_acknowledgement"] == acknowledged
+    assert by_number[1]["divergence_acknowledgement"] is None  # the seed acknowledged nothing
 
 
 def test_a_version_equal_to_the_shipped_bundle_reports_no_difference_and_needs_no_body(

@@ -18,6 +18,7 @@ from pydantic import (
 from infra.persistence import MAX_POSITION
 from projections.entries import parse_timestamp
 from services.api.schemas.common import Request, UserId, Violation
+from services.api.schemas.policies import DivergenceAcknowledgement
 
 
 def _timestamp(value: Any) -> Any:
@@ -194,6 +195,7 @@ class PolicyApproval(BaseModel):
     approved_at: datetime
     four_eyes: bool = Field(description="approved by someone other than its proposer")
     seeded: bool = Field(description="the bundle shipped with okrgov, recorded at start-up")
+    divergence_acknowledgement: DivergenceAcknowledgement | None = None  # described there
 
 
 class ChangeRequestApproval(BaseModel):
