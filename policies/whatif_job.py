@@ -16,36 +16,55 @@ with it; the parent bounds the whole job's time.
 JSON object): each judged under the proposal in full (``policies.replay``, the comparison
 ``okrgov decisions replay`` makes) and compared with the recorded answer; the answer counts
 them and lists the first ``limit`` that differ.
+
+Both jobs judge under the engine the job names (``engine``, the one that decides
+commands, as the composition root chose it): ``embedded`` is regorus, ``opa`` is OPA's own
+Go evaluator (``policies.opa_golib``), loaded here in the worker: the same evaluator an OPA
+server runs, so the what-if answers as the server would, without pushing a version that is
+not active to the shared server. The versions' tests run under the same engine
+(``policies.whatif_tests``). When OPA's evaluator cannot be loaded
+here the answer is ``{"engine": "opa", "unavailable": <why>}``, never regorus's answer in
+its place. The Go runtime is loaded only when an ``opa`` job runs, never in the fork
+server that preloads this module.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict
-from typing import Any
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Protocol
 
-import regorus
-
-from policies.bundle import canonical_json
+from policies.bundle import PolicyBundle, canonical_json
 from policies.engine import (
     DENY_RULE,
     WARN_RULE,
-    PolicyCompileError,
     PolicyEvaluationError,
     Verdict,
     defines,
     new_engine,
     prepare,
 )
+from policies.engines import ENGINE_NAMES
+from policies.opa_golib import OpaGoEngine, OpaUnavailable
 from policies.replay import Answer, judge
-from policies.testing import run_test, test_cases
+from policies.whatif_tests import version_tests
 
 _UNDEFINED = '"<undefined>"'
+EMBEDDED, OPA = ENGINE_NAMES
+
+
+class _Judge(Protocol):
+    """A version loaded in one engine."""
+
+    def judge(self, text: str) -> dict[str, Any]: ...
+
+    def verdict(self, input: dict[str, Any]) -> Verdict: ...
 
 
 class _Version:
-    """A bundle's prepared engine, and whether it defines warn rules."""
+    """A bundle's prepared regorus engine, and whether it defines warn rules."""
 
     def __init__(self, bundle: dict[str, Any]) -> None:
         self.engine = new_engine(bundle["modules"], bundle["data"])
@@ -75,10 +94,65 @@ class _Version:
         return Verdict.of(_value(deny), _value(warn))
 
 
+class _OpaVersion:
+    """A bundle loaded in OPA's Go evaluator in this process (``OpaUnavailable`` when it
+    cannot be loaded, ``PolicyCompileError`` when OPA's compiler refuses a module)."""
+
+    def __init__(self, bundle: dict[str, Any]) -> None:
+        self.engine = OpaGoEngine(PolicyBundle(modules=bundle["modules"], data=bundle["data"]))
+
+    def judge(self, text: str) -> dict[str, Any]:
+        """``{"deny": [rule ids], "warn": [rule ids]}`` or ``{"error": text}``."""
+        try:
+            verdict = self.verdict(json.loads(text))
+        except PolicyEvaluationError as exc:
+            return {"error": str(exc)}
+        return {
+            "deny": sorted({v.rule for v in verdict.deny}),
+            "warn": sorted({v.rule for v in verdict.warn}),
+        }
+
+    def verdict(self, input: dict[str, Any]) -> Verdict:
+        return self.engine.evaluate(input)
+
+
+class _Unavailable(Exception):
+    """The job's engine cannot be loaded in this worker."""
+
+
+@contextmanager
+def _versions(engine: str, *bundles: dict[str, Any]) -> Iterator[Sequence[_Judge]]:
+    """The bundles loaded in the job's engine; Go engines are closed afterwards (the
+    worker serves further steps of the review)."""
+    if engine not in ENGINE_NAMES:
+        raise ValueError(f"unknown policy engine {engine!r}; expected one of {ENGINE_NAMES}")
+    if engine == EMBEDDED:
+        yield [_Version(bundle) for bundle in bundles]
+        return
+    loaded: list[_OpaVersion] = []
+    try:
+        for bundle in bundles:
+            loaded.append(_OpaVersion(bundle))
+        yield loaded
+    except OpaUnavailable as exc:
+        raise _Unavailable(str(exc)) from None
+    finally:
+        for version in loaded:
+            version.engine.close()
+
+
 def run(job: dict[str, Any]) -> dict[str, Any]:
     """The what-if's findings (see the module docstring)."""
-    budget = float(job["budget"])
-    active, proposed = _Version(job["active"]), _Version(job["proposed"])
+    engine = str(job.get("engine", EMBEDDED))
+    try:
+        with _versions(engine, job["active"], job["proposed"]) as (active, proposed):
+            return {"engine": engine, **_findings(job, active, proposed)}
+    except _Unavailable as exc:
+        return {"engine": engine, "unavailable": str(exc)}
+
+
+def _findings(job: dict[str, Any], active: _Judge, proposed: _Judge) -> dict[str, Any]:
+    budget, engine = float(job["budget"]), str(job.get("engine", EMBEDDED))
     slow: list[dict[str, Any]] = []
 
     def timed(kind: str, ident: str, text: str) -> dict[str, Any]:
@@ -103,10 +177,10 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
     return {
         "documents": documents,
         "replays": replays,
-        "proposal_tests": _tests(job["proposed"], job["proposed"]["tests"]),
+        "proposal_tests": version_tests(engine, job["proposed"], job["proposed"]["tests"]),
         "active_tests": {
-            "under_active": _tests(job["active"], job["active"]["tests"]),
-            "under_proposal": _tests(job["proposed"], job["active"]["tests"]),
+            "under_active": version_tests(engine, job["active"], job["active"]["tests"]),
+            "under_proposal": version_tests(engine, job["proposed"], job["active"]["tests"]),
         },
         "over_budget": slow,
     }
@@ -114,8 +188,16 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
 
 def replay_decisions(job: dict[str, Any]) -> dict[str, Any]:
     """One page of recorded decisions judged under the proposal (see the module docstring)."""
+    engine = str(job.get("engine", EMBEDDED))
+    try:
+        with _versions(engine, job["proposed"]) as (proposed,):
+            return {"engine": engine, **_replayed(job, proposed)}
+    except _Unavailable as exc:
+        return {"engine": engine, "unavailable": str(exc)}
+
+
+def _replayed(job: dict[str, Any], proposed: _Judge) -> dict[str, Any]:
     budget, limit = float(job["budget"]), int(job["limit"])
-    proposed = _Version(job["proposed"])
     unchanged, differing = 0, 0
     items: list[dict[str, Any]] = []
     slow: list[dict[str, Any]] = []
@@ -140,20 +222,6 @@ def replay_decisions(job: dict[str, Any]) -> dict[str, Any]:
                 }
             )
     return {"unchanged": unchanged, "differing": differing, "items": items, "over_budget": slow}
-
-
-def _tests(bundle: dict[str, Any], tests: dict[str, str]) -> dict[str, Any]:
-    """The results of these test modules run against the bundle's modules and data, or the
-    error that kept them from loading."""
-    if not tests:
-        return {"results": []}
-    try:
-        engine: regorus.Engine = new_engine({**bundle["modules"], **tests}, bundle["data"])
-        prepare(engine)
-    except PolicyCompileError as exc:
-        return {"results": [], "error": str(exc)}
-    cases = test_cases(json.loads(engine.get_ast_as_json()), set(tests))
-    return {"results": [asdict(run_test(engine, case)) for case in cases]}
 
 
 def _value(text: str) -> Any:
