@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from policies.engine import PolicyError, PolicyEvaluationError, PolicyTimeout, budget_text
+from policies.engines import EngineName
 from policies.sandbox import Budgets, Worker
 
 _names = itertools.count(1)
@@ -113,13 +114,21 @@ class ReviewSession:
 
 
 class PolicyReviews:
-    """Where proposals are checked and what-ifs computed."""
+    """Where proposals are checked and what-ifs computed. ``engine`` is the engine that
+    decides commands (the composition root's choice): a what-if judges both versions under
+    it, inside the review worker (``policies.whatif_job``)."""
 
-    def __init__(self, budgets: Budgets | None = None, concurrency: int = 1) -> None:
+    def __init__(
+        self,
+        budgets: Budgets | None = None,
+        concurrency: int = 1,
+        engine: EngineName = "embedded",
+    ) -> None:
         if concurrency < 1:
             raise ValueError("at least one review must be allowed to run")
         self.budgets = budgets or Budgets()
         self.concurrency = concurrency
+        self.engine: EngineName = engine
         self._slots = threading.BoundedSemaphore(concurrency)
         self._running: set[ReviewSession] = set()
         self._lock = threading.Lock()

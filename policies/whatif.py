@@ -2,7 +2,12 @@
 bounded by the review budget. Past it the worker is killed and ``ReviewTimeout`` names
 the budget. ``policies.whatif_job`` computes it; this side sends the job and returns the
 findings: first the cycle, the tests and the denied attempts (one step), then, when asked,
-the recorded decisions of a period, a page per step so neither side holds them all."""
+the recorded decisions of a period, a page per step so neither side holds them all.
+
+Every step is judged under the engine that decides commands (``PolicyReviews.engine``):
+regorus, or OPA's own Go evaluator in the worker (never the OPA server, which must not
+load a version that is not active). When that evaluator cannot be loaded there,
+``OpaUnavailable`` says so; the what-if is not answered by another engine instead."""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from itertools import islice
 from typing import Any
 
 from policies.bundle import PolicyBundle
+from policies.opa_golib import OpaUnavailable
 from policies.review import PolicyReviews, ReviewSession
 from policies.sandbox import expect
 
@@ -36,9 +42,11 @@ class WhatIf:
 
 
 def run_whatif(reviews: PolicyReviews, job: WhatIf) -> dict[str, Any]:
-    """The findings of ``policies.whatif_job.run`` for this job."""
+    """The findings of ``policies.whatif_job.run`` for this job, under ``reviews.engine``
+    (named in the findings' ``engine``)."""
     request = {
         "op": "whatif",
+        "engine": reviews.engine,
         "active": _bundle(job.active),
         "proposed": _bundle(job.proposed),
         "documents": job.documents,
@@ -47,14 +55,14 @@ def run_whatif(reviews: PolicyReviews, job: WhatIf) -> dict[str, Any]:
     }
     with reviews.review("the what-if") as session:
         answer = session.ask(request, "the what-if", session.remaining)
-        found: dict[str, Any] = expect(answer, "the what-if")
+        found: dict[str, Any] = _available(expect(answer, "the what-if"))
         if job.decisions is not None:
-            found["decisions"] = _decisions(session, job, job.decisions)
+            found["decisions"] = _decisions(session, job, job.decisions, reviews.engine)
     return found
 
 
 def _decisions(
-    session: ReviewSession, job: WhatIf, decisions: Iterable[dict[str, Any]]
+    session: ReviewSession, job: WhatIf, decisions: Iterable[dict[str, Any]], engine: str
 ) -> dict[str, Any]:
     """The recorded decisions judged under the proposal, a page per step: counts, the
     first ``job.limit`` that differ, and evaluations past the decision budget."""
@@ -62,18 +70,30 @@ def _decisions(
     for page in _pages(decisions):
         request = {
             "op": "replay_decisions",
+            "engine": engine,
             "proposed": _bundle(job.proposed),
             "decisions": page,
             "limit": job.limit - len(total["items"]),
             "budget": session.budgets.decision,
         }
         what = "the replay of recorded decisions"
-        step = expect(session.ask(request, what, session.remaining), what)
+        step = _available(expect(session.ask(request, what, session.remaining), what))
         for key in ("unchanged", "differing"):
             total[key] += step[key]
         for key in ("items", "over_budget"):
             total[key].extend(step[key])
     return total
+
+
+def _available(found: dict[str, Any]) -> dict[str, Any]:
+    """The worker's findings, or ``OpaUnavailable`` when it could not load the engine."""
+    if "unavailable" in found:
+        raise OpaUnavailable(
+            f"the what-if judges under the policy engine that decides commands "
+            f"({found.get('engine')}), which the review worker cannot load: "
+            f"{found['unavailable']}; it is not answered by another engine instead"
+        )
+    return found
 
 
 def _pages(items: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:

@@ -11,10 +11,11 @@ version that diverges (or was not compared) is approved only with the divergence
 acknowledged, which is recorded with the approval. The shipped seed is recorded as
 ``shipped``: its release's tests compare it, and a fresh store must start fast.
 
-Proposal checks and what-ifs run in the review workers (``PolicyReviews``, embedded Rego
-in processes of their own), whichever engine decides commands: they evaluate bundles that
-are not active, which an OPA server has not loaded and must not load. The composition
-root hands both the decision point (to the guard) and the reviews (here)."""
+Proposal checks and what-ifs run in the review workers (``PolicyReviews``, processes of
+their own), never on an OPA server: they evaluate bundles that are not active, which the
+server has not loaded and must not load. A what-if judges under the engine that decides
+commands (``PolicyReviews.engine``): regorus, or OPA's own Go evaluator in the worker. The
+composition root hands both the decision point (to the guard) and the reviews (here)."""
 
 from collections.abc import Sequence
 from typing import Any
@@ -174,9 +175,13 @@ class PolicyCommands:
         one (``replayed_decisions``: the first ``limit`` that would differ, all counted).
         Runs in a review worker, bounded by the review budget; records nothing.
 
-        Both versions are evaluated by embedded Rego in the review worker, also when OPA
-        decides commands: the proposed version is not active, so OPA has not loaded it,
-        and the comparison is only fair when both sides run on the same evaluator."""
+        Both versions, the replays and the versions' tests are evaluated in the review
+        worker under the engine that decides commands (``engine`` in the report): with
+        ``embedded``, regorus; with ``opa``, OPA's own Go evaluator loaded in the worker,
+        the same evaluator an OPA server runs, since the proposed version is not active
+        and must not be pushed to the shared server. Both sides run on that one evaluator,
+        so the comparison is fair and its answer is the one commands would get. Where
+        OPA's evaluator cannot be loaded, ``OpaUnavailable``: never regorus instead."""
         # A what-if records nothing, so compliance, which never writes, may run it too.
         principal.require_any(
             Role.RISK_OFFICER,
@@ -222,6 +227,7 @@ class PolicyCommands:
             if _rules(item["active"]) != _rules(item["proposed"])
         ]
         return {
+            "engine": report["engine"],
             "policy_id": str(proposed.id),
             "policy_version": proposed.number,
             "compared_with_version": active.number,

@@ -136,10 +136,13 @@ def decision_point(settings: Settings) -> DecisionPoint:
 
 
 def policy_reviews(settings: Settings) -> PolicyReviews:
-    """Where proposals are checked and what-ifs run: worker processes of their own, on
-    embedded Rego whichever engine ``decision_point`` chose (they evaluate versions that are
-    not active, which an OPA server has not loaded)."""
-    return PolicyReviews(policy_budgets(settings), settings.simulate_concurrency)
+    """Where proposals are checked and what-ifs run: worker processes of their own (they
+    evaluate versions that are not active, which an OPA server has not loaded and must not
+    load). A what-if judges under the engine ``decision_point`` chose: regorus, or OPA's
+    own Go evaluator inside the worker, the evaluator an OPA server runs."""
+    return PolicyReviews(
+        policy_budgets(settings), settings.simulate_concurrency, engine=settings.policy_engine
+    )
 
 
 def build(settings: Settings | None = None) -> Platform:

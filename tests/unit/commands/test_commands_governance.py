@@ -224,6 +224,7 @@ def test_simulate_compares_the_versions_on_the_cycle_and_replays_denials(
         jobs.append(job)
         allowed: dict[str, list[str]] = {"deny": [], "warn": []}
         return {
+            "engine": reviews.engine,
             "documents": [{"id": d["id"], "active": allowed,
                            "proposed": {"deny": ["risk_cap"], "warn": []}}
                           for d in job.documents],
@@ -240,6 +241,7 @@ def test_simulate_compares_the_versions_on_the_cycle_and_replays_denials(
     [job] = jobs
     assert [d["id"] for d in job.documents] == [str(quarter.key_result.id)]
     assert (report["policy_version"], report["compared_with_version"]) == (2, 1)
+    assert report["engine"] == "embedded"  # the reviews' engine, named by the worker
     [change] = report["changes"]
     assert change["key_result_id"] == str(quarter.key_result.id)
     assert change["newly_denied"] == ["risk_cap"]
