@@ -12,16 +12,25 @@ approver must acknowledge the divergence (``events.policy``). The report says
 ``not_checked`` with the reason: OPA's Go evaluator is not installed, OPA's compiler
 refuses the version, or the check ran past the review budget or its worker died. A check
 that could not run is never a pass: an approver acknowledges it as one that diverges.
+
+A report is a function of the modules, the data and the corpus (the engines are those
+this release installs), so a completed one is kept per bundle digest in this process
+(``_completed``, the last ``KEPT``): proposing the same rules again, or judging them on
+approval of a second proposal of the same bundle, does not spend another two seconds.
+A check that could not run is never kept.
 """
 
 from __future__ import annotations
 
+import copy
+import threading
+from collections import OrderedDict
 from typing import Any
 
 import structlog
 
 from policies.bundle import PolicyBundle
-from policies.divergence_job import not_checked
+from policies.divergence_job import CHECKED, not_checked
 from policies.engine import PolicyError
 from policies.review import PolicyReviews
 from policies.sandbox import expect
@@ -36,6 +45,11 @@ LISTED = 10
 SHIPPED = "shipped"
 
 WHAT = "comparing the proposed version under regorus and OPA"
+#: How many completed reports this process keeps (by bundle digest and corpus).
+KEPT = 64
+
+_completed: OrderedDict[tuple[str, int, int, int], dict[str, Any]] = OrderedDict()
+_completed_lock = threading.Lock()
 
 log = structlog.get_logger(__name__)
 
@@ -49,6 +63,24 @@ def check_divergence(
 ) -> dict[str, Any]:
     """The divergence report of this version (see the module docstring); never raises
     for a check that could not run: the report says why instead."""
+    key = (bundle.digest(), size, seed, limit)
+    with _completed_lock:
+        kept = _completed.get(key)
+    if kept is not None:
+        return copy.deepcopy(kept)
+    report = _judged(reviews, bundle, size, seed, limit)
+    if report["status"] == CHECKED:
+        with _completed_lock:
+            _completed[key] = report
+            while len(_completed) > KEPT:
+                _completed.popitem(last=False)
+        return copy.deepcopy(report)
+    return report
+
+
+def _judged(
+    reviews: PolicyReviews, bundle: PolicyBundle, size: int, seed: int, limit: int
+) -> dict[str, Any]:
     request = {
         "op": "divergence",
         "modules": bundle.modules,

@@ -78,13 +78,25 @@ def test_the_check_runs_in_a_review_worker_and_a_check_past_the_budget_is_not_ch
         assert not unresolved_divergence(report)
     finally:
         reviews.close()
+    # A completed report is kept by bundle digest: asked again, no review is opened.
+    again = check_divergence(NoReviews(), PolicyBundle(SHIPPED.modules, SHIPPED.data))  # type: ignore[arg-type]
+    assert again == report and again is not report
+    # Other data is another bundle: judged again, here past a budget too tight for it.
+    other = PolicyBundle(SHIPPED.modules, {**SHIPPED.data, "note": "v3"})
     tight = PolicyReviews(Budgets(decision=0.5, start=5, review=0.3))
     try:
-        late = check_divergence(tight, PolicyBundle(SHIPPED.modules, SHIPPED.data))
+        late = check_divergence(tight, other)
     finally:
         tight.close()
     assert late["status"] == "not_checked" and "300 ms budget" in late["reason"], late["reason"]
     assert unresolved_divergence(late)
+
+
+class NoReviews:
+    """Review workers that must not be asked for anything."""
+
+    def review(self, what: str) -> Any:
+        raise AssertionError(f"a review was opened for {what}")
 
 
 STAMP, OTHER = Stamp("ana", "c-1"), Stamp("omar", "c-2")
