@@ -38,6 +38,7 @@ from services.application.guard import SYSTEM_ACTOR, bundle_of
 from services.application.guardrail_input import build_input
 from services.application.ledger_base import LedgerBase, Recorded, retry_on_conflict
 from services.application.principals import Principal, Role
+from services.application.whatif_findings import cycle_change, replayed_denials, rules
 
 log = structlog.get_logger(__name__)
 
@@ -162,7 +163,7 @@ class PolicyCommands:
         self,
         principal: Principal,
         policy_id: UUID,
-        cycle_id: UUID,
+        cycle_id: UUID | None,
         denied: Sequence[UUID] = (),
         decisions: Period | None = None,
         limit: int = 20,
@@ -191,21 +192,11 @@ class PolicyCommands:
         )
         store = self.store
         proposed = store.load(PolicyVersion, policy_id, to_change=False)
-        cycle = store.load(Cycle, cycle_id, to_change=False)
+        cycle = store.load(Cycle, cycle_id, to_change=False) if cycle_id else None
         registry = store.registry()
         active = store.load(PolicyVersion, registry.active_id, to_change=False)  # type: ignore[arg-type]
-        key_results: dict[str, KeyResult] = {}
-        documents = []
-        for objective in store.live_objectives(cycle):
-            siblings = list(store.live_key_results(objective))
-            for key_result in siblings:
-                document = build_input(
-                    "key_result.add", principal, "key_result", key_result.id, None,
-                    dict(key_result.definition), objective=objective, cycle=cycle,
-                    siblings=[k for k in siblings if k.id != key_result.id],
-                )  # fmt: skip
-                key_results[str(key_result.id)] = key_result
-                documents.append({"id": str(key_result.id), "input": canonical_json(document)})
+        key_results = self._cycle_key_results(principal, cycle)
+        documents = [{"id": ident, "input": text} for ident, (_, text) in key_results.items()]
         attempts = [store.load(Decision, ident, to_change=False) for ident in denied]
         replayable = [a for a in attempts if a.outcome == DENIED and a.input is not None]
         to_judge = DecisionsToJudge(store, decisions) if decisions is not None else None
@@ -222,75 +213,43 @@ class PolicyCommands:
         )
         judged = report.get("decisions")
         changes = [
-            _difference(key_results[item["id"]], item["active"], item["proposed"])
+            cycle_change(key_results[item["id"]][0], item["active"], item["proposed"])
             for item in report["documents"]
-            if _rules(item["active"]) != _rules(item["proposed"])
+            if rules(item["active"]) != rules(item["proposed"])
         ]
         return {
             "engine": report["engine"],
             "policy_id": str(proposed.id),
             "policy_version": proposed.number,
             "compared_with_version": active.number,
-            "cycle_id": str(cycle.id),
+            "cycle_id": str(cycle.id) if cycle else None,
             "key_results_evaluated": len(documents),
             "changes": changes,
             "proposal_tests": report["proposal_tests"],
             "active_tests": {"version": active.number, **report["active_tests"]},
-            "replayed_denials": _replayed(attempts, replayable, report["replays"]),
+            "replayed_denials": replayed_denials(attempts, replayable, report["replays"]),
             "replayed_decisions": to_judge.report(judged, limit) if to_judge and judged else None,
             "over_budget": report["over_budget"] + (judged["over_budget"] if judged else []),
         }
 
+    def _cycle_key_results(
+        self, principal: Principal, cycle: Cycle | None
+    ) -> dict[str, tuple[KeyResult, str]]:
+        """Every live key result of the cycle (none without one), by id, with the input
+        (canonical JSON) that adding it as it stands would be judged on."""
+        found: dict[str, tuple[KeyResult, str]] = {}
+        if cycle is None:
+            return found
+        for objective in self.store.live_objectives(cycle):
+            siblings = list(self.store.live_key_results(objective))
+            for key_result in siblings:
+                document = build_input(
+                    "key_result.add", principal, "key_result", key_result.id, None,
+                    dict(key_result.definition), objective=objective, cycle=cycle,
+                    siblings=[k for k in siblings if k.id != key_result.id],
+                )  # fmt: skip
+                found[str(key_result.id)] = (key_result, canonical_json(document))
+        return found
+
     def _load_registry(self) -> PolicyRegistry:
         return self.store.load(PolicyRegistry, REGISTRY_ID)
-
-
-def _rules(verdict: dict[str, Any]) -> dict[str, set[str]]:
-    if "error" in verdict:
-        return {"error": {verdict["error"]}}
-    return {"deny": set(verdict["deny"]), "warn": set(verdict["warn"])}
-
-
-def _difference(
-    key_result: KeyResult, active: dict[str, Any], proposed: dict[str, Any]
-) -> dict[str, Any]:
-    before, after = _rules(active), _rules(proposed)
-    return {
-        "key_result_id": str(key_result.id),
-        "title": key_result.title,
-        "newly_denied": sorted(after.get("deny", set()) - before.get("deny", set())),
-        "no_longer_denied": sorted(before.get("deny", set()) - after.get("deny", set())),
-        "newly_warned": sorted(after.get("warn", set()) - before.get("warn", set())),
-        "no_longer_warned": sorted(before.get("warn", set()) - after.get("warn", set())),
-        "error": proposed.get("error") or active.get("error"),
-    }
-
-
-def _replayed(
-    attempts: list[Decision], replayable: list[Decision], verdicts: list[dict[str, Any]]
-) -> dict[str, Any]:
-    """Which recorded denied attempts the proposal would allow, or deny otherwise."""
-    by_id = {item["id"]: item["proposed"] for item in verdicts}
-    lifted, changed = [], []
-    for attempt in replayable:
-        verdict = by_id[str(attempt.id)]
-        recorded = sorted({v["rule"] for v in attempt.deny})
-        entry = {
-            "decision_id": str(attempt.id),
-            "action": attempt.action,
-            "actor": attempt.actor,
-            "policy_version": attempt.policy_version,
-            "denied_by": recorded,
-            "under_proposal": verdict.get("deny", []),
-            "error": verdict.get("error"),
-        }
-        if "error" not in verdict and not verdict["deny"]:
-            lifted.append(entry)
-        elif verdict.get("deny") != recorded:
-            changed.append(entry)
-    return {
-        "considered": len(attempts),
-        "without_input": len(attempts) - len(replayable),
-        "no_longer_denied": lifted,
-        "denied_otherwise": changed,
-    }

@@ -30,9 +30,13 @@ deny contains {"rule": "no_nav", "message": "NAV is the administrator's."} if {
 
 
 def _simulate(
-    client: TestClient, auth: AuthHeaders, policy: str, cycle: str, replay: dict[str, Any] | None
+    client: TestClient,
+    auth: AuthHeaders,
+    policy: str,
+    cycle: str | None,
+    replay: dict[str, Any] | None,
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {"cycle_id": cycle}
+    body: dict[str, Any] = {} if cycle is None else {"cycle_id": cycle}
     if replay is not None:
         body["replay"] = replay
     found: dict[str, Any] = ok(
@@ -85,6 +89,13 @@ def test_the_proposal_is_judged_on_the_periods_real_decisions(
     everything = whole["replayed_decisions"]
     assert (everything["considered"], everything["differing"]) == (len(decisions), 1)
     assert (everything["items"], everything["left_out"]) == ([], 1)
+
+    # A period alone, without a cycle: only the replays (and the tests) run.
+    alone = _simulate(client, auth, proposed, None, {"since": since})
+    assert (alone["cycle_id"], alone["key_results_evaluated"], alone["changes"]) == (None, 0, [])
+    assert alone["replayed_decisions"]["differing"] == 1
+    with_cycle = _simulate(client, auth, proposed, str(cycle.id), {"since": since})
+    assert with_cycle["key_results_evaluated"] > 0
 
 
 def test_the_report_is_described_in_the_openapi_document(client: TestClient) -> None:

@@ -77,7 +77,12 @@ class Replay(Request):
 
 
 class Simulation(Request):
-    cycle_id: UUID
+    cycle_id: UUID | None = Field(
+        default=None,
+        description="the cycle whose live key results are judged under both versions; "
+        'without it only the replays and the tests run (e.g. {"replay": {"since", '
+        '"until"}}: what the version would have decided on what actually happened)',
+    )
     replay: Replay = Field(default_factory=Replay)
 
 
@@ -250,7 +255,7 @@ class SimulationReport(BaseModel):
     policy_id: UUID
     policy_version: int
     compared_with_version: int
-    cycle_id: UUID
+    cycle_id: UUID | None = Field(description="the cycle judged, null when none was given")
     key_results_evaluated: int
     changes: list[SimulatedChange]
     proposal_tests: PolicyTestRun
