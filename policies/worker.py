@@ -276,4 +276,7 @@ def _limit_memory() -> None:
     except (OSError, ValueError, IndexError):
         return  # not Linux: no limit rather than a wrong one
     limit = size + MEMORY_HEADROOM_BYTES
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    # The soft limit only: a job that loads OPA's Go evaluator widens it by the address
+    # space Go's runtime reserves (``policies.opa_golib``); nothing in a rule can.
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))

@@ -14,6 +14,8 @@ threshold, ``not f(x)`` over an absent field, ``%v`` of a float): each must dive
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -93,3 +95,34 @@ def test_the_corpus_finds_a_rule_that_depends_on_an_engine_quirk(quirk: str) -> 
 
 
 CATALOGUE = OPA.query("c := data.okrgov.guardrails.catalogue")[0]["c"]
+
+
+GO_UNDER_A_WORKERS_LIMIT = """
+import resource
+from policies.worker import _limit_memory
+from policies.opa_golib import GO_ADDRESS_SPACE, OpaGoEngine
+from policies.bundle import load_shipped_bundle
+from policies.probe_corpus import probe_corpus
+_limit_memory()
+before = resource.getrlimit(resource.RLIMIT_AS)[0]
+bundle = load_shipped_bundle()
+for seed in range(3):
+    engine = OpaGoEngine(bundle)
+    for document in probe_corpus(bundle.data, 300, seed):
+        engine.evaluate(document)
+    engine.close()
+print(resource.getrlimit(resource.RLIMIT_AS)[0] - before == GO_ADDRESS_SPACE)
+"""
+
+
+def test_opa_runs_under_a_policy_workers_memory_limit_widened_for_go() -> None:
+    """A review worker caps its address space; Go's runtime reserves more than the cap's
+    headroom, so loading it widens the (soft) cap once by what Go reserves."""
+    done = subprocess.run(
+        [sys.executable, "-c", GO_UNDER_A_WORKERS_LIMIT],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "True"), done.stderr[-2000:]
