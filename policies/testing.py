@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
@@ -103,9 +104,40 @@ def run_opa_tests(modules: dict[str, str], tests: dict[str, str], data: Any) -> 
     try:
         engine.print_handler = _discard_print
         _compile(engine)
-        return [run_opa_test(engine, case) for case in cases]
+        # OPA prepares every distinct query anew (~40 ms for the shipped bundle), so one
+        # query per package asks for every test's value at once; only a test that is not
+        # true runs again on its own, for its exact outcome and print() output.
+        values: dict[str, Any] = {}
+        for package, members in groupby(cases, key=_package):
+            values.update(_package_values(engine, package, list(members)))
+        return [
+            TestResult(case.name, True, "", PASSED, case.location)
+            if values.get(case.name) is True
+            else run_opa_test(engine, case)
+            for case in cases
+        ]
     finally:
         engine.close()
+
+
+def _package_values(engine: Any, package: str, cases: list[TestCase]) -> dict[str, Any]:
+    """The value of each test of one package that is defined, by full name; nothing when
+    the query fails (a test raised an error: its tests are then run one by one)."""
+    from opa_bindings import OpaError
+
+    names = [case.name.rpartition(".")[2] for case in cases]
+    query = f"value := {{name: v | some name in {json.dumps(names)}; v := {package}[name]}}"
+    try:
+        found = engine.eval_query(query)
+    except OpaError:
+        return {}
+    if len(found) != 1 or not isinstance(found[0].get("value"), dict):
+        return {}
+    return {f"{package}.{name}": value for name, value in found[0]["value"].items()}
+
+
+def _package(case: TestCase) -> str:
+    return case.name.rpartition(".")[0]
 
 
 def run_opa_test(engine: Any, case: TestCase) -> TestResult:

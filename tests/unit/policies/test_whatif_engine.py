@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from policies import opa_golib, whatif_job, whatif_tests
+from policies import opa_golib, testing, whatif_job
 from policies.opa_golib import INSTALL_HINT, OpaUnavailable
 from policies.testing import TestCase, TestResult, run_opa_tests
 from policies.whatif_tests import version_tests
@@ -127,9 +127,9 @@ def test_an_unknown_engine_is_refused() -> None:
         whatif_job.run(_job("opa2"))
 
 
-def test_the_tests_under_opa_give_what_run_opa_tests_gives() -> None:
-    """One query per package, with every test that is not true run on its own again:
-    passed, false, undefined and error come out as ``run_opa_tests`` says them."""
+def test_the_tests_under_opa_report_every_outcome() -> None:
+    """The what-if's tests under OPA are ``run_opa_tests``'s: passed, false, undefined and
+    error, each as OPA reaches it."""
     bundle = _version(QUIRK, TESTS)
     found = version_tests("opa", bundle, bundle["tests"])
     expected = run_opa_tests(bundle["modules"], bundle["tests"], {})
@@ -156,13 +156,13 @@ def test_only_tests_that_are_not_true_or_whose_package_failed_run_on_their_own(
 ) -> None:
     """The speed of the OPA run: one query per package, not one per test."""
     alone: list[str] = []
-    run_alone = whatif_tests.run_opa_test
+    run_alone = testing.run_opa_test
 
     def counted(engine: Any, case: TestCase) -> TestResult:
         alone.append(case.name.rpartition(".")[2])
         return run_alone(engine, case)
 
-    monkeypatch.setattr(whatif_tests, "run_opa_test", counted)
+    monkeypatch.setattr(testing, "run_opa_test", counted)
     bundle = _version(QUIRK, TESTS)
     version_tests("opa", bundle, bundle["tests"])
     assert alone == ["test_false", "test_undefined", "test_error", "test_passes_too"]
