@@ -113,7 +113,7 @@ def _definition(rng: random.Random, data: Doc) -> Doc:
         "target": baseline if rng.random() < 0.15 else rng.choice(_NUMBERS),
         "direction": rng.choice(("increase", "decrease", "milestone", "increase", "sideways")),
         "pay_linked": rng.choice((False, False, True, None, 0)),
-        "risk_domain": rng.choice((*sorted(data.get("risk_appetite", {})), "unknown", None)),
+        "risk_domain": rng.choice((*_keys(_mapping(data, "risk_appetite")), "unknown", None)),
         "risk_rating": _rating(rng, data),
         "guardrail_metric": rng.choice(_METRICS),
     }
@@ -123,7 +123,7 @@ def _definition(rng: random.Random, data: Doc) -> Doc:
 
 
 def _rating(rng: random.Random, data: Doc) -> Any:
-    appetites = [v for v in data.get("risk_appetite", {}).values() if isinstance(v, int | float)]
+    appetites = [v for v in _mapping(data, "risk_appetite").values() if isinstance(v, int | float)]
     around = [a + d for a in appetites for d in (-1, 0, 1)]
     return rng.choice((None, 1, 5, 3.5, 0, 6, *around))
 
@@ -131,11 +131,12 @@ def _rating(rng: random.Random, data: Doc) -> Any:
 def _title(rng: random.Random, data: Doc, objective: bool = False) -> str:
     """Words from the rules' own lists and plain ones, some in Unicode disguise, joined by
     assorted separators; objective titles around the word-count bounds."""
-    lists = data.get("activity_words", {})
-    pool = [*_WORDS, *data.get("sales_volume_terms", ()), *lists.get("first", ()),
-            *lists.get("anywhere", ())]  # fmt: skip
-    bounds = data.get("limits", {}).get("objective_title_words", {})
-    edges = [b + d for b in (bounds.get("min", 4), bounds.get("max", 18)) for d in (-1, 0, 1)]
+    lists = _mapping(data, "activity_words")
+    pool = [*_WORDS, *_texts(data.get("sales_volume_terms")), *_texts(lists.get("first")),
+            *_texts(lists.get("anywhere"))]  # fmt: skip
+    bounds = _mapping(_mapping(data, "limits"), "objective_title_words")
+    ends = (_whole(bounds.get("min"), 4), _whole(bounds.get("max"), 18))
+    edges = [b + d for b in ends for d in (-1, 0, 1)]
     size = rng.choice(edges) if objective and rng.random() < 0.6 else rng.randint(1, 8)
     words = [_disguised(rng, str(rng.choice(pool))) for _ in range(max(size, 1))]
     text = words[0]
@@ -160,11 +161,11 @@ def _disguised(rng: random.Random, word: str) -> str:
 
 
 def _users(data: Doc) -> list[str]:
-    return sorted({*data.get("job_roles", {}), "nina", "zoe"})
+    return sorted({*_keys(_mapping(data, "job_roles")), "nina", "zoe"})
 
 
 def _count(rng: random.Random, data: Doc) -> int:
-    limit = data.get("limits", {}).get("max_key_results_per_objective", 5)
+    limit = _mapping(data, "limits").get("max_key_results_per_objective", 5)
     limit = limit if isinstance(limit, int) else 5
     return rng.choice((0, 0, 1, 2, max(limit - 1, 0), limit, 6))
 
@@ -185,7 +186,7 @@ def _sibling(rng: random.Random, data: Doc, index: int) -> Doc:
 def _cycle_key_results(rng: random.Random, data: Doc) -> list[Doc]:
     """0 to 6 key results over up to three objectives, with confidences on, just above
     and just below the sandbagging line, or averaging exactly on it."""
-    line = data.get("limits", {}).get("sandbagging_confidence", 0.9)
+    line = _mapping(data, "limits").get("sandbagging_confidence", 0.9)
     line = line if isinstance(line, int | float) else 0.9
     found = []
     for index in range(rng.randint(0, 6)):
@@ -228,3 +229,22 @@ def _change_request(rng: random.Random, actor: str, document_kind: Any) -> Doc |
         "changes": {},
         "retire": kind == "retire",
     }
+
+
+# A proposal's data may be shaped otherwise than the shipped one's (the rules decide what
+# they read): the corpus takes what it can use and draws the rest from its own pools.
+def _mapping(data: Any, key: str) -> dict[str, Any]:
+    value = data.get(key) if isinstance(data, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+def _keys(mapping: dict[str, Any]) -> list[str]:
+    return sorted(k for k in mapping if isinstance(k, str))
+
+
+def _texts(value: Any) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def _whole(value: Any, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default

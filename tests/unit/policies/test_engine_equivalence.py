@@ -13,9 +13,11 @@ threshold, ``not f(x)`` over an absent field, ``%v`` of a float): each must dive
 
 from __future__ import annotations
 
+import json
 import random
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -126,3 +128,18 @@ def test_opa_runs_under_a_policy_workers_memory_limit_widened_for_go() -> None:
         check=False,
     )
     assert (done.returncode, done.stdout.strip()) == (0, "True"), done.stderr[-2000:]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"risk_appetite": [3], "limits": "none", "activity_words": ["run"], "job_roles": 7},
+        {"limits": {"objective_title_words": {"min": "four"}, "sandbagging_confidence": "x"}},
+        {"sales_volume_terms": [1, None, "sales"], "risk_appetite": {"conduct": "high"}},
+    ],
+)
+def test_the_corpus_draws_inputs_for_data_of_any_shape(data: dict[str, Any]) -> None:
+    """A proposal's data is whatever its rules read: the divergence check must still run."""
+    corpus = probe_corpus(data, 200)
+    assert len(corpus) == 200 and len({json.dumps(d, sort_keys=True) for d in corpus}) > 100
