@@ -55,29 +55,39 @@ def run_whatif(reviews: PolicyReviews, job: WhatIf) -> dict[str, Any]:
     }
     with reviews.review("the what-if") as session:
         answer = session.ask(request, "the what-if", session.remaining)
-        found: dict[str, Any] = _available(expect(answer, "the what-if"))
+        found: dict[str, Any] = _available(expect(answer, "the what-if"), "the what-if")
         if job.decisions is not None:
-            found["decisions"] = _decisions(session, job, job.decisions, reviews.engine)
+            found["decisions"] = judge_recorded(
+                session, job.proposed, job.decisions, reviews.engine, job.limit
+            )
     return found
 
 
-def _decisions(
-    session: ReviewSession, job: WhatIf, decisions: Iterable[dict[str, Any]], engine: str
+def judge_recorded(
+    session: ReviewSession,
+    bundle: PolicyBundle,
+    decisions: Iterable[dict[str, Any]],
+    engine: str,
+    limit: int,
 ) -> dict[str, Any]:
-    """The recorded decisions judged under the proposal, a page per step: counts, the
-    first ``job.limit`` that differ, and evaluations past the decision budget."""
+    """Recorded decisions (``policies.whatif_job``'s ``replay_decisions`` items) judged
+    under ``bundle`` by ``engine`` in the session's worker, a page per step: counts
+    (``unchanged``, ``differing``), the first ``limit`` that differ with both answers
+    (``items``), and evaluations past the decision budget (``over_budget``). The what-if
+    judges a period's decisions under a proposal; ``GET /v1/decisions/{id}/replay`` one
+    decision under the version that made it, once per engine."""
     total: dict[str, Any] = {"unchanged": 0, "differing": 0, "items": [], "over_budget": []}
+    what = "the replay of recorded decisions"
     for page in _pages(decisions):
         request = {
             "op": "replay_decisions",
             "engine": engine,
-            "proposed": _bundle(job.proposed),
+            "proposed": _bundle(bundle),
             "decisions": page,
-            "limit": job.limit - len(total["items"]),
+            "limit": limit - len(total["items"]),
             "budget": session.budgets.decision,
         }
-        what = "the replay of recorded decisions"
-        step = _available(expect(session.ask(request, what, session.remaining), what))
+        step = _available(expect(session.ask(request, what, session.remaining), what), what)
         for key in ("unchanged", "differing"):
             total[key] += step[key]
         for key in ("items", "over_budget"):
@@ -85,13 +95,13 @@ def _decisions(
     return total
 
 
-def _available(found: dict[str, Any]) -> dict[str, Any]:
+def _available(found: dict[str, Any], what: str) -> dict[str, Any]:
     """The worker's findings, or ``OpaUnavailable`` when it could not load the engine."""
     if "unavailable" in found:
         raise OpaUnavailable(
-            f"the what-if judges under the policy engine that decides commands "
-            f"({found.get('engine')}), which the review worker cannot load: "
-            f"{found['unavailable']}; it is not answered by another engine instead"
+            f"{what} judges under the policy engine ({found.get('engine')}), which the "
+            f"review worker cannot load: {found['unavailable']}; it is not answered by "
+            "another engine instead"
         )
     return found
 

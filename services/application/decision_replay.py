@@ -110,11 +110,7 @@ class _Versions:
         return self._bundles[number]
 
     def _read(self, number: int) -> tuple[PolicyBundle, str] | None:
-        versions = self.store.registry().versions
-        if not 1 <= number <= len(versions):
-            return None
-        bundle = bundle_of(self.store.load(PolicyVersion, versions[number - 1], to_change=False))
-        return bundle, bundle.digest()
+        return version_bundle(self.store, number)
 
     def _loaded(self, engine: EngineName, number: int) -> PolicyEngine | PolicyError:
         found = self._bundle(number)
@@ -124,6 +120,17 @@ class _Versions:
             return self.load(engine, found[0])
         except PolicyError as exc:
             return exc
+
+
+def version_bundle(store: LedgerBase, number: int) -> tuple[PolicyBundle, str] | None:
+    """The bundle of policy version ``number`` as stored now, and its digest (None: no
+    such version). A digest other than the one a decision recorded: the version was
+    altered after the fact (``BUNDLE_MISMATCH``)."""
+    versions = store.registry().versions
+    if not 1 <= number <= len(versions):
+        return None
+    bundle = bundle_of(store.load(PolicyVersion, versions[number - 1], to_change=False))
+    return bundle, bundle.digest()
 
 
 def _refusing(error: PolicyError) -> Evaluate:

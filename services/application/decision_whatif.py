@@ -41,7 +41,7 @@ class DecisionsToJudge:
             if why != Replayability.REPLAYABLE or decision.input is None:
                 self.not_replayable[why] += 1
                 continue
-            yield _item(decision)
+            yield judge_item(decision)
 
     def report(self, judged: dict[str, Any], limit: int) -> dict[str, Any]:
         """The ``replayed_decisions`` section from the worker's findings."""
@@ -64,7 +64,9 @@ class DecisionsToJudge:
         }
 
 
-def _item(decision: RecordedDecision) -> dict[str, Any]:
+def judge_item(decision: RecordedDecision) -> dict[str, Any]:
+    """The decision as a ``replay_decisions`` item for the review worker
+    (``policies.whatif.judge_recorded``)."""
     answer = decision.answer.as_json()
     return {
         "id": str(decision.id),

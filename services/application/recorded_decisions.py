@@ -1,7 +1,8 @@
 """Every guardrail decision the store records within a period, read straight from the
 event store in position order, a page at a time (never the whole store in memory), for
 whoever judges decisions again: ``okrgov decisions replay`` and the what-if's
-``replayed_decisions``.
+``replayed_decisions``; and one decision by its id (``recorded_decision``), for
+``GET /v1/decisions/{id}/replay``.
 
 The period is the decisions' own time (the event's timestamp, stamped when the command
 was judged): at or after ``since``, before ``until``. The event store is read rather than
@@ -17,6 +18,7 @@ from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
 
 from events.decision import Decision
+from events.errors import NotFound
 from infra.keyset import keyset_pages
 from policies.replay import Answer, Replayability, replayability
 from services.application.ledger_base import LedgerBase
@@ -30,7 +32,9 @@ class RecordedDecision:
     """One recorded decision, with what judging it again needs."""
 
     id: UUID
-    position: int
+    position: int | None
+    """The decision's position in the event store (None when read by id, where the
+    aggregate's event does not carry it)."""
     at: datetime
     action: str
     actor: str
@@ -68,7 +72,16 @@ def recorded_decisions(
             yield _recorded(notification.id, event)
 
 
-def _recorded(position: int, event: Any) -> RecordedDecision:
+def recorded_decision(store: LedgerBase, ident: UUID) -> RecordedDecision:
+    """The decision recorded with this id, read from its ``Decision.Recorded`` event as
+    stored (``NotFound`` when there is none, or the id is another aggregate's)."""
+    event = next(iter(store.events.get(ident, lte=1)), None)
+    if not isinstance(event, Decision.Recorded):
+        raise NotFound("decision", ident)
+    return _recorded(None, event)
+
+
+def _recorded(position: int | None, event: Any) -> RecordedDecision:
     return RecordedDecision(
         id=event.originator_id,
         position=position,
