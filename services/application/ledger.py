@@ -10,6 +10,8 @@ the commands on it, composed from one module per aggregate rather than inherited
 ``snapshots``       seal a closed cycle; a cycle as of a position; verify a seal
 ==================  =========================================================
 
+and ``decision_standing``: one recorded decision judged again under each engine.
+
 Each command loads its aggregates, checks permissions, asks the guard (a collaborator
 built with the decision point the composition root chose), lets the domain enforce its
 invariants, and records all new events, with the guardrail decision, in one ``save()``.
@@ -22,6 +24,7 @@ from events.identity import SYSTEM
 from policies.review import PolicyReviews
 from services.application.change_requests import ChangeRequestCommands
 from services.application.cycles import CycleCommands
+from services.application.decision_standing import DecisionStanding
 from services.application.guard import Guard
 from services.application.key_results import KeyResultCommands
 from services.application.ledger_base import LedgerBase, Recorded
@@ -93,6 +96,8 @@ class Ledger(LedgerBase):
         self.seal_cycle = snapshots.seal_cycle
         self.snapshot = snapshots.snapshot
         self.verify_seal = snapshots.verify_seal
+
+        self.replay_decision = DecisionStanding(self, self.reviews).replay_decision
 
     def close(self) -> None:
         """Stop the policy worker processes and the decision point, then close the store."""

@@ -19,6 +19,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from services.api.routes import ROUTERS
+from services.application.recorded_decisions import recorded_decisions
 from services.bootstrap import Platform
 
 AuthHeaders = Callable[..., dict[str, str]]
@@ -51,6 +52,7 @@ READERS: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/policies/active"): EVERY_ROLE,
     ("GET", "/v1/policies/{policy_id}"): EVERY_ROLE,
     ("GET", "/v1/decisions"): EVERY_ROLE,  # their own, unless they oversee (below)
+    ("GET", "/v1/decisions/{decision_id}/replay"): OVERSIGHT | {"owner"},  # Tom's denial
     ("GET", "/v1/tokens"): EVERY_ROLE,  # their own, unless admin or compliance (below)
     ("POST", "/v1/policies/{policy_id}/simulate"): OVERSIGHT,
     ("GET", "/v1/audit"): OVERSIGHT,
@@ -134,6 +136,11 @@ def quarter(
         201,
     )
     platform.catch_up()
+    [tom_denied] = [
+        d
+        for d in recorded_decisions(platform.ledger)
+        if d.actor == "tom" and d.answer.outcome == "denied"
+    ]
     integrity = platform.evidence.signing()
     integrity.follower.catch_up()
     assert integrity.record_checkpoint("for the read matrix") is not None
@@ -143,6 +150,7 @@ def quarter(
         "policy": proposal["id"],
         "position": 1,
         "view": "not-a-view",
+        "decision": str(tom_denied.id),
     }
 
 
@@ -158,9 +166,12 @@ def _call(
         policy_id=quarter["policy"],
         position=quarter["position"],
         view=quarter["view"],
+        decision_id=quarter["decision"],
     )
     body = {"cycle_id": quarter["cycle"]} if method == "POST" else None
-    return client.request(method, path, json=body, headers=headers)
+    # One engine is enough to say who may replay a decision (and OPA's may be missing).
+    query = {"engine": "embedded"} if path.endswith("/replay") else None
+    return client.request(method, path, json=body, params=query, headers=headers)
 
 
 def _as(role: str, auth: AuthHeaders, platform: Platform) -> dict[str, str]:

@@ -1,13 +1,17 @@
 """Every decision the guardrails made, allowed, denied or failed, newest first: all of them
-for compliance, executives and risk officers; anyone else's own."""
+for compliance, executives and risk officers; anyone else's own. And one of them judged
+again under every engine (``/{id}/replay``): does it still stand?"""
 
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import APIRouter, Query
 
+from policies.engines import ENGINE_NAMES, EngineName
 from projections.documents import Document
-from services.api.deps import CurrentPrincipal, GovernanceReads
+from services.api.deps import CurrentPrincipal, GovernanceReads, PlatformDep
 from services.api.errors import READ_ERRORS
+from services.api.schemas.decision_standing import DecisionStanding, EngineChoice
 from services.api.schemas.decisions import DecisionFilter, GuardrailDecisions
 from services.application.principals import OVERSEERS
 
@@ -29,3 +33,25 @@ def list_decisions(
     if not principal.oversees:
         actor = principal.user
     return {"items": reads.governance.decisions(query.outcome, actor, query.action, query.limit)}
+
+
+@router.get("/{decision_id}/replay", response_model=DecisionStanding, responses=READ_ERRORS)
+def replay_decision(
+    decision_id: UUID,
+    platform: PlatformDep,
+    principal: CurrentPrincipal,
+    engine: Annotated[
+        EngineChoice,
+        Query(description="the engine(s) to judge it again under: embedded, opa or both"),
+    ] = "both",
+) -> Document:
+    """One recorded decision judged again under the policy version it names, on the
+    input it kept, by regorus and OPA's Go evaluator, and compared with what was
+    recorded: ``stands`` when it is replayable, the version's bundle still has the
+    recorded digest and every engine agrees. Read from the event store itself (never a
+    view), judged in a review worker within ``OKRGOV_SIMULATE_BUDGET_SECONDS`` (503
+    ``simulation_timeout`` past it; 503 ``policy_engine_unavailable`` when OPA's
+    evaluator cannot be loaded). Same access as the list: members and admins replay
+    their own decisions only. Records nothing."""
+    engines: tuple[EngineName, ...] = ENGINE_NAMES if engine == "both" else (engine,)
+    return platform.ledger.replay_decision(principal, decision_id, engines)
