@@ -4,7 +4,7 @@ A risk officer proposes a version (Rego modules and data); a different risk offi
 approves it, which activates it and retires the one before, all in one save through the
 registry, so two approvals racing cannot leave two versions active.
 
-A version is recorded with its divergence report (issue 11: whether it decides the same
+A version is recorded with its divergence report (whether it decides the same
 under regorus and under OPA, ``policies.divergence``). A version whose report shows
 differing inputs, or says the engines were not compared, is approved only with the
 divergence acknowledged, and the acknowledgement (who, why, how many inputs differed) is

@@ -1,4 +1,4 @@
-"""Does a proposed version decide the same under regorus and under OPA? (issue 11)
+"""Does a proposed version decide the same under regorus and under OPA?
 
 A decision is evidence: it must not depend on the engine that reached it. So when a
 version is proposed, after its checks pass, the probe corpus (``policies.probe_corpus``:

@@ -1,6 +1,6 @@
 """The divergence check of a proposed version, computed inside a review worker
 (``policies.worker``): the probe corpus judged under regorus and under OPA's own Go
-evaluator, and every input on which the two answers differ (issue 11: a decision must not
+evaluator, and every input on which the two answers differ (a decision must not
 depend on the engine that reached it).
 
 A job (JSON) holds the version (``modules``, ``data``), the corpus (``size`` inputs drawn

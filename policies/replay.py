@@ -1,5 +1,5 @@
 """Judging a recorded guardrail decision again: the one comparison behind ``okrgov
-decisions replay`` (the recorded input under today's engines, issue 11: every decision
+decisions replay`` (the recorded input under today's engines: every decision
 replayable) and the what-if's ``replayed_decisions`` (the recorded input under a proposed
 version, inside a review worker).
 

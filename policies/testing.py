@@ -6,7 +6,7 @@ evaluated on its own, and passes when it evaluates to ``true``. A test that is f
 undefined fails; a test that raises an error fails with the error message. Output of
 ``print()`` in a failing test is added to its message.
 
-The same tests run under both engines of issue 11, because a test that passes under one
+The same tests run under both engines, because a test that passes under one
 may fail under the other (they differ on Unicode case mapping, regex classes, ...):
 ``embedded`` is regorus (``run_test`` on a prepared engine, also what the review workers
 run), ``opa`` is OPA's own Go evaluator in this process (``run_opa_tests``). The tests to

@@ -1,4 +1,4 @@
-"""Every decision replayable (issue 11): each guardrail decision recorded in a period,
+"""Every decision replayable: each guardrail decision recorded in a period,
 its recorded input judged again under the policy version it names, by the engine(s)
 asked for, and compared with what was recorded (``policies.replay``).
 

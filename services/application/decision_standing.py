@@ -1,4 +1,4 @@
-"""Does a recorded decision still stand (issue 11: every decision replayable)? One
+"""Does a recorded decision still stand (every decision is replayable)? One
 guardrail decision, read from the event store by its id, judged again under the policy
 version it names, by each engine asked for (regorus and OPA's Go evaluator by default),
 so a compliance officer can show a regulator, years later, why a key result was allowed

@@ -6,7 +6,7 @@ first: on a cycle's key results, on the active version's tests, and on recent de
 attempts.
 
 Every proposal is also judged under both engines on the probe corpus
-(``policies.divergence``, issue 11); the report is recorded with the version, and a
+(``policies.divergence``); the report is recorded with the version, and a
 version that diverges (or was not compared) is approved only with the divergence
 acknowledged, which is recorded with the approval. The shipped seed is recorded as
 ``shipped``: its release's tests compare it, and a fresh store must start fast.

@@ -1,5 +1,5 @@
 """``okrgov policy test``: the checks a proposal passes, run on a bundle directory, under
-the embedded engine, OPA's, or both (the default: issue 11, a version must mean the same
+the embedded engine, OPA's, or both (the default: a version must mean the same
 under both, and a test may pass under one and fail under the other).
 
 ``embedded``: the same runner as ``POST /v1/policies`` (``policies.proposal_checks``): the

@@ -1,4 +1,4 @@
-"""``GET /v1/decisions/{id}/replay`` (issue 11, every decision replayable): one recorded
+"""``GET /v1/decisions/{id}/replay``: one recorded
 decision judged again, in a review worker, under the version it names, by regorus and
 OPA's Go evaluator, over a real SQLite store. A denied attempt stands under both; a
 member replays their own decisions only; an unknown id is 404; an input altered in the

@@ -1,4 +1,4 @@
-"""A risk officer hears about divergence before approving (issue 11).
+"""A risk officer hears about divergence before approving.
 
 Ana proposes a version with a rule whose answer depends on the engine (``lower`` of
 non-ASCII text differs between OPA and regorus). The proposal is recorded, and with it

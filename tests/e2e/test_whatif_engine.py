@@ -1,4 +1,4 @@
-"""The what-if judges under the engine that decides commands (issue 11): with
+"""The what-if judges under the engine that decides commands: with
 ``OKRGOV_POLICY_ENGINE=opa`` both versions, the replays and the versions' tests are
 evaluated by OPA's own Go evaluator in the review worker, with ``embedded`` by regorus; the
 report names the engine. A proposal whose rule depends on an engine quirk shows it: OPA

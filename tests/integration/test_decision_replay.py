@@ -1,4 +1,4 @@
-"""Every decision replayable (issue 11), on both backends: a store's decisions judged again
+"""Every decision replayable, on both backends: a store's decisions judged again
 under the versions they name agree with what was recorded; an input altered in the
 stored row fails its digest and is not judged; a version whose bundle now answers
 otherwise is reported as differing, in full; the period filters by the decisions' time;

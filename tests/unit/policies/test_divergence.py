@@ -1,4 +1,4 @@
-"""The divergence check of a proposed version (issue 11): the probe corpus judged under
+"""The divergence check of a proposed version: the probe corpus judged under
 regorus and OPA's Go evaluator, in a review worker, bounded by the review budget; a check
 that cannot run says why, and is never a pass."""
 
