@@ -75,15 +75,7 @@ class EmbeddedEngine:
         # A clone per evaluation: no input or state survives from one evaluation to the
         # next, and cloning a prepared engine costs under a microsecond.
         template, has_warn = self._template()
-        engine = template.clone()
-        text = canonical_json(input)
-        try:
-            engine.set_input_json(text)
-            deny = engine.eval_rule_as_json(DENY_RULE)
-            warn = engine.eval_rule_as_json(WARN_RULE) if has_warn else _UNDEFINED
-        except RuntimeError as exc:
-            raise PolicyEvaluationError(_error_text(exc)) from None
-        return Verdict.of(_result(deny), _result(warn))
+        return Verdict.of(*evaluate_prepared(template, canonical_json(input), has_warn))
 
     def _template(self) -> tuple[regorus.Engine, bool]:
         """This thread's prepared engine for the current bundle, built on first use, and
@@ -100,6 +92,19 @@ class EmbeddedEngine:
             local.generation = generation
         engine: regorus.Engine = local.engine
         return engine, has_warn
+
+
+def evaluate_prepared(template: regorus.Engine, text: str, has_warn: bool) -> tuple[Any, Any]:
+    """The deny and warn values (None when undefined) of one input (canonical JSON text)
+    on a clone of a prepared engine; ``PolicyEvaluationError`` when a rule fails."""
+    engine = template.clone()
+    try:
+        engine.set_input_json(text)
+        deny = engine.eval_rule_as_json(DENY_RULE)
+        warn = engine.eval_rule_as_json(WARN_RULE) if has_warn else _UNDEFINED
+    except RuntimeError as exc:
+        raise PolicyEvaluationError(_error_text(exc)) from None
+    return _result(deny), _result(warn)
 
 
 def _result(text: str) -> Any:

@@ -37,21 +37,13 @@ from contextlib import contextmanager
 from typing import Any, Protocol
 
 from policies.bundle import PolicyBundle, canonical_json
-from policies.engine import (
-    DENY_RULE,
-    WARN_RULE,
-    PolicyEvaluationError,
-    Verdict,
-    defines,
-    new_engine,
-    prepare,
-)
+from policies.embedded import evaluate_prepared
+from policies.engine import WARN_RULE, PolicyEvaluationError, Verdict, defines, new_engine, prepare
 from policies.engines import ENGINE_NAMES
 from policies.opa_golib import OpaGoEngine, OpaUnavailable
 from policies.replay import Answer, judge
 from policies.whatif_tests import version_tests
 
-_UNDEFINED = '"<undefined>"'
 EMBEDDED, OPA = ENGINE_NAMES
 
 
@@ -73,25 +65,15 @@ class _Version:
 
     def judge(self, text: str) -> dict[str, Any]:
         """``{"deny": [rule ids], "warn": [rule ids]}`` or ``{"error": text}``."""
-        engine = self.engine.clone()
         try:
-            engine.set_input_json(text)
-            deny = engine.eval_rule_as_json(DENY_RULE)
-            warn = engine.eval_rule_as_json(WARN_RULE) if self.has_warn else _UNDEFINED
-        except RuntimeError as exc:
-            return {"error": str(exc).split("Stack backtrace:", 1)[0].strip()}
+            deny, warn = evaluate_prepared(self.engine, text, self.has_warn)
+        except PolicyEvaluationError as exc:
+            return {"error": str(exc)}
         return {"deny": _rule_ids(deny), "warn": _rule_ids(warn)}
 
     def verdict(self, input: dict[str, Any]) -> Verdict:
         """The full verdict on one input (``PolicyEvaluationError`` when a rule fails)."""
-        engine = self.engine.clone()
-        try:
-            engine.set_input_json(canonical_json(input))
-            deny = engine.eval_rule_as_json(DENY_RULE)
-            warn = engine.eval_rule_as_json(WARN_RULE) if self.has_warn else _UNDEFINED
-        except RuntimeError as exc:
-            raise PolicyEvaluationError(str(exc).split("Stack backtrace:", 1)[0].strip()) from None
-        return Verdict.of(_value(deny), _value(warn))
+        return Verdict.of(*evaluate_prepared(self.engine, canonical_json(input), self.has_warn))
 
 
 class _OpaVersion:
@@ -224,14 +206,7 @@ def _replayed(job: dict[str, Any], proposed: _Judge) -> dict[str, Any]:
     return {"unchanged": unchanged, "differing": differing, "items": items, "over_budget": slow}
 
 
-def _value(text: str) -> Any:
-    return None if text == _UNDEFINED else json.loads(text)
-
-
-def _rule_ids(text: str) -> list[str]:
-    if text == _UNDEFINED:
-        return []
-    value = json.loads(text)
+def _rule_ids(value: Any) -> list[str]:
     if not isinstance(value, list):
         return []
     return sorted(
