@@ -111,7 +111,8 @@ class OpaGoEngine:
         self._engine: Any = None
         self._query = ""
         self._bundle: PolicyBundle | None = None
-        _new_go_engine().close()  # fail now, not at the first decision, when it is missing
+        if not available():  # fail now, not at the first decision, when it is missing
+            raise OpaUnavailable(INSTALL_HINT)
         if bundle is not None:
             self.load(bundle)
 
