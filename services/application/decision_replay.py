@@ -106,11 +106,8 @@ class _Versions:
 
     def _bundle(self, number: int) -> tuple[PolicyBundle, str] | None:
         if number not in self._bundles:
-            self._bundles[number] = self._read(number)
+            self._bundles[number] = version_bundle(self.store, number)
         return self._bundles[number]
-
-    def _read(self, number: int) -> tuple[PolicyBundle, str] | None:
-        return version_bundle(self.store, number)
 
     def _loaded(self, engine: EngineName, number: int) -> PolicyEngine | PolicyError:
         found = self._bundle(number)
@@ -160,16 +157,28 @@ def replay_decisions(
 def _replayed(
     decision: RecordedDecision, engines: Sequence[EngineName], versions: _Versions
 ) -> DecisionReplay:
-    status = decision.replayability
     number = decision.policy_version
-    if status != Replayability.REPLAYABLE or decision.input is None:
-        return DecisionReplay(decision, status)
-    if number is None:
-        return DecisionReplay(decision, NO_VERSION)
-    if versions.digest(number) != decision.bundle_digest:
-        return DecisionReplay(decision, BUNDLE_MISMATCH)
+    why = why_not_judged(decision, versions.digest(number) if number is not None else None)
+    if why is not None:
+        return DecisionReplay(decision, why)
+    assert number is not None and decision.input is not None  # why_not_judged checked both
     differences: dict[str, Difference | None] = {
         engine: judge(decision.answer, decision.input, versions.evaluate(engine, number))
         for engine in engines
     }
-    return DecisionReplay(decision, status, differences)
+    return DecisionReplay(decision, Replayability.REPLAYABLE, differences)
+
+
+def why_not_judged(decision: RecordedDecision, stored_digest: str | None) -> str | None:
+    """Why a decision is not judged again (None: it is): its replayability; a decision
+    recorded without the version that gave it (``NO_VERSION``); or a version whose bundle,
+    as stored now (``stored_digest``, None when it is missing), no longer has the digest
+    the decision recorded (``BUNDLE_MISMATCH``)."""
+    why = decision.replayability
+    if why != Replayability.REPLAYABLE or decision.input is None:
+        return why
+    if decision.policy_version is None:
+        return NO_VERSION
+    if stored_digest != decision.bundle_digest:
+        return BUNDLE_MISMATCH
+    return None

@@ -21,10 +21,9 @@ import structlog
 
 from policies.bundle import PolicyBundle, input_digest
 from policies.engines import EngineName
-from policies.replay import Replayability
 from policies.review import PolicyReviews
 from policies.whatif import judge_recorded
-from services.application.decision_replay import BUNDLE_MISMATCH, NO_VERSION, version_bundle
+from services.application.decision_replay import version_bundle, why_not_judged
 from services.application.decision_whatif import judge_item
 from services.application.errors import Forbidden
 from services.application.ledger_base import LedgerBase
@@ -56,7 +55,8 @@ class DecisionStanding:
         number = decision.policy_version
         stored = version_bundle(self.store, number) if number is not None else None
         bundle_matches = stored is not None and stored[1] == decision.bundle_digest
-        not_judged = _not_judged(decision, number, bundle_matches)
+        why = why_not_judged(decision, stored[1] if stored else None)
+        not_judged = None if why is None else str(why)
         engines_found: list[dict[str, Any]] = []
         if not_judged is None and stored is not None:
             engines_found = self._judged(decision, stored[0], engines)
@@ -107,19 +107,6 @@ class DecisionStanding:
                     }
                 )
         return found
-
-
-def _not_judged(decision: RecordedDecision, number: int | None, bundle_matches: bool) -> str | None:
-    """Why the decision is not judged again (None: it is), as ``okrgov decisions replay``
-    reports it: its replayability, else a missing version or an altered bundle."""
-    why = decision.replayability
-    if why != Replayability.REPLAYABLE or decision.input is None:
-        return str(why)
-    if number is None:
-        return NO_VERSION
-    if not bundle_matches:
-        return BUNDLE_MISMATCH
-    return None
 
 
 def _recomputed(document: Any) -> str | None:
