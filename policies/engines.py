@@ -21,6 +21,18 @@ EngineName = Literal["embedded", "opa"]
 #: Every engine name, in the order reports list them.
 ENGINE_NAMES: tuple[EngineName, ...] = get_args(EngineName)
 
+#: What a person asks for: one engine by name, or every engine.
+EngineChoice = Literal["embedded", "opa", "both"]
+
+
+def chosen(choice: str) -> tuple[EngineName, ...]:
+    """The engines an ``EngineChoice`` names ("both": every engine)."""
+    if choice == "both":
+        return ENGINE_NAMES
+    if choice not in ENGINE_NAMES:
+        raise ValueError(f"unknown policy engine {choice!r}; expected embedded, opa or both")
+    return (choice,)
+
 
 def evaluator(name: EngineName, bundle: PolicyBundle) -> PolicyEngine:
     """An engine of this name with the bundle loaded (``PolicyCompileError`` if it

@@ -12,23 +12,22 @@ ISO 8601, ``--until`` not after ``--since``, OPA's evaluator missing)."""
 import json
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
 
 from infra.logging import correlated
 from policies import opa_golib
-from policies.engines import ENGINE_NAMES, EngineName
 from policies.replay import Difference, Replayability
 from services.application.decision_replay import (
     BUNDLE_MISMATCH,
+    NO_VERSION,
     DecisionReplay,
     ReplayTally,
     replay_decisions,
 )
 from services.cli.context import configured
-from services.cli.options import timestamp
+from services.cli.options import EngineChoice, timestamp
 
 decisions_app = typer.Typer(help="Guardrail decisions.", no_args_is_help=True)
 
@@ -38,22 +37,12 @@ PROGRESS_EVERY = 500
 _WHY = {
     Replayability.NO_INPUT: "no input kept",
     Replayability.ENGINE_ERROR: "engine error at the time",
-    "no_policy_version": "no policy version recorded",
+    NO_VERSION: "no policy version recorded",
 }
 _TAMPERED = {
     Replayability.INPUT_MISMATCH: "its input no longer matches its recorded digest",
     BUNDLE_MISMATCH: "its policy version's bundle no longer matches the digest it recorded",
 }
-
-
-class EngineChoice(StrEnum):
-    EMBEDDED = "embedded"
-    OPA = "opa"
-    BOTH = "both"
-
-    @property
-    def engines(self) -> tuple[EngineName, ...]:
-        return ENGINE_NAMES if self is EngineChoice.BOTH else (self.value,)  # type: ignore[return-value]
 
 
 @decisions_app.command("replay")

@@ -1,10 +1,24 @@
 """Option values the command groups parse alike."""
 
 from datetime import datetime
+from enum import StrEnum
 
 import typer
 
+from policies.engines import EngineName, chosen
 from projections.entries import parse_timestamp
+
+
+class EngineChoice(StrEnum):
+    """``--engine``: one engine by name, or both."""
+
+    EMBEDDED = "embedded"
+    OPA = "opa"
+    BOTH = "both"
+
+    @property
+    def engines(self) -> tuple[EngineName, ...]:
+        return chosen(self.value)
 
 
 def timestamp(text: str | None, option: str) -> datetime | None:

@@ -38,7 +38,7 @@ from policies.proposal_checks import (
 from policies.testing import ERROR, run_opa_tests
 from services.bootstrap import policy_reviews
 from services.cli.context import configured
-from services.cli.decisions import EngineChoice
+from services.cli.options import EngineChoice
 
 policy_app = typer.Typer(help="Guardrail policies.", no_args_is_help=True)
 

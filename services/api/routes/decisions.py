@@ -7,11 +7,11 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
-from policies.engines import ENGINE_NAMES, EngineName
+from policies.engines import EngineChoice, chosen
 from projections.documents import Document
 from services.api.deps import CurrentPrincipal, GovernanceReads, PlatformDep
 from services.api.errors import READ_ERRORS
-from services.api.schemas.decision_standing import DecisionStanding, EngineChoice
+from services.api.schemas.decision_standing import DecisionStanding
 from services.api.schemas.decisions import DecisionFilter, GuardrailDecisions
 from services.application.principals import OVERSEERS
 
@@ -53,5 +53,4 @@ def replay_decision(
     ``simulation_timeout`` past it; 503 ``policy_engine_unavailable`` when OPA's
     evaluator cannot be loaded). Same access as the list: members and admins replay
     their own decisions only. Records nothing."""
-    engines: tuple[EngineName, ...] = ENGINE_NAMES if engine == "both" else (engine,)
-    return platform.ledger.replay_decision(principal, decision_id, engines)
+    return platform.ledger.replay_decision(principal, decision_id, chosen(engine))

@@ -10,7 +10,6 @@ from pydantic import BaseModel, Field
 
 from services.api.schemas.decision_replay import DecisionAnswer
 
-EngineChoice = Literal["embedded", "opa", "both"]
 NotJudged = Literal[
     "no_input", "engine_error", "input_mismatch", "bundle_mismatch", "no_policy_version"
 ]
