@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
 
 # Letters that NFKD leaves whole, spelled in ASCII (lower case: applied after casefold).
 _SPELLED = str.maketrans(
@@ -56,6 +57,17 @@ def resource_words(after: object) -> dict[str, str]:
     if not isinstance(after, dict):
         return {}
     return {f: words(after[f]) for f in WORD_FIELDS if isinstance(after.get(f), str)}
+
+
+def locked_key_result(ident: str, objective_id: str, confidence: float | None) -> dict[str, Any]:
+    """A key result as the rules see it at lock (``cycle_key_results``): its latest
+    confidence (None: never checked in on), also in basis points."""
+    return {
+        "id": ident,
+        "objective_id": objective_id,
+        "confidence": confidence,
+        "confidence_basis_points": None if confidence is None else basis_points(confidence),
+    }
 
 
 def basis_points(confidence: float) -> int:

@@ -25,7 +25,7 @@ import random
 from decimal import Decimal
 from typing import Any
 
-from policies.input_values import basis_points, resource_words
+from policies.input_values import locked_key_result, resource_words
 
 Doc = dict[str, Any]
 
@@ -200,17 +200,7 @@ def _cycle_key_results(rng: random.Random, data: Doc) -> list[Doc]:
         last = Decimal(repr(float(line))) * len(mine) - rest
         if 0 <= last <= 1:
             found[found.index(mine[-1])] = (objective, mine[-1][1], float(last))
-    return [_confidence_doc(objective, index, c) for objective, index, c in found]
-
-
-def _confidence_doc(objective: str, index: int, confidence: float | None) -> Doc:
-    clipped = None if confidence is None else min(max(confidence, 0.0), 1.0)
-    return {
-        "id": f"kr-{index}",
-        "objective_id": objective,
-        "confidence": clipped,
-        "confidence_basis_points": None if clipped is None else basis_points(clipped),
-    }
+    return [locked_key_result(f"kr-{i}", objective, _clipped(c)) for objective, i, c in found]
 
 
 def _change_request(rng: random.Random, actor: str, document_kind: Any) -> Doc | None:
@@ -248,3 +238,7 @@ def _texts(value: Any) -> list[str]:
 
 def _whole(value: Any, default: int) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def _clipped(confidence: float | None) -> float | None:
+    return None if confidence is None else min(max(confidence, 0.0), 1.0)

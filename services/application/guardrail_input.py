@@ -7,7 +7,7 @@ from typing import Any, TypedDict, Unpack
 from uuid import UUID
 
 from events import ChangeRequest, Cycle, KeyResult, Objective
-from policies.input_values import basis_points, resource_words
+from policies.input_values import locked_key_result, resource_words
 from services.application.principals import Principal
 
 Doc = dict[str, Any]
@@ -22,18 +22,6 @@ def key_result_doc(key_result: KeyResult) -> Doc:
         "status": "retired" if key_result.retired else "active",
         "confidence": latest[1] if latest else None,
         "value": latest[0] if latest else None,
-    }
-
-
-def _confidence_doc(key_result: KeyResult) -> Doc:
-    """A key result at lock: its latest confidence, also in basis points for the rules
-    (``policies.input_values.basis_points``)."""
-    confidence = key_result.check_ins[-1][1] if key_result.check_ins else None
-    return {
-        "id": str(key_result.id),
-        "objective_id": str(key_result.objective_id),
-        "confidence": confidence,
-        "confidence_basis_points": None if confidence is None else basis_points(confidence),
     }
 
 
@@ -102,7 +90,12 @@ def build_input(
         "objective": objective_doc(objective) if objective else None,
         "siblings": [key_result_doc(k) for k in context.get("siblings", ())],
         "cycle": cycle_doc(cycle) if cycle else None,
-        "cycle_key_results": [_confidence_doc(k) for k in context.get("cycle_key_results", ())],
+        "cycle_key_results": [
+            locked_key_result(
+                str(k.id), str(k.objective_id), k.check_ins[-1][1] if k.check_ins else None
+            )
+            for k in context.get("cycle_key_results", ())
+        ],
         "change_request": change_request_doc(change_request) if change_request else None,
         "time": datetime.now(UTC).isoformat(),
     }
