@@ -27,6 +27,7 @@ from infra.config import Settings
 from policies import opa_golib
 from policies.bundle import SHIPPED_BUNDLE_DIR, PolicyBundle, load_bundle
 from policies.engine import PolicyCompileError, PolicyError
+from policies.engines import ENGINE_NAMES
 from policies.proposal_checks import (
     ANALYSIS,
     INVARIANT,
@@ -53,7 +54,7 @@ Results = dict[tuple[str, str], dict[str, CheckResult]]
 
 
 def run_policy_checks(
-    settings: Settings, directory: Path, engines: tuple[str, ...] = ("embedded", "opa")
+    settings: Settings, directory: Path, engines: tuple[str, ...] = ENGINE_NAMES
 ) -> None:
     """Print every check's result under each engine; exit 1 when one fails under any
     engine (or an engine is unavailable, or the bundle has no tests of its own), 2 when
