@@ -54,11 +54,10 @@ fmt: venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Every benchmark at a small size, then one table of their ratios beside the targets
+# (bench/summary.py); ONLY="policy http" runs some. Full-size figures: bench/README.md.
 bench: venv
-	$(BIN)/python bench/ledger.py
-	$(BIN)/python bench/policy.py
-	$(BIN)/python bench/write_answer.py
-	$(BIN)/python bench/engines.py
+	$(BIN)/python bench/summary.py $(ONLY)
 
 # The guardrail bundle's own Rego tests (as `opa test` runs them); DIR= for another bundle.
 policy-test: venv
