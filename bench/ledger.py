@@ -5,8 +5,10 @@ single-threaded, in one run:
 
 1. check-ins per second through ``Ledger.check_in`` (N check-ins round-robin over K key
    results), beside a bare ``eventsourcing.application.Application`` recording the same
-   payload (value, confidence, note, actor, correlation_id, reason) with the same persistence
-   environment, one ``get`` + one ``@event`` call + one ``save()`` per check-in;
+   events with the same persistence environment: per check-in one ``get``, one ``@event``
+   call with the same payload (value, confidence, note, actor, correlation_id, reason) and
+   the guardrail decision that covers it (a ``Decision.Recorded`` event with the fields and
+   input document okrgov recorded for a check-in), both in one ``save()``;
 2. the OKR-state projection's catch-up rate over the store just built (view reset, then
    ``Follower.catch_up()``), beside reading the same notifications raw
    (``recorder.select_notifications`` in pages of the follower's batch size, decoded with
@@ -39,7 +41,10 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.sqlite import SQLiteDatastore
 from psycopg import sql
+from summary import record
 
+from events import Stamp
+from events.decision import Decision, EventRef
 from infra.config import Settings
 from infra.persistence import eventsourcing_env
 from projections.leaf_log import LEAF_LOG
@@ -78,6 +83,30 @@ class BareApp(Application[UUID]):
     """eventsourcing with nothing of ours on top."""
 
     name = "benchbare"
+
+
+#: The fields of a ``Decision.Recorded`` event, less the stamp and the events it covers.
+DecisionFields = dict[str, Any]
+
+
+def decision_template(platform: Platform) -> DecisionFields:
+    """The fields of the last check-in decision okrgov recorded (its input document
+    included), for the bare path to record a decision of the same size and shape."""
+    recorder, mapper = platform.ledger.recorder, platform.ledger.mapper
+    top = recorder.max_notification_id() or 0
+    for n in reversed(recorder.select_notifications(start=max(1, top - 50), limit=100)):
+        recorded = mapper.to_domain_event(n)
+        if isinstance(recorded, Decision.Recorded) and recorded.action == "key_result.check_in":
+            fields = {name: getattr(recorded, name) for name in DECISION_FIELDS}
+            fields["input"] = dict(fields["input"] or {})
+            return fields
+    raise RuntimeError("no check-in decision was recorded by the warm-up")
+
+
+DECISION_FIELDS = (
+    "action", "roles", "target_kind", "target_id", "outcome", "deny", "warn",
+    "policy_version", "bundle_digest", "input_digest", "error", "objective_id", "input",
+)  # fmt: skip
 
 
 # ---- workload -------------------------------------------------------------------------
@@ -185,12 +214,24 @@ def run_ledger(platform: Platform, key_results: list[UUID], work: list[CheckIn])
     return len(work)
 
 
-def run_bare(app: BareApp, gauges: list[UUID], work: list[CheckIn]) -> int:
+def run_bare(
+    app: BareApp, gauges: list[UUID], decision: DecisionFields, work: list[CheckIn]
+) -> int:
+    """Per check-in: get the gauge, check in, and save it with a decision covering it."""
     get, save = app.repository.get, app.save
+    document = decision["input"]
     for c in work:
         gauge: Gauge = get(gauges[c.target])
-        gauge.check_in(c.value, c.confidence, c.note, OWNER.user, new_correlation_id(), None)
-        save(gauge)
+        correlation_id = new_correlation_id()
+        gauge.check_in(c.value, c.confidence, c.note, OWNER.user, correlation_id, None)
+        after = {**document["resource"]["after"], "value": c.value, "confidence": c.confidence}
+        verdict = Decision.record(
+            **{**decision, "target_id": gauge.id, "input": {**document, "resource": {
+                **document["resource"], "after": after}}},
+            stamp=Stamp(OWNER.user, correlation_id),
+            covers=[EventRef(gauge.id, gauge.version)],
+        )  # fmt: skip
+        save(gauge, verdict)
     return len(work)
 
 
@@ -210,15 +251,16 @@ def measure(
         gauge_ids = [g.id for g in gauges]
         setup_events = _max_position(platform)
 
-        warm_up = workload(args.warm_up, args.key_results)
+        warm_up = workload(max(1, args.warm_up), args.key_results)
         run_ledger(platform, key_results, warm_up)
-        run_bare(bare, gauge_ids, warm_up)
+        decision = decision_template(platform)
+        run_bare(bare, gauge_ids, decision, warm_up)
 
         work = workload(args.checkins, args.key_results, offset=args.warm_up)
         command, bare_rate = interleaved(
             work,
             lambda chunk: run_ledger(platform, key_results, chunk),
-            lambda chunk: run_bare(bare, gauge_ids, chunk),
+            lambda chunk: run_bare(bare, gauge_ids, decision, chunk),
         )
 
         follower = platform.followers[OkrState.name]
@@ -367,7 +409,7 @@ def report_header(args: argparse.Namespace) -> None:
 def report_backend(r: BackendResult) -> None:
     extra = r.command.micros_each - r.bare.micros_each
     print(_row(r.backend, "Ledger.check_in", r.command))
-    print(_row(r.backend, "bare Application: get + @event + save", r.bare))
+    print(_row(r.backend, "bare: get + check-in + decision, 1 save", r.bare))
     print(
         _ratio_row(
             r.backend,
@@ -394,6 +436,28 @@ def report_backend(r: BackendResult) -> None:
             r.rebuild.per_second / r.in_place.per_second,
             f"({(r.rebuild.seconds - r.in_place.seconds) * 1000:+,.0f} ms: views never partial)",
         )
+    )
+
+
+def record_ratios(r: BackendResult, args: argparse.Namespace) -> None:
+    """The ratios for ``make bench``'s summary table."""
+    work = f"{r.command.count:,} check-ins over {args.key_results} key results, {r.backend}"
+    record(
+        "ledger",
+        f"Ledger.check_in / raw append ({r.backend})",
+        r.command.per_second / r.bare.per_second,
+        baseline=f"bare eventsourcing get + check-in + decision in one save, "
+        f"{r.bare.per_second:,.0f}/s",
+        work=work,
+        target=0.7,
+    )
+    record(
+        "ledger",
+        f"OKR-state catch-up / raw read ({r.backend})",
+        r.catch_up.per_second / r.raw_read.per_second,
+        baseline=f"select_notifications + decode, {r.raw_read.per_second:,.0f}/s",
+        work=f"{r.catch_up.count:,} events, {r.backend}",
+        target=0.5,
     )
 
 
@@ -465,6 +529,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         results.append(result)
         report_backend(result)
+        record_ratios(result, args)
         sys.stdout.flush()
     print()
     for r in results:
