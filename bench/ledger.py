@@ -36,15 +36,21 @@ from urllib.parse import urlsplit, urlunsplit
 from uuid import UUID
 
 import psycopg
-from common import OWNER, read_raw, seed
-from eventsourcing.application import Application
-from eventsourcing.domain import Aggregate, event
+from common import (
+    OWNER,
+    BareApp,
+    CheckIn,
+    decision_template,
+    new_gauges,
+    read_raw,
+    run_bare,
+    seed,
+    workload,
+)
 from eventsourcing.sqlite import SQLiteDatastore
 from psycopg import sql
 from summary import record
 
-from events import Stamp
-from events.decision import Decision, EventRef
 from infra.config import Settings
 from infra.persistence import eventsourcing_env
 from projections.leaf_log import LEAF_LOG
@@ -54,87 +60,6 @@ from services.bootstrap import Platform, build
 DEFAULT_POSTGRES_URL = "postgresql://postgres:postgres@127.0.0.1:5432/test"
 POSTGRES_URL_ENV = "OKRGOV_BENCH_DATABASE_URL"
 BLOCKS = 10  # the timed check-ins alternate between okrgov and bare in this many blocks
-
-
-# ---- the bare baseline ----------------------------------------------------------------
-
-
-class Gauge(Aggregate):
-    """The smallest aggregate that records what a key result check-in records."""
-
-    @event("Started")
-    def __init__(self, actor: str) -> None:
-        self.check_ins: list[tuple[float, float, str]] = []
-
-    @event("CheckedIn")
-    def check_in(
-        self,
-        value: float,
-        confidence: float,
-        note: str,
-        actor: str,
-        correlation_id: str,
-        reason: str | None,
-    ) -> None:
-        self.check_ins.append((value, confidence, note))
-
-
-class BareApp(Application[UUID]):
-    """eventsourcing with nothing of ours on top."""
-
-    name = "benchbare"
-
-
-#: The fields of a ``Decision.Recorded`` event, less the stamp and the events it covers.
-DecisionFields = dict[str, Any]
-
-
-def decision_template(platform: Platform) -> DecisionFields:
-    """The fields of the last check-in decision okrgov recorded (its input document
-    included), for the bare path to record a decision of the same size and shape."""
-    recorder, mapper = platform.ledger.recorder, platform.ledger.mapper
-    top = recorder.max_notification_id() or 0
-    for n in reversed(recorder.select_notifications(start=max(1, top - 50), limit=100)):
-        recorded = mapper.to_domain_event(n)
-        if isinstance(recorded, Decision.Recorded) and recorded.action == "key_result.check_in":
-            fields = {name: getattr(recorded, name) for name in DECISION_FIELDS}
-            fields["input"] = dict(fields["input"] or {})
-            return fields
-    raise RuntimeError("no check-in decision was recorded by the warm-up")
-
-
-DECISION_FIELDS = (
-    "action", "roles", "target_kind", "target_id", "outcome", "deny", "warn",
-    "policy_version", "bundle_digest", "input_digest", "error", "objective_id", "input",
-)  # fmt: skip
-
-
-# ---- workload -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CheckIn:
-    target: int  # index of the key result (or gauge)
-    value: float
-    confidence: float
-    note: str
-
-
-def workload(count: int, key_results: int, offset: int = 0) -> list[CheckIn]:
-    """Deterministic check-ins, round-robin over the key results."""
-    return [
-        CheckIn(
-            target=i % key_results,
-            value=float(i % 100),
-            confidence=round(0.5 + (i % 5) / 10, 2),
-            note=f"weekly update {i}",
-        )
-        for i in range(offset, offset + count)
-    ]
-
-
-def new_correlation_id() -> str:
-    return uuid.uuid4().hex
 
 
 # ---- results --------------------------------------------------------------------------
@@ -214,27 +139,6 @@ def run_ledger(platform: Platform, key_results: list[UUID], work: list[CheckIn])
     return len(work)
 
 
-def run_bare(
-    app: BareApp, gauges: list[UUID], decision: DecisionFields, work: list[CheckIn]
-) -> int:
-    """Per check-in: get the gauge, check in, and save it with a decision covering it."""
-    get, save = app.repository.get, app.save
-    document = decision["input"]
-    for c in work:
-        gauge: Gauge = get(gauges[c.target])
-        correlation_id = new_correlation_id()
-        gauge.check_in(c.value, c.confidence, c.note, OWNER.user, correlation_id, None)
-        after = {**document["resource"]["after"], "value": c.value, "confidence": c.confidence}
-        verdict = Decision.record(
-            **{**decision, "target_id": gauge.id, "input": {**document, "resource": {
-                **document["resource"], "after": after}}},
-            stamp=Stamp(OWNER.user, correlation_id),
-            covers=[EventRef(gauge.id, gauge.version)],
-        )  # fmt: skip
-        save(gauge, verdict)
-    return len(work)
-
-
 def measure(
     backend: str,
     details: str,
@@ -246,9 +150,7 @@ def measure(
     bare = BareApp(env=bare_env)
     try:
         key_results = seed(platform, args.key_results)
-        gauges = [Gauge(actor=OWNER.user) for _ in range(args.key_results)]
-        bare.save(*gauges)
-        gauge_ids = [g.id for g in gauges]
+        gauge_ids = new_gauges(bare, args.key_results)
         setup_events = _max_position(platform)
 
         warm_up = workload(max(1, args.warm_up), args.key_results)
