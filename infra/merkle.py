@@ -18,7 +18,7 @@ it pins ``cachetools==7.2.1``; and it is GPL-3.0-or-later. What we need is ~60 l
 """
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 LEAF_PREFIX = b"\x00"
 NODE_PREFIX = b"\x01"
@@ -52,6 +52,21 @@ class Frontier:
             right = self.peaks.pop()
             self.peaks[-1] = node_hash(self.peaks[-1], right)
             carries >>= 1
+
+    def append_nodes(self, leaf: bytes) -> list[tuple[int, int, bytes]]:
+        """``append``, returning the complete subtrees it completed: ``(level, index,
+        hash)`` for the subtree of leaves ``[index << level, (index + 1) << level)``."""
+        self.peaks.append(leaf)
+        self.size += 1
+        made: list[tuple[int, int, bytes]] = []
+        carries, level = self.size, 0
+        while carries & 1 == 0:
+            right = self.peaks.pop()
+            self.peaks[-1] = node_hash(self.peaks[-1], right)
+            carries >>= 1
+            level += 1
+            made.append((level, (self.size >> level) - 1, self.peaks[-1]))
+        return made
 
     def root(self) -> bytes:
         """MTH of the leaves so far: the peaks folded from the right (RFC 9162 split)."""
@@ -136,3 +151,96 @@ def verify_inclusion(
         fn >>= 1
         sn >>= 1
     return sn == 0 and r == expected_root
+
+
+# ---- proofs from stored subtrees --------------------------------------------------------
+
+Node = Callable[[int, int], bytes]
+"""The hash of a complete subtree, by ``(level, index)``: the root of leaves
+``[index << level, (index + 1) << level)`` (level 0: the leaf hash itself)."""
+
+
+def range_nodes(start: int, end: int) -> list[tuple[int, int]]:
+    """The complete subtrees ``(level, index)`` that make up the leaves ``[start, end)``,
+    largest first. Every range of the RFC's recursion starts at a multiple of a power of
+    two at least its length, so these are aligned subtrees of the tree."""
+    nodes, n = [], end - start
+    for level in range(n.bit_length() - 1, -1, -1):
+        if n >> level & 1:
+            nodes.append((level, start >> level))
+            start += 1 << level
+    return nodes
+
+
+def range_root(start: int, end: int, node: Node) -> bytes:
+    """MTH of the leaves ``[start, end)`` from at most log2(n) stored subtrees."""
+    peaks = [node(level, index) for level, index in range_nodes(start, end)]
+    root = peaks[-1]
+    for peak in reversed(peaks[:-1]):
+        root = node_hash(peak, root)
+    return root
+
+
+def inclusion_path(index: int, size: int, node: Node) -> list[bytes]:
+    """PATH(index, D[size]) read from stored subtrees: the same hashes as ``audit_path``
+    in O(log^2 n) node reads at most (O(log n) when the tree is complete)."""
+    return [range_root(start, end, node) for start, end in path_ranges(index, size)]
+
+
+def consistency_ranges(old_size: int, size: int) -> list[tuple[int, int]]:
+    """The leaf ranges whose roots make up PROOF(m, D[n]) of RFC 9162 §2.1.4.1, in the
+    RFC's order, for 0 < m <= n."""
+    if not 0 < old_size <= size:
+        raise ValueError(f"no consistency proof from {old_size} to {size} leaves")
+    ranges: list[tuple[int, int]] = []
+    start, end, m, complete = 0, size, old_size, True
+    while m != end - start:
+        k = _largest_power_of_two_below(end - start)
+        if m <= k:
+            ranges.append((start + k, end))
+            end = start + k
+        else:
+            ranges.append((start, start + k))
+            start, m, complete = start + k, m - k, False
+    if not complete:
+        ranges.append((start, end))
+    return ranges[::-1]
+
+
+def consistency_path(old_size: int, size: int, node: Node) -> list[bytes]:
+    """PROOF(old_size, D[size]) of RFC 9162 §2.1.4.1, read from stored subtrees."""
+    return [range_root(start, end, node) for start, end in consistency_ranges(old_size, size)]
+
+
+def verify_consistency(
+    old_size: int, size: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]
+) -> bool:
+    """RFC 9162 §2.1.4.2: does ``proof`` show the tree of ``old_size`` leaves with root
+    ``old_root`` is a prefix of the tree of ``size`` leaves with root ``new_root``?"""
+    if not 0 < old_size <= size:
+        return False
+    if old_size == size:
+        return not proof and old_root == new_root
+    path = list(proof)
+    if old_size & (old_size - 1) == 0:  # a power of two: the old root is the first node
+        path.insert(0, old_root)
+    if not path:
+        return False
+    fn, sn = old_size - 1, size - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr, sr = node_hash(c, fr), node_hash(c, sr)
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    return fr == old_root and sr == new_root and sn == 0

@@ -8,7 +8,10 @@ events, since it witnesses bytes. And it is evidence, not a read model: a rebuil
 because recomputing it from the rows as they are now would launder any change made to them
 since they were first seen. A checkpoint signs the frontier's root (see
 ``services/application/evidence/verification.py``); the follower asks for one every
-``every`` leaves."""
+``every`` leaves.
+
+Over 300 lines: the leaf log's one transaction (leaves, stored tree, frontier, tracking)
+and its two backends' tables are one unit; the tree's reads live in ``leaf_tree``."""
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -32,6 +35,7 @@ from projections.documents import (
     encode,
 )
 from projections.follower import Follower, Projection
+from projections.leaf_tree import LeafTree, TreeReader
 
 log = structlog.get_logger(__name__)
 
@@ -68,7 +72,7 @@ class LeafLog(Projection):
         if not isinstance(event, StoredRow) or not isinstance(docs, LeafBatch):
             raise TypeError("the leaf log takes stored rows, in a leaf batch")
         leaf = leaf_hash(event.leaf())
-        docs.frontier.append(leaf)
+        docs.nodes += docs.frontier.append_nodes(leaf)
         docs.last_position = event.position
         docs.leaves.append(
             LeafRecord(event.position, leaf, event.originator_id, event.originator_version)
@@ -83,15 +87,41 @@ class LeafBatch(DocumentBatch):
         self.frontier = frontier
         self.last_position = last_position
         self.leaves: list[LeafRecord] = []
+        self.nodes: list[tuple[int, int, bytes]] = []
 
 
 class LeafLogView(DocumentView):
-    """The leaf table beside the view's documents (which hold the frontier)."""
+    """The leaf table beside the view's documents (which hold the frontier), and the
+    stored tree over the leaves (``projections.leaf_tree``)."""
 
     leaves_table: str
+    nodes_table: str
+    runs_table: str
 
     def _l(self, sql: str) -> str:
-        return self._q(sql.replace("{leaves}", self.leaves_table))
+        return self._q(
+            sql.replace("{leaves}", self.leaves_table)
+            .replace("{nodes}", self.nodes_table)
+            .replace("{runs}", self.runs_table)
+        )
+
+    def sql(self, text: str) -> str:
+        return self._l(text)
+
+    @property
+    def tree(self) -> LeafTree:
+        return LeafTree(self, LEAF_LOG)
+
+    def frontier_in(self, c: Cursor) -> tuple[Frontier, int]:
+        return self._frontier(c)
+
+    def document_in(self, c: Cursor, kind: str, ident: str) -> Any:
+        found = self._select_one(c, kind, ident)
+        return found[2] if found else None
+
+    def read_tree(self, work: Callable[[TreeReader], Any]) -> Any:
+        """Run ``work`` over the stored tree (complete it first: ``tree.complete_tree``)."""
+        return self.tree.read_tree(work)
 
     def record(
         self,
@@ -108,6 +138,7 @@ class LeafLogView(DocumentView):
             if self.tracked_in(c, tracking.application_name) != after:
                 return False
             frontier, last_position = self._frontier(c)
+            first_index = frontier.size
             batch = LeafBatch(lambda k, i: self._select_one(c, k, i), frontier, last_position)
             for row in rows:
                 apply(row, batch)
@@ -117,6 +148,9 @@ class LeafLogView(DocumentView):
                     "VALUES (?, ?, ?, ?)"
                 ),
                 batch.leaves,
+            )
+            self.tree.write_tree(
+                c, first_index, [leaf.position for leaf in batch.leaves], batch.nodes
             )
             doc = {
                 "size": frontier.size,
@@ -166,11 +200,12 @@ class LeafLogView(DocumentView):
             "originator_id = ? AND originator_version = ?", (originator_id, originator_version)
         )
 
-    def index_of(self, position: int) -> int:
-        """The leaf index of a position: how many logged positions come before it."""
-        with self.transaction(commit=False) as c:
-            c.execute(self._l("SELECT COUNT(*) AS n FROM {leaves} WHERE position < ?"), (position,))
-            return int(c.fetchone()["n"])
+    def index_of(self, position: int) -> int | None:
+        """The leaf index of a logged position (how many logged positions come before it),
+        from the stored tree; None when the position was not logged."""
+        self.tree.complete_tree()
+        found: int | None = self.read_tree(lambda tree: tree.index_of(position))
+        return found
 
     def _one(self, where: str, params: tuple[Any, ...]) -> LeafRecord | None:
         with self.transaction(commit=False) as c:
@@ -205,6 +240,8 @@ def _record(row: Any) -> LeafRecord:
 class SQLiteLeafLogView(LeafLogView, SQLiteDocumentView):
     def __init__(self, datastore: SQLiteDatastore, projection: str = LEAF_LOG) -> None:
         self.leaves_table = f"{projection}_leaves"
+        self.nodes_table = f"{projection}_nodes"
+        self.runs_table = f"{projection}_runs"
         super().__init__(datastore, projection)
 
     def construct_create_table_statements(self) -> list[str]:
@@ -212,18 +249,30 @@ class SQLiteLeafLogView(LeafLogView, SQLiteDocumentView):
             *super().construct_create_table_statements(),
             f"CREATE TABLE IF NOT EXISTS {self.leaves_table} (position INTEGER PRIMARY KEY, "
             "leaf BLOB NOT NULL, originator_id TEXT, originator_version INTEGER)",
+            f"CREATE TABLE IF NOT EXISTS {self.nodes_table} (level INTEGER NOT NULL, "
+            "idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (level, idx))",
+            f"CREATE TABLE IF NOT EXISTS {self.runs_table} (first_index INTEGER PRIMARY KEY, "
+            "first_position INTEGER NOT NULL UNIQUE, length INTEGER NOT NULL)",
         ]
 
 
 class PostgresLeafLogView(LeafLogView, PostgresDocumentView):
     def __init__(self, datastore: PostgresDatastore, projection: str = LEAF_LOG) -> None:
         super().__init__(datastore, projection)
-        self.leaves_table = f'"{self.datastore.schema}"."{projection}_leaves"'
-        self.sql_create_statements.append(
-            SQL(
+        schema = self.datastore.schema
+        self.leaves_table = f'"{schema}"."{projection}_leaves"'
+        self.nodes_table = f'"{schema}"."{projection}_nodes"'
+        self.runs_table = f'"{schema}"."{projection}_runs"'
+        self.sql_create_statements.extend(
+            SQL(statement).format()
+            for statement in (
                 f"CREATE TABLE IF NOT EXISTS {self.leaves_table} (position BIGINT PRIMARY KEY, "
-                "leaf BYTEA NOT NULL, originator_id TEXT, originator_version BIGINT)"
-            ).format()
+                "leaf BYTEA NOT NULL, originator_id TEXT, originator_version BIGINT)",
+                f"CREATE TABLE IF NOT EXISTS {self.nodes_table} (level INTEGER NOT NULL, "
+                "idx BIGINT NOT NULL, hash BYTEA NOT NULL, PRIMARY KEY (level, idx))",
+                f"CREATE TABLE IF NOT EXISTS {self.runs_table} (first_index BIGINT PRIMARY KEY, "
+                "first_position BIGINT NOT NULL UNIQUE, length BIGINT NOT NULL)",
+            )
         )
 
 

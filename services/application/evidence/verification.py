@@ -43,10 +43,19 @@ from events.errors import NotFound
 from events.provenance import Stamp
 from events.signing_keys import SigningKey
 from infra.logging import current_correlation_id, new_correlation_id
-from infra.merkle import Frontier, audit_path, leaf_hash, verify_inclusion
+from infra.merkle import (
+    Frontier,
+    consistency_path,
+    inclusion_path,
+    leaf_hash,
+    range_root,
+    verify_consistency,
+    verify_inclusion,
+)
 from infra.signing import Signer
 from infra.stored_events import StoredEvents, StoredRow
 from projections.leaf_log import LeafFollower, LeafLogView, LeafRecord
+from projections.leaf_tree import TreeReader
 from services.application.evidence.checkpoints import VALID, SignedCheckpoint, recorded_checkpoints
 from services.application.evidence.keyring import Keyring, recorded_keys
 from services.application.guard import SYSTEM_ACTOR
@@ -170,6 +179,18 @@ class InclusionProof:
     audit_path: list[str]
     checkpoint: SignedCheckpoint
     included: bool
+
+
+@dataclass(frozen=True)
+class ConsistencyProof:
+    """RFC 9162 consistency proof between two sizes of the leaf log's tree."""
+
+    old_size: int
+    tree_size: int
+    old_root_hash: str
+    root_hash: str
+    path: list[str]
+    consistent: bool
 
 
 class Integrity:
@@ -315,8 +336,10 @@ class Integrity:
                 "checkpoint covering position",
                 f"{position} (the latest ends at {checkpoint.last_position})",
             )
-        index = self.leaf_log.index_of(position)
-        path = audit_path(index, checkpoint.tree_size, (r.leaf for r in self.leaf_log.leaves()))
+        self.leaf_log.tree.complete_tree()  # once per store: see projections.leaf_tree
+        index, path = self.leaf_log.read_tree(
+            lambda tree: _path(tree, position, checkpoint.tree_size)
+        )
         row = self.events.at(position)
         leaf = leaf_hash(row.leaf()) if row is not None else None
         root = bytes.fromhex(checkpoint.root_hash)
@@ -334,6 +357,43 @@ class Integrity:
             checkpoint=checkpoint,
             included=included,
         )
+
+    def prove_consistency(self, old_size: int, size: int | None = None) -> ConsistencyProof:
+        """RFC 9162 consistency proof that the tree of ``old_size`` leaves is a prefix of
+        the tree of ``size`` leaves (default: the latest checkpoint whose signature
+        verifies), read from the stored tree and checked against both roots."""
+        self._catch_up()
+        valid = [c for c in self.checkpoints() if c.signature_valid]
+        if size is None:
+            if not valid:
+                raise NotFound("signed checkpoint", "(none yet: run okrgov checkpoint)")
+            size = valid[-1].tree_size
+        head = self.leaf_log.head()
+        if not 0 < old_size <= size <= head.size:
+            raise NotFound("tree sizes", f"{old_size} to {size} (the leaf log has {head.size})")
+        self.leaf_log.tree.complete_tree()
+        old_root, new_root, path = self.leaf_log.read_tree(
+            lambda tree: (
+                range_root(0, old_size, tree.node),
+                range_root(0, size, tree.node),
+                consistency_path(old_size, size, tree.node),
+            )
+        )
+        return ConsistencyProof(
+            old_size=old_size,
+            tree_size=size,
+            old_root_hash=old_root.hex(),
+            root_hash=new_root.hex(),
+            path=[p.hex() for p in path],
+            consistent=verify_consistency(old_size, size, old_root, new_root, path),
+        )
+
+
+def _path(tree: TreeReader, position: int, size: int) -> tuple[int, list[bytes]]:
+    index = tree.index_of(position)
+    if index is None:
+        raise NotFound("event at position", position)
+    return index, inclusion_path(index, size, tree.node)
 
 
 @dataclass
