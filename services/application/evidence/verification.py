@@ -406,6 +406,8 @@ class _Check:
     log_tip: int
     rows_tree: Frontier = field(default_factory=Frontier)
     log_tree: Frontier = field(default_factory=Frontier)
+    shared: bool = True
+    """The two trees are still one (every position matched so far): extended once."""
     suspect: Discrepancy | None = None
     found: Discrepancy | None = None
     last_good: int = 0
@@ -415,6 +417,7 @@ class _Check:
     vouched_up_to: int = 0
 
     def run(self, rows: Iterable[StoredRow], leaves: Iterable[LeafRecord]) -> IntegrityReport:
+        self.log_tree = self.rows_tree
         pending = sorted(
             (c for c in self.checkpoints if c.signature_valid), key=lambda c: c.last_position
         )
@@ -448,6 +451,8 @@ class _Check:
         if row is not None and recorded is None and position > self.log_tip:
             return  # recorded after the leaf log's last pass: nothing to check it against
         leaf = leaf_hash(row.leaf()) if row is not None else None
+        if self.shared and self._matched(position, leaf, recorded):
+            return
         if leaf is not None:
             self.rows_tree.append(leaf)
         if recorded is not None:
@@ -470,6 +475,18 @@ class _Check:
             )
         if self.suspect is None:
             self.last_good = position
+
+    def _matched(self, position: int, leaf: bytes | None, recorded: LeafRecord | None) -> bool:
+        """While every position has matched, rows and leaf log are one tree, extended
+        once; at the first mismatch the leaf log's tree is forked from it."""
+        if recorded is not None and leaf == recorded.leaf:
+            self.rows_tree.append(recorded.leaf)
+            self.checked += 1
+            self.last_checked = self.last_good = position
+            return True
+        self.log_tree = Frontier(self.rows_tree.size, self.rows_tree.peaks)
+        self.shared = False
+        return False
 
     def _changed(self, row: StoredRow, recorded: LeafRecord) -> Discrepancy:
         p, ident, version = row.position, row.originator_id, row.originator_version
