@@ -30,6 +30,7 @@ from typing import Annotated, Any, cast
 import structlog
 from fastapi import Depends, Header, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from events.errors import InvalidValue
 from infra.persistence import MAX_POSITION
@@ -46,6 +47,9 @@ from services.bootstrap import Platform
 
 MIN_POSITION_HEADER = "X-Okrgov-Min-Position"
 
+#: What a write answers, read from the views it waited for (``Command.answer``).
+Answer = Callable[["Reads", Recorded], Any]
+
 log = structlog.get_logger(__name__)
 
 
@@ -59,21 +63,29 @@ class PositionNotRecorded(InvalidValue):
 bearer = HTTPBearer(auto_error=False, description="a token from `okrgov token create`")
 
 
-def get_platform(request: Request) -> Platform:
+# The dependencies that only look something up are ``async def``: FastAPI runs a plain
+# ``def`` dependency in a worker thread, a hop per dependency per request that cost a third
+# of the HTTP layer's own time. Only what blocks (waiting for a view, a ledger command)
+# goes to a thread.
+
+
+async def get_platform(request: Request) -> Platform:
     return cast(Platform, request.app.state.platform)
 
 
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 
-def current_principal(
+async def current_principal(
     request: Request,
     platform: PlatformDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
     """The user and roles of the bearer token; 401 when it is missing or does not verify.
     Kept on the request too, so a refusal that recorded something (a denied attempt) can
-    count as the caller's write."""
+    count as the caller's write. Verifying a token is a signature check in memory (the
+    list of issued tokens is refreshed at most every ``token_refresh_seconds``), so it runs
+    on the event loop."""
     if credentials is None:
         raise Unauthenticated("send Authorization: Bearer <token>")
     try:
@@ -194,6 +206,18 @@ class Command:
     def ledger(self) -> Ledger:
         return self.platform.ledger
 
+    async def answer(self, run: Callable[[Ledger, Principal], Recorded], read: Answer) -> Any:
+        """Run a ledger command, ``settle`` it and read its answer, all in one worker
+        thread (the command and the wait block); the route is ``async def`` so that
+        FastAPI validates and serialises the answer on the event loop instead of in a
+        second thread."""
+
+        def command() -> Any:
+            done = run(self.ledger, self.principal)
+            return read(self.settle(done), done)
+
+        return await run_in_threadpool(command)
+
     def settle(self, recorded: Recorded) -> Reads:
         """Wait until the views the answer reads show this write, so the answer and this
         user's next read include it; the position goes back to the client in
@@ -217,7 +241,7 @@ def command(*views: str) -> Callable[[Platform, Principal, Response], Command]:
     if not views:
         raise ValueError("name the views the answer reads")
 
-    def for_caller(
+    async def for_caller(
         platform: PlatformDep, principal: CurrentPrincipal, response: Response
     ) -> Command:
         return Command(platform, principal, response, views)

@@ -6,10 +6,11 @@ from uuid import UUID
 from fastapi import APIRouter
 
 from projections.documents import Document
-from services.api.deps import Commands, OkrReads, written
+from services.api.deps import Commands, OkrReads, Reads, written
 from services.api.errors import READ_ERRORS
 from services.api.schemas.common import Retirement
 from services.api.schemas.key_results import KeyResult, KeyResultRevision, NewCheckIn, NewKeyResult
+from services.application.ledger import Recorded
 
 router = APIRouter(prefix="/v1", tags=["key results"])
 
@@ -20,10 +21,12 @@ router = APIRouter(prefix="/v1", tags=["key results"])
     response_model=KeyResult,
     responses=written(201),
 )
-def add_key_result(objective_id: UUID, body: NewKeyResult, cmd: Commands) -> Document:
+async def add_key_result(objective_id: UUID, body: NewKeyResult, cmd: Commands) -> Document:
     """Add a key result while the cycle is in planning (the objective's owner or an exec)."""
-    done = cmd.ledger.add_key_result(cmd.principal, objective_id, body.model_dump(mode="json"))
-    return cmd.settle(done).okr.key_result(done.id)
+    definition = body.model_dump(mode="json")
+    return await cmd.answer(
+        lambda ledger, who: ledger.add_key_result(who, objective_id, definition), _key_result
+    )
 
 
 @router.get("/key-results/{key_result_id}", response_model=KeyResult, responses=READ_ERRORS)
@@ -32,16 +35,23 @@ def get_key_result(key_result_id: UUID, reads: OkrReads) -> Document:
 
 
 @router.patch("/key-results/{key_result_id}", response_model=KeyResult, responses=written())
-def revise_key_result(key_result_id: UUID, body: KeyResultRevision, cmd: Commands) -> Document:
+async def revise_key_result(
+    key_result_id: UUID, body: KeyResultRevision, cmd: Commands
+) -> Document:
     """Change definition fields before lock; after lock: 409, file a change request."""
-    done = cmd.ledger.revise_key_result(cmd.principal, key_result_id, body.given(), body.reason)
-    return cmd.settle(done).okr.key_result(done.id)
+    changes, reason = body.given(), body.reason
+    return await cmd.answer(
+        lambda ledger, who: ledger.revise_key_result(who, key_result_id, changes, reason),
+        _key_result,
+    )
 
 
 @router.post("/key-results/{key_result_id}/retire", response_model=KeyResult, responses=written())
-def retire_key_result(key_result_id: UUID, body: Retirement, cmd: Commands) -> Document:
-    done = cmd.ledger.retire_key_result(cmd.principal, key_result_id, body.reason)
-    return cmd.settle(done).okr.key_result(done.id)
+async def retire_key_result(key_result_id: UUID, body: Retirement, cmd: Commands) -> Document:
+    return await cmd.answer(
+        lambda ledger, who: ledger.retire_key_result(who, key_result_id, body.reason),
+        _key_result,
+    )
 
 
 @router.post(
@@ -50,7 +60,15 @@ def retire_key_result(key_result_id: UUID, body: Retirement, cmd: Commands) -> D
     response_model=KeyResult,
     responses=written(201),
 )
-def check_in(key_result_id: UUID, body: NewCheckIn, cmd: Commands) -> Document:
+async def check_in(key_result_id: UUID, body: NewCheckIn, cmd: Commands) -> Document:
     """The weekly value, confidence (0 to 1) and note; answers the updated key result."""
-    done = cmd.ledger.check_in(cmd.principal, key_result_id, body.value, body.confidence, body.note)
-    return cmd.settle(done).okr.key_result(done.id)
+    return await cmd.answer(
+        lambda ledger, who: ledger.check_in(
+            who, key_result_id, body.value, body.confidence, body.note
+        ),
+        _key_result,
+    )
+
+
+def _key_result(reads: Reads, done: Recorded) -> Document:
+    return reads.okr.key_result(done.id)
