@@ -23,9 +23,9 @@ a silently stale answer. No write waits for the audit trail or the leaf log: no 
 answer reads them.
 """
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, TypeVar, cast
 
 import structlog
 from fastapi import Depends, Header, Request, Response
@@ -46,9 +46,7 @@ from services.application.principals import Principal
 from services.bootstrap import Platform
 
 MIN_POSITION_HEADER = "X-Okrgov-Min-Position"
-
-#: What a write answers, read from the views it waited for (``Command.answer``).
-Answer = Callable[["Reads", Recorded], Any]
+T = TypeVar("T")
 
 log = structlog.get_logger(__name__)
 
@@ -206,13 +204,15 @@ class Command:
     def ledger(self) -> Ledger:
         return self.platform.ledger
 
-    async def answer(self, run: Callable[[Ledger, Principal], Recorded], read: Answer) -> Any:
+    async def answer(
+        self, run: Callable[[Ledger, Principal], Recorded], read: Callable[["Reads", Recorded], T]
+    ) -> T:
         """Run a ledger command, ``settle`` it and read its answer, all in one worker
         thread (the command and the wait block); the route is ``async def`` so that
         FastAPI validates and serialises the answer on the event loop instead of in a
         second thread."""
 
-        def command() -> Any:
+        def command() -> T:
             done = run(self.ledger, self.principal)
             return read(self.settle(done), done)
 
@@ -236,7 +236,9 @@ class Command:
         return Reads(_views(self.platform, self.views), recorded.warnings)
 
 
-def command(*views: str) -> Callable[[Platform, Principal, Response], Command]:
+def command(
+    *views: str,
+) -> Callable[[Platform, Principal, Response], Coroutine[Any, Any, Command]]:
     """The dependency of a write route whose answer reads ``views``."""
     if not views:
         raise ValueError("name the views the answer reads")
