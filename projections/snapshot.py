@@ -20,13 +20,14 @@ sequence keeps the ids a rolled-back transaction took, so its log has gaps that 
 copy of the same history does not). The position is returned beside the digest, to say
 where in *this* store the snapshot was taken; the digest says what the cycle was.
 
-Memory. Notifications are read a page at a time (``PAGE_SIZE``), filtered before they are
-decoded (by topic in the query, then by aggregate id: only this cycle's aggregates, the
-creations that might join it, and policy versions), and decoded one by one. Peak memory is
-one page of stored events, plus the documents of one cycle (its objectives, key results,
-change requests) and of every policy version (modules and data), whatever the length of
-the log: it grows with the cycle, not with the store. The time grows with the number of
-events up to the position, since every one of them has to be read once.
+Reading. The store's snapshot index (``projections.snapshot_index``) names the aggregates
+the cycle's creating events link to it (and every policy version); their events up to the
+position are read by aggregate id and folded in store order, so the time follows the
+cycle's events, not the store's. The fold applies its own membership rules to them, so the
+document is the fold of every event (``scan_snapshot_at``, which a store without an index
+uses, reads the notifications of the fold's topics 1..position a page at a time). Peak
+memory is the cycle's stored events and the documents of one cycle (its objectives, key
+results, change requests) and of every policy version.
 
 
 Over 300 lines on purpose: the snapshot's fold, its document format and its canonical
@@ -38,6 +39,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
+from weakref import WeakKeyDictionary
 
 import rfc8785
 from eventsourcing.domain import Aggregate
@@ -60,6 +62,7 @@ from projections.okr_state import (
     OkrState,
     alignment_tree,
 )
+from projections.snapshot_index import SnapshotIndex
 
 #: Names the shape of the canonical document; recorded with every seal, so a verifier
 #: knows which document the digest is over. A change of the shape is a new format.
@@ -377,15 +380,38 @@ def snapshot_at(
     position: int,
     page_size: int = PAGE_SIZE,
 ) -> Snapshot:
-    """The cycle as of ``position``, from notifications 1..position only."""
+    """The cycle as of ``position``, from notifications 1..position only: the cycle's
+    own, found by the store's snapshot index (``projections.snapshot_index``); in a store
+    that has none, by reading every notification of the relevant topics."""
+    index = snapshot_index(recorder, mapper)
+    if index is None:
+        return scan_snapshot_at(recorder, mapper, cycle_id, position, page_size)
+    folding = CycleFold(cycle_id)
+    for notification in index.notifications(index.members(cycle_id), position, RELEVANT_TOPICS):
+        _fold_one(folding, mapper, notification)
+    document = folding.document()
+    # The event at the position itself (often a decision, which the fold does not read);
+    # if the position is a gap in the log, the last event of the fold's topics before it.
+    at_position = recorder.select_notifications(position, 1, stop=position)
+    through = at_position[0] if at_position else index.last_of(position, RELEVANT_TOPICS)
+    return snapshot_of(cycle_id, position, document, _ref(through) if through else None)
+
+
+def scan_snapshot_at(
+    recorder: ApplicationRecorder,
+    mapper: Mapper[Any],
+    cycle_id: UUID,
+    position: int,
+    page_size: int = PAGE_SIZE,
+) -> Snapshot:
+    """``snapshot_at`` by reading every notification of the relevant topics up to the
+    position (no index): the definition the indexed reading must match."""
     folding = CycleFold(cycle_id)
     last_read = None
     for notification in _pages(recorder, position, page_size, RELEVANT_TOPICS):
         _fold_one(folding, mapper, notification)
         last_read = notification
     document = folding.document()
-    # The event at the position itself (often a decision, which the fold does not read);
-    # if the position is a gap in the log, the last event the fold read.
     at_position = recorder.select_notifications(position, 1, stop=position)
     through = at_position[0] if at_position else last_read
     return snapshot_of(cycle_id, position, document, _ref(through) if through else None)
@@ -400,8 +426,26 @@ def snapshot_through(
 ) -> Snapshot:
     """The cycle as of the position of event ``through`` in this store: how a seal is
     re-derived, also in a copy of the store that numbers the same events differently.
-    ``EventNotFound`` when this store does not hold that event. Every notification is read
-    (``through`` may be of any topic), but only those of the cycle are decoded."""
+    ``EventNotFound`` when this store does not hold that event."""
+    index = snapshot_index(recorder, mapper)
+    if index is None:
+        return scan_snapshot_through(recorder, mapper, cycle_id, through, page_size)
+    position = index.events.position_of(through.originator_id.hex, through.originator_version)
+    if position is None:
+        raise EventNotFound(f"event {through.originator_id} v{through.originator_version}")
+    found = snapshot_at(recorder, mapper, cycle_id, position, page_size)
+    return snapshot_of(cycle_id, position, found.document, through)
+
+
+def scan_snapshot_through(
+    recorder: ApplicationRecorder,
+    mapper: Mapper[Any],
+    cycle_id: UUID,
+    through: EventRef,
+    page_size: int = PAGE_SIZE,
+) -> Snapshot:
+    """``snapshot_through`` by reading every notification (``through`` may be of any
+    topic) until that event, decoding only those of the cycle."""
     folding = CycleFold(cycle_id)
     last = recorder.max_notification_id() or 0
     for notification in _pages(recorder, last, page_size):
@@ -409,6 +453,23 @@ def snapshot_through(
         if _ref(notification) == through:
             return snapshot_of(cycle_id, notification.id, folding.document(), through)
     raise EventNotFound(f"event {through.originator_id} v{through.originator_version}")
+
+
+_INDEXES: "WeakKeyDictionary[ApplicationRecorder, SnapshotIndex]" = WeakKeyDictionary()
+
+
+def snapshot_index(recorder: ApplicationRecorder, mapper: Mapper[Any]) -> SnapshotIndex | None:
+    """The store's snapshot index, caught up to the end of the store; None for a store
+    without a database table to index (the in-memory one)."""
+    index = _INDEXES.get(recorder)
+    if index is None:
+        try:
+            index = SnapshotIndex(recorder, _JOINS, _POLICY_TOPICS)
+        except TypeError:
+            return None
+        _INDEXES[recorder] = index
+    index.catch_up(mapper)
+    return index
 
 
 def _fold_one(folding: CycleFold, mapper: Mapper[Any], notification: Notification) -> None:
