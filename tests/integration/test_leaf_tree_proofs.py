@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 from eventsourcing.persistence import Tracking
+from quarter import TOM, plan_quarter
 
+from events.errors import NotFound
 from infra import merkle
 from infra.stored_events import StoredRow
 from projections.leaf_log import LeafLog, LeafLogView
@@ -140,3 +142,22 @@ def test_a_leaf_log_without_a_stored_tree_is_backfilled_once_and_resumably(
             lambda t, i=index: merkle.inclusion_path(i, 200, t.node)
         ) == merkle.audit_path(index, 200, iter(leaves))
     assert [view.index_of(p) for p in positions] == list(range(200))
+
+
+def test_a_consistency_proof_links_two_signed_checkpoints(platform: Platform) -> None:
+    integrity = platform.evidence.signing()
+    _, _, key_result = plan_quarter(platform)
+    integrity.follower.catch_up()
+    first = integrity.record_checkpoint("test")
+    for week in range(3):
+        platform.ledger.check_in(TOM, key_result.id, 14 - week, 0.6, f"week {week}")
+    integrity.follower.catch_up()
+    second = integrity.record_checkpoint("test")
+    assert first is not None and second is not None and first.tree_size < second.tree_size
+    proof = integrity.prove_consistency(first.tree_size)
+    assert proof.consistent and proof.tree_size == second.tree_size
+    assert (proof.old_root_hash, proof.root_hash) == (first.root_hash, second.root_hash)
+    inclusion = integrity.prove(integrity.leaf_log.head().last_position - 1)
+    assert inclusion.included and inclusion.tree_size == second.tree_size
+    with pytest.raises(NotFound):
+        integrity.prove_consistency(second.tree_size + 1_000)

@@ -324,10 +324,18 @@ class Integrity:
         """The audit path of the event at ``position`` under the latest checkpoint whose
         signature verifies, checked against the row's bytes as stored now."""
         self._catch_up()
+        return self.prove_under(position, self.latest_valid_checkpoint())
+
+    def latest_valid_checkpoint(self) -> SignedCheckpoint:
+        """The latest checkpoint whose signature verifies under the store's keys."""
         valid = [c for c in self.checkpoints() if c.signature_valid]
         if not valid:
             raise NotFound("signed checkpoint", "(none yet: run okrgov checkpoint)")
-        checkpoint = valid[-1]
+        return valid[-1]
+
+    def prove_under(self, position: int, checkpoint: SignedCheckpoint) -> InclusionProof:
+        """The audit path of the event at ``position`` under ``checkpoint`` (already judged
+        by the caller), from O(log n) stored subtrees, checked against the row now."""
         recorded = self.leaf_log.leaf_at(position)
         if recorded is None:
             raise NotFound("event at position", position)
@@ -363,11 +371,8 @@ class Integrity:
         the tree of ``size`` leaves (default: the latest checkpoint whose signature
         verifies), read from the stored tree and checked against both roots."""
         self._catch_up()
-        valid = [c for c in self.checkpoints() if c.signature_valid]
         if size is None:
-            if not valid:
-                raise NotFound("signed checkpoint", "(none yet: run okrgov checkpoint)")
-            size = valid[-1].tree_size
+            size = self.latest_valid_checkpoint().tree_size
         head = self.leaf_log.head()
         if not 0 < old_size <= size <= head.size:
             raise NotFound("tree sizes", f"{old_size} to {size} (the leaf log has {head.size})")
