@@ -1,12 +1,16 @@
 """The policy decision point: evaluates one command's input document with the active
-policy version and says which version, which bundle digest and which input it judged."""
+policy version and says which version, which bundle digest and which input it judged.
+
+The input's canonical JSON is written once: its digest is taken over it, and an engine
+that reads the text (the embedded and the sandboxed ones) is given it rather than writing
+it again (for a cycle's lock, some 50 us of a decision)."""
 
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from policies.bundle import PolicyBundle, input_digest
+from policies.bundle import PolicyBundle, canonical_json, sha256_hex
 from policies.engine import PolicyEngine, PolicyEvaluationError, Verdict
 
 
@@ -65,6 +69,8 @@ class DecisionPoint:
                     continue
             if active is None:
                 raise PolicyEvaluationError("no policy version is active")
-            verdict = self.engine.evaluate(document)
+            text = canonical_json(document)
+            evaluate_text = getattr(self.engine, "evaluate_text", None)
+            verdict = evaluate_text(text) if evaluate_text else self.engine.evaluate(document)
             if self._loads == loads:  # no load began or ended meanwhile: active judged it
-                return Ruling(verdict, active[0], active[1], input_digest(document))
+                return Ruling(verdict, active[0], active[1], sha256_hex(text))

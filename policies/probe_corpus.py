@@ -12,7 +12,8 @@ test, so a proposal is probed around its own thresholds.
 
 The words and basis points are prepared by ``policies.input_values``, as the platform
 prepares them. Some inputs leave out fields the API always sends: an engine must agree
-on those too (a replay judges inputs recorded long ago).
+on those too (a replay judges inputs recorded long ago), and some are shaped as inputs
+recorded before the words and basis points were prepared (the rules' fallbacks).
 
 ``probe_corpus(data, size, seed)`` is a reproducible list of them (the divergence check
 of a proposal); the engine equivalence tests draw them through hypothesis
@@ -83,6 +84,10 @@ def probe_input(rng: random.Random, data: Doc) -> Doc:
     }
     if kind is _MISSING:
         del document["resource"]["kind"]
+    if rng.random() < 0.15:  # recorded before the platform prepared words and basis points
+        del document["resource"]["words"]
+        for key_result in document["cycle_key_results"]:
+            del key_result["confidence_basis_points"]
     if rng.random() < 0.05:
         document.pop(rng.choice(sorted(document)))
     return document

@@ -52,6 +52,9 @@ scored_actions := {
 # Commands that write a change request or decide one.
 request_actions := {"change_request.request", "change_request.approve", "change_request.reject"}
 
+# Commands that nothing in a closed cycle may do.
+closed_cycle_actions := scored_actions | request_actions
+
 objective_actions := {"objective.create", "objective.revise"}
 
 decision_actions := {"change_request.approve", "change_request.reject"}
@@ -119,7 +122,8 @@ deny contains violation("pay_linked", msg) if {
 }
 
 deny contains violation("pay_linked", msg) if {
-	value := proposed.pay_linked
+	is_object(proposed)
+	value := object.get(proposed, "pay_linked", false)
 	not is_boolean(value)
 	msg := sprintf(
 		"Key result %s has a pay_linked of type %s; it must be true or false. Set it to false: key results are not linked to pay.",
@@ -146,8 +150,7 @@ deny contains violation("risk_appetite", msg) if {
 }
 
 deny contains violation("risk_appetite", msg) if {
-	rating := proposed.risk_rating
-	rating != null
+	proposed.risk_rating != null
 	not known_risk_domain(proposed)
 	msg := sprintf(
 		"Key result %s has a risk rating but its risk domain %s has no risk appetite set. Use one of: %s.",
@@ -156,8 +159,8 @@ deny contains violation("risk_appetite", msg) if {
 }
 
 deny contains violation("risk_appetite", msg) if {
+	proposed.risk_rating != null
 	rating := proposed.risk_rating
-	rating != null
 	not valid_rating(rating)
 	msg := sprintf(
 		"Key result %s has risk rating %s; a risk rating is a whole number from 1 (low) to 5 (high).",
@@ -182,6 +185,7 @@ valid_rating(rating) if {
 # whether it was achieved, and the score the board sees would mean nothing. A target equal
 # to its baseline asks for no change at all.
 deny contains violation("measurable", msg) if {
+	is_object(proposed)
 	kr := proposed
 	some field in ["owner", "unit", "direction"]
 	not has_text(object.get(kr, field, null))
@@ -192,6 +196,7 @@ deny contains violation("measurable", msg) if {
 }
 
 deny contains violation("measurable", msg) if {
+	is_object(proposed)
 	kr := proposed
 	some field in ["baseline", "target"]
 	not is_number(object.get(kr, field, null))
@@ -202,6 +207,7 @@ deny contains violation("measurable", msg) if {
 }
 
 deny contains violation("measurable", msg) if {
+	is_object(proposed)
 	kr := proposed
 	has_text(kr.direction)
 	not kr.direction in directions
@@ -212,6 +218,7 @@ deny contains violation("measurable", msg) if {
 }
 
 deny contains violation("measurable", msg) if {
+	is_object(proposed)
 	kr := proposed
 	is_number(kr.baseline)
 	is_number(kr.target)
@@ -286,8 +293,7 @@ deny contains violation("changes_after_lock", msg) if {
 }
 
 deny contains violation("changes_after_lock", msg) if {
-	some action in scored_actions | request_actions
-	input.action == action
+	input.action in closed_cycle_actions
 	input.cycle.state in {"closed", "sealed"}
 	msg := sprintf(
 		"Cycle %s is closed and scored: its objectives and key results can no longer change. Carry the change into the next cycle instead.",
@@ -397,6 +403,7 @@ else := "nobody (data.change_approval.approver_roles is not set)"
 # which roles face clients from "client_facing_roles"; the volume words from
 # "sales_volume_terms".
 deny contains violation("sales_conduct", msg) if {
+	is_object(proposed)
 	kr := proposed
 	role := data.job_roles[kr.owner]
 	role in data.client_facing_roles
@@ -415,6 +422,7 @@ deny contains violation("sales_conduct", msg) if {
 # do (an activity). "Hold ten client meetings" can be completed while nothing improves;
 # "Client retention from 88% to 93%" cannot. Word lists: data.json "activity_words".
 warn contains violation("activity_not_outcome", msg) if {
+	is_object(proposed)
 	kr := proposed
 	reads_as_activity(proposed_words.title)
 	msg := sprintf(
@@ -483,6 +491,7 @@ warn contains violation("objective_title_shape", msg) if {
 # or the objective has another key result that is a guardrail: a decrease in the same risk
 # domain, or one with a guardrail_metric.
 warn contains violation("growth_without_guardrail", msg) if {
+	is_object(proposed)
 	kr := proposed
 	kr.direction == "increase"
 	kr.risk_domain in data.regulated_domains
@@ -529,7 +538,7 @@ warn contains violation("sandbagging", msg) if {
 
 warn contains violation("sandbagging", msg) if {
 	input.action == "cycle.lock"
-	points := [p | some kr in cycle_key_results; p := confidence_points(kr)]
+	points := [p | some kr in cycle_key_results; p := confidence_points(kr); p != null]
 	above_sandbagging_line(points)
 	msg := sprintf(
 		"The key results of cycle %s have an average confidence of %s at lock, above %s: the cycle's targets may be too safe. Review them for stretch before the quarter starts.",
@@ -549,12 +558,12 @@ sandbagging_line_text := percent_text(sandbagging_line)
 
 # A key result's latest confidence in whole basis points: as the platform prepared it
 # (confidence_basis_points, rounded half to even from the recorded decimal), or, in an
-# input recorded before it did, rounded here.
+# input recorded before it did, rounded here; null when it has none (never checked in on).
 confidence_points(kr) := kr.confidence_basis_points if {
 	is_number(kr.confidence_basis_points)
 } else := round(kr.confidence * 10000) if {
 	is_number(kr.confidence)
-}
+} else := null
 
 # The average, rounded down to a basis point, as a percentage: "93.50%".
 average_text(points) := percent_text((sum(points) - (sum(points) % count(points))) / count(points))
@@ -569,7 +578,7 @@ locked_objectives[objective_id] := {"key_results": count(key_results), "points":
 	input.action == "cycle.lock"
 	some objective_id in {kr.objective_id | some kr in cycle_key_results}
 	key_results := [kr | some kr in cycle_key_results; kr.objective_id == objective_id]
-	points := [p | some kr in key_results; p := confidence_points(kr)]
+	points := [p | some kr in key_results; p := confidence_points(kr); p != null]
 }
 
 violation(rule, message) := {"rule": rule, "message": message}

@@ -21,9 +21,9 @@ class LoadDuringEvaluation(EmbeddedEngine):
         self.point, self.next_ = point, next_
         self.evaluations = 0
 
-    def evaluate(self, input: dict[str, Any]) -> Verdict:
+    def evaluate_text(self, text: str) -> Verdict:  # what DecisionPoint.decide calls
         self.evaluations += 1
-        verdict = super().evaluate(input)
+        verdict = super().evaluate_text(text)
         if self.evaluations == 1:
             other = threading.Thread(target=self.point[0].ensure, args=(2, "v2", self._next))
             other.start()

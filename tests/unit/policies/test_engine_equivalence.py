@@ -47,6 +47,11 @@ def test_the_shipped_bundle_decides_the_same_under_opa_and_regorus(rng: random.R
     assert OPA.evaluate(document) == EMBEDDED.evaluate(document), document
 
 
+def test_the_embedded_engine_judges_the_corpus_on_its_compiled_program() -> None:
+    """The comparison above is of OPA with the program (policies.compiled), as decided."""
+    assert EMBEDDED.compiled
+
+
 def test_the_corpus_reaches_every_rule_of_the_bundle() -> None:
     """A corpus that never fires a rule cannot show that the engines agree on it."""
     fired: set[str] = set()

@@ -1,0 +1,153 @@
+"""regorus's compiled program (its RVM) for the guardrails, used for a bundle only where it
+decides exactly as regorus's interpreter does.
+
+Why. A decision on the compiled program costs a third to a half of one on the interpreter
+(the shipped bundle, measured by ``bench/policy.py``): the interpreter walks the rules'
+syntax tree on every evaluation, the program is instructions compiled once per bundle.
+
+Why not always. The compiled program does not yet treat an undefined value as the
+interpreter (and OPA) do: ``x := input.absent`` binds ``x`` to undefined instead of
+failing the body, so ``not f(x)`` then holds and the rule's set gains an element (some
+``"<undefined>"``). A bundle can be written so that it never assigns an undefined value
+(the shipped one is), but any bundle a risk officer proposes may. So a bundle earns the
+program by agreement: when it is loaded, the program and the interpreter judge the probe
+corpus (``policies.probe_corpus``: every action, absent and null fields, inputs recorded
+before words and basis points were prepared, numbers around every threshold of the
+bundle's own data), and only if every deny and warn set is identical is the program used.
+The answer is kept per bundle digest, once per process. A program that fails to compile
+(features the compiler does not support yet) is simply not used.
+
+At run time the program's answer is still checked: a result that holds the compiled
+program's mark of an undefined value, or an error, is judged again by the interpreter,
+whose answer (verdict or error) is the one given.
+
+Threads. Like an engine, a ``regorus.Program`` and ``regorus.Rvm`` are unsendable: each
+thread compiles its own (about 2 ms for the shipped bundle) and reuses its machine; every
+execution starts from the input it is given, so nothing survives from one to the next.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import regorus
+
+from policies.bundle import PolicyBundle, canonical_json
+from policies.engine import DENY_RULE, WARN_RULE
+
+#: How many probe inputs a bundle's program must judge as the interpreter does.
+AGREEMENT_INPUTS = 600
+AGREEMENT_SEED = 29
+
+#: What a rule that is undefined evaluates to, in both of regorus's answers.
+UNDEFINED = '"<undefined>"'
+_UNDEFINED_MARK = "<undefined>"
+
+_agreed: dict[str, bool] = {}
+_agreed_lock = threading.Lock()
+
+
+class CompiledGuardrails:
+    """One thread's compiled program of a bundle's deny (and warn) rules, and its machine."""
+
+    def __init__(self, bundle: PolicyBundle, has_warn: bool) -> None:
+        self.has_warn = has_warn
+        entry_points = [DENY_RULE, WARN_RULE] if has_warn else [DENY_RULE]
+        data = canonical_json(bundle.data)
+        program = regorus.Program.compile_from_modules(
+            data, sorted(bundle.modules.items()), entry_points
+        )
+        self._vm = regorus.Rvm()
+        self._vm.load_program(program)
+        self._vm.set_data_json(data)  # the program is compiled with the data, not given it
+
+    def evaluate_text(self, text: str) -> tuple[str, str] | None:
+        """The deny and warn JSON texts for one input (canonical JSON text), or None when
+        the interpreter must judge it (an error, or a mark of an undefined value)."""
+        vm = self._vm
+        try:
+            vm.set_input_json(text)
+            deny = vm.execute_entry_point(DENY_RULE)
+            warn = vm.execute_entry_point(WARN_RULE) if self.has_warn else UNDEFINED
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException:  # an error (or a Rust panic): the interpreter's answer stands
+            return None
+        if _UNDEFINED_MARK in deny or (warn != UNDEFINED and _UNDEFINED_MARK in warn):
+            return None
+        return deny, warn
+
+
+def compiled_for(
+    bundle: PolicyBundle, has_warn: bool, interpreter: regorus.Engine
+) -> CompiledGuardrails | None:
+    """This thread's compiled program of the bundle if it agrees with the interpreter on
+    the probe corpus (decided once per process and bundle), else None. ``interpreter`` is
+    a prepared engine of the same bundle (evaluated on clones)."""
+    digest = bundle.digest()
+    with _agreed_lock:
+        known = _agreed.get(digest)
+    if known is False:
+        return None
+    try:
+        compiled = CompiledGuardrails(bundle, has_warn)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException:  # the compiler refuses the bundle (or panics): interpreter only
+        with _agreed_lock:
+            _agreed[digest] = False
+        return None
+    if known is None:
+        agrees = agreement(bundle, has_warn, interpreter, compiled)
+        with _agreed_lock:
+            _agreed[digest] = agrees
+        if not agrees:
+            return None
+    return compiled
+
+
+def agreement(
+    bundle: PolicyBundle,
+    has_warn: bool,
+    interpreter: regorus.Engine,
+    compiled: CompiledGuardrails,
+    inputs: list[dict[str, Any]] | None = None,
+) -> bool:
+    """Whether the program gives the interpreter's deny and warn sets on every probe
+    input (``inputs``, else ``AGREEMENT_INPUTS`` drawn for this bundle's data)."""
+    from policies.probe_corpus import probe_corpus  # only when a bundle is first loaded
+
+    if inputs is None:
+        inputs = probe_corpus(bundle.data, AGREEMENT_INPUTS, AGREEMENT_SEED)
+    for document in inputs:
+        text = canonical_json(document)
+        expected = _interpreted(interpreter, text, has_warn)
+        answer = compiled.evaluate_text(text)
+        if answer is None:
+            if expected is not None:
+                return False  # the program falls back on an input the interpreter judges
+            continue
+        if expected != tuple(_as_set(t) for t in answer):
+            return False
+    return True
+
+
+def _interpreted(engine: regorus.Engine, text: str, has_warn: bool) -> tuple[Any, Any] | None:
+    clone = engine.clone()
+    try:
+        clone.set_input_json(text)
+        deny = clone.eval_rule_as_json(DENY_RULE)
+        warn = clone.eval_rule_as_json(WARN_RULE) if has_warn else UNDEFINED
+    except RuntimeError:
+        return None
+    return _as_set(deny), _as_set(warn)
+
+
+def _as_set(text: str) -> Any:
+    """A rule's JSON value, with a set's elements in one order (canonical text sorted)."""
+    value = json.loads(text)
+    if isinstance(value, list):
+        return sorted(canonical_json(item) for item in value)
+    return canonical_json(value)

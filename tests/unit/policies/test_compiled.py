@@ -1,0 +1,88 @@
+"""regorus's compiled program is used for a bundle only where it decides as the
+interpreter does: the shipped bundle earns it, a bundle that trips the program's handling
+of undefined values does not, and either way every verdict is the interpreter's."""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Any
+
+import pytest
+
+from policies.bundle import PolicyBundle, canonical_json
+from policies.compiled import CompiledGuardrails, agreement, compiled_for
+from policies.embedded import EmbeddedEngine, evaluate_prepared
+from policies.engine import PolicyEvaluationError, Verdict, compile_bundle
+from policies.probe_corpus import probe_corpus, probe_input
+
+# The compiled program binds `value` to undefined here instead of failing the body, so
+# `not is_boolean(value)` holds on every input without a pay_linked: a false denial.
+UNDEFINED_ASSIGNED = """package okrgov.guardrails
+
+import rego.v1
+
+deny contains {"rule": "pay_linked", "message": "not a boolean"} if {
+	value := input.resource.after.pay_linked
+	not is_boolean(value)
+}
+"""
+
+
+def interpreted(bundle: PolicyBundle, document: dict[str, Any], has_warn: bool = True) -> Verdict:
+    engine = compile_bundle(bundle)
+    return Verdict.of(*evaluate_prepared(engine, canonical_json(document), has_warn))
+
+
+def test_the_shipped_bundle_is_evaluated_on_its_compiled_program(shipped: PolicyBundle) -> None:
+    assert EmbeddedEngine(shipped).compiled
+
+
+def test_the_program_and_the_interpreter_agree_on_a_larger_corpus(shipped: PolicyBundle) -> None:
+    compiled = CompiledGuardrails(shipped, True)
+    corpus = probe_corpus(shipped.data, 1500, seed=3)
+    assert agreement(shipped, True, compile_bundle(shipped), compiled, corpus)
+
+
+def test_a_bundle_the_program_misjudges_stays_on_the_interpreter() -> None:
+    bundle = PolicyBundle({"guardrails.rego": UNDEFINED_ASSIGNED}, {})
+    compiled = CompiledGuardrails(bundle, False)
+    check_in = {"action": "key_result.check_in", "resource": {"after": None}}
+    answer = compiled.evaluate_text(canonical_json(check_in))
+    assert answer is not None
+    assert json.loads(answer[0]) == [
+        {"rule": "pay_linked", "message": "not a boolean"}
+    ]  # the program's error
+    assert compiled_for(bundle, False, compile_bundle(bundle)) is None
+    engine = EmbeddedEngine(bundle)
+    assert not engine.compiled
+    assert engine.evaluate(check_in) == Verdict([], []) == interpreted(bundle, check_in, False)
+    with_one = {"action": "key_result.add", "resource": {"after": {"pay_linked": "yes"}}}
+    assert [v.rule for v in engine.evaluate(with_one).deny] == ["pay_linked"]
+
+
+def test_a_reused_machine_carries_nothing_from_one_input_to_the_next(
+    shipped: PolicyBundle,
+) -> None:
+    engine = EmbeddedEngine(shipped)
+    assert engine.compiled
+    rng = random.Random(5)
+    corpus = [probe_input(rng, shipped.data) for _ in range(300)]
+    first = [engine.evaluate(d) for d in corpus]
+    assert [engine.evaluate(d) for d in reversed(corpus)] == list(reversed(first))
+    template = compile_bundle(shipped)
+    judged = [Verdict.of(*evaluate_prepared(template, canonical_json(d), True)) for d in corpus]
+    assert first == judged
+
+
+def test_an_error_is_the_interpreter_s() -> None:
+    divides = (
+        "package okrgov.guardrails\n\nimport rego.v1\n\n"
+        'deny contains {"rule": "ratio", "message": sprintf("%v", [1 / input.n])} if input.n >= 0\n'
+    )
+    engine = EmbeddedEngine(PolicyBundle({"guardrails.rego": divides}, {}))
+    assert engine.compiled  # no probe input has an n: the program agrees
+    assert engine.evaluate({"n": 4}).deny
+    with pytest.raises(PolicyEvaluationError, match="divide by zero"):
+        engine.evaluate({"n": 0})
+    assert engine.evaluate({"n": 2}).deny
