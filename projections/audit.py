@@ -32,8 +32,22 @@ _ENVELOPE = frozenset(
 )  # fmt: skip
 
 
+#: Values JSON carries as they are (by exact type: an enum that is also a str is not one).
+_AS_THEY_ARE = frozenset({str, int, float, bool, type(None)})
+
+
 def plain(value: Any) -> Any:
     """A value as JSON can carry it: ids and times as text, enums by value."""
+    kind = type(value)
+    if kind in _AS_THEY_ARE:
+        return value
+    if kind is dict:
+        return {
+            (k if type(k) is str else str(k)): (v if type(v) in _AS_THEY_ARE else plain(v))
+            for k, v in value.items()
+        }
+    if kind is list:
+        return [v if type(v) in _AS_THEY_ARE else plain(v) for v in value]
     if isinstance(value, UUID):
         return str(value)
     if isinstance(value, datetime):
@@ -51,7 +65,18 @@ def own_fields(event: Any) -> dict[str, Any]:
     """What an event says beyond who, when, why: its own fields, as plain values."""
     if not is_dataclass(event):
         return {}
-    return {f.name: plain(getattr(event, f.name)) for f in fields(event) if f.name not in _ENVELOPE}
+    return {name: plain(getattr(event, name)) for name in _own_names(type(event))}
+
+
+def _own_names(kind: Any) -> tuple[str, ...]:
+    """The names of a dataclass's own fields, looked up once per class."""
+    names = _OWN_NAMES.get(kind)
+    if names is None:
+        names = _OWN_NAMES[kind] = tuple(f.name for f in fields(kind) if f.name not in _ENVELOPE)
+    return names
+
+
+_OWN_NAMES: dict[type, tuple[str, ...]] = {}
 
 
 @dataclass
@@ -122,13 +147,21 @@ def _checked_in(event: Any) -> Effect:
     return Effect(updates=own_fields(event), repeats=True)
 
 
+#: A decision's fields that are its entry's decision columns (the outcome, version and
+#: digest) or linked to it (the covered events): not among its details.
+_DECISION_COLUMNS = frozenset({"outcome", "policy_version", "bundle_digest", "covers"})
+
+
 def _decision(event: Any) -> Effect:
-    said = own_fields(event)
-    # The outcome, version and digest are the entry's decision columns; the objective is
-    # its objective; the covered events are linked to it, not listed.
-    for column in ("outcome", "policy_version", "bundle_digest", "covers"):
-        said.pop(column)
-    return Effect(details=said, objective_id=said.pop("objective_id"))
+    # The details are written as JSON and never compared, so they are left as decoded
+    # (ids and times as they are: the entries' encoder writes them as ``plain`` would)
+    # rather than copied into plain values first: a decision carries its whole input.
+    said = {
+        name: getattr(event, name)
+        for name in _own_names(type(event))
+        if name not in _DECISION_COLUMNS
+    }
+    return Effect(details=said, objective_id=plain(said.pop("objective_id")))
 
 
 #: By event name (``Aggregate.Event``), so events this module does not import (or that

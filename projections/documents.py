@@ -32,8 +32,13 @@ class Cursor(Protocol):
     def fetchone(self) -> Any: ...
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+
+
 def encode(doc: Document) -> str:
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"))
+    """A document as compact JSON, keys sorted (what ``json.dumps`` with those options
+    writes; the encoder is made once, not per document)."""
+    return _ENCODER.encode(doc)
 
 
 class DocumentBatch:
@@ -160,20 +165,28 @@ class DocumentView(TrackingRecorder):
         done = self.tracked_in(c, name)
         if after is not None and done < after:
             return []
-        fresh = []
+        batch = self._batch(c)
+        applied = []
         for position, event in events:
             if position > done:  # a batch may also hold a duplicate run (at least once)
-                fresh.append((position, event))
+                batch.position = position
+                apply(event, batch)
+                applied.append(position)
                 done = position
-        if not fresh:
+        if not applied:
             return []
-        batch = self._batch(c)
-        for position, event in fresh:
-            batch.position = position
-            apply(event, batch)
         self._write(c, batch)
-        self._insert_tracking(c, Tracking(name, fresh[-1][0]))
-        return [position for position, _ in fresh]
+        self._insert_tracking(c, Tracking(name, done))
+        return applied
+
+    def batch_in(self, c: Cursor) -> DocumentBatch:
+        """An empty batch of this view's documents, read in ``c``'s transaction."""
+        return self._batch(c)
+
+    def write_in(self, c: Cursor, batch: DocumentBatch) -> None:
+        """Write what ``batch`` holds in ``c``'s transaction (with the tracking record:
+        ``track_in``)."""
+        self._write(c, batch)
 
     def lock_tracking(self, c: Cursor, name: str) -> None:
         """Serialise the writers of the tracking record ``name`` until ``c``'s transaction

@@ -17,7 +17,9 @@ from abc import abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import Enum
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
@@ -277,8 +279,22 @@ def _insert(table: str, names: tuple[str, ...]) -> str:
     return f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
 
 
-def _encode(value: Any) -> str:
-    return json.dumps(value, sort_keys=False, separators=(",", ":"))
+def _as_json(value: Any) -> Any:
+    """What JSON carries for a value it has no type for: an id or a time as text, an enum
+    by value, a set as a list (as ``projections.audit.plain`` makes them)."""
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, set | frozenset):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+_encode = json.JSONEncoder(separators=(",", ":"), default=_as_json).encode
+"""Compact JSON in the value's own key order (the encoder made once, not per value)."""
 
 
 def _row(entry: Entry) -> tuple[Any, ...]:

@@ -8,13 +8,13 @@ alike."""
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import structlog
-from eventsourcing.persistence import ApplicationRecorder, Mapper
+from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
 
-from projections.documents import DocumentBatch, DocumentView
+from projections.documents import Cursor, DocumentBatch, DocumentView
 
 log = structlog.get_logger(__name__)
 
@@ -47,6 +47,66 @@ class DispatchingProjection(Projection):
 def event_time(event: Any) -> str:
     """An event's own timestamp as ISO 8601: read models never use the wall clock."""
     return str(event.timestamp.isoformat())
+
+
+class Target:
+    """One view fed by ``feed``: its projection, and after the batch the position its
+    tracking record holds and how many events it took."""
+
+    def __init__(self, projection: Projection, view: DocumentView) -> None:
+        self.projection = projection
+        self.view = view
+        self.name = view.projection
+        self.tracked = 0
+        self.applied = 0
+        self.behind = False
+        """The view was behind the batch's start (reset meanwhile): it took nothing."""
+
+
+def feed(
+    c: Cursor,
+    targets: Sequence[Target],
+    notifications: Sequence[Notification],
+    mapper: Mapper[Any],
+    after: int,
+) -> None:
+    """In ``c``'s transaction, apply ``notifications`` (the contiguous run of the log
+    after position ``after``) to every view of ``targets`` that has not applied them, and
+    record each view's new position: one read, each event decoded once for all the views,
+    one commit (the caller's).
+
+    Each view's tracking record is locked first, in name order (the same order in every
+    process, so two processes feeding the same views never wait for each other in a
+    cycle), and its position read under the lock: an event is applied by exactly one
+    process, whichever gets there first. A view whose position is below ``after`` (reset
+    meanwhile) takes nothing. Events are decoded and applied one at a time and then
+    dropped: none outlives its own step, so the collector never has a batch to trace."""
+    for target in sorted(targets, key=_name):
+        target.view.lock_tracking(c, target.name)
+        target.tracked = target.view.tracked_in(c, target.name)
+        target.applied = 0
+        target.behind = target.tracked < after
+    taking = [(t, t.view.batch_in(c)) for t in targets if not t.behind]
+    decode = mapper.to_domain_event
+    for notification in notifications:
+        position = notification.id
+        event: Any = None
+        for target, batch in taking:
+            if position > target.tracked:
+                if event is None:
+                    event = decode(notification)
+                batch.position = position
+                target.projection.apply(event, batch)
+                target.tracked = position
+                target.applied += 1
+    for target, batch in taking:
+        if target.applied:
+            target.view.write_in(c, batch)
+            target.view.track_in(c, target.name, target.tracked)
+
+
+def _name(target: Target) -> str:
+    return target.name
 
 
 class Follower:
@@ -87,15 +147,17 @@ class Follower:
         )
         if not notifications:
             return None
-        events = [(n.id, self.mapper.to_domain_event(n)) for n in notifications]
-        took = self.view.apply_new(self.view.projection, self.projection.apply, events, position)
-        if len(took) < len(events):
+        target = Target(self.projection, self.view)
+        with self.view.transaction(commit=True) as c:
+            feed(c, [target], notifications, self.mapper, position)
+        if target.applied < len(notifications):
             log.debug("projection.batch_shared", projection=self.projection.name)
-        return len(took)
+        return target.applied
 
     # ---- background running ------------------------------------------------------------
 
     def start(self, poll_seconds: float) -> None:
+        self._stop.clear()
         self._thread = threading.Thread(
             target=self._run, args=(poll_seconds,), name=f"follow-{self.projection.name}"
         )

@@ -9,7 +9,7 @@ tracking record is set to the aside view's position. Readers see the old view or
 one, never a part of either; followers in other processes wait for the switch and then go
 on from the switched-in position; the view's position never goes back."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +17,7 @@ import structlog
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 
 from projections.documents import DocumentView
-from projections.follower import Follower, Projection
+from projections.follower import Projection, Target, feed
 
 log = structlog.get_logger(__name__)
 
@@ -41,6 +41,16 @@ def aside_name(projection: str) -> str:
     return f"{projection}{ASIDE_SUFFIX}"
 
 
+@dataclass(frozen=True)
+class Aside:
+    """One view to rebuild: its projection, the live view and the view it is built in
+    (of the same kind over the same database, named by ``aside_name``)."""
+
+    projection: Projection
+    live: DocumentView
+    aside: DocumentView
+
+
 def rebuild_aside(
     recorder: ApplicationRecorder,
     mapper: Mapper[Any],
@@ -50,16 +60,52 @@ def rebuild_aside(
     batch_size: int = 500,
     progress: Callable[[int], None] | None = None,
 ) -> Rebuilt:
-    """Replay the whole store into ``aside`` and switch it in for ``live``. ``aside`` is
-    a view of the same kind over the same database, named by ``aside_name``; it is emptied
-    first (a rebuild that died leaves it behind) and dropped once switched in."""
-    aside.reset()
-    follower = Follower(recorder, mapper, projection, aside, batch_size)
-    replayed = 0
-    while (took := follower.step()) is not None:
-        replayed += took
-        if progress is not None:
-            progress(aside.position())
+    """Replay the whole store into ``aside`` and switch it in for ``live``."""
+    told = None if progress is None else (lambda _name, position: progress(position))
+    return rebuild_together(recorder, mapper, [Aside(projection, live, aside)], batch_size, told)[0]
+
+
+def rebuild_together(
+    recorder: ApplicationRecorder,
+    mapper: Mapper[Any],
+    views: Sequence[Aside],
+    batch_size: int = 500,
+    progress: Callable[[str, int], None] | None = None,
+) -> list[Rebuilt]:
+    """Replay the whole store once into every aside view (each batch read and decoded
+    once for all of them, written in one transaction), then switch each in for its live
+    view. Each aside view is emptied first (a rebuild that died leaves it behind) and
+    dropped once switched in; ``progress`` is told each view's name and the position its
+    replay has reached."""
+    for view in views:
+        view.aside.reset()
+    targets = [Target(view.projection, view.aside) for view in views]
+    replayed = dict.fromkeys((view.aside.projection for view in views), 0)
+    after = 0
+    while notifications := recorder.select_notifications(
+        start=after, limit=batch_size, inclusive_of_start=False
+    ):
+        with views[0].aside.transaction(commit=True) as c:
+            feed(c, targets, notifications, mapper, after)
+        for target in targets:
+            replayed[target.name] += target.applied
+            if progress is not None:
+                progress(target.projection.name, target.tracked)
+        after = notifications[-1].id
+    return [
+        _switch_in(recorder, mapper, view, replayed[view.aside.projection], batch_size)
+        for view in views
+    ]
+
+
+def _switch_in(
+    recorder: ApplicationRecorder,
+    mapper: Mapper[Any],
+    view: Aside,
+    replayed: int,
+    batch_size: int,
+) -> Rebuilt:
+    projection, live, aside = view.projection, view.live, view.aside
     with live.transaction(commit=True) as c:
         live.lock_tracking(c, live.projection)
         target = live.tracked_in(c, live.projection)

@@ -21,7 +21,8 @@ from projections.follower import Follower
 from projections.governance import Governance
 from projections.leaf_log import LEAF_LOG
 from projections.okr_state import OkrState
-from projections.rebuild import Rebuilt, aside_name, rebuild_aside
+from projections.rebuild import Aside, Rebuilt, aside_name, rebuild_together
+from projections.shared import FedView, SharedFollower
 
 #: The views a process follows, by the names a wait is declared with.
 OKR_STATE: Final = OkrState.name
@@ -73,45 +74,65 @@ class ProjectionRunner:
 
     # ---- running -----------------------------------------------------------------------
 
+    def _runs(self) -> list[Follower | SharedFollower]:
+        """What runs the followers: a view fed by a shared follower is run by it, once
+        for all its views; any other follower by itself."""
+        runs: dict[int, Follower | SharedFollower] = {}
+        for follower in self.followers.values():
+            run = follower.shared if isinstance(follower, FedView) else follower
+            runs.setdefault(id(run), run)
+        return list(runs.values())
+
     def start(self, poll_seconds: float) -> None:
         """Apply what is recorded, then follow the store in the background."""
-        for follower in self.followers.values():
-            follower.catch_up()
-            follower.start(poll_seconds)
+        for run in self._runs():
+            run.catch_up()
+            run.start(poll_seconds)
 
     def stop(self) -> None:
-        for follower in self.followers.values():
-            follower.stop()
+        for run in self._runs():
+            run.stop()
 
     def catch_up(self) -> None:
         """Apply everything recorded so far to every view, in this thread."""
+        for run in self._runs():
+            run.catch_up()
+
+    def resize(self, batch_size: int) -> None:
+        """Read and apply ``batch_size`` events per transaction from now on."""
         for follower in self.followers.values():
-            follower.catch_up()
+            follower.batch_size = batch_size
+            if isinstance(follower, FedView):
+                follower.shared.batch_size = batch_size
 
     def rebuild(
         self, open_aside: OpenAside, progress: Callable[[str, int], None] | None = None
     ) -> list[Rebuilt]:
         """Replay the whole store into each derived view, built aside (``open_aside``)
-        and switched in; ``progress`` is told each view's name and the position its
-        replay has reached. The leaf log is evidence, never re-derived from the rows as
-        they are now, so it is left as it is. The caller holds the store's rebuild lock."""
+        and switched in, the views of one shared follower in one pass over the store;
+        ``progress`` is told each view's name and the position its replay has reached.
+        The leaf log is evidence, never re-derived from the rows as they are now, so it is
+        left as it is. The caller holds the store's rebuild lock."""
         rebuilt = []
-        for name, follower in self.followers.items():
-            if name == LEAF_LOG:
+        for run in self._runs():
+            views: list[Follower]
+            if isinstance(run, SharedFollower):
+                views = list(run.members.values())
+                recorder, mapper, batch_size = run.recorder, run.mapper, run.batch_size
+            elif run.projection.name != LEAF_LOG:
+                views = [run]
+                recorder, mapper, batch_size = run.recorder, run.mapper, run.batch_size
+            else:
                 continue
-            aside = open_aside(aside_name(name), isinstance(follower.view, EntryView))
-            told = _told(name, progress)
-            rebuilt.append(
-                rebuild_aside(
-                    follower.recorder,
-                    follower.mapper,
-                    follower.projection,
-                    follower.view,
-                    aside,
-                    follower.batch_size,
-                    told,
+            asides = [
+                Aside(
+                    view.projection,
+                    view.view,
+                    open_aside(aside_name(view.projection.name), isinstance(view.view, EntryView)),
                 )
-            )
+                for view in views
+            ]
+            rebuilt += rebuild_together(recorder, mapper, asides, batch_size, progress)
         return rebuilt
 
     # ---- read-your-writes --------------------------------------------------------------
@@ -121,8 +142,8 @@ class ProjectionRunner:
         it; wake every follower, so none waits for its next poll to apply it."""
         with self._lock:
             self._last_write[user] = max(position, self._last_write.get(user, 0))
-        for follower in self.followers.values():
-            follower.wake()
+        for run in self._runs():
+            run.wake()
 
     def last_write(self, user: str) -> int:
         with self._lock:
@@ -141,9 +162,3 @@ class ProjectionRunner:
         for follower in followers:
             if not follower.wait_for(target, timeout):
                 raise ViewBehind(follower.projection.name, target)
-
-
-def _told(name: str, progress: Callable[[str, int], None] | None) -> Callable[[int], None] | None:
-    if progress is None:
-        return None
-    return lambda position: progress(name, position)

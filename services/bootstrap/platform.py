@@ -26,6 +26,7 @@ from projections.leaf_log import LEAF_LOG
 from projections.okr_state import OkrState
 from projections.rebuild import Rebuilt
 from projections.runner import AUDIT, GOVERNANCE, OKR_STATE, ProjectionRunner, ViewBehind
+from projections.shared import SharedFollower
 from services.application.access import AccessControl, AccessList
 from services.application.errors import ProjectionBehind
 from services.application.guard import Guard
@@ -157,16 +158,18 @@ def build(settings: Settings | None = None) -> Platform:
         )
         ledger.conflict_budget_seconds = settings.conflict_retry_seconds
         ledger.seed_policy()
-        followers = {
-            p.name: Follower(
-                ledger.recorder,
-                ledger.mapper,
-                p(),
-                document_view(ledger, p.name, issubclass(p, EntryProjection)),
-            )
-            for p in PROJECTIONS
-        }
-        # The leaf log hashes the raw rows, not decoded events, so it is not one of PROJECTIONS.
+        # One follower feeds every read model: one read, one decode and one commit per
+        # batch for them all (a request pays for one writer, not one per view).
+        views = SharedFollower(
+            ledger.recorder,
+            ledger.mapper,
+            [
+                (p(), document_view(ledger, p.name, issubclass(p, EntryProjection)))
+                for p in PROJECTIONS
+            ],
+        )
+        followers: dict[str, Follower] = dict(views.members)
+        # The leaf log hashes the raw rows, not decoded events: a follower of its own.
         StoredEvents(ledger.recorder).guard_append_only()
         leaf_log = leaf_log_follower(ledger, settings)
         followers[LEAF_LOG] = leaf_log

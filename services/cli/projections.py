@@ -28,8 +28,7 @@ def projections_run(
     moment, it resumes from each view's recorded position: nothing is missed or repeated."""
     platform = configured(ctx).platform()
     try:
-        for follower in platform.followers.values():
-            follower.batch_size = batch_size
+        platform.projections.resize(batch_size)
         if until_caught_up:
             platform.catch_up()
             return

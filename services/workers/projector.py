@@ -186,8 +186,7 @@ def projector(
     if source is None or source is Source.store:
         platform = build(settings)
         try:
-            for follower in platform.followers.values():
-                follower.batch_size = batch_size
+            platform.projections.resize(batch_size)
             start_or_refuse(platform)  # exit 78 when this process's signing key is not the store's
             from services.workers.stream_watch import watch_followers
 
