@@ -58,6 +58,7 @@ from projections.leaf_log import LeafFollower, LeafLogView, LeafRecord
 from projections.leaf_tree import TreeReader
 from services.application.evidence.checkpoints import VALID, SignedCheckpoint, recorded_checkpoints
 from services.application.evidence.keyring import Keyring, recorded_keys
+from services.application.evidence.latest import latest_valid_checkpoint
 from services.application.guard import SYSTEM_ACTOR
 from services.application.ledger_base import LedgerBase
 
@@ -327,11 +328,12 @@ class Integrity:
         return self.prove_under(position, self.latest_valid_checkpoint())
 
     def latest_valid_checkpoint(self) -> SignedCheckpoint:
-        """The latest checkpoint whose signature verifies under the store's keys."""
-        valid = [c for c in self.checkpoints() if c.signature_valid]
-        if not valid:
+        """The latest checkpoint whose signature verifies under the store's keys (and the
+        trusted key, if pinned), read from the end of the store."""
+        found = latest_valid_checkpoint(self.ledger, self.keyring(), self.trusted_key)
+        if found is None:
             raise NotFound("signed checkpoint", "(none yet: run okrgov checkpoint)")
-        return valid[-1]
+        return found
 
     def prove_under(self, position: int, checkpoint: SignedCheckpoint) -> InclusionProof:
         """The audit path of the event at ``position`` under ``checkpoint`` (already judged
