@@ -22,9 +22,20 @@ On that store it measures, single-threaded:
    last quarter, beside reading the same notifications raw;
 3. the time of ``verify`` over the whole store
    (``services.application.evidence.verification``), beside reading the raw rows and
-   hashing their leaves;
+   hashing their leaves (alternated, best of 3);
+4. the snapshot index's catch-up over the whole store (once; snapshots then read only
+   the cycle's events) and the last quarter's snapshot read the old way (every row,
+   ``scan_snapshot_at``) beside the indexed one;
+5. inclusion and consistency proofs of random positions and sizes under the latest
+   signed checkpoint, read from the stored subtrees (``prove_under``,
+   ``prove_consistency``), the lookup of that checkpoint, and ``prove`` end to end;
 
-and how each grows with the number of events across the sizes.
+and how each grows with the number of events across the sizes. The issue's sizes:
+``--full`` (200k and 1M events; the 1M store takes long to build). ``make bench`` records
+the largest size's rows in its summary: the Q4 snapshot's seconds and the proofs'
+milliseconds as times (``higher_is_better=False``, beside the issue's targets of 3 s and
+10 ms, which are stated for 1M events), Q4 over Q1 snapshot CPU in one store (about 1 when
+the cost follows the cycle, 4 when it follows the store), verify over its floor (>= 0.8).
 
 Run ``python bench/evidence.py --help`` for the options; bench/README.md explains the figures.
 """
@@ -60,6 +71,7 @@ import psycopg
 from common import read_raw
 from eventsourcing.domain import Aggregate
 from psycopg import sql
+from summary import record
 
 from events import ChangeRequest, Commitment, Cycle, CycleState, KeyResult, Level, Objective, Stamp
 from events.decision import ALLOWED, DENIED, Decision, EventRef, pending_refs
@@ -70,12 +82,25 @@ from infra.merkle import leaf_hash
 from infra.stored_events import StoredEvents
 from projections.audit import AuditTrail
 from projections.leaf_log import LEAF_LOG, LeafFollower
-from projections.snapshot import PAGE_SIZE, RELEVANT_TOPICS, snapshot_at
+from projections.snapshot import (
+    PAGE_SIZE,
+    RELEVANT_TOPICS,
+    scan_snapshot_at,
+    snapshot_at,
+    snapshot_index,
+)
 from services.bootstrap import Platform, build
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres:postgres@127.0.0.1:5432/test"
 POSTGRES_URL_ENV = "OKRGOV_BENCH_DATABASE_URL"
-DEFAULT_SIZES = "100k,400k"
+DEFAULT_SIZES = "20k,60k"
+FULL_SIZES = "200k,1M"
+#: The issue's targets (issue 12, target 6).
+SNAPSHOT_TARGET_SECONDS = 3.0
+PROOF_TARGET_MS = 10.0
+VERIFY_TARGET = 0.8
+PROOFS = 50
+VERIFY_REPEATS = 3
 
 #: Events one person's year makes with this design (measured: 98.8 at 1,000 people, 97.9
 #: at 4,000), so a size of N events is a firm of about N / EVENTS_PER_PERSON people.
@@ -715,9 +740,15 @@ class SizeResult:
     catch_up: Rate
     snapshots: list[tuple[SnapshotRun, Rate]]
     """Each snapshot with its raw baseline (the same notifications read, not decoded)."""
+    index_catch_up: Rate
+    """The snapshot index caught up over the whole store, once (then incrementally)."""
+    scan_snapshot: Rate
+    """The last quarter's snapshot read the old way: every notification up to it."""
     verify_floor: Rate
     verify: Rate
     verify_summary: str
+    proofs: dict[str, Rate] = field(default_factory=dict)
+    """Proof timings, each over ``PROOFS`` proofs."""
 
 
 def _nothing() -> None:
@@ -857,6 +888,8 @@ def measure(settings_overrides: dict[str, Any], size: int, args: argparse.Namesp
         if raw_read.count != catch_up.count:
             raise RuntimeError(f"read {raw_read.count} notifications, applied {catch_up.count}")
 
+        recorder, mapper = platform.ledger.recorder, platform.ledger.mapper
+        index_catch_up = timed(lambda: _index_catch_up(platform))
         snapshots = []
         for quarter in (1, QUARTERS):
             cycle_id, position = writer.quarter_ends[quarter - 1]
@@ -866,8 +899,16 @@ def measure(settings_overrides: dict[str, Any], size: int, args: argparse.Namesp
             run = snapshot_in_fresh_process(settings_overrides, quarter, cycle_id, position)
             snapshots.append((run, baseline))
 
+        q4_cycle, q4_position = writer.quarter_ends[QUARTERS - 1]
+        scan_snapshot = timed(
+            lambda: scan_snapshot_at(recorder, mapper, q4_cycle, q4_position).document["counts"][
+                "events"
+            ]
+        )
+        if scan_snapshot.count != snapshots[-1][0].decoded:
+            raise RuntimeError("the scanned and the indexed Q4 snapshot folded different events")
+
         integrity = platform.evidence.verifier()  # its leaf log is up to date: the writer kept it
-        floor = best_of(args.repeats, _nothing, lambda: hash_rows(platform))
         reports: list[Any] = []
 
         def verify() -> int:
@@ -875,10 +916,17 @@ def measure(settings_overrides: dict[str, Any], size: int, args: argparse.Namesp
             reports.append(report)
             return int(report.events_checked)
 
-        verified = best_of(args.repeats, _nothing, verify)
+        # Alternated, best of several: the ratio must not be one run's luck on a shared box.
+        floors, verifies = [], []
+        for _ in range(max(args.repeats, VERIFY_REPEATS)):
+            floors.append(timed(lambda: hash_rows(platform)))
+            verifies.append(timed(verify))
+        floor = min(floors, key=lambda r: r.seconds)
+        verified = min(verifies, key=lambda r: r.seconds)
         report = reports[-1]
         if not report.intact:
             raise RuntimeError(f"verify found the synthetic store altered: {report.summary()}")
+        proofs = measure_proofs(integrity, args.seed)
         return SizeResult(
             size=size,
             people=people,
@@ -889,12 +937,63 @@ def measure(settings_overrides: dict[str, Any], size: int, args: argparse.Namesp
             raw_read=raw_read,
             catch_up=catch_up,
             snapshots=snapshots,
+            index_catch_up=index_catch_up,
+            scan_snapshot=scan_snapshot,
             verify_floor=floor,
             verify=verified,
             verify_summary=report.summary(),
+            proofs=proofs,
         )
     finally:
         platform.close()
+
+
+def _index_catch_up(platform: Platform) -> int:
+    """The snapshot index caught up over the whole store (a snapshot does it on demand)."""
+    index = snapshot_index(platform.ledger.recorder, platform.ledger.mapper)
+    return index.position() if index is not None else 0
+
+
+def measure_proofs(integrity: Any, seed: int) -> dict[str, Rate]:
+    """Inclusion proofs of random positions and consistency proofs from random sizes to
+    the latest signed checkpoint, read from the stored tree (each checked: ``included``,
+    ``consistent``); and the checkpoint lookup a proof of ``prove`` starts with."""
+    rng = random.Random(seed)
+    integrity.leaf_log.tree.complete_tree()  # a store written before the tree: once
+    checkpoint = integrity.latest_valid_checkpoint()
+    positions = [rng.randint(1, checkpoint.last_position) for _ in range(PROOFS)]
+    positions = [p for p in positions if integrity.leaf_log.leaf_at(p) is not None]
+    sizes = [rng.randint(1, checkpoint.tree_size) for _ in range(PROOFS)]
+
+    def inclusion() -> int:
+        for position in positions:
+            if not integrity.prove_under(position, checkpoint).included:
+                raise RuntimeError(f"no inclusion proof of position {position}")
+        return len(positions)
+
+    def consistency() -> int:
+        for size in sizes:
+            if not integrity.prove_consistency(size, checkpoint.tree_size).consistent:
+                raise RuntimeError(f"no consistency proof from {size} leaves")
+        return len(sizes)
+
+    def lookup() -> int:
+        for _ in range(3):
+            integrity.latest_valid_checkpoint()
+        return 3
+
+    return {
+        "inclusion": timed(inclusion),
+        "consistency": timed(consistency),
+        "checkpoint lookup": timed(lookup),
+        "prove (lookup + inclusion)": timed(lambda: _prove_all(integrity, positions[:3])),
+    }
+
+
+def _prove_all(integrity: Any, positions: list[int]) -> int:
+    for position in positions:
+        integrity.prove(position)
+    return len(positions)
 
 
 # ---- backends ---------------------------------------------------------------------------
@@ -1052,6 +1151,31 @@ def report_size(backend: str, r: SizeResult, batch_events: int) -> None:
         print(
             _ratio(backend, s, f"  ratio {q} snapshot / raw read", rate.per_second / raw.per_second)
         )
+    q4 = r.snapshots[-1][0]
+    print(
+        _row(
+            backend, s, "snapshot index catch-up (whole store, once)", r.index_catch_up,
+            "then only the rows after its last position, on each snapshot",
+        )
+    )  # fmt: skip
+    print(
+        _row(
+            backend, s, "Q4 scan_snapshot_at (the old way, every row)", r.scan_snapshot,
+            f"{r.scan_snapshot.seconds / q4.seconds:.1f}x the indexed snapshot's time",
+        )
+    )  # fmt: skip
+    print(
+        f"{backend:<9} {_short(s):>6} Q4 snapshot (indexed): {q4.seconds:.2f} s "
+        f"(target <= {SNAPSHOT_TARGET_SECONDS:g} s at 1M events), "
+        f"{q4.seconds / q4.decoded * 1e6:.1f} us per cycle event ({q4.decoded:,} events)"
+    )
+    for name, rate in r.proofs.items():
+        print(
+            _row(
+                backend, s, f"proof: {name}", rate,
+                f"{rate.seconds / rate.count * 1e3:.2f} ms each (target <= {PROOF_TARGET_MS:g} ms)",
+            )
+        )  # fmt: skip
     print(_row(backend, s, "raw rows + leaf hashes (verify's floor)", r.verify_floor))
     print(_row(backend, s, "verify (whole store)", r.verify, r.verify_summary.split(" (")[0]))
     print(
@@ -1059,6 +1183,35 @@ def report_size(backend: str, r: SizeResult, batch_events: int) -> None:
             backend, s, "  ratio verify / floor", r.verify.per_second / r.verify_floor.per_second
         )
     )
+
+
+def record_ratios(backend: str, r: SizeResult) -> None:
+    """The summary table's rows (``make bench``): times with ``higher_is_better=False``
+    (seconds or ms, beside the issue's target), verify as a ratio of its floor."""
+    work = f"{backend}, {r.events:,} events"
+    q1, q4 = r.snapshots[0][0], r.snapshots[-1][0]
+    record(
+        "evidence", "Q4 snapshot seconds (indexed)", q4.seconds,
+        baseline=f"old full scan {r.scan_snapshot.seconds:.2f} s; target at 1M events",
+        work=f"{work}, {q4.decoded:,} cycle events", target=SNAPSHOT_TARGET_SECONDS,
+        higher_is_better=False,
+    )  # fmt: skip
+    record(
+        "evidence", "Q4 / Q1 snapshot CPU (same cycle size, 4x deeper)", q4.cpu / q1.cpu,
+        baseline="1.0 when the cost follows the cycle, ~4 when it follows the store",
+        work=work, target=1.5, higher_is_better=False,
+    )  # fmt: skip
+    for name in ("inclusion", "consistency", "prove (lookup + inclusion)"):
+        rate = r.proofs[name]
+        record(
+            "evidence", f"proof ms: {name}", rate.seconds / rate.count * 1e3,
+            baseline="target at 1M events", work=work, target=PROOF_TARGET_MS,
+            higher_is_better=False,
+        )  # fmt: skip
+    record(
+        "evidence", "verify / floor", r.verify.per_second / r.verify_floor.per_second,
+        baseline="raw rows + leaf hashes, same run", work=work, target=VERIFY_TARGET,
+    )  # fmt: skip
 
 
 def _shape(exponent: float) -> str:
@@ -1117,6 +1270,29 @@ def report_growth(backend: str, results: list[SizeResult]) -> None:
         ),
         growth("Q4 snapshot ru_maxrss rise", n, (q4_small.rss_delta, q4_large.rss_delta), "memory"),
         growth("verify", n, **_times((small.verify, large.verify))),
+        growth(
+            "Q4 snapshot, old full scan", n, **_times((small.scan_snapshot, large.scan_snapshot))
+        ),
+        growth(
+            "Q4 snapshot CPU per store event",
+            n,
+            (q4_small.cpu / small.events, q4_large.cpu / large.events),
+            "CPU s / event",
+        ),
+        growth(
+            "Q4 snapshot CPU per cycle event",
+            n,
+            (q4_small.cpu / q4_small.decoded, q4_large.cpu / q4_large.decoded),
+            "CPU s / event",
+        ),
+        growth(
+            "inclusion proof", n, **_times((small.proofs["inclusion"], large.proofs["inclusion"]))
+        ),
+        growth(
+            "consistency proof",
+            n,
+            **_times((small.proofs["consistency"], large.proofs["consistency"])),
+        ),
     ]
     print(
         f"{backend}: growth from {small.events:,} to {large.events:,} events, judged on CPU "
@@ -1169,12 +1345,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--checkpoint-every", type=int, default=1000, help="sign a checkpoint every N events"
     )
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help=f"the issue's sizes, {FULL_SIZES} events (instead of --sizes; takes long)",
+    )
     parser.add_argument("--seed", type=int, default=2027, help="random seed of the firm")
     parser.add_argument(
         "--year", type=int, default=datetime.now(UTC).year + 1, help="the synthetic year"
     )
     parser.add_argument("--log-level", default="WARNING", help="okrgov log level")
     args = parser.parse_args(argv)
+    if args.full:
+        args.sizes = FULL_SIZES
     try:
         args.sizes = sorted({_size(s) for s in args.sizes.split(",") if s.strip()})
     except ValueError:
@@ -1220,6 +1403,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(f"{backend:<9} SKIPPED ({first_line})", flush=True)
             continue
+        if results:
+            record_ratios(backend, results[-1])
         if len(results) >= 2:
             print()
             report_growth(backend, results)
