@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     conflict_retry_seconds: float = Field(default=10.0, gt=0, le=120)
     """How long a command that lost a race on an aggregate is retried from fresh state
     before it answers 409 ``conflict``."""
+    api_processes: int = Field(default=1, ge=1, le=256)
+    """How many processes serve the API over this store (``okrgov serve --workers``, which
+    sets it). Above one, a read waits for the views to reach the store's head, not only the
+    caller's last write as this process saw it: the caller's last write may have been
+    answered by another process."""
     read_wait_seconds: float = 5.0
     """How long a read waits for the projections to reach the caller's last write."""
     projection_poll_seconds: float = 0.5

@@ -1,6 +1,7 @@
 """The ``okrgov`` command line: its entry (the one place it reads the settings), ``serve``
 and ``demo``, and the command groups, each in a module of its own."""
 
+import os
 from typing import Annotated
 
 import structlog
@@ -60,20 +61,60 @@ def serve(
     demo_if_empty: Annotated[
         bool, typer.Option(help="Load the demo quarter when the store has no cycle yet.")
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=256,
+            help="Server processes sharing the port (docs/deployment.md: one per core).",
+        ),
+    ] = 1,
+    cpus: Annotated[
+        str | None,
+        typer.Option(
+            help="Cores to run on, comma-separated (e.g. 0,1): the processes take them in "
+            "turn, each pinned to one. Unset: not pinned."
+        ),
+    ] = None,
 ) -> None:
     """Run the HTTP API with its projections following the store."""
     from services.api.app import create_app
+    from services.api.server import pin, serve_processes
     from services.api.server import serve as serve_http
 
+    cores = _cores(cpus)
+    if cores is not None and workers == 1:
+        pin(cores)  # before the platform starts a thread or a policy worker
+    settings = configured(ctx).settings
     platform = configured(ctx).platform()
     start_or_refuse(platform)  # before anything is recorded: a refused key records nothing
     if demo_if_empty and _has_no_cycles(platform):
         load_demo(platform.ledger)
         log.info("demo.loaded")
+    if workers > 1:
+        # Each process builds and starts its own platform; this one only checked the store.
+        platform.close()
+        raise typer.Exit(serve_processes(settings, host, port, workers, cores))
     try:
         serve_http(create_app(platform), host, port)
     finally:
         platform.close()
+
+
+def _cores(cpus: str | None) -> list[int] | None:
+    """``--cpus`` read: the cores named, each one this process may run on."""
+    if cpus is None:
+        return None
+    allowed = os.sched_getaffinity(0)
+    try:
+        cores = sorted({int(c) for c in cpus.split(",") if c.strip()})
+    except ValueError:
+        raise typer.BadParameter("cores are numbers, e.g. 0,1", param_hint="--cpus") from None
+    if not cores or not set(cores) <= allowed:
+        raise typer.BadParameter(
+            f"name cores this process may run on: {sorted(allowed)}", param_hint="--cpus"
+        )
+    return cores
 
 
 @app.command()
