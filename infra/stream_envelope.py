@@ -116,14 +116,24 @@ def _exact_json(state: bytes) -> Any:
     return data
 
 
+def _compact(value: dict[str, Any]) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
 def encode(row: StoredRow, source: str, signer: Signer) -> tuple[bytes, bytes]:
     """The record key (aggregate id) and value (signed CloudEvents JSON) of one stored
-    event."""
+    event.
+
+    The value is the compact JSON of the envelope's attributes in the order written here,
+    ``data`` among them; since the stored state is the compact JSON of ``data`` byte for
+    byte (else it travels as ``data_base64``), it is put in as it is stored rather than
+    serialised again."""
     if row.originator_id is None or row.originator_version is None or row.topic is None:
         raise ValueError(f"event at position {row.position} lacks its id, version or topic")
-    subject = str(UUID(row.originator_id))
-    ident = event_id(row.originator_id, row.originator_version)
-    envelope: dict[str, Any] = {
+    aggregate = UUID(row.originator_id)
+    subject = str(aggregate)
+    ident = str(uuid5(EVENT_IDS, f"{aggregate.hex}:{row.originator_version}"))
+    head: dict[str, Any] = {
         "specversion": SPEC_VERSION,
         "id": ident,
         "source": source,
@@ -131,30 +141,34 @@ def encode(row: StoredRow, source: str, signer: Signer) -> tuple[bytes, bytes]:
         "subject": subject,
     }
     state = row.state or b""
+    data: bytes | None = None
     try:
-        data = _exact_json(state)
+        parsed = _exact_json(state)
     except (UnicodeDecodeError, ValueError):
         # Compressed or enciphered state (or JSON that would not come back byte for byte):
         # carried as it is, in base64.
-        envelope["datacontenttype"] = "application/octet-stream"
-        envelope["data_base64"] = base64.b64encode(state).decode("ascii")
+        head["datacontenttype"] = "application/octet-stream"
+        head["data_base64"] = base64.b64encode(state).decode("ascii")
     else:
-        time = _stored_time(data)
+        time = _stored_time(parsed)
         if time is not None:
-            envelope["time"] = time
-        envelope["datacontenttype"] = "application/json"
-        envelope["data"] = data
+            head["time"] = time
+        head["datacontenttype"] = "application/json"
+        data = state
     leaf = leaf_hash(row.leaf())
     signature = signer.sign(
         signed_bytes(ident, source, row.position, row.originator_version, subject, row.topic, leaf)
     )
-    envelope[POSITION] = row.position
-    envelope[VERSION] = row.originator_version
-    envelope[LEAF] = leaf.hex()
-    envelope[KEY_ID] = signer.key_id
-    envelope[SIGNATURE] = base64.b64encode(signature).decode("ascii")
-    value = json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)
-    return subject.encode(), value.encode("utf-8")
+    tail = {
+        POSITION: row.position,
+        VERSION: row.originator_version,
+        LEAF: leaf.hex(),
+        KEY_ID: signer.key_id,
+        SIGNATURE: base64.b64encode(signature).decode("ascii"),
+    }
+    # '{head...}' and '{tail...}' joined, with '"data":<state>' between them when JSON.
+    middle = b',"data":' + data + b"," if data is not None else b","
+    return subject.encode(), _compact(head)[:-1] + middle + _compact(tail)[1:]
 
 
 @dataclass(frozen=True)

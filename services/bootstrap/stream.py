@@ -15,7 +15,9 @@ from infra.config import Settings
 from infra.persistence import store_lock
 from infra.signing import Signer
 from infra.stored_events import StoredEvents
+from infra.stream_encoder import ProcessEncoder
 from infra.stream_keys import relay_signer, trusted_keys
+from infra.stream_pages import InlineEncoder, PageEncoder
 from projections.backends import (
     datastore_of,
     event_mapper,
@@ -41,12 +43,17 @@ class RelayParts:
     topic: str
     source: str
     signer: Signer
+    encoder: PageEncoder
 
 
-def relay_parts(settings: Settings, **producer_overrides: Any) -> RelayParts:
+def relay_parts(
+    settings: Settings, encoder_process: bool = True, **producer_overrides: Any
+) -> RelayParts:
     """The store (read) and the relay's tracking table in its database, a producer made on
     demand (the topic created when missing), and the store's signing key: refused
-    (``RelayKeyRefused``) when the store records another."""
+    (``RelayKeyRefused``) when the store records another. Pages are encoded and signed in
+    a process of their own (``encoder_process``, loading the same key from the same
+    settings), else in the relay's."""
     kafka.bootstrap_servers(settings)  # KafkaNotConfigured now, not on every retry
     with store_lock(settings, "setup"):  # tables made one process at a time
         factory = store_factory(settings)
@@ -66,8 +73,19 @@ def relay_parts(settings: Settings, **producer_overrides: Any) -> RelayParts:
     signer = relay_signer(settings)
     check_relay_key(factory, signer)  # the store's key, or none recorded yet
     source = stream_envelope.event_source(settings)
+    encoder: PageEncoder = (
+        ProcessEncoder(source, signer, settings.signing_key, settings.data_dir)
+        if encoder_process
+        else InlineEncoder(source, signer)
+    )
     return RelayParts(
-        StoredEvents(recorder), tracking, new_producer, settings.kafka_topic, source, signer
+        StoredEvents(recorder),
+        tracking,
+        new_producer,
+        settings.kafka_topic,
+        source,
+        signer,
+        encoder,
     )
 
 

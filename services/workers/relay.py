@@ -10,14 +10,17 @@ first deliveries only ever grow, so a consumer drops any record whose position i
 above the last one it applied from that partition. Each record is signed with the store's
 signing key (``infra.stream_envelope.encode``), so consumers can refuse what the relay did not send.
 
+Pages are sent one at a time, each after the position of the one before is recorded; what
+overlaps is the work: while a page is in flight the next is read and encoded, in a process
+of its own by default (``infra.stream_encoder``), on another core than the producer's.
+
 While the broker is unreachable the relay keeps the page, waits with exponential backoff
 (up to ``MAX_BACKOFF``), makes a new producer and sends the page again: nothing is
 skipped, and the position never moves past an unacknowledged event."""
 
 import random
 import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Annotated, Any, Protocol
 
 import structlog
@@ -30,8 +33,9 @@ from infra import kafka, stream_envelope
 from infra.config import Settings
 from infra.logging import configure_logging
 from infra.signing import InvalidSigningKey, Signer
-from infra.stored_events import StoredEvents, StoredRow
+from infra.stored_events import StoredEvents
 from infra.stream_keys import NoStreamKeys
+from infra.stream_pages import EncoderFailed, InlineEncoder, PageEncoder, Pages
 from services.application.evidence.relay_key import RelayKeyRefused
 from services.bootstrap import relay_parts
 from services.cli.context import configured
@@ -53,12 +57,6 @@ class PageObserver(Protocol):
     def failed(self, error: Exception) -> None: ...
 
 
-@dataclass
-class Page:
-    rows: Sequence[StoredRow]
-    records: Sequence[tuple[bytes, bytes]]
-
-
 class Relay:
     """Follows the notification log from its own tracking record and publishes each event
     as a CloudEvent keyed by its aggregate id."""
@@ -74,6 +72,7 @@ class Relay:
         page_size: int = 500,
         page_bytes: int = kafka.PAGE_BYTES,
         flush_timeout: float = 125.0,
+        encoder: PageEncoder | None = None,
     ) -> None:
         self.stored = stored
         self.tracking = tracking
@@ -92,39 +91,31 @@ class Relay:
         self.failures = 0
         """Pages the broker did not acknowledge (each sent again)."""
         self.observer: PageObserver | None = None
+        self.pages = Pages(stored, encoder or InlineEncoder(source, signer), page_size, page_bytes)
 
     def position(self) -> int:
         """The last position the broker acknowledged, as recorded."""
         return self.tracking.max_tracking_id(self.name) or 0
 
-    def _page(self, after: int) -> Page:
-        rows: list[StoredRow] = []
-        records: list[tuple[bytes, bytes]] = []
-        size = 0
-        for row in self.stored.page(after, self.page_size):
-            key, value = stream_envelope.encode(row, self.source, self.signer)
-            size += len(key) + len(value)
-            if records and size > self.page_bytes:
-                break  # the rest go in the next page
-            rows.append(row)
-            records.append((key, value))
-        return Page(rows, records)
-
     def connect(self) -> None:
         """Make the producer (and the topic, if missing) now rather than on the first page."""
         if self._producer is None:
             self._producer = self.new_producer()
+        self.pages.encoder.start()
 
     def publish_page(self) -> int:
         """Publish the page after the recorded position and record its last position once
         the broker acknowledged all of it; returns how many events were published.
         Raises ``PublishFailed`` (or a ``KafkaError``) with the position unchanged."""
-        page = self._page(self.position())
+        page = self.pages.after(self.position())
         if not page.rows:
             return 0
         if self.observer is not None:
             self.observer.sending(len(page.rows))
         self.connect()
+        # The next page is read and encoded while this one is sent and acknowledged; it
+        # is sent only after this one's position is recorded.
+        self.pages.read_ahead(page.rows[-1].position)
         producer = self._producer
         assert producer is not None
         futures = []
@@ -167,7 +158,7 @@ class Relay:
         while not stop.is_set():
             try:
                 sent = self.publish_page()
-            except (PublishFailed, KafkaError) as exc:
+            except (PublishFailed, KafkaError, EncoderFailed) as exc:
                 self._failed(exc, stop)
                 continue
             if self._backoff:
@@ -221,6 +212,7 @@ class Relay:
     def close(self) -> None:
         """Stop publishing; a page already acknowledged keeps its recorded position."""
         producer, self._producer = self._producer, None
+        self.pages.close()
         if producer is not None:
             producer.close(timeout=10)
 
@@ -229,12 +221,14 @@ def build_relay(
     settings: Settings,
     page_size: int = 500,
     flush_timeout: float | None = None,
+    encoder_process: bool = True,
     **producer_overrides: Any,
 ) -> Relay:
     """A relay over the parts the composition root chose from ``settings``
     (``services.bootstrap.relay_parts``). Its producer is made (and the topic created when
-    missing) on first use and again after every failure."""
-    parts = relay_parts(settings, **producer_overrides)
+    missing) on first use and again after every failure; its pages are encoded in a process
+    of their own unless ``encoder_process`` is False."""
+    parts = relay_parts(settings, encoder_process, **producer_overrides)
     delivery_ms = producer_overrides.get("delivery_timeout_ms", 120000)
     return Relay(
         parts.events,
@@ -245,6 +239,7 @@ def build_relay(
         parts.signer,
         page_size=page_size,
         flush_timeout=flush_timeout or delivery_ms / 1000 + 5,
+        encoder=parts.encoder,
     )
 
 
@@ -261,13 +256,20 @@ def relay(
         int | None,
         typer.Option(help="Serve /metrics and /healthz on this port (0: off).", min=0),
     ] = None,
+    encoder_process: Annotated[
+        bool,
+        typer.Option(
+            help="Encode and sign pages in a process of their own, on another core, while "
+            "the page before is sent (--no-encoder-process: in this one)."
+        ),
+    ] = True,
 ) -> None:
     """Publish every event of the store to OKRGOV_KAFKA_TOPIC, in store order per
     aggregate, at least once, from the relay's own recorded position."""
     settings = configured(ctx).settings
     configure_logging(settings.log_level)
     try:
-        publisher = build_relay(settings, page_size=page_size)
+        publisher = build_relay(settings, page_size=page_size, encoder_process=encoder_process)
     except (kafka.KafkaNotConfigured, NoStreamKeys, InvalidSigningKey, RelayKeyRefused) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

@@ -101,6 +101,31 @@ def test_state_that_is_not_json_travels_as_base64_byte_for_byte() -> None:
     assert stream_envelope.decode(value).state == b"\x00\xffcompressed"
 
 
+@pytest.mark.parametrize(
+    "state",
+    [
+        '{"note":"Zürich «ok»\u2028","n":[1,2.5,null,true],"s":"\\"q\\""}'.encode(),
+        b"[]",
+        b'{"a": 1}',
+        b"\x00\xffcompressed",
+        b"",
+    ],
+)
+def test_the_value_is_the_compact_json_of_its_envelope_byte_for_byte(
+    mapper: Mapper[UUID], state: bytes
+) -> None:
+    """The stored state goes into the value as it is stored, not serialised again: the
+    value is still exactly the compact JSON of the envelope, attributes in their order."""
+    _, row = _stored(mapper)
+    for each in (row, row._replace(state=state)):
+        _, value = stream_envelope.encode(each, "okrgov://test", SIGNER)
+        envelope = json.loads(value)
+        assert value == json.dumps(envelope, separators=(",", ":"), ensure_ascii=False).encode()
+        assert list(envelope)[-5:] == ["okrgovposition", "okrgovversion", "okrgovleaf",
+                                       "okrgovkeyid", "okrgovsignature"]  # fmt: skip
+        assert stream_envelope.admit(value, "okrgov://test", KEYS).state == (each.state or b"")
+
+
 def _valid() -> dict[str, object]:
     return {
         "specversion": "1.0",

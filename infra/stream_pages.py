@@ -1,0 +1,134 @@
+"""The relay's pages: the rows after a position, read from the store a page at a time, with
+their records (``infra.stream_envelope.encode``: a JSON envelope and an Ed25519 signature
+per event). The next page is read and handed to an encoder while the one before is in
+flight: ``InlineEncoder`` encodes it at once in the calling thread,
+``infra.stream_encoder.ProcessEncoder`` in a process of its own, on another core."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from infra import stream_envelope
+from infra.signing import Signer
+from infra.stored_events import StoredEvents, StoredRow
+
+Records = list[tuple[bytes, bytes]]
+"""The key and value of each record of a page, in the order of its rows."""
+
+
+def encode_page(rows: Sequence[StoredRow], source: str, signer: Signer, page_bytes: int) -> Records:
+    """The records of the first rows whose keys and values add up to at most
+    ``page_bytes`` (always the first row, however large): one page of the relay."""
+    records: Records = []
+    size = 0
+    for row in rows:
+        key, value = stream_envelope.encode(row, source, signer)
+        size += len(key) + len(value)
+        if records and size > page_bytes:
+            break  # the rest go in the next page
+        records.append((key, value))
+    return records
+
+
+class Pending(Protocol):
+    """A page being encoded."""
+
+    def result(self) -> Records: ...
+
+
+class PageEncoder(Protocol):
+    """Encodes the relay's pages, now or in the background."""
+
+    def start(self) -> None: ...
+    def submit(self, rows: Sequence[StoredRow], page_bytes: int) -> Pending: ...
+    def close(self) -> None: ...
+
+
+class _Done:
+    def __init__(self, records: Records | None = None, error: Exception | None = None) -> None:
+        self.records = records
+        self.error = error
+
+    def result(self) -> Records:
+        if self.error is not None:
+            raise self.error
+        assert self.records is not None
+        return self.records
+
+
+class InlineEncoder:
+    """Encodes in the calling thread, when submitted."""
+
+    def __init__(self, source: str, signer: Signer) -> None:
+        self.source = source
+        self.signer = signer
+
+    def start(self) -> None:
+        pass
+
+    def submit(self, rows: Sequence[StoredRow], page_bytes: int) -> Pending:
+        try:
+            return _Done(encode_page(rows, self.source, self.signer, page_bytes))
+        except Exception as exc:  # raised where the page is taken, as from a process
+            return _Done(error=exc)
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass
+class Page:
+    rows: Sequence[StoredRow]
+    records: Records
+
+
+@dataclass
+class _Ahead:
+    after: int
+    rows: Sequence[StoredRow]
+    records: Pending
+
+
+class Pages:
+    """The relay's pages: the rows after a position (at most ``page_size``, and as many of
+    them as fit ``page_bytes`` once encoded) with their records; the next page can be read
+    and handed to the encoder ahead, while the one before is in flight."""
+
+    def __init__(
+        self, stored: StoredEvents, encoder: PageEncoder, page_size: int, page_bytes: int
+    ) -> None:
+        self.stored = stored
+        self.encoder = encoder
+        self.page_size = page_size
+        self.page_bytes = page_bytes
+        self._ahead: _Ahead | None = None
+
+    def after(self, position: int) -> Page:
+        """The page after ``position``: the one read ahead if it starts there, else read now
+        (a page failed, or another relay recorded a position of its own)."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is None or ahead.after != position:
+            ahead = self._read(position)
+            if ahead is None:
+                return Page([], [])
+        records = ahead.records.result()
+        return Page(ahead.rows[: len(records)], records)
+
+    def read_ahead(self, position: int) -> None:
+        self._ahead = self._read(position)
+
+    def _read(self, after: int) -> _Ahead | None:
+        rows = self.stored.page(after, self.page_size)
+        if not rows:
+            return None
+        return _Ahead(after, rows, self.encoder.submit(rows, self.page_bytes))
+
+    def close(self) -> None:
+        self._ahead = None
+        self.encoder.close()
+
+
+class EncoderFailed(RuntimeError):
+    """A page could not be encoded for a reason of the encoder's own (its process died,
+    hung, or did not load the relay's key): nothing of the page was sent, and it is tried
+    again."""

@@ -1,0 +1,151 @@
+"""The relay's pages encoded in a process of their own (infra/stream_encoder.py): the same
+bytes as the relay's own process makes, cut at the same page size; a failure of the
+process fails the page (nothing of it to send) and the next page starts a new process; an
+error in a row comes back as itself; a process that would sign with another key is
+refused. And the page read ahead is used only where the relay's position says it starts."""
+
+import json
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from infra import stream_envelope
+from infra.signing import Signer, encode_private_key, parse_private_key
+from infra.stored_events import StoredRow
+from infra.stream_encoder import ProcessEncoder
+from infra.stream_pages import EncoderFailed, InlineEncoder, Pages, encode_page
+
+KEY = encode_private_key(Ed25519PrivateKey.generate())
+SIGNER = Signer(parse_private_key(KEY))
+SOURCE = "okrgov://test/encoder"
+
+
+def rows() -> list[StoredRow]:
+    aggregate = uuid4().hex
+    stamp = {"_type_": "datetime_iso", "_data_": "2026-10-01T09:30:00.123456+00:00"}
+    states = [
+        json.dumps(
+            {"timestamp": stamp, "note": "Zürich «ok»\u2028"},
+            separators=(",", ":"),
+            ensure_ascii=False,
+        ),
+        '{"a": 1}',  # not compact: travels as base64
+        "x" * 5000,
+        json.dumps({"values": list(range(2000))}, separators=(",", ":")),
+    ]
+    made = [
+        StoredRow(10 + n, aggregate, n + 1, "events.x:X.Happened", state.encode())
+        for n, state in enumerate(states)
+    ]
+    return [*made, StoredRow(20, aggregate, 9, "events.x:X.Happened", b"\x00\xff")]
+
+
+@pytest.fixture
+def encoder(tmp_path: Path) -> Iterator[ProcessEncoder]:
+    started = ProcessEncoder(SOURCE, SIGNER, KEY, tmp_path)
+    yield started
+    started.close()
+
+
+@pytest.mark.parametrize("page_bytes", [1, 3000, 10_000, 1 << 20])
+def test_a_process_encodes_the_bytes_the_relays_own_process_does(
+    encoder: ProcessEncoder, page_bytes: int
+) -> None:
+    page = rows()
+    expected = encode_page(page, SOURCE, SIGNER, page_bytes)
+    assert encoder.submit(page, page_bytes).result() == expected
+    assert InlineEncoder(SOURCE, SIGNER).submit(page, page_bytes).result() == expected
+    assert 1 <= len(expected) <= len(page)
+    assert (len(expected) == len(page)) == (page_bytes == 1 << 20)
+    for row, (key, value) in zip(page, expected, strict=False):
+        assert (key, value) == stream_envelope.encode(row, SOURCE, SIGNER)
+
+
+def test_a_dead_process_fails_its_page_and_the_next_page_starts_another(
+    encoder: ProcessEncoder,
+) -> None:
+    page = rows()
+    encoder.start()
+    first = encoder.pid
+    assert first is not None
+    os.kill(first, signal.SIGKILL)
+    with pytest.raises(EncoderFailed):  # on writing the page, or on reading its answer
+        encoder.submit(page, 1 << 20).result()
+    assert encoder.pid is None
+    assert encoder.submit(page, 1 << 20).result() == encode_page(page, SOURCE, SIGNER, 1 << 20)
+    assert encoder.pid not in (None, first)
+
+
+def test_an_error_in_a_row_comes_back_as_itself_and_the_process_goes_on(
+    encoder: ProcessEncoder,
+) -> None:
+    broken = StoredRow(5, None, None, None, b"{}")
+    with pytest.raises(ValueError, match="position 5 lacks its id"):
+        encoder.submit([broken], 1 << 20).result()
+    running = encoder.pid
+    assert encoder.submit(rows(), 1 << 20).result()
+    assert encoder.pid == running
+
+
+def test_a_page_given_up_is_dropped_and_the_next_one_answered(encoder: ProcessEncoder) -> None:
+    given_up = encoder.submit(rows()[:1], 1 << 20)
+    page = rows()
+    assert encoder.submit(page, 1 << 20).result() == encode_page(page, SOURCE, SIGNER, 1 << 20)
+    with pytest.raises(EncoderFailed):
+        given_up.result()
+
+
+def test_a_process_that_would_sign_with_another_key_is_refused(tmp_path: Path) -> None:
+    other = encode_private_key(Ed25519PrivateKey.generate())
+    encoder = ProcessEncoder(SOURCE, SIGNER, other, tmp_path)
+    with pytest.raises(EncoderFailed, match="signs with"):
+        encoder.start()
+    assert encoder.pid is None
+    missing = ProcessEncoder(SOURCE, SIGNER, None, tmp_path)  # no key configured, no key file
+    with pytest.raises(EncoderFailed):
+        missing.start()
+    assert missing.pid is None
+
+
+class Store:
+    """The store's reads as the relay makes them: how many, from where."""
+
+    def __init__(self, stored: list[StoredRow]) -> None:
+        self.stored = stored
+        self.reads: list[int] = []
+
+    def page(self, after: int, limit: int) -> list[StoredRow]:
+        self.reads.append(after)
+        return [row for row in self.stored if row.position > after][:limit]
+
+
+def test_the_page_read_ahead_is_taken_only_where_the_position_says() -> None:
+    stored = rows()
+    store = Store(stored)
+    pages = Pages(store, InlineEncoder(SOURCE, SIGNER), page_size=2, page_bytes=1 << 20)  # type: ignore[arg-type]
+    first = pages.after(0)
+    assert [row.position for row in first.rows] == [10, 11]
+    pages.read_ahead(11)
+    assert store.reads == [0, 11]
+    assert [row.position for row in pages.after(11).rows] == [12, 13]
+    assert store.reads == [0, 11]  # taken as read ahead
+    pages.read_ahead(13)
+    # The page after 13 failed, say: the relay asks again from its recorded position.
+    again = pages.after(11)
+    assert [row.position for row in again.rows] == [12, 13]
+    assert store.reads == [0, 11, 13, 11]
+    assert again.records == encode_page(stored[2:4], SOURCE, SIGNER, 1 << 20)
+    assert pages.after(20).rows == []
+
+
+def test_the_records_of_a_page_cut_by_size_are_those_of_its_rows() -> None:
+    store = Store(rows())
+    pages = Pages(store, InlineEncoder(SOURCE, SIGNER), page_size=10, page_bytes=3000)  # type: ignore[arg-type]
+    page = pages.after(0)
+    assert len(page.rows) == len(page.records) < 5
+    assert page.records == encode_page(list(page.rows), SOURCE, SIGNER, 3000)
