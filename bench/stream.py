@@ -6,10 +6,13 @@ In one run, against one broker (``--bootstrap``, else a ``tansu`` broker started
 
 1. throughput: the relay publishing the whole store (N check-ins on K key results plus the
    set-up events) from position 0, beside a raw kafka-python producer with the same
-   configuration sending the same records (key, CloudEvent value, header; encoded before
-   the clock starts) to another topic with the same partitions, once with a single flush
-   at the end and once flushing every page as the relay does. Best of ``--repeats``, each
-   repeat on fresh topics, relay and raw alternating;
+   delivery settings (the relay's own ``infra.kafka.producer``: acks=all, idempotent, one
+   request in flight, the same batches and linger) sending the same records (key,
+   CloudEvent value, header; encoded before the clock starts) to another topic with the
+   same partitions, once with a single flush at the end (the target's baseline) and once
+   flushing every page as the relay does; and the relay again with its encoding in its own
+   process (``--no-encoder-process``). Best of ``--repeats``, each repeat on fresh topics,
+   relay and raw alternating;
 2. lag: ``okrgov relay`` running as its own process and a Kafka projection worker (in this
    process, its views in a database of their own) following a fresh topic; check-ins are
    recorded at ``--rate`` per second for ``--seconds``; for each one, the time from
@@ -44,6 +47,7 @@ from uuid import UUID
 from common import OWNER, seed
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from kafka import KafkaProducer
+from summary import record
 
 from infra import kafka, stream_envelope
 from infra.config import Settings
@@ -124,10 +128,12 @@ def on_topic(settings: Settings, name: str) -> Settings:
     return settings.model_copy(update={"kafka_topic": f"bench.{name}.{uuid.uuid4().hex[:8]}"})
 
 
-def relay_once(settings: Settings, page_size: int) -> Rate:
-    relay = build_relay(on_topic(settings, "relay"), page_size=page_size)
+def relay_once(settings: Settings, page_size: int, encoder_process: bool = True) -> Rate:
+    relay = build_relay(
+        on_topic(settings, "relay"), page_size=page_size, encoder_process=encoder_process
+    )
     try:
-        relay.connect()  # the topic and the connection before the clock starts
+        relay.connect()  # the topic, the connection and the encoder before the clock starts
         return timed(relay.catch_up)
     finally:
         relay.close()
@@ -251,13 +257,20 @@ def _wait(check: Callable[[], bool], timeout: float, message: str) -> None:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--checkins", type=int, default=20000, help="check-ins in the store (N)")
+    parser.add_argument("--checkins", type=int, default=2500, help="check-ins in the store (N)")
     parser.add_argument("--key-results", type=int, default=50, help="key results (K)")
     parser.add_argument("--partitions", type=int, default=6, help="partitions of each topic")
     parser.add_argument("--page-size", type=int, default=500, help="the relay's page size")
     parser.add_argument("--repeats", type=int, default=3, help="throughput runs (best kept)")
     parser.add_argument("--rate", type=float, default=100.0, help="check-ins/s during the lag run")
-    parser.add_argument("--seconds", type=float, default=20.0, help="length of the lag run")
+    parser.add_argument(
+        "--seconds", type=float, default=5.0, help="length of the lag run (0: no lag run)"
+    )
+    parser.add_argument(
+        "--library-defaults",
+        action="store_true",
+        help="also time a raw producer with kafka-python's defaults (other delivery settings)",
+    )
     parser.add_argument(
         "--relay-poll", type=float, default=0.1, help="okrgov relay --poll-seconds (its default)"
     )
@@ -360,33 +373,71 @@ def run(
         f"median {statistics.median(sizes):,.0f} B, max {max(sizes):,} B, "
         f"total {sum(sizes) / 1e6:,.1f} MB"
     )
-    relay_runs, raw_runs, paged_runs, default_runs = [], [], [], []
-    for _ in range(args.repeats):
-        relay_runs.append(relay_once(store, args.page_size))
-        raw_runs.append(raw_once(store, records, None))
-        paged_runs.append(raw_once(store, records, args.page_size))
-        default_runs.append(raw_once(store, records, None, library_defaults=True))
-    relay, raw, paged, defaults = (
-        max(runs, key=lambda r: r.per_second)
-        for runs in (relay_runs, raw_runs, paged_runs, default_runs)
+    producer = kafka.producer(store)
+    config = producer.config
+    producer.close(timeout=10)
+    acks = "all" if config["acks"] in (-1, "all") else config["acks"]
+    delivery = (
+        f"acks={acks}, idempotent={config['enable_idempotence']}, "
+        f"{config['max_in_flight_requests_per_connection']} in flight, "
+        f"batch {config['batch_size'] // 1024} KiB, linger {config['linger_ms']} ms"
     )
+    print(f"delivery settings of the relay and the raw producer alike: {delivery}")
+    runs: dict[str, list[Rate]] = {"relay": [], "inline": [], "raw": [], "paged": []}
+    if args.library_defaults:
+        runs["defaults"] = []
+    for _ in range(args.repeats):
+        runs["relay"].append(relay_once(store, args.page_size))
+        runs["raw"].append(raw_once(store, records, None))
+        runs["paged"].append(raw_once(store, records, args.page_size))
+        runs["inline"].append(relay_once(store, args.page_size, encoder_process=False))
+        if args.library_defaults:
+            runs["defaults"].append(raw_once(store, records, None, library_defaults=True))
+    best = {name: max(rates, key=lambda r: r.per_second) for name, rates in runs.items()}
+    labels = {
+        "relay": "relay: read store, encode (own process), send page, flush, record",
+        "inline": "relay, encoding in the relay's process (--no-encoder-process)",
+        "raw": "raw producer, same settings, same records, one flush",
+        "paged": f"raw producer, same settings, same records, flush every {args.page_size}",
+        "defaults": "raw producer, kafka-python defaults (5 in flight), one flush",
+    }
     heading = f"measure (best of {args.repeats})"
-    print(f"{heading:<58} {'events':>8} {'seconds':>8} {'per s':>9}")
-    for label, rate in (
-        ("relay: read store, encode, send page, flush, record", relay),
-        ("raw producer, same records, one flush", raw),
-        (f"raw producer, same records, flush every {args.page_size}", paged),
-        ("raw producer, kafka-python defaults, one flush", defaults),
-    ):
-        print(f"{label:<58} {rate.count:>8,} {rate.seconds:>8.3f} {rate.per_second:>9,.0f}")
-    for label, base in (
-        ("one flush", raw),
-        ("flush per page", paged),
-        ("library defaults", defaults),
-    ):
-        ratio = relay.per_second / base.per_second
-        print(f"{'  ratio relay / raw (' + label + ')':<58} {ratio:>27.2f}x")
-
+    print(f"{heading:<68} {'events':>8} {'seconds':>8} {'per s':>9}")
+    for name, rate in best.items():
+        label = labels[name]
+        print(f"{label:<68} {rate.count:>8,} {rate.seconds:>8.3f} {rate.per_second:>9,.0f}")
+    relay = best["relay"]
+    work = (
+        f"{len(rows):,} events ({sum(sizes) / 1e6:,.1f} MB), {args.partitions} partitions, "
+        f"pages of {args.page_size}, {backend}"
+    )
+    same = f"kafka-python producer, the relay's settings ({delivery}), same records"
+    ratios = [
+        ("relay / raw, one flush", relay, best["raw"], 0.9, f"{same}, one flush"),
+        ("relay / raw, flush per page", relay, best["paged"], None, f"{same}, flush per page"),
+        ("relay, encoding in-process / raw, one flush", best["inline"], best["raw"], None,
+         f"{same}, one flush"),
+    ]  # fmt: skip
+    if args.library_defaults:
+        ratios.append(
+            ("relay / raw, kafka-python defaults", relay, best["defaults"], None,
+             "kafka-python producer, its defaults (5 in flight, 16 KiB batches), one flush")
+        )  # fmt: skip
+    for label, mine, base, target, baseline in ratios:
+        ratio = mine.per_second / base.per_second
+        wanted = f"  (target >= {target:g})" if target else ""
+        print(f"{'  ratio ' + label:<68} {ratio:>26.2f}x{wanted}")
+        record(
+            "stream",
+            label,
+            ratio,
+            baseline=f"{baseline}, {base.per_second:,.0f}/s",
+            work=work,
+            target=target,
+        )
+    print(f"  work: {work}")
+    if args.seconds <= 0:
+        return 0
     lags, total = measure_lag(platform, store, workers, key_results, args)
     millis = [lag * 1000 for lag in lags]
     print(
