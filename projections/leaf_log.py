@@ -180,6 +180,18 @@ class LeafLogView(DocumentView):
         """Every logged leaf after position ``after``, in position order, page by page."""
         return keyset_pages(self._leaf_page, _position, after=after, page_size=page_size)
 
+    def leaves_between(self, after: int, last: int) -> list[LeafRecord]:
+        """The logged leaves at positions ``after < position <= last``, in order."""
+        with self.transaction(commit=False) as c:
+            c.execute(
+                self._l(
+                    "SELECT position, leaf, originator_id, originator_version FROM {leaves} "
+                    "WHERE position > ? AND position <= ? ORDER BY position"
+                ),
+                (after, last),
+            )
+            return [_record(r) for r in c.fetchall()]
+
     def _leaf_page(self, after: int, limit: int) -> list[LeafRecord]:
         with self.transaction(commit=False) as c:
             c.execute(
