@@ -6,10 +6,13 @@ Single-threaded, embedded engine (regorus), the shipped bundle. In one run it me
    the guard as the ledger built them while seeding (a ``key_result.add`` with 3 siblings,
    a ``key_result.check_in`` after lock, the ``cycle.lock`` of a K-key-result cycle), each
    N times, giving decisions per second and p50 / p99 latency; beside the same documents
-   through a ``DecisionPoint`` of the same class on the same engine class loaded with a
-   trivial bundle (``deny`` and ``warn`` that never hold), i.e. the engine's fixed cost;
-   and beside the shipped bundle evaluated in a worker process (``SandboxedEngine``, as
-   the server runs it), i.e. what the sandbox adds; plus what starting a worker costs;
+   through a ``DecisionPoint`` of the same class on OPA's own Go evaluator in this process
+   (``OpaGoEngine``: one query for deny and warn), the raw baseline, whose p50 over the
+   embedded engine's is the ratio recorded (target 4) with the check-in's p50 (target
+   <= 40 us); beside the same engine class loaded with a trivial bundle (``deny`` and
+   ``warn`` that never hold), i.e. the engine's fixed cost; and beside the shipped bundle
+   evaluated in a worker process (``SandboxedEngine``, as the server runs it), i.e. what
+   the sandbox adds; plus what starting a worker costs;
 2. the write path: check-ins per second through ``Ledger.check_in`` with the guard as
    shipped, beside the same ledger with the guard switched off for this benchmark only
    (``SwitchableLedger``: no input document, no decision, no Decision recorded), with the
@@ -41,6 +44,7 @@ import psycopg
 from eventsourcing.domain import Aggregate
 from eventsourcing.sqlite import SQLiteDatastore
 from psycopg import sql
+from summary import record
 
 from events import Commitment, Level, Stamp
 from infra.config import Settings
@@ -49,6 +53,7 @@ from policies.bundle import PolicyBundle, canonical_json, load_shipped_bundle
 from policies.decision_point import DecisionPoint, Ruling
 from policies.embedded import EmbeddedEngine
 from policies.engine import PolicyEngine, Verdict
+from policies.opa_golib import OpaGoEngine, OpaUnavailable
 from policies.sandbox import Budgets
 from policies.sandboxed import SandboxedEngine
 from services import bootstrap
@@ -322,6 +327,8 @@ class DecisionResult:
     shipped: Latencies
     trivial: Latencies
     sandboxed: Latencies
+    opa: Latencies | None
+    """OPA's Go evaluator in-process on the same documents (None: not installed here)."""
 
 
 @dataclass
@@ -390,6 +397,7 @@ def measure_decisions(
     shipped = decision_point_for(load_shipped_bundle())
     trivial = decision_point_for(TRIVIAL_BUNDLE)
     sandboxed = decision_point_for(load_shipped_bundle(), sandboxed_engine())
+    opa = opa_decision_point()
     results = {
         action: DecisionResult(
             action,
@@ -398,12 +406,17 @@ def measure_decisions(
             Latencies(),
             Latencies(),
             Latencies(),
+            Latencies() if opa else None,
         )
         for action in ACTIONS
     }
+    for action in ACTIONS:  # the same decision, or the ratio compares different work
+        if opa and opa.decide(documents[action]).verdict != results[action].verdict:
+            raise RuntimeError(f"OPA and regorus decide {action} differently")
+    points = [p for p in (shipped, trivial, sandboxed, opa) if p is not None]
     try:
         for action in ACTIONS:  # warm-up, untimed
-            for point in (shipped, trivial, sandboxed):
+            for point in points:
                 time_decisions(point, documents[action], args.warm_up_decisions)
         size = max(1, -(-args.decisions // BLOCKS))
         for n, start in enumerate(range(0, args.decisions, size)):
@@ -411,11 +424,24 @@ def measure_decisions(
             for action in ACTIONS:
                 r = results[action]
                 order = [(shipped, r.shipped), (trivial, r.trivial), (sandboxed, r.sandboxed)]
+                if opa is not None and r.opa is not None:
+                    order.append((opa, r.opa))
                 for point, into in order if n % 2 == 0 else reversed(order):
                     into.samples += time_decisions(point, documents[action], count)
     finally:
         sandboxed.close()
+        if opa is not None:
+            opa.close()
     return [results[a] for a in ACTIONS]
+
+
+def opa_decision_point() -> DecisionPoint | None:
+    """The shipped bundle on OPA's Go evaluator in this process, or None where it is not
+    installed (the report says so)."""
+    try:
+        return decision_point_for(load_shipped_bundle(), OpaGoEngine())
+    except OpaUnavailable:
+        return None
 
 
 # ---- 2. the write path ----------------------------------------------------------------
@@ -555,8 +581,9 @@ def report_decisions(results: list[DecisionResult], args: argparse.Namespace) ->
     print(
         f"1. one decision: DecisionPoint.decide, {args.decisions:,} timed evaluations per "
         f"document and variant (after {args.warm_up_decisions:,} warm-up), {BLOCKS} "
-        "alternating blocks; in-process regorus (shipped, trivial) and in a worker process "
-        "(sandboxed: the shipped bundle as the server evaluates it)"
+        "alternating blocks; in-process regorus (shipped, trivial), in a worker process "
+        "(sandboxed: the shipped bundle as the server evaluates it) and OPA's Go evaluator "
+        "in-process (opa: the shipped bundle, one query for deny and warn: the baseline)"
     )
     for r in results:
         print(
@@ -567,7 +594,9 @@ def report_decisions(results: list[DecisionResult], args: argparse.Namespace) ->
         f"{'us mean':>8} {'us p50':>8} {'us p99':>8}"
     )
     for r in results:
-        rows = (("shipped", r.shipped), ("trivial baseline", r.trivial), ("sandboxed", r.sandboxed))
+        rows = [("shipped", r.shipped), ("trivial baseline", r.trivial), ("sandboxed", r.sandboxed)]
+        if r.opa is not None:
+            rows.append(("opa (Go, in-process)", r.opa))
         for name, lat in rows:
             rate = lat.rate
             print(
@@ -589,6 +618,40 @@ def report_decisions(results: list[DecisionResult], args: argparse.Namespace) ->
             f"{'':<20} {'  ratio sandboxed/in-process':<28} {'':>8} {boxed:>8.2f}x "
             f"(time; the sandbox {added:+,.1f} us mean, {added_p50:+,.1f} us p50)"
         )
+        if r.opa is not None:
+            print(
+                f"{'':<20} {'  ratio OPA/shipped (p50)':<28} {'':>8} "
+                f"{r.opa.percentile_us(0.5) / r.shipped.percentile_us(0.5):>8.2f}x "
+                f"(p99 {r.opa.percentile_us(0.99) / r.shipped.percentile_us(0.99):.2f}x, "
+                f"mean {r.opa.rate.micros_each / r.shipped.rate.micros_each:.2f}x; "
+                "target >= 4x)"
+            )
+
+
+def record_decisions(results: list[DecisionResult], args: argparse.Namespace) -> None:
+    """The issue's decision targets, for ``make bench``'s summary table."""
+    for r in results:
+        work = f"{args.decisions:,} decisions of a {r.input_bytes:,}-byte input"
+        if r.opa is not None:
+            record(
+                "policy",
+                f"decide {r.action}: embedded vs OPA in-process (p50)",
+                r.opa.percentile_us(0.5) / r.shipped.percentile_us(0.5),
+                baseline="OPA's Go evaluator in-process (OpaGoEngine), one query for deny "
+                "and warn, the same input through DecisionPoint.decide",
+                work=work,
+                target=4,
+            )
+        if r.action == "key_result.check_in":
+            record(
+                "policy",
+                "decide key_result.check_in p50 (us, embedded)",
+                r.shipped.percentile_us(0.5),
+                baseline=f"trivial bundle p50 {r.trivial.percentile_us(0.5):,.1f} us",
+                work=work,
+                target=40,
+                higher_is_better=False,
+            )
 
 
 def report_worker_start(start: WorkerStart) -> None:
@@ -643,6 +706,12 @@ def summary_lines(
             f"p50 {d.trivial.percentile_us(0.5):,.0f} us); sandboxed "
             f"{d.sandboxed.rate.per_second:,.0f}/s, p50 {d.sandboxed.percentile_us(0.5):,.0f} us "
             f"({d.sandboxed.rate.micros_each / d.shipped.rate.micros_each:.2f}x the time)"
+            + (
+                f"; OPA in-process p50 {d.opa.percentile_us(0.5):,.0f} us "
+                f"({d.opa.percentile_us(0.5) / d.shipped.percentile_us(0.5):.2f}x)"
+                if d.opa is not None
+                else "; OPA in-process: not installed"
+            )
         )
     later = sorted(start.later)
     lines.append(
@@ -666,16 +735,16 @@ def summary_lines(
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument(
-        "--decisions", type=int, default=5000, help="timed decisions per document and bundle"
+        "--decisions", type=int, default=3000, help="timed decisions per document and bundle"
     )
     parser.add_argument(
         "--warm-up-decisions", type=int, default=500, help="untimed decisions of each first"
     )
     parser.add_argument(
-        "--checkins", type=int, default=5000, help="timed check-ins per variant (guard on/off)"
+        "--checkins", type=int, default=1000, help="timed check-ins per variant (guard on/off)"
     )
     parser.add_argument(
-        "--worker-starts", type=int, default=10, help="new sandboxed engines timed to a decision"
+        "--worker-starts", type=int, default=3, help="new sandboxed engines timed to a decision"
     )
     parser.add_argument(
         "--key-results",
@@ -684,7 +753,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="K, the key results of the cycle (locked, and checked in on round-robin)",
     )
     parser.add_argument(
-        "--warm-up", type=int, default=500, help="untimed check-ins per variant before timing"
+        "--warm-up", type=int, default=200, help="untimed check-ins per variant before timing"
     )
     parser.add_argument(
         "--backends",
@@ -730,6 +799,7 @@ def main(argv: list[str] | None = None) -> int:
     decisions = measure_decisions(documents, args)
     print()
     report_decisions(decisions, args)
+    record_decisions(decisions, args)
     report_worker_start(start)
     print()
     report_writes_header(args)

@@ -45,6 +45,11 @@ AGREEMENT_SEED = 29
 UNDEFINED = '"<undefined>"'
 _UNDEFINED_MARK = "<undefined>"
 
+# The entry point compiled beside a bundle's modules (a package no bundle uses).
+_ENTRY_PACKAGE = "okrgov_compiled_entry"
+_ENTRY_RULE = "verdict"
+_ENTRY_MODULE = "<okrgov compiled entry>.rego"
+
 _agreed: dict[str, bool] = {}
 _agreed_lock = threading.Lock()
 
@@ -54,40 +59,54 @@ class CompiledGuardrails:
 
     def __init__(self, bundle: PolicyBundle, has_warn: bool) -> None:
         self.has_warn = has_warn
-        entry_points = [DENY_RULE, WARN_RULE] if has_warn else [DENY_RULE]
         data = canonical_json(bundle.data)
+        # One entry point for both sets: one execution, and the rules both read (the
+        # definition under review, its words, the siblings...) evaluated once.
+        both = f"[{DENY_RULE}, {WARN_RULE}]" if has_warn else f"[{DENY_RULE}]"
+        entry = f"package {_ENTRY_PACKAGE}\n\n{_ENTRY_RULE} := {both}\n"
+        modules = [*sorted(bundle.modules.items()), (_ENTRY_MODULE, entry)]
         program = regorus.Program.compile_from_modules(
-            data, sorted(bundle.modules.items()), entry_points
+            data, modules, [f"data.{_ENTRY_PACKAGE}.{_ENTRY_RULE}"]
         )
+        self._entry = f"data.{_ENTRY_PACKAGE}.{_ENTRY_RULE}"
         self._vm = regorus.Rvm()
         self._vm.load_program(program)
         self._vm.set_data_json(data)  # the program is compiled with the data, not given it
 
-    def evaluate_text(self, text: str) -> tuple[str, str] | None:
-        """The deny and warn JSON texts for one input (canonical JSON text), or None when
-        the interpreter must judge it (an error, or a mark of an undefined value)."""
+    def evaluate_text(self, text: str) -> tuple[Any, Any] | None:
+        """The deny and warn values (warn None when the bundle has none) for one input
+        (canonical JSON text), or None when the interpreter must judge it (an error, or
+        a mark of an undefined value)."""
         vm = self._vm
         try:
             vm.set_input_json(text)
-            deny = vm.execute_entry_point(DENY_RULE)
-            warn = vm.execute_entry_point(WARN_RULE) if self.has_warn else UNDEFINED
+            answer = vm.execute_entry_point(self._entry)
         except (KeyboardInterrupt, SystemExit):
             raise
         except BaseException:  # an error (or a Rust panic): the interpreter's answer stands
             return None
-        if _UNDEFINED_MARK in deny or (warn != UNDEFINED and _UNDEFINED_MARK in warn):
+        if _UNDEFINED_MARK in answer:
             return None
-        return deny, warn
+        both = json.loads(answer)
+        if not isinstance(both, list) or len(both) != (2 if self.has_warn else 1):
+            return None
+        return both[0], both[1] if self.has_warn else None
 
 
 def compiled_for(
-    bundle: PolicyBundle, has_warn: bool, interpreter: regorus.Engine
+    bundle: PolicyBundle,
+    has_warn: bool,
+    interpreter: regorus.Engine,
+    agreed: bool | None = None,
 ) -> CompiledGuardrails | None:
     """This thread's compiled program of the bundle if it agrees with the interpreter on
     the probe corpus (decided once per process and bundle), else None. ``interpreter`` is
-    a prepared engine of the same bundle (evaluated on clones)."""
+    a prepared engine of the same bundle (evaluated on clones). ``agreed``: the answer of
+    an earlier check of this bundle in another process (a policy worker's), if known."""
     digest = bundle.digest()
     with _agreed_lock:
+        if agreed is not None:
+            _agreed.setdefault(digest, agreed)
         known = _agreed.get(digest)
     if known is False:
         return None
@@ -129,7 +148,7 @@ def agreement(
             if expected is not None:
                 return False  # the program falls back on an input the interpreter judges
             continue
-        if expected != tuple(_as_set(t) for t in answer):
+        if expected != tuple(_as_set(value) for value in answer):
             return False
     return True
 
@@ -139,15 +158,14 @@ def _interpreted(engine: regorus.Engine, text: str, has_warn: bool) -> tuple[Any
     try:
         clone.set_input_json(text)
         deny = clone.eval_rule_as_json(DENY_RULE)
-        warn = clone.eval_rule_as_json(WARN_RULE) if has_warn else UNDEFINED
+        warn = clone.eval_rule_as_json(WARN_RULE) if has_warn else "null"
     except RuntimeError:
         return None
-    return _as_set(deny), _as_set(warn)
+    return _as_set(json.loads(deny)), _as_set(json.loads(warn))
 
 
-def _as_set(text: str) -> Any:
-    """A rule's JSON value, with a set's elements in one order (canonical text sorted)."""
-    value = json.loads(text)
+def _as_set(value: Any) -> Any:
+    """A rule's value, with a set's elements in one order (canonical text sorted)."""
     if isinstance(value, list):
         return sorted(canonical_json(item) for item in value)
     return canonical_json(value)

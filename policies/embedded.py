@@ -86,7 +86,7 @@ class EmbeddedEngine:
         if compiled is not None:
             answer = compiled.evaluate_text(text)
             if answer is not None:
-                return Verdict.of(_result(answer[0]), _result(answer[1]))
+                return Verdict.of(*answer)
         # A clone per evaluation: no input or state survives from one evaluation to the
         # next, and cloning a prepared engine costs under a microsecond.
         return Verdict.of(*evaluate_prepared(template, text, has_warn))

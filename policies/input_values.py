@@ -15,6 +15,11 @@ its shortest decimal spelling (``0.7`` is 7000, ``0.90005`` is 9000). The sandba
 sums these integers and compares the sum with the threshold times the count: integer
 arithmetic, which both engines do exactly, where an average of floats lands on either
 side of 0.9 depending on the engine's rounding.
+
+``cycle_summary``: the key results of a cycle at lock summed up per objective (how many,
+and their confidences in basis points) and for the whole cycle, in one pass here; the
+rules would otherwise scan every key result once per objective on every lock (the most
+costly part of a lock's decision). Inputs recorded without it are summed up by the rules.
 """
 
 from __future__ import annotations
@@ -68,6 +73,24 @@ def locked_key_result(ident: str, objective_id: str, confidence: float | None) -
         "confidence": confidence,
         "confidence_basis_points": None if confidence is None else basis_points(confidence),
     }
+
+
+def cycle_summary(key_results: list[dict[str, Any]]) -> dict[str, Any]:
+    """``cycle_summary`` of an input from its ``cycle_key_results`` (``locked_key_result``
+    shapes): per objective id, ``key_results`` (how many) and ``points`` (the basis points
+    of those with a confidence, in their order); ``points``, every one of the cycle."""
+    objectives: dict[str, dict[str, Any]] = {}
+    points = []
+    for key_result in key_results:
+        summary = objectives.setdefault(
+            key_result["objective_id"], {"key_results": 0, "points": []}
+        )
+        summary["key_results"] += 1
+        found = key_result["confidence_basis_points"]
+        if found is not None:
+            summary["points"].append(found)
+            points.append(found)
+    return {"objectives": objectives, "points": points}
 
 
 def basis_points(confidence: float) -> int:

@@ -13,7 +13,8 @@ test, so a proposal is probed around its own thresholds.
 The words and basis points are prepared by ``policies.input_values``, as the platform
 prepares them. Some inputs leave out fields the API always sends: an engine must agree
 on those too (a replay judges inputs recorded long ago), and some are shaped as inputs
-recorded before the words and basis points were prepared (the rules' fallbacks).
+recorded before the words, basis points and cycle summary were prepared (the rules'
+fallbacks).
 
 ``probe_corpus(data, size, seed)`` is a reproducible list of them (the divergence check
 of a proposal); the engine equivalence tests draw them through hypothesis
@@ -26,7 +27,7 @@ import random
 from decimal import Decimal
 from typing import Any
 
-from policies.input_values import locked_key_result, resource_words
+from policies.input_values import cycle_summary, locked_key_result, resource_words
 
 Doc = dict[str, Any]
 
@@ -82,10 +83,13 @@ def probe_input(rng: random.Random, data: Doc) -> Doc:
         "change_request": _change_request(rng, actor, document_kind=kind),
         "time": "2026-11-22T09:00:00+00:00",
     }
+    if document["cycle_key_results"]:
+        document["cycle_summary"] = cycle_summary(document["cycle_key_results"])
     if kind is _MISSING:
         del document["resource"]["kind"]
     if rng.random() < 0.15:  # recorded before the platform prepared words and basis points
         del document["resource"]["words"]
+        document.pop("cycle_summary", None)
         for key_result in document["cycle_key_results"]:
             del key_result["confidence_basis_points"]
     if rng.random() < 0.05:

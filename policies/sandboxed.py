@@ -45,6 +45,8 @@ class SandboxedEngine:
         self._closed = False
         # (generation, bundle, request that loads it)
         self._current: tuple[int, PolicyBundle, dict[str, Any]] | None = None
+        # generation -> whether its compiled program agreed (the first worker's answer)
+        self._agreed: dict[int, bool] = {}
 
     @property
     def bundle(self) -> PolicyBundle | None:
@@ -63,17 +65,26 @@ class SandboxedEngine:
 
     def load(self, bundle: PolicyBundle) -> None:
         """Use this bundle for every decision from now on (workers load it lazily)."""
-        request = {"op": "load", "slot": "active", "modules": bundle.modules, "data": bundle.data}
+        request = {
+            "op": "load",
+            "slot": "active",
+            "modules": bundle.modules,
+            "data": bundle.data,
+            "compiled": True,
+        }
         with self._condition:
             generation = self._current[0] + 1 if self._current else 1
             self._current = (generation, bundle, request)
 
     def evaluate(self, input: dict[str, Any]) -> Verdict:
         """The verdict of the loaded guardrails on one input document."""
+        return self.evaluate_text(canonical_json(input))
+
+    def evaluate_text(self, text: str) -> Verdict:
+        """The verdict on one input document given as its canonical JSON text."""
         current = self._current
         if current is None:
             raise PolicyEvaluationError("no policy bundle loaded")
-        text = canonical_json(input)
         worker = self._checkout()
         try:
             has_warn = self._ready(worker, current)
@@ -151,6 +162,11 @@ class SandboxedEngine:
         if not worker.alive:
             worker.start(self.budgets.start)
         if worker.loaded is None or worker.loaded[0] != generation:
+            # The first worker to load a bundle checks its compiled program; the others
+            # are told its answer (``policies.compiled``).
+            agreed = self._agreed.get(generation)
+            if agreed is not None:
+                request = {**request, "agreed": agreed}
             answer = worker.ask(request, self.budgets.start, "loading the active policy bundle")
             try:
                 loaded = expect(answer, "loading the active policy bundle")
@@ -159,4 +175,5 @@ class SandboxedEngine:
                     f"the active policy bundle does not load: {exc}"
                 ) from None
             worker.loaded = (generation, bool(loaded["warn"]))
+            self._agreed[generation] = bool(loaded.get("compiled"))
         return bool(worker.loaded[1])

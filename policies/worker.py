@@ -31,6 +31,8 @@ from typing import Any
 import regorus
 
 from policies import divergence_job, whatif_job
+from policies.bundle import PolicyBundle
+from policies.compiled import CompiledGuardrails, compiled_for
 from policies.data_reads import data_reads, missing
 from policies.engine import (
     DENY_RULE,
@@ -97,6 +99,8 @@ class _Slot:
 
     def __init__(self, engine: regorus.Engine) -> None:
         self.engine = engine
+        self.compiled: CompiledGuardrails | None = None
+        """The guardrails' compiled program, where it agrees (loaded for decisions)."""
         self._ast: list[dict[str, Any]] | None = None
 
     @property
@@ -112,23 +116,37 @@ class _Slot:
 def _load(slots: dict[str, _Slot], request: Request) -> Answer:
     """Parse modules and data into a slot and run regorus's analysis of them; say which
     package each module declares and whether the guardrails' deny and warn rules are
-    defined."""
+    defined. With ``"compiled": true`` (decisions) the guardrails' compiled program is
+    prepared too where it agrees with the interpreter (``policies.compiled``; ``"agreed"``
+    passes on an earlier worker's answer for the same bundle, sparing the check), and the
+    answer says whether it will be used."""
     slots.pop(request["slot"], None)
     engine = new_engine(request["modules"], request["data"])
     prepare(engine)
     slot = slots[request["slot"]] = _Slot(engine)
+    deny, warn = defined_in(slot.ast, DENY_RULE), defined_in(slot.ast, WARN_RULE)
+    if request.get("compiled") and deny:
+        bundle = PolicyBundle(request["modules"], request["data"])
+        slot.compiled = compiled_for(bundle, warn, engine, request.get("agreed"))
     return {
         "ok": {
             "packages": {m["source"]["file"]: package_of(m) for m in slot.ast},
-            "deny": defined_in(slot.ast, DENY_RULE),
-            "warn": defined_in(slot.ast, WARN_RULE),
+            "deny": deny,
+            "warn": warn,
+            "compiled": slot.compiled is not None,
         }
     }
 
 
 def _decide(slots: dict[str, _Slot], request: Request) -> Answer:
-    """The guardrails' deny and warn sets for one input (canonical JSON text)."""
-    engine = slots[request["slot"]].clone()
+    """The guardrails' deny and warn sets for one input (canonical JSON text): on the
+    compiled program where the slot has one and it answers, else on the interpreter."""
+    slot = slots[request["slot"]]
+    if slot.compiled is not None:
+        answer = slot.compiled.evaluate_text(request["input"])
+        if answer is not None:
+            return {"ok": {"deny": answer[0], "warn": answer[1]}}
+    engine = slot.clone()
     engine.set_input_json(request["input"])
     deny = engine.eval_rule_as_json(DENY_RULE)
     warn = engine.eval_rule_as_json(WARN_RULE) if request.get("warn", True) else _UNDEFINED

@@ -7,7 +7,7 @@ from typing import Any, TypedDict, Unpack
 from uuid import UUID
 
 from events import ChangeRequest, Cycle, KeyResult, Objective
-from policies.input_values import locked_key_result, resource_words
+from policies.input_values import cycle_summary, locked_key_result, resource_words
 from services.application.principals import Principal
 
 Doc = dict[str, Any]
@@ -77,7 +77,13 @@ def build_input(
 ) -> Doc:
     objective, cycle = context.get("objective"), context.get("cycle")
     change_request = context.get("change_request")
-    return {
+    cycle_key_results = [
+        locked_key_result(
+            str(k.id), str(k.objective_id), k.check_ins[-1][1] if k.check_ins else None
+        )
+        for k in context.get("cycle_key_results", ())
+    ]
+    document: Doc = {
         "action": action,
         "actor": {"id": principal.user, "roles": sorted(r.value for r in principal.roles)},
         "resource": {
@@ -90,12 +96,10 @@ def build_input(
         "objective": objective_doc(objective) if objective else None,
         "siblings": [key_result_doc(k) for k in context.get("siblings", ())],
         "cycle": cycle_doc(cycle) if cycle else None,
-        "cycle_key_results": [
-            locked_key_result(
-                str(k.id), str(k.objective_id), k.check_ins[-1][1] if k.check_ins else None
-            )
-            for k in context.get("cycle_key_results", ())
-        ],
+        "cycle_key_results": cycle_key_results,
         "change_request": change_request_doc(change_request) if change_request else None,
         "time": datetime.now(UTC).isoformat(),
     }
+    if cycle_key_results:  # a lock: what the rules sum up, summed up once here
+        document["cycle_summary"] = cycle_summary(cycle_key_results)
+    return document

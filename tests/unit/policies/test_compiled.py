@@ -4,7 +4,6 @@ of undefined values does not, and either way every verdict is the interpreter's.
 
 from __future__ import annotations
 
-import json
 import random
 from typing import Any
 
@@ -15,6 +14,7 @@ from policies.compiled import CompiledGuardrails, agreement, compiled_for
 from policies.embedded import EmbeddedEngine, evaluate_prepared
 from policies.engine import PolicyEvaluationError, Verdict, compile_bundle
 from policies.probe_corpus import probe_corpus, probe_input
+from policies.worker import handle
 
 # The compiled program binds `value` to undefined here instead of failing the body, so
 # `not is_boolean(value)` holds on every input without a pay_linked: a false denial.
@@ -50,9 +50,7 @@ def test_a_bundle_the_program_misjudges_stays_on_the_interpreter() -> None:
     check_in = {"action": "key_result.check_in", "resource": {"after": None}}
     answer = compiled.evaluate_text(canonical_json(check_in))
     assert answer is not None
-    assert json.loads(answer[0]) == [
-        {"rule": "pay_linked", "message": "not a boolean"}
-    ]  # the program's error
+    assert answer[0] == [{"rule": "pay_linked", "message": "not a boolean"}]  # the program's error
     assert compiled_for(bundle, False, compile_bundle(bundle)) is None
     engine = EmbeddedEngine(bundle)
     assert not engine.compiled
@@ -86,3 +84,17 @@ def test_an_error_is_the_interpreter_s() -> None:
     with pytest.raises(PolicyEvaluationError, match="divide by zero"):
         engine.evaluate({"n": 0})
     assert engine.evaluate({"n": 2}).deny
+
+
+def test_a_policy_worker_decides_on_the_program_where_it_agrees(shipped: PolicyBundle) -> None:
+    slots: dict[str, Any] = {}
+    request = {"op": "load", "slot": "active", "modules": shipped.modules, "data": shipped.data}
+    assert handle(slots, request)["ok"]["compiled"] is False  # only when asked, for decisions
+    assert handle(slots, {**request, "compiled": True})["ok"]["compiled"] is True
+    engine = compile_bundle(shipped)
+    for document in probe_corpus(shipped.data, 200, seed=8):
+        text = canonical_json(document)
+        found = handle(slots, {"op": "decide", "slot": "active", "input": text, "warn": True})
+        assert Verdict.of(found["ok"]["deny"], found["ok"]["warn"]) == Verdict.of(
+            *evaluate_prepared(engine, text, True)
+        )

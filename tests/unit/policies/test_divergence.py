@@ -40,9 +40,9 @@ def job(modules: dict[str, str], size: int = 300, limit: int = 3) -> dict[str, A
 
 
 def test_a_rule_that_depends_on_the_engine_is_reported_with_the_input_and_both_answers() -> None:
-    report = divergence_job.run(job({"metric.rego": ABSENT_METRIC}))
+    report = divergence_job.run(job({"metric.rego": ABSENT_METRIC}, limit=2))
     assert (report["status"], report["inputs"]) == (CHECKED, 300)
-    assert report["differing"] > len(report["items"]) == 3  # all counted, three listed
+    assert report["differing"] > len(report["items"]) == 2  # all counted, two listed
     for item in report["items"]:
         assert item["input"]["action"] == "key_result.add"
         assert "guardrail_metric" not in (item["input"]["resource"]["after"] or {})
