@@ -17,7 +17,7 @@ last reached, each catch-up in one transaction; edges are a set and the position
 grows, so two processes catching up at once write the same thing."""
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import structlog
@@ -28,6 +28,8 @@ from infra.keyset import keyset_pages
 from infra.stored_events import StoredEvents
 
 log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
 
 POLICY_PARENT = "policy"
 _CHUNK = 500
@@ -169,29 +171,52 @@ class SnapshotIndex:
         self, originator_ids: Sequence[str], stop: int, topics: frozenset[str]
     ) -> list[Notification]:
         """The events of these aggregates up to position ``stop``, of ``topics``, in store
-        order, each read by the event table's primary key."""
+        order. On SQLite their positions come first, from the primary key's index alone,
+        and the rows are then read in position order (the cycle's rows lie together in the
+        table, so each page of it is read once); PostgreSQL reads them by aggregate id."""
+        columns = "{pos} AS id, originator_id, originator_version, topic, state"
         found: list[Notification] = []
+        uuids: dict[Any, UUID] = {}
         with self.events.datastore.transaction(commit=False) as c:
-            for chunk in _chunks(list(originator_ids)):
+            if self.postgres:
+                keys = [self._key(ident) for ident in originator_ids]
+                where = "originator_id IN ({marks}) AND {pos} <= ?"
+            else:
+                positions: list[int] = []
+                for chunk in _chunks(list(originator_ids)):
+                    c.execute(
+                        self._sql(
+                            "SELECT {pos} AS id FROM {table} WHERE originator_id IN "
+                            f"({', '.join('?' * len(chunk))})"
+                        ),
+                        chunk,
+                    )
+                    positions += [r["id"] for r in c.fetchall() if r["id"] <= stop]
+                keys = sorted(positions)
+                where = "{pos} IN ({marks})"
+            for chunk in _chunks(keys):
+                marks = ", ".join("?" * len(chunk))
                 c.execute(
                     self._sql(
-                        "SELECT {pos} AS id, originator_id, originator_version, topic, state "
-                        f"FROM {{table}} WHERE originator_id IN ({', '.join('?' * len(chunk))}) "
-                        "AND {pos} <= ?"
+                        f"SELECT {columns} FROM {{table}} WHERE {where}".replace("{marks}", marks)
                     ),
-                    [*(self._key(ident) for ident in chunk), stop],
+                    [*chunk, stop] if self.postgres else chunk,
                 )
-                found += [
-                    Notification(
-                        id=r["id"],
-                        originator_id=_uuid(r["originator_id"]),
-                        originator_version=r["originator_version"],
-                        topic=r["topic"],
-                        state=bytes(r["state"]),
+                for r in c.fetchall():
+                    if r["topic"] not in topics:
+                        continue
+                    originator = r["originator_id"]
+                    if originator not in uuids:
+                        uuids[originator] = _uuid(originator)
+                    found.append(
+                        Notification(
+                            id=r["id"],
+                            originator_id=uuids[originator],
+                            originator_version=r["originator_version"],
+                            topic=r["topic"],
+                            state=r["state"],
+                        )
                     )
-                    for r in c.fetchall()
-                    if r["topic"] in topics
-                ]
         found.sort(key=_id)
         return found
 
@@ -231,6 +256,6 @@ def _uuid(value: Any) -> UUID:
     return value if isinstance(value, UUID) else UUID(str(value))
 
 
-def _chunks(items: list[str]) -> Iterable[list[str]]:
+def _chunks(items: list[T]) -> Iterable[list[T]]:
     for start in range(0, len(items), _CHUNK):
         yield items[start : start + _CHUNK]
