@@ -89,9 +89,10 @@ class SandboxedEngine:
         try:
             has_warn = self._ready(worker, current)
             answer = worker.ask(
-                {"op": "decide", "slot": "active", "input": text, "warn": has_warn},
+                {"op": "decide", "slot": "active", "warn": has_warn},
                 self.budgets.decision,
                 "evaluating the guardrails",
+                text,
             )
         finally:
             self._checkin(worker)

@@ -5,7 +5,8 @@ at a time over a ``multiprocessing.connection`` pipe and waits for the JSON answ
 time budget; past the budget it kills this process. So nothing here needs a timeout of
 its own, and a rule that never ends stalls nobody but this process.
 
-A request is ``{"op": <name>, ...}``; the answer is ``{"ok": <value>}``, or
+A request is ``{"op": <name>, ...}`` (a JSON line, then an input's canonical JSON text,
+if it carries one, as it is); the answer is ``{"ok": <value>}``, or
 ``{"compile_error": {"module", "line", "column", "message"}}`` for a bundle that cannot be
 used, or ``{"error": <text>}`` for a rule that failed at runtime or a bad request.
 Engines live in named slots (``"active"`` for decisions, ``"policy"``, ``"tests"``...)
@@ -32,7 +33,7 @@ import regorus
 
 from policies import divergence_job, whatif_job
 from policies.bundle import PolicyBundle
-from policies.compiled import CompiledGuardrails, compiled_for
+from policies.compiled import UNDEFINED, CompiledGuardrails, compiled_for
 from policies.data_reads import data_reads, missing
 from policies.engine import (
     DENY_RULE,
@@ -57,8 +58,6 @@ MEMORY_HEADROOM_BYTES = 1 << 30
 #: At most this many fixture inputs are offered for probing a slow test.
 MAX_FIXTURE_INPUTS = 8
 
-_UNDEFINED = '"<undefined>"'
-
 
 def serve(conn: Connection) -> None:
     """Answer requests until the parent closes the pipe (or kills this process)."""
@@ -67,10 +66,13 @@ def serve(conn: Connection) -> None:
     slots: dict[str, _Slot] = {}
     while True:
         try:
-            raw = conn.recv_bytes()
+            header, newline, payload = conn.recv_bytes().partition(b"\n")
         except (EOFError, OSError):
             return
-        answer = handle(slots, json.loads(raw))
+        request = json.loads(header)
+        if newline:  # an input follows the request line as it is (sandbox.Worker.ask)
+            request["input"] = payload.decode("utf-8")
+        answer = handle(slots, request)
         conn.send_bytes(json.dumps(answer, ensure_ascii=False).encode("utf-8"))
 
 
@@ -99,8 +101,7 @@ class _Slot:
 
     def __init__(self, engine: regorus.Engine) -> None:
         self.engine = engine
-        self.compiled: CompiledGuardrails | None = None
-        """The guardrails' compiled program, where it agrees (loaded for decisions)."""
+        self.compiled: CompiledGuardrails | None = None  # where it agrees, for decisions
         self._ast: list[dict[str, Any]] | None = None
 
     @property
@@ -115,11 +116,9 @@ class _Slot:
 
 def _load(slots: dict[str, _Slot], request: Request) -> Answer:
     """Parse modules and data into a slot and run regorus's analysis of them; say which
-    package each module declares and whether the guardrails' deny and warn rules are
-    defined. With ``"compiled": true`` (decisions) the guardrails' compiled program is
-    prepared too where it agrees with the interpreter (``policies.compiled``; ``"agreed"``
-    passes on an earlier worker's answer for the same bundle, sparing the check), and the
-    answer says whether it will be used."""
+    package each module declares, whether deny and warn are defined and (asked for with
+    ``"compiled"``; ``"agreed"``: an earlier worker's answer) whether the guardrails'
+    compiled program agrees and will decide (``policies.compiled``)."""
     slots.pop(request["slot"], None)
     engine = new_engine(request["modules"], request["data"])
     prepare(engine)
@@ -139,8 +138,8 @@ def _load(slots: dict[str, _Slot], request: Request) -> Answer:
 
 
 def _decide(slots: dict[str, _Slot], request: Request) -> Answer:
-    """The guardrails' deny and warn sets for one input (canonical JSON text): on the
-    compiled program where the slot has one and it answers, else on the interpreter."""
+    """The deny and warn sets for one input (canonical JSON text), on the compiled program
+    where the slot has one and it answers."""
     slot = slots[request["slot"]]
     if slot.compiled is not None:
         answer = slot.compiled.evaluate_text(request["input"])
@@ -149,7 +148,7 @@ def _decide(slots: dict[str, _Slot], request: Request) -> Answer:
     engine = slot.clone()
     engine.set_input_json(request["input"])
     deny = engine.eval_rule_as_json(DENY_RULE)
-    warn = engine.eval_rule_as_json(WARN_RULE) if request.get("warn", True) else _UNDEFINED
+    warn = engine.eval_rule_as_json(WARN_RULE) if request.get("warn", True) else UNDEFINED
     return {"ok": {"deny": _value(deny), "warn": _value(warn)}}
 
 
@@ -276,7 +275,7 @@ def _fixtures(engine: Any, modules: list[dict[str, Any]]) -> list[str]:
 
 
 def _value(text: str) -> Any:
-    return None if text == _UNDEFINED else json.loads(text)
+    return None if text == UNDEFINED else json.loads(text)
 
 
 def _compile_error(exc: PolicyCompileError) -> dict[str, Any]:

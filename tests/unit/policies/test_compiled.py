@@ -14,6 +14,8 @@ from policies.compiled import CompiledGuardrails, agreement, compiled_for
 from policies.embedded import EmbeddedEngine, evaluate_prepared
 from policies.engine import PolicyEvaluationError, Verdict, compile_bundle
 from policies.probe_corpus import probe_corpus, probe_input
+from policies.sandbox import Budgets
+from policies.sandboxed import SandboxedEngine
 from policies.worker import handle
 
 # The compiled program binds `value` to undefined here instead of failing the body, so
@@ -98,3 +100,15 @@ def test_a_policy_worker_decides_on_the_program_where_it_agrees(shipped: PolicyB
         assert Verdict.of(found["ok"]["deny"], found["ok"]["warn"]) == Verdict.of(
             *evaluate_prepared(engine, text, True)
         )
+
+
+def test_the_sandboxed_engine_decides_as_the_embedded_one(shipped: PolicyBundle) -> None:
+    """Inputs reach a worker as their text after the request line: Unicode, escapes and
+    all (the probe corpus's titles), and its answers are the in-process engine's."""
+    embedded, sandboxed = EmbeddedEngine(shipped), SandboxedEngine(1, Budgets(start=30))
+    sandboxed.load(shipped)
+    try:
+        for document in probe_corpus(shipped.data, 150, seed=23):
+            assert sandboxed.evaluate(document) == embedded.evaluate(document), document
+    finally:
+        sandboxed.close()
