@@ -50,6 +50,8 @@ from common import (
 from eventsourcing.sqlite import SQLiteDatastore
 from psycopg import sql
 from summary import record
+from writers import Writers, run_writers
+from writers import report as writers_report
 
 from infra.config import Settings
 from infra.persistence import eventsourcing_env
@@ -242,6 +244,14 @@ def postgres_backend(args: argparse.Namespace) -> BackendResult:
         return measure("postgres", _postgres_details(url), settings, bare_env, args)
 
 
+def run_writers_postgres(args: argparse.Namespace) -> list[Writers]:
+    """Writer processes on a fresh schema of their own (bench/writers.py)."""
+    url: str = args.postgres_url
+    with _fresh_schema(url) as schema, tempfile.TemporaryDirectory(prefix="okrgov-bench-") as tmp:
+        settings = _settings(args, data_dir=Path(tmp), database_url=url, database_schema=schema)
+        return run_writers(settings, args.writers, args.writer_checkins)
+
+
 @contextmanager
 def _fresh_schema(url: str) -> Iterator[str]:
     schema = f"bench_{uuid.uuid4().hex[:12]}"
@@ -397,6 +407,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help=f"libpq URL (default ${POSTGRES_URL_ENV}, else {DEFAULT_POSTGRES_URL})",
     )
     parser.add_argument(
+        "--writers",
+        default="1,8",
+        help="PostgreSQL: writer processes to measure, comma-separated ('' for none)",
+    )
+    parser.add_argument(
+        "--writer-checkins", type=int, default=150, help="check-ins per writer process"
+    )
+    parser.add_argument(
         "--log-level",
         default="WARNING",
         help="okrgov log level; INFO adds the per-command log line (send stderr elsewhere)",
@@ -404,6 +422,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.checkins < 1 or args.key_results < 1 or args.warm_up < 0 or args.repeats < 1:
         parser.error("--checkins, --key-results, --repeats must be >= 1, --warm-up >= 0")
+    parser_writers = [int(w) for w in args.writers.split(",") if w]
+    args.writers = parser_writers
     unknown = set(args.backends.split(",")) - {"sqlite", "postgres"}
     if unknown:
         parser.error(f"unknown backends: {sorted(unknown)}")
@@ -432,6 +452,8 @@ def main(argv: list[str] | None = None) -> int:
         results.append(result)
         report_backend(result)
         record_ratios(result, args)
+        if name == "postgres" and args.writers:
+            writers_report(run_writers_postgres(args), args.writer_checkins)
         sys.stdout.flush()
     print()
     for r in results:
