@@ -71,7 +71,8 @@ def main() -> None:
     opa.close()
 
     print(f"shipped bundle, {n} probe inputs (seed {args.seed}), best of {args.rounds} rounds")
-    print(f"  regorus (embedded)     {regorus_s / n * 1e6:8.1f} µs/decision  (baseline)")
+    program = "compiled program" if regorus.compiled else "interpreter"
+    print(f"  regorus (embedded)     {regorus_s / n * 1e6:8.1f} µs/decision  (baseline; {program})")
     print(
         f"  OPA Go evaluator       {opa_s / n * 1e6:8.1f} µs/decision  "
         f"{opa_s / regorus_s:5.2f}x regorus"
