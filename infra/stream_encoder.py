@@ -12,6 +12,7 @@ The process is ``python -m infra.stream_encoder``, spoken to over its standard i
 output (length-prefixed pickles, one request at a time, answered in order); it stops when
 its input closes, so it never outlives the relay."""
 
+import fcntl
 import os
 import pickle
 import select
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from contextlib import suppress
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -30,6 +32,8 @@ from infra.stream_pages import EncoderFailed, Pending, Records, encode_page
 
 log = structlog.get_logger(__name__)
 
+PIPE_BYTES = 1 << 20
+"""The pipes' size, so that a page and its records pass without either side waiting."""
 ENCODE_TIMEOUT = 120.0
 """How long a page may take to encode before its process is taken for stuck."""
 
@@ -75,6 +79,9 @@ class ProcessEncoder:
             bufsize=0,
             start_new_session=True,  # a terminal's Ctrl-C is for the relay, which stops it
         )
+        for pipe in (self._process.stdin, self._process.stdout):
+            with suppress(OSError):  # Linux: a page (~0.5 MB) in either pipe without waiting
+                fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)  # type: ignore[union-attr]
         self._unread = False
         try:
             key_id: str | None = self._result(self._request("load", self._load))

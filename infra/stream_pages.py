@@ -102,6 +102,8 @@ class Pages:
         self.page_size = page_size
         self.page_bytes = page_bytes
         self._ahead: _Ahead | None = None
+        self._rest: tuple[int, Sequence[StoredRow]] = (0, ())
+        """Rows read after the last page taken but cut from it, and the position they follow."""
 
     def after(self, position: int) -> Page:
         """The page after ``position``: the one read ahead if it starts there, else read now
@@ -112,19 +114,26 @@ class Pages:
             if ahead is None:
                 return Page([], [])
         records = ahead.records.result()
-        return Page(ahead.rows[: len(records)], records)
+        page = Page(ahead.rows[: len(records)], records)
+        self._rest = (page.rows[-1].position, ahead.rows[len(records) :])
+        return page
 
     def read_ahead(self, position: int) -> None:
         self._ahead = self._read(position)
 
     def _read(self, after: int) -> _Ahead | None:
-        rows = self.stored.page(after, self.page_size)
+        follows, rest = self._rest
+        rows = list(rest) if follows == after else []
+        if len(rows) < self.page_size:
+            start = rows[-1].position if rows else after
+            rows += self.stored.page(start, self.page_size - len(rows))
         if not rows:
             return None
         return _Ahead(after, rows, self.encoder.submit(rows, self.page_bytes))
 
     def close(self) -> None:
         self._ahead = None
+        self._rest = (0, ())
         self.encoder.close()
 
 

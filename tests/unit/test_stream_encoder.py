@@ -143,9 +143,18 @@ def test_the_page_read_ahead_is_taken_only_where_the_position_says() -> None:
     assert pages.after(20).rows == []
 
 
-def test_the_records_of_a_page_cut_by_size_are_those_of_its_rows() -> None:
-    store = Store(rows())
-    pages = Pages(store, InlineEncoder(SOURCE, SIGNER), page_size=10, page_bytes=3000)  # type: ignore[arg-type]
-    page = pages.after(0)
-    assert len(page.rows) == len(page.records) < 5
-    assert page.records == encode_page(list(page.rows), SOURCE, SIGNER, 3000)
+def test_rows_cut_from_a_page_by_size_begin_the_next_one_without_being_read_again() -> None:
+    stored = rows()  # positions 10 to 13 and 20; 13 is large
+    store = Store(stored)
+    pages = Pages(store, InlineEncoder(SOURCE, SIGNER), page_size=4, page_bytes=3000)  # type: ignore[arg-type]
+    first = pages.after(0)
+    assert [row.position for row in first.rows] == [10, 11]
+    assert first.records == encode_page(stored[:2], SOURCE, SIGNER, 3000)
+    pages.read_ahead(11)
+    second = pages.after(11)
+    assert [row.position for row in second.rows] == [12]
+    # 12 and 13 were read with the first page; only what follows them is read again.
+    assert store.reads == [0, 13]
+    assert [row.position for row in pages.after(12).rows] == [13]
+    assert [row.position for row in pages.after(13).rows] == [20]
+    assert pages.after(20).rows == []
