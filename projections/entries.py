@@ -145,12 +145,15 @@ class EntryBatch(DocumentBatch):
 
     def __init__(self, load: Any) -> None:
         super().__init__(load)
-        self.entries: list[Entry] = []
+        self.rows: list[tuple[Any, ...]] = []
+        """The entries added, as the rows the entries table stores."""
         self.links: list[tuple[Any, ...]] = []
 
     def add(self, entry: Entry) -> None:
-        """Append an entry; its decision columns, if given, are not stored (see ``link``)."""
-        self.entries.append(entry)
+        """Append an entry; its decision columns, if given, are not stored (see ``link``).
+        Kept as its row from here on, not as the entry, so the batch holds flat tuples of
+        text and numbers (which the collector does not trace) rather than dictionaries."""
+        self.rows.append(_row(entry))
 
     def link(self, aggregate_id: str, aggregate_version: int, decision: Mapping[str, Any]) -> None:
         """Record that ``decision`` (its ``DECISION_COLUMNS``) let the event at this
@@ -168,6 +171,8 @@ class EntryView(DocumentView):
 
     entries_table: str
     links_table: str
+    indexes: list[str]
+    """The entries table's secondary indexes, as SQL names them."""
 
     def _q(self, sql: str) -> str:
         sql = sql.replace("{entries}", self.entries_table).replace("{links}", self.links_table)
@@ -179,14 +184,21 @@ class EntryView(DocumentView):
     def _write(self, c: Cursor, batch: DocumentBatch) -> None:
         super()._write(c, batch)
         assert isinstance(batch, EntryBatch)
-        if batch.entries:
-            rows = [_row(entry) for entry in batch.entries]
-            c.executemany(self._q(_insert("{entries}", (*STORED_COLUMNS, RULES))), rows)
+        if batch.rows:
+            c.executemany(self._q(_insert("{entries}", (*STORED_COLUMNS, RULES))), batch.rows)
         if batch.links:
             c.executemany(self._q(_insert("{links}", _LINK_COLUMNS)), batch.links)
 
     def tables(self) -> list[str]:
         return [*super().tables(), self.entries_table, self.links_table]
+
+    def drop_indexes(self) -> None:
+        """Drop the entries' secondary indexes, for a view that is only written and then
+        copied whole (one built aside): keeping them up to date row by row is work no
+        reader ever uses. A view without them is still correct, only slower to query."""
+        with self.transaction(commit=True) as c:
+            for index in self.indexes:
+                c.execute(f"DROP INDEX IF EXISTS {index}")
 
     def _clear(self, c: Cursor) -> None:
         super()._clear(c)
@@ -338,6 +350,7 @@ class SQLiteEntryView(EntryView, SQLiteDocumentView):
     def __init__(self, datastore: SQLiteDatastore, projection: str) -> None:
         self.entries_table = f"{projection}_entries"
         self.links_table = f"{projection}_links"
+        self.indexes = [f'"{self.entries_table}_{name}"' for name, _, _ in _INDEXES]
         super().__init__(datastore, projection)
 
     def construct_create_table_statements(self) -> list[str]:
@@ -352,6 +365,9 @@ class PostgresEntryView(EntryView, PostgresDocumentView):
         super().__init__(datastore, projection)
         self.entries_table = f'"{self.datastore.schema}"."{projection}_entries"'
         self.links_table = f'"{self.datastore.schema}"."{projection}_links"'
+        self.indexes = [
+            f'"{self.datastore.schema}"."{projection}_entries_{name}"' for name, _, _ in _INDEXES
+        ]
         statements = _create_statements(
             self.entries_table, f"{projection}_entries", self.links_table
         )

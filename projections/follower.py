@@ -2,8 +2,9 @@
 its tracking record in one transaction: a restart resumes after the last recorded position,
 so no event is missed or applied twice. Any number of followers, in any number of
 processes, may feed the same view: each batch re-reads the view's position under a lock on
-its tracking record (``DocumentView.apply_new``). Works by polling on SQLite and PostgreSQL
-alike."""
+its tracking record (``feed``). Works by polling on SQLite and PostgreSQL alike. The read
+models of a process share one follower (``projections.shared``); the leaf log, which
+hashes stored rows rather than events, has one of its own."""
 
 import threading
 import time
@@ -17,6 +18,14 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
 from projections.documents import Cursor, DocumentBatch, DocumentView
 
 log = structlog.get_logger(__name__)
+
+BATCH_SIZE = 2000
+"""Events read and applied per transaction. A follower keeping up takes what arrived
+since its last round (a few events); one catching up takes pages this long, and each
+page costs a commit (a WAL sync on SQLite) and the index pages its rows touch, written
+once per transaction however many rows touch them: measured on the synthetic year, pages
+of 2000 catch up about twice as fast as pages of 500. Longer pages would hold SQLite's one
+writer lock longer while a worker catches up beside a serving process."""
 
 
 class Projection(ABC):
@@ -118,7 +127,7 @@ class Follower:
         mapper: Mapper[Any],
         projection: Projection,
         view: DocumentView,
-        batch_size: int = 500,
+        batch_size: int = BATCH_SIZE,
     ) -> None:
         self.recorder = recorder
         self.mapper = mapper

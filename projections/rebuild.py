@@ -17,7 +17,7 @@ import structlog
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 
 from projections.documents import DocumentView
-from projections.follower import Projection, Target, feed
+from projections.follower import BATCH_SIZE, Projection, Target, feed
 
 log = structlog.get_logger(__name__)
 
@@ -57,7 +57,7 @@ def rebuild_aside(
     projection: Projection,
     live: DocumentView,
     aside: DocumentView,
-    batch_size: int = 500,
+    batch_size: int = BATCH_SIZE,
     progress: Callable[[int], None] | None = None,
 ) -> Rebuilt:
     """Replay the whole store into ``aside`` and switch it in for ``live``."""
@@ -69,7 +69,7 @@ def rebuild_together(
     recorder: ApplicationRecorder,
     mapper: Mapper[Any],
     views: Sequence[Aside],
-    batch_size: int = 500,
+    batch_size: int = BATCH_SIZE,
     progress: Callable[[str, int], None] | None = None,
 ) -> list[Rebuilt]:
     """Replay the whole store once into every aside view (each batch read and decoded

@@ -125,12 +125,7 @@ class ProjectionRunner:
             else:
                 continue
             asides = [
-                Aside(
-                    view.projection,
-                    view.view,
-                    open_aside(aside_name(view.projection.name), isinstance(view.view, EntryView)),
-                )
-                for view in views
+                Aside(view.projection, view.view, _aside(open_aside, view.view)) for view in views
             ]
             rebuilt += rebuild_together(recorder, mapper, asides, batch_size, progress)
         return rebuilt
@@ -162,3 +157,13 @@ class ProjectionRunner:
         for follower in followers:
             if not follower.wait_for(target, timeout):
                 raise ViewBehind(follower.projection.name, target)
+
+
+def _aside(open_aside: OpenAside, live: DocumentView) -> DocumentView:
+    """An empty view to build ``live`` aside in, without the secondary indexes of its
+    entries (if it keeps any): it is only written, then copied into the live view, whose
+    own indexes take the rows."""
+    aside = open_aside(aside_name(live.projection), isinstance(live, EntryView))
+    if isinstance(aside, EntryView):
+        aside.drop_indexes()
+    return aside

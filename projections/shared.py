@@ -21,7 +21,7 @@ import structlog
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 
 from projections.documents import DocumentView
-from projections.follower import Follower, Projection, Target, feed
+from projections.follower import BATCH_SIZE, Follower, Projection, Target, feed
 
 log = structlog.get_logger(__name__)
 
@@ -37,7 +37,7 @@ class SharedFollower:
         recorder: ApplicationRecorder,
         mapper: Mapper[Any],
         views: Iterable[tuple[Projection, DocumentView]],
-        batch_size: int = 500,
+        batch_size: int = BATCH_SIZE,
     ) -> None:
         self.recorder = recorder
         self.mapper = mapper

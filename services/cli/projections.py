@@ -8,6 +8,7 @@ import typer
 
 from infra.logging import correlated
 from infra.store_locks import LockHeld
+from projections.follower import BATCH_SIZE
 from services.cli.context import configured
 from services.cli.integrity import start_or_refuse
 from services.cli.stream import projections_compare
@@ -22,7 +23,9 @@ def projections_run(
     until_caught_up: Annotated[
         bool, typer.Option(help="Stop once every view has reached the end of the store.")
     ] = False,
-    batch_size: Annotated[int, typer.Option(min=1, help="Events per transaction.")] = 500,
+    batch_size: Annotated[
+        int, typer.Option(min=1, help="Events per transaction (while catching up).")
+    ] = BATCH_SIZE,
 ) -> None:
     """Follow the store in the foreground (a projection worker). Stopped or killed at any
     moment, it resumes from each view's recorded position: nothing is missed or repeated."""

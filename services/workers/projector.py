@@ -27,7 +27,7 @@ from infra.logging import configure_logging
 from infra.signing import InvalidSigningKey
 from infra.stream_keys import NoStreamKeys
 from projections.backends import event_mapper
-from projections.follower import Projection
+from projections.follower import BATCH_SIZE, Projection
 from services.bootstrap import PROJECTIONS, build, store_to_read, worker_consumer, worker_store
 from services.cli.context import configured
 from services.cli.integrity import start_or_refuse
@@ -36,6 +36,10 @@ from services.workers.kafka_source import Decode, KafkaSource, Observe, Refused,
 from services.workers.relay import stop_on_signals
 
 log = structlog.get_logger(__name__)
+
+
+KAFKA_BATCH_SIZE = 500
+"""Records per poll (and transaction) from Kafka, unless ``--batch-size`` says."""
 
 
 class ViewsFollowedFromStore(RuntimeError):
@@ -137,8 +141,13 @@ def projector(
         ),
     ] = None,
     batch_size: Annotated[
-        int, typer.Option(min=1, help="Events per transaction (per poll, from Kafka).")
-    ] = 500,
+        int | None,
+        typer.Option(
+            min=1,
+            help=f"Events per transaction (per poll, from Kafka; default {BATCH_SIZE} from "
+            f"the store, {KAFKA_BATCH_SIZE} from Kafka).",
+        ),
+    ] = None,
     reset: Annotated[
         bool,
         typer.Option(
@@ -181,12 +190,14 @@ def projector(
         if source is Source.store:
             typer.echo("error: --reset rebuilds a Kafka worker's views (--source kafka)", err=True)
             raise typer.Exit(2)
-        reset_worker(settings, origin, store_url, store_schema, batch_size, stop)
+        reset_worker(
+            settings, origin, store_url, store_schema, batch_size or KAFKA_BATCH_SIZE, stop
+        )
         return
     if source is None or source is Source.store:
         platform = build(settings)
         try:
-            platform.projections.resize(batch_size)
+            platform.projections.resize(batch_size or BATCH_SIZE)
             start_or_refuse(platform)  # exit 78 when this process's signing key is not the store's
             from services.workers.stream_watch import watch_followers
 
@@ -202,7 +213,9 @@ def projector(
     from services.workers.stream_watch import watch_worker, worker_watch
 
     watched = worker_watch(settings, store_url, store_schema)  # lag against the store, if given
-    worker = _kafka_worker(settings, observe=watched.observe, max_poll_records=batch_size)
+    worker = _kafka_worker(
+        settings, observe=watched.observe, max_poll_records=batch_size or KAFKA_BATCH_SIZE
+    )
     watch = watch_worker(settings, watched, worker, metrics_port)
     try:
         worker.run(stop)
