@@ -19,7 +19,9 @@ The answer is kept per bundle digest, once per process. A program that fails to 
 
 At run time the program's answer is still checked: a result that holds the compiled
 program's mark of an undefined value, or an error, is judged again by the interpreter,
-whose answer (verdict or error) is the one given.
+whose answer (verdict or error) is the one given. The machine stops a program after
+25,000 instructions (a limit the binding does not let us change): an evaluation that
+needs more (the lock of a cycle of some thousands of key results) is the interpreter's.
 
 Threads. Like an engine, a ``regorus.Program`` and ``regorus.Rvm`` are unsendable: each
 thread compiles its own (about 2 ms for the shipped bundle) and reuses its machine; every
