@@ -150,8 +150,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(store: Store, workers: int, log: Path) -> Iterator[int]:
-    """``okrgov serve`` with ``workers`` processes; yields its port once it answers."""
+def server(store: Store, workers: int, log: Path) -> Iterator[tuple[int, int]]:
+    """``okrgov serve`` with ``workers`` processes; yields its port and process id once it
+    answers. ``BENCH_PREFIX`` goes before the command (``taskset -c 1``, a profiler)."""
     port = free_port()
     okrgov = Path(sys.executable).with_name("okrgov")
     command = [
@@ -174,7 +175,7 @@ def server(store: Store, workers: int, log: Path) -> Iterator[int]:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the server did not start; see {log}")
             time.sleep(0.1)
-        yield port
+        yield port, process.pid
     finally:
         process.terminate()
         try:
@@ -252,6 +253,13 @@ class Served:
     count: int
     seconds: float
     times: list[float]
+    cpu: float
+    """CPU seconds the server's processes used meanwhile."""
+
+    @property
+    def cpu_ms(self) -> float:
+        """Server CPU per check-in, in ms: steadier than rates on a busy machine."""
+        return self.cpu / self.count * 1000
 
     @property
     def rate(self) -> float:
@@ -268,7 +276,7 @@ def over_http(
     ctx = mp.get_context("fork")
     per_client = count // clients
     share = max(1, len(setup.key_results) // clients)
-    with server(store, workers, log) as port:
+    with server(store, workers, log) as (port, pid):
         start, answers = ctx.Barrier(clients + 1), ctx.Queue()
         processes = [
             ctx.Process(
@@ -289,16 +297,41 @@ def over_http(
         for p in processes:
             p.start()
         start.wait(START_SECONDS * 2)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), tree_cpu(pid)
         times: list[float] = []
         for _ in processes:
             times.extend(answers.get(timeout=600))
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, tree_cpu(pid) - cpu
         for p in processes:
             p.join()
             if p.exitcode != 0:
                 raise RuntimeError(f"a client failed (exit {p.exitcode})")
-    return Served(workers, per_client * clients, seconds, times)
+    return Served(workers, per_client * clients, seconds, times, cpu)
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user and system) used so far by process ``pid`` and its descendants
+    (the server's processes and their policy workers), from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks)
+    tree, total = {pid}, 0.0
+    grew = True
+    while grew:
+        grew = False
+        for child, (parent, _) in stats.items():
+            if parent in tree and child not in tree:
+                tree.add(child)
+                grew = True
+    for member in tree:
+        total += stats.get(member, (0, 0.0))[1]
+    return total
 
 
 # ---- backends -------------------------------------------------------------------------
@@ -352,7 +385,8 @@ def run_backend(store: Store, args: argparse.Namespace, log: Path) -> None:
         ratio = s.rate / raw.best
         print(
             f"{store.backend}: HTTP, {workers} server process(es): {s.rate:,.0f} check-ins/s, "
-            f"p50 {s.quantile(50):.1f} ms, p99 {s.quantile(99):.1f} ms; "
+            f"p50 {s.quantile(50):.1f} ms, p99 {s.quantile(99):.1f} ms, "
+            f"server CPU {s.cpu_ms:.2f} ms per check-in; "
             f"{ratio:.3f}x the raw append ({raw.best:,.0f}/s)"
         )
         baseline = f"raw append of the same events, {raw.best:,.0f}/s"
