@@ -635,7 +635,7 @@ def record_decisions(results: list[DecisionResult], args: argparse.Namespace) ->
         if r.opa is not None:
             record(
                 "policy",
-                f"{r.action} decision: OPA in-process / embedded, p50",
+                f"decision {r.action}: OPA / embedded p50",
                 r.opa.percentile_us(0.5) / r.shipped.percentile_us(0.5),
                 baseline="OPA's Go evaluator in-process (OpaGoEngine), one query for deny "
                 "and warn, the same input through DecisionPoint.decide",
@@ -645,7 +645,7 @@ def record_decisions(results: list[DecisionResult], args: argparse.Namespace) ->
         if r.action == "key_result.check_in":
             record(
                 "policy",
-                "key_result.check_in decision p50, us (embedded)",
+                "decision key_result.check_in p50, us (embedded)",
                 r.shipped.percentile_us(0.5),
                 baseline=f"trivial bundle p50 {r.trivial.percentile_us(0.5):,.1f} us",
                 work=work,
