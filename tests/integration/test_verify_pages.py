@@ -53,3 +53,17 @@ def test_a_changed_row_gets_the_same_verdict_at_every_page_size(
         (position, "changed")
     }
     assert len({(r.checked_up_to, r.events_checked, r.checkpoints_verified) for r in altered}) == 1
+
+
+def test_verify_reads_the_rows_as_the_raw_reader_does(platform: Platform) -> None:
+    _, _, key_result = plan_quarter(platform)
+    platform.ledger.check_in(TOM, key_result.id, 14, 0.6, "week 1")
+    follower = platform.evidence.leaf_log
+    follower.catch_up()
+    events = follower.events
+    for after, limit in ((0, 3), (2, 1000), (5, 4)):
+        rows, positions, leaves = follower.view.rows_and_leaves(events, after, limit)
+        assert rows == events.page(after, limit)
+        logged = [r for r in follower.view.leaves(after) if r.position <= rows[-1].position]
+        assert positions == [r.position for r in logged]
+        assert leaves == [r.leaf for r in logged]
