@@ -41,7 +41,6 @@ from typing import Any
 from uuid import UUID
 from weakref import WeakKeyDictionary
 
-import rfc8785
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
 from eventsourcing.utils import get_topic
@@ -51,6 +50,7 @@ from events.decision import EventRef
 from events.key_result_definition import FIELD_NAMES
 from events.policy import PolicyVersion
 from infra.keyset import keyset_pages
+from projections import canonical_json
 from projections.documents import Document, DocumentBatch
 from projections.follower import Projection
 from projections.governance import POLICY, Governance
@@ -113,8 +113,9 @@ def jcs(document: Document) -> bytes:
     """RFC 8785 (JSON Canonicalization Scheme): keys sorted by UTF-16 code units, no
     whitespace, numbers as ECMAScript prints them (1.0 -> 1), strings as UTF-8. Not the
     policies' ``policies.bundle.canonical_json``, which keeps Python's spelling of numbers
-    (10.0): each is fixed by the digests already recorded with it."""
-    return rfc8785.dumps(document)
+    (10.0): each is fixed by the digests already recorded with it. Written by the standard
+    library's encoder where that gives the same bytes (``projections.canonical_json``)."""
+    return canonical_json.jcs(document)
 
 
 def sha256_hex(data: bytes) -> str:
@@ -222,16 +223,26 @@ class CycleFold:
         self.cycle_id = str(cycle_id)
         self.events = 0
         self._members = {self.cycle_id}
+        self._names: dict[UUID | str, str] = {}
         self._docs = DocumentBatch(_nothing_stored)
         self._projections: tuple[Projection, ...] = (OkrState(), Governance(), ChangesAfterLock())
 
+    def _name(self, ident: UUID | str) -> str:
+        """``str(ident)``, once per aggregate (a UUID's ``str`` is slow in Python)."""
+        name = self._names.get(ident)
+        if name is None:
+            name = self._names[ident] = str(ident)
+        return name
+
     def wants(self, topic: str, originator_id: UUID | str) -> bool:
         """Whether a stored event may matter, judged before it is decoded."""
-        return str(originator_id) in self._members or topic in _JOINS or topic in _POLICY_TOPICS
+        return (
+            self._name(originator_id) in self._members or topic in _JOINS or topic in _POLICY_TOPICS
+        )
 
     def apply(self, event: Any, position: int = 0) -> None:
         topic = get_topic(type(event))
-        originator = str(event.originator_id)
+        originator = self._name(event.originator_id)
         if originator not in self._members:
             if topic in _JOINS and self._joins(event, _JOINS[topic]):
                 self._members.add(originator)
