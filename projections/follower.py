@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 import structlog
 from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
+from eventsourcing.utils import resolve_topic
 
 from projections.documents import Cursor, DocumentBatch, DocumentView
 
@@ -37,6 +38,11 @@ class Projection(ABC):
     @abstractmethod
     def apply(self, event: Any, docs: DocumentBatch) -> None: ...
 
+    def wants(self, event_class: type) -> bool:  # noqa: ARG002 - every class, unless told
+        """Whether ``apply`` does anything with events of ``event_class``: an event no
+        view being fed wants is not decoded at all."""
+        return True
+
 
 Handler = Callable[[Any, DocumentBatch], None]
 
@@ -51,6 +57,9 @@ class DispatchingProjection(Projection):
         handler = self.handlers.get(type(event))
         if handler is not None:
             handler(event, docs)
+
+    def wants(self, event_class: type) -> bool:
+        return event_class in self.handlers
 
 
 def event_time(event: Any) -> str:
@@ -89,7 +98,8 @@ def feed(
     cycle), and its position read under the lock: an event is applied by exactly one
     process, whichever gets there first. A view whose position is below ``after`` (reset
     meanwhile) takes nothing. Events are decoded and applied one at a time and then
-    dropped: none outlives its own step, so the collector never has a batch to trace."""
+    dropped: none outlives its own step, so the collector never has a batch to trace; an
+    event no view wants (``Projection.wants``) is passed over without being decoded."""
     for target in sorted(targets, key=_name):
         target.view.lock_tracking(c, target.name)
         target.tracked = target.view.tracked_in(c, target.name)
@@ -102,10 +112,11 @@ def feed(
         event: Any = None
         for target, batch in taking:
             if position > target.tracked:
-                if event is None:
-                    event = decode(notification)
-                batch.position = position
-                target.projection.apply(event, batch)
+                if _wanted(target.projection, notification.topic):
+                    if event is None:
+                        event = decode(notification)
+                    batch.position = position
+                    target.projection.apply(event, batch)
                 target.tracked = position
                 target.applied += 1
     for target, batch in taking:
@@ -116,6 +127,18 @@ def feed(
 
 def _name(target: Target) -> str:
     return target.name
+
+
+def _wanted(projection: Projection, topic: str) -> bool:
+    """Whether ``projection`` wants the events of ``topic`` (asked once per class)."""
+    key = (type(projection), topic)
+    wanted = _WANTED.get(key)
+    if wanted is None:
+        wanted = _WANTED[key] = projection.wants(resolve_topic(topic))
+    return wanted
+
+
+_WANTED: dict[tuple[type, str], bool] = {}
 
 
 class Follower:
