@@ -68,6 +68,7 @@ from urllib.parse import urlsplit, urlunsplit
 from uuid import UUID
 
 import psycopg
+import rfc8785
 from common import read_raw
 from eventsourcing.domain import Aggregate
 from psycopg import sql
@@ -900,13 +901,17 @@ def measure(settings_overrides: dict[str, Any], size: int, args: argparse.Namesp
             snapshots.append((run, baseline))
 
         q4_cycle, q4_position = writer.quarter_ends[QUARTERS - 1]
-        scan_snapshot = timed(
-            lambda: scan_snapshot_at(recorder, mapper, q4_cycle, q4_position).document["counts"][
-                "events"
-            ]
-        )
-        if scan_snapshot.count != snapshots[-1][0].decoded:
-            raise RuntimeError("the scanned and the indexed Q4 snapshot folded different events")
+        scanned: list[Any] = []
+
+        def scan() -> int:
+            scanned.append(scan_snapshot_at(recorder, mapper, q4_cycle, q4_position))
+            return int(scanned[0].document["counts"]["events"])
+
+        scan_snapshot = timed(scan)
+        if scanned[0].digest != snapshots[-1][0].digest:
+            raise RuntimeError("the scanned and the indexed Q4 snapshot differ")
+        if rfc8785.dumps(scanned[0].document) != scanned[0].canonical:
+            raise RuntimeError("the Q4 snapshot's canonical bytes are not rfc8785's")
 
         integrity = platform.evidence.verifier()  # its leaf log is up to date: the writer kept it
         reports: list[Any] = []
