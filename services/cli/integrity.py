@@ -21,6 +21,7 @@ from events.errors import NotFound
 from events.signing_keys import is_fingerprint
 from infra.logging import correlated
 from services.application.evidence.signer import EX_CONFIG, SigningKeyRefused
+from services.application.evidence.verification import Integrity
 from services.bootstrap import Platform
 from services.cli.context import configured
 
@@ -61,6 +62,16 @@ def verify(
             "the database): a key someone added to the store is then not trusted.",
         ),
     ] = None,
+    consistency: Annotated[
+        int | None,
+        typer.Option(
+            "--consistency",
+            metavar="TREE_SIZE",
+            min=1,
+            help="Print the consistency proof from the tree of TREE_SIZE leaves (an older "
+            "checkpoint's tree size) to the latest signed checkpoint, and check it.",
+        ),
+    ] = None,
 ) -> None:
     """Recompute the Merkle tree from the raw event table and judge every checkpoint by
     the public keys the store records (no private key needed). Exit 0 intact; 1 a row
@@ -70,6 +81,8 @@ def verify(
     try:
         with correlated(None, command="verify"):
             integrity = platform.evidence.verifier(trusted_key)
+            if consistency is not None:
+                _prove_consistency(integrity, consistency)
             if prove is not None:
                 try:
                     proof = integrity.prove(prove)
@@ -90,6 +103,23 @@ def verify(
         raise typer.Exit(report.exit_code)
     finally:
         platform.close()
+
+
+def _prove_consistency(integrity: Integrity, old_size: int) -> None:
+    """Print the proof from ``old_size`` leaves to the latest signed checkpoint; exit 0 when
+    it verifies, 1 when not, 2 when there is no such tree."""
+    try:
+        proof = integrity.prove_consistency(old_size)
+    except NotFound as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(json.dumps(asdict(proof), indent=2))
+    verdict = "verifies" if proof.consistent else "DOES NOT verify"
+    typer.echo(
+        f"consistency of the tree of {old_size} leaves with the tree of {proof.tree_size} "
+        f"leaves {verdict}"
+    )
+    raise typer.Exit(0 if proof.consistent else 1)
 
 
 def checkpoint(ctx: typer.Context) -> None:

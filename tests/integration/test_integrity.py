@@ -431,6 +431,12 @@ def test_the_cli_verifies_checkpoints_and_proves(
     proved = runner.invoke(cli, ["verify", "--prove", str(target)])
     assert proved.exit_code == 0, proved.output
     assert '"included": true' in proved.stdout
+    consistent = runner.invoke(cli, ["verify", "--consistency", str(history.first.tree_size)])
+    assert consistent.exit_code == 0, consistent.output
+    assert '"consistent": true' in consistent.stdout
+    assert f'"old_root_hash": "{history.first.root_hash}"' in consistent.stdout
+    too_big = runner.invoke(cli, ["verify", "--consistency", str(10**9)])
+    assert too_big.exit_code == 2
 
     history.raw.execute(("DELETE FROM {events} WHERE {pos} = ?", (target,)))
     broken = runner.invoke(cli, ["verify"])
