@@ -10,9 +10,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from eventsourcing.utils import resolve_topic
 from quarter import EXEC, TOM, plan_quarter
 
 from projections.follower import Follower
+from projections.okr_state import OkrState
 from projections.runner import AUDIT, GOVERNANCE, OKR_STATE
 from projections.shared import FedView, SharedFollower
 from services.bootstrap import PROJECTIONS, Platform
@@ -146,3 +148,33 @@ def test_a_write_applied_by_another_follower_releases_the_wait(platform: Platfor
     platform.wrote(EXEC.user, position)
     platform.projections.wait_for(EXEC.user, 0, views=list(VIEWS), timeout=10)
     assert all(platform.projections.view(name).position() >= position for name in VIEWS)
+
+
+class _Counting:
+    """A mapper that counts the events it decodes."""
+
+    def __init__(self, mapper: Any) -> None:
+        self.mapper = mapper
+        self.topics: list[str] = []
+
+    def to_domain_event(self, notification: Any) -> Any:
+        self.topics.append(notification.topic)
+        return self.mapper.to_domain_event(notification)
+
+
+def test_an_event_no_view_wants_is_not_decoded(
+    platform: Platform, separately: dict[str, Any]
+) -> None:
+    shared = _shared(platform)
+    counting = _Counting(shared.mapper)
+    okr = platform.followers[OKR_STATE]
+    alone = SharedFollower(shared.recorder, counting, [(okr.projection, okr.view)])  # type: ignore[arg-type]
+    okr.view.reset()
+    head = platform.ledger.recorder.max_notification_id() or 0
+
+    assert alone.catch_up() == head  # every event taken, the decisions without decoding
+    notifications = shared.recorder.select_notifications(start=1, limit=head)
+    wanted = [n.topic for n in notifications if resolve_topic(n.topic) in OkrState.handlers]
+    assert any(n.topic.endswith("Decision.Recorded") for n in notifications)
+    assert counting.topics == wanted  # the decisions and policy events left encoded
+    assert _rows(platform) == separately
