@@ -14,7 +14,7 @@ from policies.compiled import CompiledGuardrails, agreement, compiled_for
 from policies.embedded import EmbeddedEngine, evaluate_prepared
 from policies.engine import PolicyEvaluationError, Verdict, compile_bundle
 from policies.probe_corpus import probe_corpus, probe_input
-from policies.sandbox import Budgets
+from policies.sandbox import Budgets, Worker
 from policies.sandboxed import SandboxedEngine
 from policies.worker import handle
 
@@ -112,3 +112,29 @@ def test_the_sandboxed_engine_decides_as_the_embedded_one(shipped: PolicyBundle)
             assert sandboxed.evaluate(document) == embedded.evaluate(document), document
     finally:
         sandboxed.close()
+
+
+def test_later_workers_are_told_the_first_worker_s_answer(shipped: PolicyBundle) -> None:
+    """Only the first worker to load a bundle checks its program on the probe corpus."""
+    engine = SandboxedEngine(2, Budgets(start=30))
+    engine.load(shipped)
+    current = engine._current
+    assert current is not None
+    asked: list[dict[str, Any]] = []
+    first, second = Worker("okrgov-policy-test-1"), Worker("okrgov-policy-test-2")
+    try:
+        for worker in (first, second):
+            ask = worker.ask
+
+            def recording(request: dict[str, Any], *args: Any, ask: Any = ask) -> Any:
+                asked.append(request)
+                return ask(request, *args)
+
+            worker.ask = recording  # type: ignore[method-assign]
+            engine._ready(worker, current)
+    finally:
+        first.stop()
+        second.stop()
+        engine.close()
+    loads = [r for r in asked if r["op"] == "load"]
+    assert [r.get("agreed") for r in loads] == [None, True]
