@@ -14,7 +14,9 @@ single-threaded, in one run:
    (``recorder.select_notifications`` in pages of the follower's batch size, decoded with
    ``mapper.to_domain_event``);
 3. rebuilding every read model as ``okrgov projections rebuild`` does (aside, then switched
-   in whole), beside the in-place rebuild it replaced (views emptied, then refilled).
+   in whole), beside the in-place rebuild it replaced (views emptied, then refilled);
+4. PostgreSQL only: ``Ledger.check_in`` from 1 and from 8 writer processes at once, each on
+   key results of its own (``--writers``, bench/writers.py), and the ratio of 8 over one.
 
 Run ``python bench/ledger.py --help`` for the options; bench/README.md explains the figures.
 """
