@@ -17,6 +17,8 @@ import threading
 import time
 from typing import Any
 
+import structlog
+
 from policies.bundle import PolicyBundle, canonical_json
 from policies.engine import (
     PolicyCompileError,
@@ -26,6 +28,8 @@ from policies.engine import (
     budget_text,
 )
 from policies.sandbox import Budgets, Worker, expect
+
+log = structlog.get_logger(__name__)
 
 _names = itertools.count(1)
 
@@ -176,5 +180,7 @@ class SandboxedEngine:
                     f"the active policy bundle does not load: {exc}"
                 ) from None
             worker.loaded = (generation, bool(loaded["warn"]))
-            self._agreed[generation] = bool(loaded.get("compiled"))
+            if generation not in self._agreed:
+                self._agreed[generation] = bool(loaded.get("compiled"))
+                log.info("policy.workers.loaded", compiled_program=self._agreed[generation])
         return bool(worker.loaded[1])

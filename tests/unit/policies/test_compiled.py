@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from policies import compiled as compiled_module
 from policies.bundle import PolicyBundle, canonical_json
 from policies.compiled import CompiledGuardrails, agreement, compiled_for
 from policies.embedded import EmbeddedEngine, evaluate_prepared
@@ -138,3 +139,11 @@ def test_later_workers_are_told_the_first_worker_s_answer(shipped: PolicyBundle)
         engine.close()
     loads = [r for r in asked if r["op"] == "load"]
     assert [r.get("agreed") for r in loads] == [None, True]
+
+
+def test_a_check_that_runs_out_of_time_leaves_the_bundle_interpreted(
+    shipped: PolicyBundle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(compiled_module, "AGREEMENT_SECONDS", 0.0)
+    compiled = CompiledGuardrails(shipped, True)
+    assert not agreement(shipped, True, compile_bundle(shipped), compiled)
