@@ -77,6 +77,7 @@ class CompiledGuardrails:
             data, modules, [f"data.{_ENTRY_PACKAGE}.{_ENTRY_RULE}"]
         )
         self._entry = f"data.{_ENTRY_PACKAGE}.{_ENTRY_RULE}"
+        self._nothing = ""  # the program's text for "no deny, no warn", once seen
         self._vm = regorus.Rvm()
         self._vm.load_program(program)
         self._vm.set_data_json(data)  # the program is compiled with the data, not given it
@@ -93,9 +94,13 @@ class CompiledGuardrails:
             raise
         except BaseException:  # an error (or a Rust panic): the interpreter's answer stands
             return None
+        if answer == self._nothing:  # most decisions: nothing to read
+            return [], [] if self.has_warn else None
         if _UNDEFINED_MARK in answer:
             return None
         both = json.loads(answer)
+        if both == ([[], []] if self.has_warn else [[]]):
+            self._nothing = answer
         if not isinstance(both, list) or len(both) != (2 if self.has_warn else 1):
             return None
         return both[0], both[1] if self.has_warn else None

@@ -302,7 +302,7 @@ def check_functions_exist(modules: dict[str, str], data: Any, entry_points: list
 
 
 def _violations(value: Any, rule: str) -> list[Violation]:
-    if value is None:
+    if value is None or value == []:
         return []
     if not isinstance(value, list):
         raise PolicyEvaluationError(f"{rule} must be a set of {{rule, message}} objects")
