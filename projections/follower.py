@@ -20,13 +20,16 @@ from projections.documents import Cursor, DocumentBatch, DocumentView
 
 log = structlog.get_logger(__name__)
 
-BATCH_SIZE = 2000
-"""Events read and applied per transaction. A follower keeping up takes what arrived
-since its last round (a few events); one catching up takes pages this long, and each
-page costs a commit (a WAL sync on SQLite) and the index pages its rows touch, written
-once per transaction however many rows touch them: measured on the synthetic year, pages
-of 2000 catch up about twice as fast as pages of 500. Longer pages would hold SQLite's one
-writer lock longer while a worker catches up beside a serving process."""
+BATCH_SIZE = 10_000
+"""Events read and applied per transaction, at most. A follower keeping up takes what
+arrived since its last round (a few events); one catching up takes pages this long, and
+each page costs a commit (a WAL sync on SQLite), the index pages its rows touch (written
+once per transaction however many rows touch them) and a load of each document it
+changes. Measured on the synthetic year at 100k events, against pages of 2000: the audit
+trail's catch-up takes a quarter less CPU and half the time, the OKR state's a third less
+CPU; the raw read is no faster in longer pages. The price: while a worker catches up
+beside a serving process on SQLite, each of its transactions holds the one writer lock
+for up to a second or so (``--batch-size`` makes them shorter)."""
 
 
 class Projection(ABC):
