@@ -10,7 +10,8 @@ key id before the first page.
 
 The process is ``python -m infra.stream_encoder``, spoken to over its standard input and
 output (length-prefixed pickles, one request at a time, answered in order); it stops when
-its input closes, so it never outlives the relay."""
+its input closes, so it never outlives the relay. One that dies is replaced on the next
+page; one that cannot start or load the key gives way to encoding in the relay's process."""
 
 import fcntl
 import os
@@ -28,7 +29,7 @@ import structlog
 
 from infra.signing import Signer, load_signer
 from infra.stored_events import StoredRow
-from infra.stream_pages import EncoderFailed, Pending, Records, encode_page
+from infra.stream_pages import EncoderFailed, InlineEncoder, Pending, Records, encode_page
 
 log = structlog.get_logger(__name__)
 
@@ -57,6 +58,9 @@ class ProcessEncoder:
     ) -> None:
         self.key_id = signer.key_id
         self._load = (source, configured_key, str(data_dir))
+        self._in_process = InlineEncoder(source, signer)
+        self.apart = True
+        """False once a process could not be started: pages are encoded in the relay's."""
         self._process: subprocess.Popen[bytes] | None = None
         self._ticket = 0
         """The number of the last request written: the one page being encoded."""
@@ -69,31 +73,44 @@ class ProcessEncoder:
         return self._process.pid if self._process is not None else None
 
     def start(self) -> None:
-        """Start the process and check that it signs with the relay's key (``EncoderFailed``)."""
-        if self._process is not None:
+        """Start the process unless it runs. One that cannot start, or would not sign with
+        the relay's key, is not tried again: the pages are encoded in the relay's process
+        (a warning says so), never left unsent."""
+        if self._process is not None or not self.apart:
             return
-        self._process = subprocess.Popen(
+        try:
+            self._spawn()
+        except (OSError, EncoderFailed) as exc:
+            self.close()
+            self.apart = False
+            log.warning("relay.encoder_in_process", why=repr(exc)[:300])
+
+    def _spawn(self) -> None:
+        package_root = str(Path(__file__).resolve().parents[1])  # where ``infra`` is
+        path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
+        self._process = process = subprocess.Popen(
             [sys.executable, "-m", "infra.stream_encoder"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             bufsize=0,
+            env={**os.environ, "PYTHONPATH": path},
             start_new_session=True,  # a terminal's Ctrl-C is for the relay, which stops it
         )
-        for pipe in (self._process.stdin, self._process.stdout):
+        for pipe in (process.stdin, process.stdout):
             with suppress(OSError):  # Linux: a page (~0.5 MB) in either pipe without waiting
                 fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)  # type: ignore[union-attr]
         self._unread = False
         try:
             key_id: str | None = self._result(self._request("load", self._load))
         except Exception as exc:
-            self.close()
             raise EncoderFailed(f"the encoding process did not load the key: {exc!r}") from exc
         if key_id != self.key_id:
-            self.close()
             raise EncoderFailed(f"the encoding process signs with {key_id}, not {self.key_id}")
 
     def submit(self, rows: Sequence[StoredRow], page_bytes: int) -> Pending:
         self.start()
+        if not self.apart:
+            return self._in_process.submit(rows, page_bytes)
         return _Awaited(self, self._request("encode", ([tuple(row) for row in rows], page_bytes)))
 
     def _request(self, kind: str, payload: Any) -> int:

@@ -1,8 +1,9 @@
 """The relay's pages encoded in a process of their own (infra/stream_encoder.py): the same
 bytes as the relay's own process makes, cut at the same page size; a failure of the
 process fails the page (nothing of it to send) and the next page starts a new process; an
-error in a row comes back as itself; a process that would sign with another key is
-refused. And the page read ahead is used only where the relay's position says it starts."""
+error in a row comes back as itself; a process that would sign with another key is refused
+and the pages are encoded in the relay's process instead. And the page read ahead is used
+only where the relay's position says it starts."""
 
 import json
 import os
@@ -100,16 +101,18 @@ def test_a_page_given_up_is_dropped_and_the_next_one_answered(encoder: ProcessEn
         given_up.result()
 
 
-def test_a_process_that_would_sign_with_another_key_is_refused(tmp_path: Path) -> None:
-    other = encode_private_key(Ed25519PrivateKey.generate())
-    encoder = ProcessEncoder(SOURCE, SIGNER, other, tmp_path)
-    with pytest.raises(EncoderFailed, match="signs with"):
+def test_a_process_that_would_sign_with_another_key_gives_way_to_the_relays_own(
+    tmp_path: Path,
+) -> None:
+    """Refused, and not tried again: the pages are encoded in the relay's process, with
+    the relay's key, so they are never left unsent."""
+    page = rows()
+    for configured in (encode_private_key(Ed25519PrivateKey.generate()), None):  # None: no key
+        encoder = ProcessEncoder(SOURCE, SIGNER, configured, tmp_path)
         encoder.start()
-    assert encoder.pid is None
-    missing = ProcessEncoder(SOURCE, SIGNER, None, tmp_path)  # no key configured, no key file
-    with pytest.raises(EncoderFailed):
-        missing.start()
-    assert missing.pid is None
+        assert encoder.pid is None and not encoder.apart
+        assert encoder.submit(page, 1 << 20).result() == encode_page(page, SOURCE, SIGNER, 1 << 20)
+        assert encoder.pid is None
 
 
 class Store:
