@@ -55,16 +55,18 @@ def _newest_first(ledger: LedgerBase, topic: str) -> Iterator[Notification]:
     sql = (
         f"SELECT {pos} AS id, originator_id, originator_version, topic, state "
         f"FROM {events.table} WHERE topic = {mark} AND {pos} < {mark} "
-        f"ORDER BY {pos} DESC LIMIT {_PAGE}"
+        f"ORDER BY {pos} DESC LIMIT {mark}"
     )
     return _pages(events, sql, topic)
 
 
 def _pages(events: StoredEvents, sql: str, topic: str) -> Iterator[Notification]:
-    before = 2**63 - 1
+    """Newest first: one row (the scan back stops at the latest checkpoint, usually the
+    one wanted), then pages of ``_PAGE``."""
+    before, limit = 2**63 - 1, 1
     while True:
         with events.datastore.transaction(commit=False) as c:
-            c.execute(sql, (topic, before))
+            c.execute(sql, (topic, before, limit))
             rows = c.fetchall()
         for r in rows:
             originator = r["originator_id"]
@@ -75,6 +77,6 @@ def _pages(events: StoredEvents, sql: str, topic: str) -> Iterator[Notification]
                 topic=r["topic"],
                 state=bytes(r["state"]),
             )
-        if len(rows) < _PAGE:
+        if len(rows) < limit:
             return
-        before = rows[-1]["id"]
+        before, limit = rows[-1]["id"], _PAGE
