@@ -76,6 +76,12 @@ class InlineEncoder:
         pass
 
 
+class EncoderFailed(RuntimeError):
+    """A page could not be encoded for a reason of the encoder's own (its process died,
+    hung, or did not load the relay's key): nothing of the page was sent, and it is tried
+    again."""
+
+
 @dataclass
 class Page:
     rows: Sequence[StoredRow]
@@ -119,7 +125,10 @@ class Pages:
         return page
 
     def read_ahead(self, position: int) -> None:
-        self._ahead = self._read(position)
+        try:
+            self._ahead = self._read(position)
+        except EncoderFailed:  # not this page's concern: the next is encoded when it is due
+            self._ahead = None
 
     def _read(self, after: int) -> _Ahead | None:
         follows, rest = self._rest
@@ -135,9 +144,3 @@ class Pages:
         self._ahead = None
         self._rest = (0, ())
         self.encoder.close()
-
-
-class EncoderFailed(RuntimeError):
-    """A page could not be encoded for a reason of the encoder's own (its process died,
-    hung, or did not load the relay's key): nothing of the page was sent, and it is tried
-    again."""

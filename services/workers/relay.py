@@ -120,16 +120,10 @@ class Relay:
         assert producer is not None
         futures = []
         refused: KafkaError | None = None
+        headers = [("content-type", stream_envelope.CONTENT_TYPE)]
         try:
             for key, value in page.records:
-                futures.append(
-                    producer.send(
-                        self.topic,
-                        key=key,
-                        value=value,
-                        headers=[("content-type", stream_envelope.CONTENT_TYPE)],
-                    )
-                )
+                futures.append(producer.send(self.topic, key=key, value=value, headers=headers))
         except KafkaError as exc:  # no metadata in time, say: the rest of the page waits
             refused = exc
         try:

@@ -19,7 +19,7 @@ from infra import stream_envelope
 from infra.signing import Signer, encode_private_key, parse_private_key
 from infra.stored_events import StoredRow
 from infra.stream_encoder import ProcessEncoder
-from infra.stream_pages import EncoderFailed, InlineEncoder, Pages, encode_page
+from infra.stream_pages import EncoderFailed, InlineEncoder, Pages, Pending, encode_page
 
 KEY = encode_private_key(Ed25519PrivateKey.generate())
 SIGNER = Signer(parse_private_key(KEY))
@@ -161,3 +161,31 @@ def test_rows_cut_from_a_page_by_size_begin_the_next_one_without_being_read_agai
     assert [row.position for row in pages.after(12).rows] == [13]
     assert [row.position for row in pages.after(13).rows] == [20]
     assert pages.after(20).rows == []
+
+
+class Dying(InlineEncoder):
+    """An encoder whose process dies on the next page given to it."""
+
+    dies = False
+
+    def submit(self, rows: list[StoredRow], page_bytes: int) -> Pending:  # type: ignore[override]
+        if self.dies:
+            self.dies = False
+            raise EncoderFailed("the encoding process exited")
+        return super().submit(rows, page_bytes)
+
+
+def test_an_encoder_failing_on_the_page_read_ahead_leaves_that_page_to_be_encoded_when_due() -> (
+    None
+):
+    store = Store(rows())
+    encoder = Dying(SOURCE, SIGNER)
+    pages = Pages(store, encoder, page_size=2, page_bytes=1 << 20)  # type: ignore[arg-type]
+    assert [row.position for row in pages.after(0).rows] == [10, 11]
+    encoder.dies = True
+    pages.read_ahead(11)  # the page in hand is still sent
+    assert [row.position for row in pages.after(11).rows] == [12, 13]
+    encoder.dies = True
+    with pytest.raises(EncoderFailed):  # a page due now fails: the relay tries it again
+        pages.after(13)
+    assert [row.position for row in pages.after(13).rows] == [20]
