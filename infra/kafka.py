@@ -13,15 +13,26 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 from kafka.partitioner.default import murmur2
+from kafka.record.default_records import DefaultRecordBatchBuilder
 
 from infra.config import Settings
 
 log = structlog.get_logger(__name__)
 
-PAGE_BYTES = 512 * 1024
-"""The most envelope bytes the relay sends as one page: with ``BATCH_BYTES`` above it, a
-page's records for one partition always fit one record batch (see ``producer``)."""
 BATCH_BYTES = 1024 * 1024
+MAX_RECORD_OVERHEAD: int = DefaultRecordBatchBuilder.MAX_RECORD_OVERHEAD
+PAGE_BYTES = BATCH_BYTES - DefaultRecordBatchBuilder.HEADER_STRUCT.size
+"""The most bytes the relay's page may take in a record batch, its records' ``record_bytes``
+summed: a page's records for one partition then always fit one batch (see ``producer``)."""
+
+
+def record_bytes(key: bytes, value: bytes, headers: list[tuple[str, bytes]]) -> int:
+    """The most bytes a record takes in a record batch (format v2, which an idempotent
+    producer writes): its key, value and headers, and the largest offset and timestamp
+    deltas. kafka-python starts a new batch when the next record would take the batch past
+    ``batch_size``."""
+    size: int = DefaultRecordBatchBuilder.size_of(key, value, headers)
+    return size + MAX_RECORD_OVERHEAD
 
 
 class KafkaNotConfigured(ValueError):
@@ -49,7 +60,8 @@ def producer(settings: Settings, **overrides: Any) -> KafkaProducer:
     One request in flight per connection, and a partition is muted while its batch is in
     flight, so a retried batch never lands behind a later one. Records wait in the
     accumulator (``linger_ms``) until the relay flushes its page; a page's records for one
-    partition then go out as one batch (``batch_size`` above ``PAGE_BYTES``), which the
+    partition then go out as one batch (a page takes at most ``PAGE_BYTES`` of a batch of
+    ``batch_size``), which the
     broker writes whole or not at all: a failed page never leaves a gap that later records
     of the same partition land behind."""
     config: dict[str, Any] = {

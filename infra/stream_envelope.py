@@ -47,6 +47,8 @@ SIGNATURE = "okrgovsignature"
 SIGNED_VERSION = b"okrgov-stream-record/1"
 CONTENT_TYPE = b"application/cloudevents+json; charset=UTF-8"
 """The ``content-type`` header of a structured-mode CloudEvents Kafka record."""
+HEADERS = [("content-type", CONTENT_TYPE)]
+"""The headers of every record."""
 EVENT_IDS = uuid5(NAMESPACE_URL, "okrgov://events")
 """Namespace of the event ids: uuid5 over ``<aggregate id hex>:<version>``."""
 

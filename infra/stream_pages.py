@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from infra import stream_envelope
+from infra import kafka, stream_envelope
 from infra.signing import Signer
 from infra.stored_events import StoredEvents, StoredRow
 
@@ -17,13 +17,14 @@ Records = list[tuple[bytes, bytes]]
 
 
 def encode_page(rows: Sequence[StoredRow], source: str, signer: Signer, page_bytes: int) -> Records:
-    """The records of the first rows whose keys and values add up to at most
-    ``page_bytes`` (always the first row, however large): one page of the relay."""
+    """The records of the first rows that take at most ``page_bytes`` in a record batch
+    (``infra.kafka.record_bytes``; always the first row, however large): one page of the
+    relay."""
     records: Records = []
     size = 0
     for row in rows:
         key, value = stream_envelope.encode(row, source, signer)
-        size += len(key) + len(value)
+        size += kafka.record_bytes(key, value, stream_envelope.HEADERS)
         if records and size > page_bytes:
             break  # the rest go in the next page
         records.append((key, value))

@@ -120,7 +120,7 @@ class Relay:
         assert producer is not None
         futures = []
         refused: KafkaError | None = None
-        headers = [("content-type", stream_envelope.CONTENT_TYPE)]
+        headers = stream_envelope.HEADERS
         try:
             for key, value in page.records:
                 futures.append(producer.send(self.topic, key=key, value=value, headers=headers))

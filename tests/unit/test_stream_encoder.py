@@ -8,14 +8,16 @@ only where the relay's position says it starts."""
 import json
 import os
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from uuid import uuid4
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from kafka.record.memory_records import MemoryRecordsBuilder
 
-from infra import stream_envelope
+from infra import kafka, stream_envelope
 from infra.signing import Signer, encode_private_key, parse_private_key
 from infra.stored_events import StoredRow
 from infra.stream_encoder import ProcessEncoder
@@ -189,3 +191,25 @@ def test_an_encoder_failing_on_the_page_read_ahead_leaves_that_page_to_be_encode
     with pytest.raises(EncoderFailed):  # a page due now fails: the relay tries it again
         pages.after(13)
     assert [row.position for row in pages.after(13).rows] == [20]
+
+
+def test_a_full_page_goes_into_one_record_batch_of_the_producer() -> None:
+    """Pages are cut by what their records take in a batch: a page of ~1 KB events fills
+    most of a batch, yet all of it fits one (a page's records for one partition are never
+    split over two batches, where one could fail and the other land)."""
+    aggregate = uuid4().hex
+    states = [
+        json.dumps({"n": n, "note": "x" * (900 + n % 400)}).replace(" ", "") for n in range(900)
+    ]
+    stored = [
+        StoredRow(n + 1, aggregate, n + 1, "events.x:X", s.encode()) for n, s in enumerate(states)
+    ]
+    page = encode_page(stored, SOURCE, SIGNER, kafka.PAGE_BYTES)
+    assert len(page) < len(stored)
+    assert sum(len(k) + len(v) for k, v in page) > 0.9 * kafka.BATCH_BYTES
+    builder = MemoryRecordsBuilder(magic=2, compression_type=0, batch_size=kafka.BATCH_BYTES)
+    moment = int(time.time() * 1000)
+    for offset, (key, value) in enumerate(page):
+        # Timestamps far apart: the largest deltas the estimate allows for.
+        appended = builder.append(moment + offset * 10**9, key, value, stream_envelope.HEADERS)
+        assert appended is not None, f"record {offset} of {len(page)} did not fit the batch"
