@@ -51,6 +51,8 @@ def _plain(value: Any) -> Any:
         return value
     if kind is int or kind is float:
         return _number(value)
+    if isinstance(value, str):  # a str enum (a cycle's state): its text, as rfc8785 writes
+        return str.__str__(value)
     if kind is dict:
         out = {}
         for key, item in value.items():

@@ -7,8 +7,10 @@ seal re-derivation."""
 from datetime import date
 from uuid import UUID
 
+import rfc8785
 from quarter import EXEC, record_governed_quarter
 
+from projections import canonical_json
 from projections.snapshot import (
     CycleNotFound,
     Snapshot,
@@ -68,6 +70,9 @@ def test_the_indexed_snapshot_is_the_scanned_snapshot_at_every_position(
         both_ways(platform, other.id, position)
     at_end = both_ways(platform, other.id, last)
     assert at_end is not None and len(at_end.document["objectives"]) == 1
+    sealed = both_ways(platform, governed, last)
+    assert sealed is not None and sealed.canonical == rfc8785.dumps(sealed.document)
+    canonical_json._plain(sealed.document)  # the C encoder's path, not the package's
 
     assert ledger.verify_seal(EXEC, governed).matches
     through = scan_snapshot_at(recorder, mapper, governed, first_last).through

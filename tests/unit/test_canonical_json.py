@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import rfc8785
 
+from events import CycleState
 from projections.canonical_json import jcs
 
 ODD_TEXT = [
@@ -79,3 +80,9 @@ def test_random_floats_across_every_magnitude() -> None:
     ]
     for number in numbers:  # one at a time: one odd number sends a document to the package
         assert jcs({"n": number}) == rfc8785.dumps({"n": number}), number
+
+
+def test_a_str_enum_is_written_as_its_text() -> None:
+    document = {"state": CycleState.CLOSED, "states": list(CycleState)}
+    assert jcs(document) == rfc8785.dumps(document)
+    assert b'"closed"' in jcs(document)
