@@ -40,9 +40,14 @@ class KafkaNotConfigured(ValueError):
 
 
 def partition_of(subject: UUID, partitions: int) -> int:
-    """The partition the relay's producer puts an aggregate's records on (the default
-    partitioner: murmur2 of the key, as Kafka's Java client does)."""
-    return int(murmur2(str(subject).encode()) & 0x7FFFFFFF) % partitions
+    """The partition the relay puts an aggregate's records on (``key_partition`` of its key)."""
+    return key_partition(str(subject).encode(), partitions)
+
+
+def key_partition(key: bytes, partitions: int) -> int:
+    """The default partitioner's choice for a record key: murmur2 of the key, as Kafka's
+    Java client and kafka-python's ``DefaultPartitioner`` do (partitions 0 to n-1)."""
+    return int(murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 # ---- clients ---------------------------------------------------------------------------

@@ -107,11 +107,12 @@ class ProcessEncoder:
         if key_id != self.key_id:
             raise EncoderFailed(f"the encoding process signs with {key_id}, not {self.key_id}")
 
-    def submit(self, rows: Sequence[StoredRow], page_bytes: int) -> Pending:
+    def submit(self, rows: Sequence[StoredRow], page_bytes: int, partitions: int) -> Pending:
         self.start()
         if not self.apart:
-            return self._in_process.submit(rows, page_bytes)
-        return _Awaited(self, self._request("encode", ([tuple(row) for row in rows], page_bytes)))
+            return self._in_process.submit(rows, page_bytes, partitions)
+        page = ([tuple(row) for row in rows], page_bytes, partitions)
+        return _Awaited(self, self._request("encode", page))
 
     def _request(self, kind: str, payload: Any) -> int:
         """Write a request; one at a time: the answer to the one before, if not taken (a
@@ -216,9 +217,10 @@ def serve(requests: Any, answers: Any) -> None:
                 signer = load_signer(configured_key, Path(data_dir))
                 value: Any = signer.key_id if signer is not None else None
             else:
-                rows, page_bytes = payload
+                rows, page_bytes, partitions = payload
                 assert signer is not None, "no key loaded"
-                value = encode_page([StoredRow(*row) for row in rows], source, signer, page_bytes)
+                rows = [StoredRow(*row) for row in rows]
+                value = encode_page(rows, source, signer, page_bytes, partitions)
             answer = ("ok", value)
         except Exception as exc:
             answer = ("error", exc)

@@ -4,7 +4,7 @@ per event). The next page is read and handed to an encoder while the one before 
 flight: ``InlineEncoder`` encodes it at once in the calling thread,
 ``infra.stream_encoder.ProcessEncoder`` in a process of its own, on another core."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -12,22 +12,27 @@ from infra import kafka, stream_envelope
 from infra.signing import Signer
 from infra.stored_events import StoredEvents, StoredRow
 
-Records = list[tuple[bytes, bytes]]
-"""The key and value of each record of a page, in the order of its rows."""
+Records = list[tuple[bytes, bytes, int]]
+"""The key, value and partition of each record of a page, in the order of its rows."""
 
 
-def encode_page(rows: Sequence[StoredRow], source: str, signer: Signer, page_bytes: int) -> Records:
-    """The records of the first rows that take at most ``page_bytes`` in a record batch
-    (``infra.kafka.record_bytes``; always the first row, however large): one page of the
-    relay."""
+def encode_page(
+    rows: Sequence[StoredRow], source: str, signer: Signer, page_bytes: int, partitions: int
+) -> Records:
+    """One page of the relay: the records of the first rows (always the first, however
+    large) whose records for each partition take at most ``page_bytes`` in a record batch
+    (``infra.kafka.record_bytes``), each with its partition among ``partitions``
+    (``infra.kafka.key_partition``, the producer's default)."""
     records: Records = []
-    size = 0
+    taken = [0] * partitions
     for row in rows:
         key, value = stream_envelope.encode(row, source, signer)
-        size += kafka.record_bytes(key, value, stream_envelope.HEADERS)
-        if records and size > page_bytes:
+        partition = kafka.key_partition(key, partitions)
+        size = kafka.record_bytes(key, value, stream_envelope.HEADERS)
+        if records and taken[partition] + size > page_bytes:
             break  # the rest go in the next page
-        records.append((key, value))
+        taken[partition] += size
+        records.append((key, value, partition))
     return records
 
 
@@ -41,7 +46,7 @@ class PageEncoder(Protocol):
     """Encodes the relay's pages, now or in the background."""
 
     def start(self) -> None: ...
-    def submit(self, rows: Sequence[StoredRow], page_bytes: int) -> Pending: ...
+    def submit(self, rows: Sequence[StoredRow], page_bytes: int, partitions: int) -> Pending: ...
     def close(self) -> None: ...
 
 
@@ -67,9 +72,9 @@ class InlineEncoder:
     def start(self) -> None:
         pass
 
-    def submit(self, rows: Sequence[StoredRow], page_bytes: int) -> Pending:
+    def submit(self, rows: Sequence[StoredRow], page_bytes: int, partitions: int) -> Pending:
         try:
-            return _Done(encode_page(rows, self.source, self.signer, page_bytes))
+            return _Done(encode_page(rows, self.source, self.signer, page_bytes, partitions))
         except Exception as exc:  # raised where the page is taken, as from a process
             return _Done(error=exc)
 
@@ -92,6 +97,7 @@ class Page:
 @dataclass
 class _Ahead:
     after: int
+    partitions: int
     rows: Sequence[StoredRow]
     records: Pending
 
@@ -112,12 +118,14 @@ class Pages:
         self._rest: tuple[int, Sequence[StoredRow]] = (0, ())
         """Rows read after the last page taken but cut from it, and the position they follow."""
 
-    def after(self, position: int) -> Page:
-        """The page after ``position``: the one read ahead if it starts there, else read now
-        (a page failed, or another relay recorded a position of its own)."""
+    def after(self, position: int, partitions: Callable[[], int]) -> Page:
+        """The page after ``position``: the one read ahead if it starts there (and was cut
+        for as many partitions as the topic has), else read now (a page failed, or another
+        relay recorded a position of its own). ``partitions`` is asked only when there are
+        rows to encode."""
         ahead, self._ahead = self._ahead, None
-        if ahead is None or ahead.after != position:
-            ahead = self._read(position)
+        if ahead is None or ahead.after != position or ahead.partitions != partitions():
+            ahead = self._read(position, partitions)
             if ahead is None:
                 return Page([], [])
         records = ahead.records.result()
@@ -125,13 +133,13 @@ class Pages:
         self._rest = (page.rows[-1].position, ahead.rows[len(records) :])
         return page
 
-    def read_ahead(self, position: int) -> None:
+    def read_ahead(self, position: int, partitions: int) -> None:
         try:
-            self._ahead = self._read(position)
+            self._ahead = self._read(position, lambda: partitions)
         except EncoderFailed:  # not this page's concern: the next is encoded when it is due
             self._ahead = None
 
-    def _read(self, after: int) -> _Ahead | None:
+    def _read(self, after: int, partitions: Callable[[], int]) -> _Ahead | None:
         follows, rest = self._rest
         rows = list(rest) if follows == after else []
         if len(rows) < self.page_size:
@@ -139,7 +147,8 @@ class Pages:
             rows += self.stored.page(start, self.page_size - len(rows))
         if not rows:
             return None
-        return _Ahead(after, rows, self.encoder.submit(rows, self.page_bytes))
+        count = partitions()
+        return _Ahead(after, count, rows, self.encoder.submit(rows, self.page_bytes, count))
 
     def close(self) -> None:
         self._ahead = None

@@ -103,27 +103,37 @@ class Relay:
             self._producer = self.new_producer()
         self.pages.encoder.start()
 
+    def _partitions(self) -> int:
+        """The topic's partitions as the producer knows them: each record goes to the one
+        its default partitioner would choose, computed with the page (``infra.stream_pages``)."""
+        self.connect()
+        assert self._producer is not None
+        return len(self._producer.partitions_for(self.topic))
+
     def publish_page(self) -> int:
         """Publish the page after the recorded position and record its last position once
         the broker acknowledged all of it; returns how many events were published.
         Raises ``PublishFailed`` (or a ``KafkaError``) with the position unchanged."""
-        page = self.pages.after(self.position())
+        page = self.pages.after(self.position(), self._partitions)
         if not page.rows:
             return 0
         if self.observer is not None:
             self.observer.sending(len(page.rows))
-        self.connect()
+        producer = self._producer
+        assert producer is not None  # connected for the partitions
         # The next page is read and encoded while this one is sent and acknowledged; it
         # is sent only after this one's position is recorded.
-        self.pages.read_ahead(page.rows[-1].position)
-        producer = self._producer
-        assert producer is not None
+        self.pages.read_ahead(page.rows[-1].position, self._partitions())
         futures = []
         refused: KafkaError | None = None
         headers = stream_envelope.HEADERS
         try:
-            for key, value in page.records:
-                futures.append(producer.send(self.topic, key=key, value=value, headers=headers))
+            for key, value, partition in page.records:
+                futures.append(
+                    producer.send(
+                        self.topic, key=key, value=value, headers=headers, partition=partition
+                    )
+                )
         except KafkaError as exc:  # no metadata in time, say: the rest of the page waits
             refused = exc
         try:
