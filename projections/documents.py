@@ -10,7 +10,7 @@ and tracking protocol; apart, the exactly-once rule would be written twice."""
 import json
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
@@ -296,6 +296,10 @@ class DocumentView(TrackingRecorder):
     def position(self) -> int:
         return self.max_tracking_id(self.projection) or 0
 
+    def position_sql(self) -> str:
+        """A query of the view's position, its one parameter the tracking name."""
+        raise NotImplementedError
+
     def reset(self) -> None:
         """Forget every document and the position, in one transaction (for a rebuild)."""
         self.forget((self.projection,))
@@ -310,6 +314,15 @@ class DocumentView(TrackingRecorder):
 
     def _clear(self, c: Cursor) -> None:
         c.execute(self._q("DELETE FROM {docs}"))
+
+
+def positions(views: Sequence[DocumentView]) -> list[int]:
+    """The positions of ``views`` (of one database), read in one query."""
+    columns = ", ".join(f"({view.position_sql()}) AS p{n}" for n, view in enumerate(views))
+    with views[0].transaction(commit=False) as c:
+        c.execute(f"SELECT {columns}", tuple(view.projection for view in views))
+        row = c.fetchone()
+    return [int(row[f"p{n}"] or 0) for n in range(len(views))]
 
 
 def _field_name(name: str) -> str:
@@ -364,6 +377,9 @@ class SQLiteDocumentView(DocumentView, SQLiteTrackingRecorder):
     def tracking_delete_statement(self) -> str:
         return "DELETE FROM tracking WHERE application_name=?"
 
+    def position_sql(self) -> str:
+        return "SELECT MAX(notification_id) FROM tracking WHERE application_name=?"
+
     def lock_tracking(self, c: Cursor, name: str) -> None:
         # A write as the transaction's first statement takes SQLite's write lock now (it
         # serialises every writer of the file), so the tracked position read next cannot
@@ -413,6 +429,9 @@ class PostgresDocumentView(DocumentView, PostgresTrackingRecorder):
 
     def tracking_delete_statement(self) -> str:
         return f"DELETE FROM {self._tracking} WHERE application_name=%s"
+
+    def position_sql(self) -> str:
+        return f"SELECT MAX(notification_id) FROM {self._tracking} WHERE application_name=%s"
 
     def lock_tracking(self, c: Cursor, name: str) -> None:
         c.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"okrgov.tracking:{name}",))

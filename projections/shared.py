@@ -20,7 +20,7 @@ from typing import Any
 import structlog
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 
-from projections.documents import DocumentView
+from projections.documents import DocumentView, positions
 from projections.follower import BATCH_SIZE, Follower, Projection, Target, feed
 
 log = structlog.get_logger(__name__)
@@ -74,9 +74,9 @@ class SharedFollower:
         of them has everything recorded."""
         if not members:
             return None
-        positions = {member: member.view.position() for member in members}
-        self._saw((member.name, position) for member, position in positions.items())
-        after = min(positions.values())
+        found = positions([member.view for member in members])
+        self._saw((member.name, position) for member, position in zip(members, found, strict=True))
+        after = min(found)
         notifications = self.recorder.select_notifications(
             start=after, limit=batch_size or self.batch_size, inclusive_of_start=False
         )
@@ -86,7 +86,7 @@ class SharedFollower:
         first = members[0].view
         with first.transaction(commit=True) as c:
             feed(c, targets, notifications, self.mapper, after)
-        self._saw((target.name, target.tracked) for target in targets if not target.behind)
+        self._saw((target.name, target.tracked) for target in targets)
         return sum(target.applied for target in targets)
 
     # ---- positions, and waiting for them ------------------------------------------------
