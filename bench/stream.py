@@ -56,7 +56,7 @@ from infra.stored_events import StoredEvents
 from infra.stream_keys import relay_signer
 from services.bootstrap import Platform, build
 from services.workers.projector import build_kafka_source
-from services.workers.relay import build_relay
+from services.workers.relay import PAGE_SIZE, build_relay
 
 OKRGOV = str(Path(sys.executable).parent / "okrgov")
 
@@ -260,7 +260,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--checkins", type=int, default=2500, help="check-ins in the store (N)")
     parser.add_argument("--key-results", type=int, default=50, help="key results (K)")
     parser.add_argument("--partitions", type=int, default=6, help="partitions of each topic")
-    parser.add_argument("--page-size", type=int, default=500, help="the relay's page size")
+    parser.add_argument(
+        "--page-size", type=int, default=PAGE_SIZE, help="the relay's page size (its default)"
+    )
     parser.add_argument("--repeats", type=int, default=3, help="throughput runs (best kept)")
     parser.add_argument("--rate", type=float, default=100.0, help="check-ins/s during the lag run")
     parser.add_argument(

@@ -8,11 +8,9 @@ recorded position: records after it may reach the topic twice, never zero times.
 envelope carries its store position (``okrgovposition``); per partition the positions of
 first deliveries only ever grow, so a consumer drops any record whose position is not
 above the last one it applied from that partition. Each record is signed with the store's
-signing key (``infra.stream_envelope.encode``), so consumers can refuse what the relay did not send.
-
-Pages are sent one at a time, each after the position of the one before is recorded; what
-overlaps is the work: while a page is in flight the next is read and encoded, in a process
-of its own by default (``infra.stream_encoder``), on another core than the producer's.
+key (``infra.stream_envelope.encode``), so consumers can refuse what the relay did not send.
+Pages go one at a time, each after the one before is recorded; while one is in flight the
+next is read and encoded, by default in a process of its own (``infra.stream_encoder``).
 
 While the broker is unreachable the relay keeps the page, waits with exponential backoff
 (up to ``MAX_BACKOFF``), makes a new producer and sends the page again: nothing is
@@ -43,6 +41,9 @@ from services.cli.context import configured
 log = structlog.get_logger(__name__)
 
 MAX_BACKOFF = 10.0
+PAGE_SIZE = 2000
+"""Most events per page (one flush, one position recorded; a crash repeats at most one);
+pages are also cut where a partition's records would pass a batch (``infra.stream_pages``)."""
 
 
 class PublishFailed(Exception):
@@ -69,7 +70,7 @@ class Relay:
         topic: str,
         source: str,
         signer: Signer,
-        page_size: int = 500,
+        page_size: int = PAGE_SIZE,
         page_bytes: int = kafka.PAGE_BYTES,
         flush_timeout: float = 125.0,
         encoder: PageEncoder | None = None,
@@ -80,8 +81,6 @@ class Relay:
         self.topic = topic
         self.source = source
         self.signer = signer
-        self.page_size = page_size
-        self.page_bytes = page_bytes
         self.flush_timeout = flush_timeout
         """How long a page may wait for its acknowledgements: a little over the producer's
         delivery timeout, which kafka-python does not always enforce on a frozen broker."""
@@ -223,15 +222,15 @@ class Relay:
 
 def build_relay(
     settings: Settings,
-    page_size: int = 500,
+    page_size: int = PAGE_SIZE,
     flush_timeout: float | None = None,
     encoder_process: bool = True,
     **producer_overrides: Any,
 ) -> Relay:
     """A relay over the parts the composition root chose from ``settings``
-    (``services.bootstrap.relay_parts``). Its producer is made (and the topic created when
-    missing) on first use and again after every failure; its pages are encoded in a process
-    of their own unless ``encoder_process`` is False."""
+    (``services.bootstrap.relay_parts``, encoding in a process unless ``encoder_process`` is
+    False). Its producer is made (and the topic created when missing) on first use and
+    again after every failure."""
     parts = relay_parts(settings, encoder_process, **producer_overrides)
     delivery_ms = producer_overrides.get("delivery_timeout_ms", 120000)
     return Relay(
@@ -252,7 +251,7 @@ def relay(
     until_caught_up: Annotated[
         bool, typer.Option(help="Stop once every event in the store has been acknowledged.")
     ] = False,
-    page_size: Annotated[int, typer.Option(min=1, help="Events per page (one flush).")] = 500,
+    page_size: Annotated[int, typer.Option(min=1, help="Most events per page.")] = PAGE_SIZE,
     poll_seconds: Annotated[
         float, typer.Option(min=0.001, help="How often an idle relay looks for new events.")
     ] = 0.1,
