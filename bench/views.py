@@ -21,27 +21,20 @@ Run ``python bench/views.py --help`` for the options.
 
 from __future__ import annotations
 
-import sys
+import argparse
+import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
-# bench/ is the script's directory, first on the path: its http.py would stand in for the
-# standard library's http package (which the token library imports). Look there last.
-_BENCH = str(Path(__file__).resolve().parent)
-sys.path[:] = [p for p in sys.path if p not in ("", _BENCH)] + [_BENCH]
+from common import read_raw
+from evidence import YearWriter, people_for
+from summary import record
 
-import argparse  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-
-from common import read_raw  # noqa: E402
-from evidence import YearWriter, people_for  # noqa: E402
-from summary import record  # noqa: E402
-
-from infra.config import Settings  # noqa: E402
-from projections.runner import AUDIT, GOVERNANCE, OKR_STATE  # noqa: E402
-from projections.shared import FedView  # noqa: E402
-from services.bootstrap import Platform, build  # noqa: E402
+from infra.config import Settings
+from projections.runner import AUDIT, GOVERNANCE, OKR_STATE
+from projections.shared import FedView
+from services.bootstrap import Platform, build
 
 TARGETS = {OKR_STATE: 0.5, GOVERNANCE: 0.5, AUDIT: 0.3}
 ALL = "all views (shared follower)"
