@@ -6,10 +6,12 @@ its tracking record (``feed``). Works by polling on SQLite and PostgreSQL alike.
 models of a process share one follower (``projections.shared``); the leaf log, which
 hashes stored rows rather than events, has one of its own."""
 
+import gc
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import structlog
@@ -109,6 +111,19 @@ def feed(
         target.applied = 0
         target.behind = target.tracked < after
     taking = [(t, t.view.batch_in(c)) for t in targets if not t.behind]
+    with _collector_paused():
+        _apply(taking, notifications, mapper)
+    for target, batch in taking:
+        if target.applied:
+            target.view.write_in(c, batch)
+            target.view.track_in(c, target.name, target.tracked)
+
+
+def _apply(
+    taking: list[tuple[Target, DocumentBatch]],
+    notifications: Sequence[Notification],
+    mapper: Mapper[Any],
+) -> None:
     decode = mapper.to_domain_event
     for notification in notifications:
         position = notification.id
@@ -122,10 +137,23 @@ def feed(
                     target.projection.apply(event, batch)
                 target.tracked = position
                 target.applied += 1
-    for target, batch in taking:
-        if target.applied:
-            target.view.write_in(c, batch)
-            target.view.track_in(c, target.name, target.tracked)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a batch is decoded and applied (it makes no
+    cycles): its events and documents would otherwise trigger collections and be promoted
+    to the older generations, whose full collections scan every object of the process
+    (measured at 100k events in pages of 10,000: a sixth of the audit trail's CPU, a
+    quarter of governance's). Re-enabled after the batch, and left alone when something
+    else had it disabled."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _name(target: Target) -> str:
