@@ -48,7 +48,10 @@ class SharedFollower:
         datastores = {id(member.view.datastore) for member in self.members.values()}
         if len(datastores) > 1:
             raise ValueError("a shared follower writes views of one database only")
-        self._running: set[FedView] = set()
+        self._running: frozenset[FedView] = frozenset()
+        """The views the thread feeds: replaced whole, never changed in place, so the
+        thread reads it while another thread starts or stops a view."""
+        self._membership = threading.Lock()
         self._reached: dict[str, int] = {}
         self._changed = threading.Condition()
         self._wake = threading.Event()
@@ -134,7 +137,8 @@ class SharedFollower:
 
     def start(self, poll_seconds: float, members: Iterable["FedView"] | None = None) -> None:
         """Feed ``members`` (default: every view) in the background from now on."""
-        self._running.update(self.members.values() if members is None else members)
+        with self._membership:
+            self._running |= frozenset(self.members.values() if members is None else members)
         self._poll_seconds = poll_seconds
         if self._thread is not None and self._thread.is_alive():
             self._wake.set()
@@ -145,9 +149,10 @@ class SharedFollower:
 
     def stop(self, members: Iterable["FedView"] | None = None) -> None:
         """Stop feeding ``members`` (default: every view); the thread ends with the last."""
-        self._running.difference_update(self.members.values() if members is None else members)
-        if self._running:
-            return
+        with self._membership:
+            self._running -= frozenset(self.members.values() if members is None else members)
+            if self._running:
+                return
         self._stop.set()
         self._wake.set()
         if self._thread is not None and self._thread is not threading.current_thread():
