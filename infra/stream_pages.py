@@ -105,7 +105,15 @@ class _Ahead:
 class Pages:
     """The relay's pages: the rows after a position (at most ``page_size``, and as many of
     them as fit ``page_bytes`` once encoded) with their records; the next page can be read
-    and handed to the encoder ahead, while the one before is in flight."""
+    and handed to the encoder ahead, while the one before is in flight.
+
+    A page that was not read ahead (the first, or the first after a failure or a pause) is
+    at most ``FIRST_ROWS``, and each page read ahead at most ``GROWTH`` times the one in
+    flight: the relay's process waits only for a short first page to be encoded, and the
+    encoder (about three times faster than the producer) stays ahead of it after that."""
+
+    FIRST_ROWS = 100
+    GROWTH = 3
 
     def __init__(
         self, stored: StoredEvents, encoder: PageEncoder, page_size: int, page_bytes: int
@@ -117,6 +125,8 @@ class Pages:
         self._ahead: _Ahead | None = None
         self._rest: tuple[int, Sequence[StoredRow]] = (0, ())
         """Rows read after the last page taken but cut from it, and the position they follow."""
+        self._taken = 0
+        """How many events the last page taken has."""
 
     def after(self, position: int, partitions: Callable[[], int]) -> Page:
         """The page after ``position``: the one read ahead if it starts there (and was cut
@@ -125,26 +135,31 @@ class Pages:
         rows to encode."""
         ahead, self._ahead = self._ahead, None
         if ahead is None or ahead.after != position or ahead.partitions != partitions():
-            ahead = self._read(position, partitions)
+            ahead = self._read(position, partitions, self.FIRST_ROWS)
             if ahead is None:
                 return Page([], [])
         records = ahead.records.result()
         page = Page(ahead.rows[: len(records)], records)
         self._rest = (page.rows[-1].position, ahead.rows[len(records) :])
+        self._taken = len(page.rows)
         return page
 
     def read_ahead(self, position: int, partitions: int) -> None:
+        """Read the page after ``position``, the last of the page just taken, and hand it
+        to the encoder."""
+        limit = max(self.FIRST_ROWS, self.GROWTH * self._taken)
         try:
-            self._ahead = self._read(position, lambda: partitions)
+            self._ahead = self._read(position, lambda: partitions, limit)
         except EncoderFailed:  # not this page's concern: the next is encoded when it is due
             self._ahead = None
 
-    def _read(self, after: int, partitions: Callable[[], int]) -> _Ahead | None:
+    def _read(self, after: int, partitions: Callable[[], int], limit: int) -> _Ahead | None:
+        limit = min(limit, self.page_size)
         follows, rest = self._rest
-        rows = list(rest) if follows == after else []
-        if len(rows) < self.page_size:
+        rows = list(rest[:limit]) if follows == after else []
+        if len(rows) < limit:
             start = rows[-1].position if rows else after
-            rows += self.stored.page(start, self.page_size - len(rows))
+            rows += self.stored.page(start, limit - len(rows))
         if not rows:
             return None
         count = partitions()

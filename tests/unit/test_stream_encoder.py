@@ -254,3 +254,18 @@ def test_a_page_read_ahead_for_another_partition_count_is_encoded_again() -> Non
 
 def rows_at(store: Store, *positions: int) -> list[StoredRow]:
     return [row for row in store.stored if row.position in positions]
+
+
+def test_pages_start_short_and_grow_while_read_ahead() -> None:
+    """The relay waits only for a short first page to be encoded; each page read ahead is
+    at most three times the one in flight, up to the page size."""
+    aggregate = uuid4().hex
+    stored = [StoredRow(n, aggregate, n, "events.x:X", b"{}") for n in range(1, 2601)]
+    pages = Pages(Store(stored), InlineEncoder(SOURCE, SIGNER), page_size=1000, page_bytes=1 << 30)  # type: ignore[arg-type]
+    sizes, position = [], 0
+    while page := pages.after(position, lambda: PARTS).rows:
+        sizes.append(len(page))
+        position = page[-1].position
+        pages.read_ahead(position, PARTS)
+    assert sizes == [100, 300, 900, 1000, 300]
+    assert len(pages.after(1000, lambda: PARTS).rows) == 100  # not read ahead: short again
