@@ -231,7 +231,7 @@ class LeafLogView(DocumentView):
                 (after, rows[-1].position),
             )
             logged = c.fetchall()
-        return rows, [r["position"] for r in logged], [bytes(r["leaf"]) for r in logged]
+        return rows, [r["position"] for r in logged], [_bytes(r["leaf"]) for r in logged]
 
     def _leaf_page(self, after: int, limit: int) -> list[LeafRecord]:
         with self.transaction(commit=False) as c:
@@ -275,6 +275,11 @@ class LeafLogView(DocumentView):
     def reset(self) -> None:
         """Kept on a rebuild: the leaf log is evidence of what the rows were when first
         seen, and re-deriving it from the rows as they are now would hide any change."""
+
+
+def _bytes(value: Any) -> bytes:
+    """A BLOB/BYTEA as bytes, copied only when the driver gave something else."""
+    return value if type(value) is bytes else bytes(value)
 
 
 def _hex(originator_id: Any) -> str | None:
