@@ -89,3 +89,14 @@ def test_no_consistency_proof_from_an_empty_or_a_larger_tree() -> None:
     with pytest.raises(ValueError):
         merkle.consistency_ranges(6, 5)
     assert not merkle.verify_consistency(6, 5, LEAVES[0], LEAVES[0], [])
+
+
+@pytest.mark.parametrize("split", [0, 1, 63, 64, 65, 200, 511, 999])
+def test_extend_in_blocks_is_append_leaf_by_leaf(split: int) -> None:
+    leaves = [merkle.leaf_hash(i.to_bytes(3, "big")) for i in range(1000)]
+    one, batch = merkle.Frontier(), merkle.Frontier()
+    for leaf in leaves:
+        one.append(leaf)
+    for chunk in (leaves[:split], leaves[split : split + 300], leaves[split + 300 :]):
+        batch.extend(chunk)
+    assert (batch.size, batch.peaks, batch.root()) == (one.size, one.peaks, one.root())
