@@ -89,9 +89,10 @@ SMALL: tuple[tuple[str, ...], ...] = (
     ("bench/policy.py",),
     ("bench/engines.py", "--inputs", "500", "--rounds", "3"),
     ("bench/write_answer.py",),
+    ("bench/views.py",),
     ("bench/evidence.py",),
-    ("bench/stream.py",),
-    ("bench/http.py",),
+    ("bench/stream.py", "--seconds", "0"),
+    ("bench/http.py", "--checkins", "400"),
 )
 
 
