@@ -41,6 +41,7 @@ from urllib.parse import urlsplit, urlunsplit
 from uuid import UUID
 
 import psycopg
+from common import CheckIn, workload
 from eventsourcing.domain import Aggregate
 from eventsourcing.sqlite import SQLiteDatastore
 from psycopg import sql
@@ -200,27 +201,6 @@ def build_switchable(settings: Settings) -> tuple[Platform, SwitchableLedger]:
 
 
 # ---- workload -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CheckIn:
-    target: int  # index of the key result
-    value: float
-    confidence: float
-    note: str
-
-
-def workload(count: int, key_results: int, offset: int = 0) -> list[CheckIn]:
-    """Deterministic check-ins, round-robin over the key results."""
-    return [
-        CheckIn(
-            target=i % key_results,
-            value=float(i % 100),
-            confidence=round(0.5 + (i % 5) / 10, 2),
-            note=f"weekly update {i}",
-        )
-        for i in range(offset, offset + count)
-    ]
 
 
 @dataclass
