@@ -27,30 +27,27 @@ BOUND = 0.5
 
 
 class Held:
-    """Holds one running follower back: it applies nothing until let go."""
+    """Holds one view back: its follower is stopped (the others go on being fed) until let
+    go, when it is started again and catches up."""
 
-    def __init__(self, follower: Follower, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.follower = follower
-        self.gate = threading.Event()
-        caught_up = follower.catch_up
-
-        def held() -> int:
-            return caught_up() if self.gate.is_set() else 0
-
-        monkeypatch.setattr(follower, "catch_up", held)
+    def __init__(self, follower: Follower, poll_seconds: float) -> None:
+        self.follower, self.poll_seconds, self.held = follower, poll_seconds, True
+        follower.stop()
 
     def let_go(self) -> None:
-        self.gate.set()
-        self.follower.wake()
+        if self.held:
+            self.held = False
+            self.follower.start(self.poll_seconds)
 
 
 @pytest.fixture
-def hold(platform: Platform, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], Held]]:
+def hold(platform: Platform) -> Iterator[Callable[[str], Held]]:
     platform.settings.read_wait_seconds = BOUND
     held: list[Held] = []
 
     def holding(view: str) -> Held:
-        held.append(Held(platform.followers[view], monkeypatch))
+        poll = platform.settings.projection_poll_seconds
+        held.append(Held(platform.followers[view], poll))
         return held[-1]
 
     yield holding
