@@ -6,18 +6,17 @@ its tracking record (``feed``). Works by polling on SQLite and PostgreSQL alike.
 models of a process share one follower (``projections.shared``); the leaf log, which
 hashes stored rows rather than events, has one of its own."""
 
-import gc
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import structlog
 from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
 from eventsourcing.utils import resolve_topic
 
+from infra.collector import collector_paused
 from projections.documents import Cursor, DocumentBatch, DocumentView
 
 log = structlog.get_logger(__name__)
@@ -111,7 +110,7 @@ def feed(
         target.applied = 0
         target.behind = target.tracked < after
     taking = [(t, t.view.batch_in(c)) for t in targets if not t.behind]
-    with _collector_paused():
+    with collector_paused():
         _apply(taking, notifications, mapper)
     for target, batch in taking:
         if target.applied:
@@ -137,23 +136,6 @@ def _apply(
                     target.projection.apply(event, batch)
                 target.tracked = position
                 target.applied += 1
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a batch is decoded and applied (it makes no
-    cycles): its events and documents would otherwise trigger collections and be promoted
-    to the older generations, whose full collections scan every object of the process
-    (measured at 100k events in pages of 10,000: a sixth of the audit trail's CPU, a
-    quarter of governance's). Re-enabled after the batch, and left alone when something
-    else had it disabled."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _name(target: Target) -> str:

@@ -29,12 +29,10 @@ the rows' verdict, never instead of it, until it is repudiated.
 Over 300 lines on purpose: the verdicts above are decided by one walk over rows, leaf log
 and checkpoints; split, the order of the checks would no longer be visible in one place."""
 
-import gc
 import time
 from bisect import bisect_right
 from collections import deque
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from uuid import UUID
@@ -46,6 +44,7 @@ from events.checkpoint import Checkpoint, periodic_id, signed_message
 from events.errors import NotFound
 from events.provenance import Stamp
 from events.signing_keys import SigningKey
+from infra.collector import collector_paused
 from infra.logging import current_correlation_id, new_correlation_id
 from infra.merkle import (
     Frontier,
@@ -441,7 +440,7 @@ class _Check:
         )
         after = 0
         while self.found is None:
-            with _collector_paused():
+            with collector_paused():
                 rows, logged_positions, logged = leaf_log.rows_and_leaves(events, after, _PAGE)
                 if not rows:
                     break
@@ -646,22 +645,6 @@ class _Check:
             f"{checkpoint.tree_size}): a row and its leaf were both rewritten in that range",
         )
         self.last_good = min(self.last_good, self.vouched_up_to)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection while one page is read and compared (it makes no
-    cycles): the page's thousands of rows would otherwise trigger several collections
-    each, and promote it to the older generations, whose full collections then scan
-    every object of the process (measured: +70% on verify's time). Re-enabled after the
-    page, and left alone when something else had it disabled."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _event(record: LeafRecord) -> str:
