@@ -134,11 +134,18 @@ class ProjectionRunner:
 
     def wrote(self, user: str, position: int) -> None:
         """Remember a user's latest write, so the user's next read of any view waits for
-        it; wake every follower, so none waits for its next poll to apply it."""
+        it; wake the views' followers, so none waits for its next poll to apply it.
+
+        The leaf log is not woken: no write's answer reads it, and woken by every write it
+        took a write transaction of its own per request (a second writer on SQLite's one
+        lock). It catches up on its poll, a page at a time, and whoever reads it (verify,
+        a proof, the integrity route) waits for it, which wakes it."""
         with self._lock:
             self._last_write[user] = max(position, self._last_write.get(user, 0))
+        leaf_log = self.followers.get(LEAF_LOG)
         for run in self._runs():
-            run.wake()
+            if run is not leaf_log:
+                run.wake()
 
     def last_write(self, user: str) -> int:
         with self._lock:

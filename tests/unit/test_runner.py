@@ -2,6 +2,7 @@
 the views it needs and waits for those only; a user's writes only move their waits
 forward; a rebuild switches in the derived views and leaves the leaf log alone."""
 
+import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -129,3 +130,21 @@ def test_a_rebuild_switches_in_the_derived_views_and_leaves_the_leaf_log(
     assert told == {OKR_STATE, GOVERNANCE, AUDIT}
     assert {name: runner.view(name).dump() for name in before} == before
     assert runner.view(LEAF_LOG).position() == leaf_position
+
+
+def test_a_write_wakes_the_views_not_the_leaf_log_whose_reader_wakes_it(
+    platform: Platform, runner: ProjectionRunner
+) -> None:
+    """A write's answer never reads the leaf log, so a write does not make it take a write
+    transaction of its own; its next reader waits for it, and that wakes it."""
+    poll = 30.0  # no follower moves on its own poll within the test
+    runner.start(poll)
+    try:
+        position = _write(platform)
+        runner.wait_for(EXEC.user, position, views=[OKR_STATE], timeout=5)
+        time.sleep(0.5)  # time enough for a woken follower to apply one event
+        assert runner.view(LEAF_LOG).position() < position  # not woken by the write
+        runner.wait_for(EXEC.user, position, views=[LEAF_LOG], timeout=5)
+        assert runner.view(LEAF_LOG).position() >= position
+    finally:
+        runner.stop()
