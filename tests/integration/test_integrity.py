@@ -358,7 +358,7 @@ def test_a_running_platform_signs_a_checkpoint_every_n_events(settings: Settings
 
         platform.start()
         platform.ledger.check_in(TOM, plan_quarter(platform)[2].id, 14, 0.6, "week 1")
-        platform.wrote("tom", last_position(platform))  # wakes the followers
+        platform.wrote("tom", last_position(platform))  # the leaf log signs on its next poll
         deadline = time.monotonic() + 10
         while not integrity.checkpoints() and time.monotonic() < deadline:
             time.sleep(0.01)
