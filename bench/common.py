@@ -4,14 +4,18 @@ its decision, one save) and of a projection's catch-up (paging and decoding the
 notification log)."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 from uuid import UUID
 
+import psycopg
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
+from psycopg import sql
 
 from events import Commitment, Level, Stamp
 from events.decision import Decision, EventRef
@@ -170,3 +174,31 @@ def run_bare(
         )  # fmt: skip
         save(gauge, verdict)
     return len(work)
+
+
+# ---- PostgreSQL runs ----------------------------------------------------------------------
+
+
+@contextmanager
+def fresh_schema(url: str) -> Iterator[str]:
+    """A schema ``bench_<random>`` of its own for one run, dropped CASCADE after it (also
+    on failure)."""
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    try:
+        yield schema
+    finally:
+        with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+            conn.execute("SET lock_timeout = '30s'")
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+def redact(url: str) -> str:
+    """A libpq URL as printed: its password masked."""
+    parsed = urlsplit(url)
+    if parsed.password is None:
+        return url
+    return urlunsplit(
+        parsed._replace(netloc=parsed.netloc.replace(f":{parsed.password}@", ":***@"))
+    )

@@ -53,7 +53,6 @@ import sys
 import tempfile
 import time
 import tracemalloc
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -64,14 +63,12 @@ from functools import partial
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 from uuid import UUID
 
 import psycopg
 import rfc8785
-from common import read_raw
+from common import fresh_schema, read_raw, redact
 from eventsourcing.domain import Aggregate
-from psycopg import sql
 from summary import record
 
 from events import ChangeRequest, Commitment, Cycle, CycleState, KeyResult, Level, Objective, Stamp
@@ -1034,35 +1031,13 @@ def postgres_sizes(args: argparse.Namespace) -> Iterator[SizeResult]:
     url: str = args.postgres_url
     for size in args.sizes:
         with (
-            _fresh_schema(url) as schema,
+            fresh_schema(url) as schema,
             tempfile.TemporaryDirectory(prefix="okrgov-evidence-") as tmp,
         ):
             overrides = _overrides(
                 args, data_dir=Path(tmp), database_url=url, database_schema=schema
             )
             yield measure(overrides, size, args)
-
-
-@contextmanager
-def _fresh_schema(url: str) -> Iterator[str]:
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-    try:
-        yield schema
-    finally:
-        with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
-            conn.execute("SET lock_timeout = '30s'")
-            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
-
-
-def _redact(url: str) -> str:
-    parsed = urlsplit(url)
-    if parsed.password is None:
-        return url
-    return urlunsplit(
-        parsed._replace(netloc=parsed.netloc.replace(f":{parsed.password}@", ":***@"))
-    )
 
 
 # ---- report -----------------------------------------------------------------------------
@@ -1412,7 +1387,7 @@ def main(argv: list[str] | None = None) -> int:
         except psycopg.OperationalError as exc:
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
             skipped.append(
-                f"{backend}: SKIPPED, cannot use {_redact(args.postgres_url)}: {first_line}"
+                f"{backend}: SKIPPED, cannot use {redact(args.postgres_url)}: {first_line}"
             )
             print(f"{backend:<9} SKIPPED ({first_line})", flush=True)
             continue

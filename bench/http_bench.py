@@ -39,7 +39,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -47,8 +46,16 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from common import OWNER, BareApp, decision_template, new_gauges, run_bare, seed, workload
-from psycopg import sql
+from common import (
+    OWNER,
+    BareApp,
+    decision_template,
+    fresh_schema,
+    new_gauges,
+    run_bare,
+    seed,
+    workload,
+)
 from summary import record
 
 from infra.config import Settings
@@ -348,21 +355,9 @@ def sqlite_store() -> Iterator[Store]:
 
 @contextmanager
 def postgres_store(url: str) -> Iterator[Store]:
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-    try:
-        with tempfile.TemporaryDirectory(prefix="okrgov-bench-") as tmp:
-            env = {
-                "OKRGOV_DATA_DIR": tmp,
-                "OKRGOV_DATABASE_URL": url,
-                "OKRGOV_DATABASE_SCHEMA": schema,
-            }
-            yield Store("postgres", Path(tmp), env)
-    finally:
-        with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
-            conn.execute("SET lock_timeout = '30s'")
-            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+    with fresh_schema(url) as schema, tempfile.TemporaryDirectory(prefix="okrgov-bench-") as tmp:
+        env = {"OKRGOV_DATA_DIR": tmp, "OKRGOV_DATABASE_URL": url, "OKRGOV_DATABASE_SCHEMA": schema}
+        yield Store("postgres", Path(tmp), env)
 
 
 TARGETS = {"sqlite": 0.25, "postgres": 0.3}

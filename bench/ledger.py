@@ -28,13 +28,10 @@ import os
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 from uuid import UUID
 
 import psycopg
@@ -43,8 +40,10 @@ from common import (
     BareApp,
     CheckIn,
     decision_template,
+    fresh_schema,
     new_gauges,
     read_raw,
+    redact,
     run_bare,
     seed,
     workload,
@@ -240,7 +239,7 @@ def _sqlite_details(db_name: str) -> str:
 
 def postgres_backend(args: argparse.Namespace) -> BackendResult:
     url: str = args.postgres_url
-    with _fresh_schema(url) as schema, tempfile.TemporaryDirectory(prefix="okrgov-bench-") as tmp:
+    with fresh_schema(url) as schema, tempfile.TemporaryDirectory(prefix="okrgov-bench-") as tmp:
         settings = _settings(args, data_dir=Path(tmp), database_url=url, database_schema=schema)
         bare_env = eventsourcing_env(settings)  # same schema, table benchbare_events
         return measure("postgres", _postgres_details(url), settings, bare_env, args)
@@ -249,22 +248,9 @@ def postgres_backend(args: argparse.Namespace) -> BackendResult:
 def run_writers_postgres(args: argparse.Namespace) -> list[Writers]:
     """Writer processes on a fresh schema of their own (bench/writers.py)."""
     url: str = args.postgres_url
-    with _fresh_schema(url) as schema, tempfile.TemporaryDirectory(prefix="okrgov-bench-") as tmp:
+    with fresh_schema(url) as schema, tempfile.TemporaryDirectory(prefix="okrgov-bench-") as tmp:
         settings = _settings(args, data_dir=Path(tmp), database_url=url, database_schema=schema)
         return run_writers(settings, args.writers, args.writer_checkins)
-
-
-@contextmanager
-def _fresh_schema(url: str) -> Iterator[str]:
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-    try:
-        yield schema
-    finally:
-        with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
-            conn.execute("SET lock_timeout = '30s'")
-            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
 
 
 def _postgres_details(url: str) -> str:
@@ -273,15 +259,6 @@ def _postgres_details(url: str) -> str:
         sync = _show(conn, "synchronous_commit")
         fsync = _show(conn, "fsync")
     return f"server {version}, synchronous_commit={sync}, fsync={fsync}"
-
-
-def _redact(url: str) -> str:
-    parsed = urlsplit(url)
-    if parsed.password is None:
-        return url
-    return urlunsplit(
-        parsed._replace(netloc=parsed.netloc.replace(f":{parsed.password}@", ":***@"))
-    )
 
 
 def _show(conn: psycopg.Connection[Any], setting: str) -> str:
@@ -446,9 +423,7 @@ def main(argv: list[str] | None = None) -> int:
             result = runners[name](args)
         except psycopg.OperationalError as exc:
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-            skipped.append(
-                f"{name}: SKIPPED, cannot use {_redact(args.postgres_url)}: {first_line}"
-            )
+            skipped.append(f"{name}: SKIPPED, cannot use {redact(args.postgres_url)}: {first_line}")
             print(f"{name:<9} SKIPPED ({first_line})", flush=True)
             continue
         results.append(result)

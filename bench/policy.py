@@ -29,19 +29,15 @@ import os
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 from unittest import mock
-from urllib.parse import urlsplit, urlunsplit
 from uuid import UUID
 
 import psycopg
-from common import CheckIn, workload
+from common import CheckIn, fresh_schema, redact, workload
 from eventsourcing.domain import Aggregate
 from eventsourcing.sqlite import SQLiteDatastore
 from psycopg import sql
@@ -496,22 +492,9 @@ def _sqlite_details(db_name: str) -> str:
 
 def postgres_backend(args: argparse.Namespace) -> tuple[WriteResult, dict[str, dict[str, Any]]]:
     url: str = args.postgres_url
-    with _fresh_schema(url) as schema, tempfile.TemporaryDirectory(prefix="okrgov-bench-") as tmp:
+    with fresh_schema(url) as schema, tempfile.TemporaryDirectory(prefix="okrgov-bench-") as tmp:
         settings = _settings(args, data_dir=Path(tmp), database_url=url, database_schema=schema)
         return measure_writes("postgres", _postgres_details(url), settings, args)
-
-
-@contextmanager
-def _fresh_schema(url: str) -> Iterator[str]:
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-    try:
-        yield schema
-    finally:
-        with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
-            conn.execute("SET lock_timeout = '30s'")
-            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
 
 
 def _postgres_details(url: str) -> str:
@@ -525,15 +508,6 @@ def _postgres_details(url: str) -> str:
 def _show(conn: psycopg.Connection[Any], setting: str) -> str:
     row = conn.execute(sql.SQL("SHOW {}").format(sql.Identifier(setting))).fetchone()
     return str(row[0]) if row else "?"
-
-
-def _redact(url: str) -> str:
-    parsed = urlsplit(url)
-    if parsed.password is None:
-        return url
-    return urlunsplit(
-        parsed._replace(netloc=parsed.netloc.replace(f":{parsed.password}@", ":***@"))
-    )
 
 
 def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
@@ -795,7 +769,7 @@ def main(argv: list[str] | None = None) -> int:
         except psycopg.OperationalError as exc:
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
             skipped.append(
-                f"postgres: SKIPPED, cannot use {_redact(args.postgres_url)}: {first_line}"
+                f"postgres: SKIPPED, cannot use {redact(args.postgres_url)}: {first_line}"
             )
             print(f"{'postgres':<9} SKIPPED ({first_line})")
     print()
