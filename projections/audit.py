@@ -22,7 +22,14 @@ from uuid import UUID
 
 from events import ChangeRequestStatus, CycleState
 from infra import csv_writer
-from projections.entries import COLUMNS, Entry, EntryBatch, EntryProjection, timestamp_text
+from projections.entries import (
+    COLUMNS,
+    Entry,
+    EntryBatch,
+    EntryProjection,
+    json_value,
+    timestamp_text,
+)
 
 DECISION = "Decision.Recorded"
 #: What every event carries; the rest of its fields are what it says.
@@ -48,12 +55,8 @@ def plain(value: Any) -> Any:
         }
     if kind is list:
         return [v if type(v) in _AS_THEY_ARE else plain(v) for v in value]
-    if isinstance(value, UUID):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
+    if isinstance(value, UUID | datetime | Enum):
+        return json_value(value)
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):

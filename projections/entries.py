@@ -291,7 +291,7 @@ def _insert(table: str, names: tuple[str, ...]) -> str:
     return f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
 
 
-def _as_json(value: Any) -> Any:
+def json_value(value: Any) -> Any:
     """What JSON carries for a value it has no type for: an id or a time as text, an enum
     by value, a set as a list (as ``projections.audit.plain`` makes them)."""
     if isinstance(value, UUID):
@@ -305,7 +305,7 @@ def _as_json(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 
-_encode = json.JSONEncoder(separators=(",", ":"), default=_as_json).encode
+_encode = json.JSONEncoder(separators=(",", ":"), default=json_value).encode
 """Compact JSON in the value's own key order (the encoder made once, not per value)."""
 
 
