@@ -13,7 +13,7 @@ does not record exits 78 (EX_CONFIG), naming both keys."""
 import json
 from collections.abc import Callable
 from dataclasses import asdict
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
@@ -84,18 +84,13 @@ def verify(
             if consistency is not None:
                 _prove_consistency(integrity, consistency)
             if prove is not None:
-                try:
-                    proof = integrity.prove(prove)
-                except NotFound as exc:
-                    typer.echo(f"error: {exc}", err=True)
-                    raise typer.Exit(2) from None
-                typer.echo(json.dumps(asdict(proof), indent=2))
-                verdict = "verifies" if proof.included else "DOES NOT verify"
-                typer.echo(
+                proof = _proof(integrity.prove, prove)
+                _judged(
+                    proof,
+                    proof.included,
                     f"inclusion of position {prove} under the checkpoint at position "
-                    f"{proof.checkpoint.position} {verdict}"
+                    f"{proof.checkpoint.position}",
                 )
-                raise typer.Exit(0 if proof.included else 1)
             report = integrity.verify()
         typer.echo(report.summary())
         for line in report.details():
@@ -108,18 +103,28 @@ def verify(
 def _prove_consistency(integrity: Integrity, old_size: int) -> None:
     """Print the proof from ``old_size`` leaves to the latest signed checkpoint; exit 0 when
     it verifies, 1 when not, 2 when there is no such tree."""
+    proof = _proof(integrity.prove_consistency, old_size)
+    _judged(
+        proof,
+        proof.consistent,
+        f"consistency of the tree of {old_size} leaves with the tree of {proof.tree_size} leaves",
+    )
+
+
+def _proof(prove: Callable[[int], T], at: int) -> T:
+    """A proof, or exit 2 saying why there is none (``NotFound``)."""
     try:
-        proof = integrity.prove_consistency(old_size)
+        return prove(at)
     except NotFound as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+
+
+def _judged(proof: Any, holds: bool, what: str) -> NoReturn:
+    """Print a proof and whether it verifies; exit 0 when it does, 1 when not."""
     typer.echo(json.dumps(asdict(proof), indent=2))
-    verdict = "verifies" if proof.consistent else "DOES NOT verify"
-    typer.echo(
-        f"consistency of the tree of {old_size} leaves with the tree of {proof.tree_size} "
-        f"leaves {verdict}"
-    )
-    raise typer.Exit(0 if proof.consistent else 1)
+    typer.echo(f"{what} {'verifies' if holds else 'DOES NOT verify'}")
+    raise typer.Exit(0 if holds else 1)
 
 
 def checkpoint(ctx: typer.Context) -> None:
