@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     """How long a read waits for the projections to reach the caller's last write."""
     projection_poll_seconds: float = 0.5
     log_level: str = "INFO"
+    firm_name: str = Field(default="Meridian Fund Managers", min_length=1, max_length=200)
+    """The firm named on reports (the board pack's masthead); the demo firm's by default."""
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)
     """The largest request body the API reads; a larger one answers 413 unread."""
     token_ttl_days: int = Field(default=30, ge=1, le=365)
