@@ -148,7 +148,7 @@ def policy_reviews(settings: Settings) -> PolicyReviews:
 
 def build(settings: Settings | None = None) -> Platform:
     settings = settings or Settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     private_directory(settings.data_dir)  # 0700: the store, keys and secret live here
     with store_lock(settings, "setup"):  # one process at a time creates tables and seeds
         ledger = Ledger(
