@@ -270,7 +270,7 @@ def relay(
     """Publish every event of the store to OKRGOV_KAFKA_TOPIC, in store order per
     aggregate, at least once, from the relay's own recorded position."""
     settings = configured(ctx).settings
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     try:
         publisher = build_relay(settings, page_size=page_size, encoder_process=encoder_process)
     except (kafka.KafkaNotConfigured, NoStreamKeys, InvalidSigningKey, RelayKeyRefused) as exc:
