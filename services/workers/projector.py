@@ -183,7 +183,7 @@ def projector(
     records of OKRGOV_EVENT_SOURCE signed by a trusted key are applied; others are
     quarantined."""
     settings = configured(ctx).settings
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     stop = threading.Event()
     stop_on_signals(stop)
     if reset:
