@@ -190,7 +190,7 @@ def stream_status(
     (per projection and partition) with their lag in events and seconds. Exits 1 when
     anything lags more than the threshold."""
     settings = configured(ctx).settings
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     places = open_places(settings, views_url, views_schema)
     report = status_report(places, settings.kafka_topic, settings.kafka_partitions)
     threshold = settings.lag_warn_seconds if max_lag_seconds is None else max_lag_seconds
@@ -223,7 +223,7 @@ def projections_compare(
     projected into scratch views up to the positions the views have tracked (per Kafka
     partition for a worker), then every row is compared. Exits 1 on any difference."""
     settings = configured(ctx).settings
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     places = open_places(settings, views_url, views_schema)
     mapper = event_mapper(store_to_read(places.settings))
     views = {p.name: open_view(places.views_datastore, p) for p in PROJECTIONS}
