@@ -96,6 +96,7 @@ class Ledger(LedgerBase):
         self.seal_cycle = snapshots.seal_cycle
         self.snapshot = snapshots.snapshot
         self.verify_seal = snapshots.verify_seal
+        self.seal_of = snapshots.seal_of
 
         self.replay_decision = DecisionStanding(self, self.reviews).replay_decision
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
 
-from events import Cycle
+from events import Cycle, CycleState
 from events.decision import EventRef
 from events.errors import InvalidTransition, InvalidValue, NotFound
 from events.values import TargetKind
@@ -43,6 +43,19 @@ class SealCheck:
     @property
     def matches(self) -> bool:
         return self.sealed_digest == self.recomputed_digest
+
+
+@dataclass(frozen=True)
+class Seal:
+    """A cycle's seal, from its seal event: what was sealed, by whom and when. It is about
+    a snapshot, not in one (a document cannot hold its own digest), so a report shows it
+    beside the snapshot it renders."""
+
+    position: int
+    digest: str
+    snapshot_format: str
+    sealed_by: str
+    sealed_at: datetime
 
 
 class SnapshotCommands:
@@ -82,6 +95,18 @@ class SnapshotCommands:
             return snapshot_at(self.store.recorder, self.store.mapper, cycle.id, position)
         except CycleNotFound:
             raise NotFound("cycle", f"{cycle.id} as of position {position}") from None
+
+    def seal_of(self, principal: Principal, cycle_id: UUID) -> Seal | None:
+        """The cycle's seal, read from its seal event; None when it is not sealed."""
+        _require_reader(principal)
+        cycle = self.store.load(Cycle, cycle_id, to_change=False)
+        if cycle.state != CycleState.SEALED:
+            return None
+        sealed = next(
+            e for e in self.store.events.get(cycle.id, desc=True) if isinstance(e, Cycle.Sealed)
+        )
+        return Seal(sealed.position, sealed.digest, sealed.snapshot_format, sealed.actor,
+                    sealed.timestamp)  # fmt: skip
 
     def verify_seal(self, principal: Principal, cycle_id: UUID) -> SealCheck:
         """Re-derive the sealed snapshot from the events and compare the digests.
