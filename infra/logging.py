@@ -1,51 +1,118 @@
-"""structlog JSON lines, each carrying the correlation id of its request or command."""
+"""Log lines on stderr, each carrying the correlation id of its request or command: readable
+lines on a terminal, JSON lines otherwise (``OKRGOV_LOG_FORMAT``: ``auto``, ``console`` or
+``json``). Our structlog lines and the libraries' stdlib lines are rendered alike.
+
+Libraries log at WARNING and above (kafka, eventsourcing, httpx, ...): their INFO lines
+(connections, metadata refreshes, every HTTP request) say nothing an operator of okrgov
+acts on. ``quieted`` raises the level of our own lines for a block, so a bulk load (the
+demo) is summarised by its caller instead of logged command by command."""
 
 import logging
+import os
 import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Literal, TextIO
 
 import structlog
-from structlog.typing import Processor
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+LogFormat = Literal["auto", "console", "json"]
+
+#: Library loggers and the least level they log at (whatever OKRGOV_LOG_LEVEL says).
+LIBRARY_LEVELS = {
+    "kafka": logging.WARNING,
+    "eventsourcing": logging.WARNING,
+    "httpx": logging.WARNING,
+    "httpcore": logging.WARNING,
+    "urllib3": logging.WARNING,
+    "asyncio": logging.WARNING,
+    "uvicorn.access": logging.WARNING,
+    "multipart": logging.WARNING,
+}
+
+_LEVELS = logging.getLevelNamesMapping()
+
+#: The least level of our own lines in this context (``quieted``); 0: the configured one.
+_quiet_below: ContextVar[int] = ContextVar("okrgov_quiet_below", default=0)
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """JSON lines on stderr for our loggers and for the libraries' stdlib loggers alike."""
+def _drop_quieted(_: WrappedLogger, method: str, event: EventDict) -> EventDict:
+    floor = _quiet_below.get()
+    if floor and _LEVELS.get(method.upper(), logging.INFO) < floor:
+        raise structlog.DropEvent
+    return event
+
+
+def renders_as(fmt: LogFormat, stream: TextIO) -> Literal["console", "json"]:
+    """``auto``: readable lines on a terminal, JSON lines when the stream is a pipe or file."""
+    if fmt != "auto":
+        return fmt
+    isatty = getattr(stream, "isatty", None)
+    return "console" if isatty is not None and isatty() else "json"
+
+
+def _colours(stream: TextIO) -> bool:
+    """Colours on a terminal, unless NO_COLOR is set (https://no-color.org)."""
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty is not None and isatty()) and not os.environ.get("NO_COLOR")
+
+
+def configure_logging(level: str = "INFO", fmt: LogFormat = "auto") -> None:
+    """Our loggers and the libraries' stdlib loggers alike, on stderr, as ``fmt`` says."""
+    stream = sys.stderr
+    console = renders_as(fmt, stream) == "console"
+    renderer: Processor = (
+        structlog.dev.ConsoleRenderer(colors=_colours(stream), sort_keys=False)
+        if console
+        else structlog.processors.JSONRenderer()
+    )
     shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.TimeStamper(fmt="%Y-%m-%d %H:%M:%S" if console else "iso", utc=True),
     ]
-    handler = logging.StreamHandler(sys.stderr)
+    # The console renderer prints tracebacks itself; JSON carries them as a string.
+    exceptions: list[Processor] = [] if console else [structlog.processors.format_exc_info]
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                structlog.processors.format_exc_info,
-                structlog.processors.JSONRenderer(),
+                *exceptions,
+                renderer,
             ],
         )
     )
+    threshold = _LEVELS[level.upper()]
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level.upper())
+    root.setLevel(threshold)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    for name, least in LIBRARY_LEVELS.items():
+        logging.getLogger(name).setLevel(max(least, threshold))
     structlog.configure(
-        processors=[
-            *shared,
-            structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(),
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(
-            logging.getLevelNamesMapping()[level.upper()]
-        ),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        processors=[_drop_quieted, *shared, *exceptions, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(threshold),
+        logger_factory=structlog.PrintLoggerFactory(file=stream),
         cache_logger_on_first_use=False,
     )
+
+
+@contextmanager
+def quieted(level: int = logging.WARNING) -> Iterator[None]:
+    """Inside the block (this thread or task), our own lines below ``level`` are dropped:
+    a bulk load's caller summarises it instead of logging each command."""
+    token = _quiet_below.set(level)
+    try:
+        yield
+    finally:
+        _quiet_below.reset(token)
 
 
 def new_correlation_id() -> str:
