@@ -2,7 +2,7 @@
 the ledger with the guard over the policy engine the settings chose, the read models'
 followers, tokens and tamper evidence, built once by ``build``."""
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -53,6 +53,9 @@ class Platform:
     evidence: Evidence
     projections: ProjectionRunner = field(init=False)
     """Runs ``followers``, rebuilds their views and waits for them (read-your-writes)."""
+    names: Mapping[str, str] = field(default_factory=dict)
+    """user id -> display name, for reports (``services.application.people``); never
+    recorded. Ids without a name are shown as they are."""
 
     def __post_init__(self) -> None:
         self.projections = ProjectionRunner(self.followers)
