@@ -8,6 +8,7 @@ import structlog
 import typer
 
 from infra.config import Settings
+from infra.logging import quieted
 from services.application.demo import load_demo
 from services.bootstrap import Platform
 from services.cli.audit import audit_app
@@ -89,7 +90,8 @@ def serve(
     platform = configured(ctx).platform()
     start_or_refuse(platform)  # before anything is recorded: a refused key records nothing
     if demo_if_empty and _has_no_cycles(platform):
-        load_demo(platform.ledger)
+        with quieted():  # a summary, not a line per command
+            load_demo(platform.ledger)
         log.info("demo.loaded")
     if workers > 1:
         # Each process builds and starts its own platform; this one only checked the store.
@@ -128,7 +130,8 @@ def demo(
         if not force and not _has_no_cycles(platform):
             typer.echo("The store already has cycles; use --force to add the demo anyway.")
             raise typer.Exit(1)
-        cycle_id = load_demo(platform.ledger)
+        with quieted():  # a summary, not a line per command
+            cycle_id = load_demo(platform.ledger)
         platform.catch_up()
         typer.echo(f"demo quarter loaded: cycle {cycle_id}")
     finally:
