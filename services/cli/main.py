@@ -16,6 +16,7 @@ from services.cli.context import Configured, configured
 from services.cli.db import db_app
 from services.cli.decisions import decisions_app
 from services.cli.integrity import checkpoint, start_or_refuse, verify
+from services.cli.jobs import JobGroup
 from services.cli.policy import policy_app
 from services.cli.projections import projections_app
 from services.cli.repudiation import repudiation_app
@@ -24,7 +25,12 @@ from services.cli.tokens import token_app
 from services.workers.projector import projector
 from services.workers.relay import relay
 
-app = typer.Typer(help="okrgov: event-sourced OKR governance.", no_args_is_help=True)
+app = typer.Typer(
+    help="okrgov: event-sourced OKR governance, on the record.",
+    no_args_is_help=True,
+    cls=JobGroup,  # commands grouped by job (services.cli.jobs)
+    rich_markup_mode="markdown",  # help paragraphs reflowed to the terminal, never cut
+)
 app.add_typer(token_app, name="token", no_args_is_help=True)
 app.add_typer(projections_app, name="projections")
 app.add_typer(policy_app, name="policy")
