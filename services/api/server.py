@@ -5,7 +5,9 @@ tests that run a real server.
 * our ``RequestContext`` middleware logs each request with its correlation id, so
   uvicorn's access log (which has none) is off, and its own logger goes through ours;
 * an answer streamed with chunked encoding that fails part way is cut: uvicorn closes the
-  connection without the terminating chunk, so the client sees an incomplete transfer.
+  connection without the terminating chunk, so the client sees an incomplete transfer;
+* once it listens, ``okrgov serve`` prints one line on stdout for the person who started
+  it: where the API and its docs are, and how to get a token (``ready_line``).
 
 One process or several (``serve_processes``): a Python process runs one thread at a time,
 so one server process tops out near one core however many requests wait. Several
@@ -19,6 +21,7 @@ import multiprocessing.connection
 import os
 import signal
 import socket
+import sys
 from collections.abc import Sequence
 
 import structlog
@@ -39,9 +42,47 @@ def server_config(app: FastAPI, host: str, port: int) -> uvicorn.Config:
     )
 
 
+def ready_line(host: str, port: int, program: str | None = None) -> str:
+    """What ``okrgov serve`` prints once it listens: the URLs to open and the command that
+    makes a token (as the person ran okrgov, e.g. ``.venv/bin/okrgov`` under ``make run``)."""
+    shown = "127.0.0.1" if host in ("", "0.0.0.0") else "[::1]" if host == "::" else host
+    if ":" in shown and not shown.startswith("["):
+        shown = f"[{shown}]"
+    base = f"http://{shown}:{port}"
+    command = program or _program()
+    return (
+        f"okrgov serves {base}  API docs: {base}/docs (ReDoc: {base}/redoc)  "
+        f"a token: {command} token create --user YOU --role executive"
+    )
+
+
+def _program() -> str:
+    """How this okrgov was started: relative to the working directory when it lies below."""
+    started = sys.argv[0] if sys.argv else ""
+    if os.path.basename(started) != "okrgov":
+        return "okrgov"
+    if os.sep not in started:
+        return started
+    relative = os.path.relpath(started)
+    return started if relative.startswith("..") else relative
+
+
+class _Announcing(uvicorn.Server):
+    """uvicorn's server, printing ``line`` on stdout once it listens."""
+
+    def __init__(self, config: uvicorn.Config, line: str | None) -> None:
+        super().__init__(config)
+        self.line = line
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started and self.line:
+            print(self.line, flush=True)
+
+
 def serve(app: FastAPI, host: str, port: int) -> None:
     """Serve until SIGINT or SIGTERM."""
-    uvicorn.Server(server_config(app, host, port)).run()
+    _Announcing(server_config(app, host, port), ready_line(host, port)).run()
 
 
 def pin(cpus: Sequence[int]) -> None:
@@ -79,7 +120,14 @@ def serve_processes(
     processes = [
         context.Process(
             target=_worker,
-            args=(shared, sock, host, port, None if cpus is None else cpu_of(i, cpus)),
+            args=(
+                shared,
+                sock,
+                host,
+                port,
+                None if cpus is None else cpu_of(i, cpus),
+                ready_line(host, port) if i == 0 else None,
+            ),
             name=f"okrgov-api-{i}",
         )
         for i in range(workers)
@@ -115,9 +163,17 @@ def serve_processes(
     return 1 if failed else 0
 
 
-def _worker(settings: Settings, sock: socket.socket, host: str, port: int, cpu: int | None) -> None:
+def _worker(
+    settings: Settings,
+    sock: socket.socket,
+    host: str,
+    port: int,
+    cpu: int | None,
+    line: str | None,
+) -> None:
     """One server process: pinned first (so every thread and policy worker it starts runs
-    on its core), then its platform built and started, then uvicorn on the shared socket."""
+    on its core), then its platform built and started, then uvicorn on the shared socket
+    (the first process prints the ready line once it listens)."""
     from services.api.app import create_app
     from services.bootstrap import build
 
@@ -127,6 +183,6 @@ def _worker(settings: Settings, sock: socket.socket, host: str, port: int, cpu: 
     try:
         platform.start()
         app = create_app(platform)
-        uvicorn.Server(server_config(app, host, port)).run(sockets=[sock])
+        _Announcing(server_config(app, host, port), line).run(sockets=[sock])
     finally:
         platform.close()
