@@ -1,9 +1,14 @@
 """The firm's people as the platform names them: a user id, a display name, a job role and
-a team. Events, decisions and snapshots carry user ids only; names are looked up here when
-a page, report or export is rendered, never copied into what is recorded.
+a team, and (for the demo, which acts as each of them) the okrgov role their token carries
+and their title. Events, decisions and snapshots carry user ids only; names are looked up
+here when a page, report or export is rendered, never copied into what is recorded.
 
 Today the directory is the demo firm's roster (``services.application.demo_people`` fills
-it); the identity issue replaces the source with a governed directory kept by SCIM."""
+it); the identity issue replaces the source with a governed directory kept by SCIM.
+
+``job_role`` is written as the guardrails' data names job roles (``policies/bundle/
+data.json``, ``job_roles``: ``investor_relations``, ``portfolio_manager``...), so the
+conduct rule and the directory say the same thing about a person."""
 
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,6 +20,11 @@ class Person:
     name: str
     job_role: str
     team: str
+    role: str = "member"
+    """The okrgov role (``member``, ``executive``, ``risk_officer``, ``compliance``,
+    ``admin``) this person's token carries."""
+    title: str = ""
+    """The job title as the firm writes it ("Head of Investor Relations")."""
 
 
 def display_names(people: tuple[Person, ...]) -> Mapping[str, str]:
