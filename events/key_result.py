@@ -1,17 +1,24 @@
 """A key result: a measurable outcome with baseline, target and direction, checked in on
-weekly and scored at cycle end. After lock it changes only through an approved request."""
+weekly and scored at cycle end. After lock it changes only through an approved request.
+A check-in records the week it reports (``effective_on``) beside when it was recorded
+(its event's timestamp)."""
 
-from typing import Any
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.domain import event
 
+from events import clock
 from events.change_request import ChangeRequest, require_through_the_lock
 from events.errors import AlreadyRetired, CycleClosed, CycleLocked, InvalidValue
 from events.key_result_definition import OPTIONAL_FIELDS, REVISABLE, KeyResultDefinition
 from events.provenance import GovernedAggregate, Stamp
 from events.scoring import KEY_RESULT_RULE, score_key_result
 from events.values import ENDED_STATES, ChangeKind, CycleState, Direction, TargetKind
+
+if TYPE_CHECKING:
+    from events.cycle import Cycle
 
 
 def new_definition(definition: dict[str, Any]) -> dict[str, Any]:
@@ -60,9 +67,21 @@ class KeyResult(GovernedAggregate):
         change_request_id: UUID | None
 
     class CheckedIn(GovernedAggregate.Event):
+        # Version 2 added the date of the week it reports (ISO), beside the timestamp it
+        # was recorded at; a version 1 check-in reported the day it was recorded (UTC).
+        class_version = 2
+
         value: float
         confidence: float
         note: str
+        effective_on: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            recorded = state["timestamp"]
+            if isinstance(recorded, str):
+                recorded = datetime.fromisoformat(recorded)
+            state["effective_on"] = recorded.date().isoformat()
 
     class Scored(GovernedAggregate.Event):
         final_value: float | None
@@ -184,16 +203,29 @@ class KeyResult(GovernedAggregate):
         )
 
     def check_in(
-        self, value: float, confidence: float, note: str, cycle_state: CycleState, stamp: Stamp
+        self,
+        value: float,
+        confidence: float,
+        note: str,
+        cycle: "Cycle",
+        stamp: Stamp,
+        effective_on: date | None = None,
     ) -> None:
-        if cycle_state in ENDED_STATES:
+        """Record a check-in reporting the week of ``effective_on`` (see
+        ``week_reported``) in ``cycle``, this key result's cycle."""
+        if cycle.state in ENDED_STATES:
             raise CycleClosed("no check-in on a closed cycle")
         if self.retired:
             raise AlreadyRetired(f"key result {self.id} is retired")
         if not 0.0 <= confidence <= 1.0:
             raise InvalidValue("confidence must be between 0 and 1", field="confidence")
+        reported = week_reported(effective_on, cycle.name, cycle.starts_on, cycle.ends_on)
         self._checked_in(
-            value=float(value), confidence=float(confidence), note=note, **stamp.fields()
+            value=float(value),
+            confidence=float(confidence),
+            note=note,
+            effective_on=reported.isoformat(),
+            **stamp.fields(),
         )
 
     def record_score(self, stamp: Stamp) -> float:
@@ -247,6 +279,7 @@ class KeyResult(GovernedAggregate):
         value: float,
         confidence: float,
         note: str,
+        effective_on: str,
         actor: str,
         correlation_id: str,
         reason: str | None,
@@ -265,3 +298,33 @@ class KeyResult(GovernedAggregate):
         reason: str | None,
     ) -> None:
         self.score = score
+
+
+def week_reported(effective_on: date | None, cycle: str, starts_on: date, ends_on: date) -> date:
+    """The date a check-in reports: ``effective_on`` if given, which may not be later
+    than today (``events.clock.today()``) nor outside the cycle; if not given, today, or
+    the cycle's last day when the cycle has ended but is not yet closed (a late check-in
+    reports the last week). Before the cycle starts there is no week to report."""
+    today = clock.today()
+    if effective_on is None:
+        if today < starts_on:
+            raise InvalidValue(
+                f"cycle {cycle} starts on {starts_on.isoformat()}: a check-in reports a"
+                f" week of the cycle, so check in from then",
+                field="effective_on",
+            )
+        return min(today, ends_on)
+    if effective_on > today:
+        raise InvalidValue(
+            f"effective_on {effective_on.isoformat()} is in the future (today is"
+            f" {today.isoformat()}): a check-in reports a week that has begun",
+            field="effective_on",
+        )
+    if not starts_on <= effective_on <= ends_on:
+        raise InvalidValue(
+            f"effective_on {effective_on.isoformat()} is outside cycle {cycle}"
+            f" ({starts_on.isoformat()} to {ends_on.isoformat()}): a check-in reports"
+            f" a week of its cycle",
+            field="effective_on",
+        )
+    return effective_on

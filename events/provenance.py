@@ -1,10 +1,15 @@
-"""Who acted and under which correlation id: carried by every event we record."""
+"""Who acted and under which correlation id: carried by every event we record. Every
+okrgov aggregate takes its events' timestamps and its new ids from ``events.clock``
+(real outside ``clock.at``/``clock.seeded_ids``, simulated inside them)."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from events import clock
 from events.identity import is_canonical_user_id
 
 
@@ -27,10 +32,21 @@ class Stamp:
 class GovernedAggregate(Aggregate):
     """Base of every okrgov aggregate: each event names its actor, correlation id, reason."""
 
+    @staticmethod
+    def create_id(*_: Any, **__: Any) -> UUID:
+        """A new id (eventsourcing asks when none is given): ``events.clock``'s, random
+        or seeded."""
+        return clock.new_id()
+
     class Event(Aggregate.Event):
         actor: str
         correlation_id: str
         reason: str | None
+
+        @staticmethod
+        def create_timestamp() -> datetime:
+            """When the event happened: ``events.clock.now()``, real or simulated."""
+            return clock.now()
 
     class Created(Aggregate.Created, Event):
         pass

@@ -32,6 +32,9 @@ from projections.entries import (
 )
 
 DECISION = "Decision.Recorded"
+#: The date of the week a check-in reports: kept in its entry's details and exported as
+#: a column of its own (``EXPORT_COLUMNS``).
+EFFECTIVE_ON = "effective_on"
 #: What every event carries; the rest of its fields are what it says.
 _ENVELOPE = frozenset(
     {"originator_id", "originator_version", "timestamp", "originator_topic", "actor",
@@ -147,7 +150,11 @@ def _by_change_request(updates: Callable[[Any], dict[str, Any]]) -> Handler:
 
 
 def _checked_in(event: Any) -> Effect:
-    return Effect(updates=own_fields(event), repeats=True)
+    """A check-in's value, confidence and note; the week it reports (``effective_on``)
+    is a fact about the check-in, beside the time it was recorded (the entry's ``at``)."""
+    said = own_fields(event)
+    details = {EFFECTIVE_ON: said.pop(EFFECTIVE_ON)} if EFFECTIVE_ON in said else {}
+    return Effect(updates=said, repeats=True, details=details)
 
 
 #: A decision's fields that are its entry's decision columns (the outcome, version and

@@ -2,6 +2,7 @@
 (before lock; after lock through a change request), and check in on it (any time the
 cycle is open)."""
 
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -80,7 +81,10 @@ class KeyResultCommands:
         value: float,
         confidence: float,
         note: str = "",
+        effective_on: date | None = None,
     ) -> Recorded:
+        """Record a check-in; ``effective_on`` is the date of the week it reports (today
+        if not given; not in the future, not outside the cycle)."""
         key_result, objective, cycle = self._writable(
             principal, key_result_id, "check in on this key result"
         )
@@ -90,7 +94,7 @@ class KeyResultCommands:
             key_result.definition, after, objective=objective, cycle=cycle,
         )  # fmt: skip
         stamp = self.store.stamp(principal)
-        key_result.check_in(value, confidence, note, cycle.state, stamp)
+        key_result.check_in(value, confidence, note, cycle, stamp, effective_on)
         return self.guard.commit(self.store, allowed, stamp, key_result)
 
     def _writable(
