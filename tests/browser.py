@@ -92,7 +92,7 @@ def offline_page(browser: Browser, base_url: str) -> Iterator[OfflinePage]:
 
     context.route("**/*", route)
     context.on("weberror", lambda e: found.errors.append(str(e.error)))
-    context.on("websocket", lambda ws: found.outside.append(ws.url))
+    page.on("websocket", lambda ws: found.outside.append(ws.url))
     try:
         yield found
     finally:
