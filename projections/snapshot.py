@@ -99,7 +99,9 @@ class EventNotFound(LookupError):
 class Snapshot:
     """One cycle as of one store position: the document, its canonical bytes and digest,
     and ``through``, the event at that position, which identifies the same point of the
-    history in any copy of the store, whatever positions the copy gives its events."""
+    history in any copy of the store, whatever positions the copy gives its events, and
+    ``at``, when that event was recorded (what a report says it is "as of"). Neither is in
+    the document: the digest says what the cycle was, not where or when it was read."""
 
     cycle_id: UUID
     position: int
@@ -107,6 +109,7 @@ class Snapshot:
     canonical: bytes
     digest: str
     through: EventRef | None = None
+    at: datetime | None = None
 
 
 def jcs(document: Document) -> bytes:
@@ -123,10 +126,14 @@ def sha256_hex(data: bytes) -> str:
 
 
 def snapshot_of(
-    cycle_id: UUID, position: int, document: Document, through: EventRef | None = None
+    cycle_id: UUID,
+    position: int,
+    document: Document,
+    through: EventRef | None = None,
+    at: datetime | None = None,
 ) -> Snapshot:
     canonical = jcs(document)
-    return Snapshot(cycle_id, position, document, canonical, sha256_hex(canonical), through)
+    return Snapshot(cycle_id, position, document, canonical, sha256_hex(canonical), through, at)
 
 
 # ---- the fold -------------------------------------------------------------------------
@@ -405,7 +412,7 @@ def snapshot_at(
     # if the position is a gap in the log, the last event of the fold's topics before it.
     at_position = recorder.select_notifications(position, 1, stop=position)
     through = at_position[0] if at_position else index.last_of(position, RELEVANT_TOPICS)
-    return snapshot_of(cycle_id, position, document, _ref(through) if through else None)
+    return _snapshot_through_notification(cycle_id, position, document, mapper, through)
 
 
 def scan_snapshot_at(
@@ -425,7 +432,22 @@ def scan_snapshot_at(
     document = folding.document()
     at_position = recorder.select_notifications(position, 1, stop=position)
     through = at_position[0] if at_position else last_read
-    return snapshot_of(cycle_id, position, document, _ref(through) if through else None)
+    return _snapshot_through_notification(cycle_id, position, document, mapper, through)
+
+
+def _snapshot_through_notification(
+    cycle_id: UUID,
+    position: int,
+    document: Document,
+    mapper: Mapper[Any],
+    through: Notification | None,
+) -> Snapshot:
+    """The snapshot, with the event it was taken through and that event's time."""
+    if through is None:
+        return snapshot_of(cycle_id, position, document)
+    event: Any = mapper.to_domain_event(through)
+    at: datetime = event.timestamp
+    return snapshot_of(cycle_id, position, document, _ref(through), at)
 
 
 def snapshot_through(
@@ -445,7 +467,7 @@ def snapshot_through(
     if position is None:
         raise EventNotFound(f"event {through.originator_id} v{through.originator_version}")
     found = snapshot_at(recorder, mapper, cycle_id, position, page_size)
-    return snapshot_of(cycle_id, position, found.document, through)
+    return snapshot_of(cycle_id, position, found.document, through, found.at)
 
 
 def scan_snapshot_through(

@@ -1,35 +1,126 @@
-"""A quarter-end snapshot as a printable HTML report for the board (the CSV is
-``services.reports.snapshot_csv``). It renders the digested snapshot document and nothing
-else, so every figure on the page is covered by the digest printed at its foot.
+"""A snapshot as a printable HTML report for the board (the CSV is
+``services.reports.snapshot_csv``). It renders the digested snapshot document, so every
+figure on the page is covered by the digest printed at its foot; beside it only what is
+about the document, not in it: the firm's name, people's names from the directory (never
+recorded), and the cycle's seal (a document cannot hold its own digest).
+
+A closed or sealed cycle's report is the quarter-end snapshot, with scores; any other is a
+progress report as of the snapshot's time, with progress toward each target instead. A key
+result whose measure was changed after lock shows its measure at lock beside the changed
+one, and the score (or progress) against it (``services.reports.board_figures``).
 
 The HTML is one self-contained file: inline CSS and SVG, no JavaScript, no external fonts
 or images, so it prints and archives as it is. Over 300 lines because it is one page:
 its sections, formatting and stylesheet read together."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from html import escape
 from typing import Any
 
 from projections.documents import Document
 from projections.snapshot import Snapshot
+from services.application.snapshots import Seal
+from services.reports.board_figures import (
+    SCORED_STATES,
+    AtLock,
+    key_result_progress,
+    measures_at_lock,
+    objective_progress,
+    person,
+    progress_against,
+    score_against,
+)
 
 
-def to_html(snapshot: Snapshot, cycle_path: str) -> bytes:
-    """The board report; ``cycle_path`` is the API path of the cycle, for the verify steps."""
+@dataclass(frozen=True)
+class _Pack:
+    """One rendering: the snapshot, what is shown beside it, and what is worked out once."""
+
+    snapshot: Snapshot
+    names: Mapping[str, str]
+    seal: Seal | None
+    at_lock: dict[str, AtLock] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "at_lock", measures_at_lock(self.snapshot.document))
+
+    @property
+    def sealed(self) -> bool:
+        """Whether the seal is shown: this is the sealed snapshot, or one taken after it."""
+        return self.seal is not None and (
+            self.seal.digest == self.snapshot.digest
+            or self.snapshot.document["cycle"]["state"] == "sealed"
+        )
+
+    @property
+    def scored(self) -> bool:
+        """The quarter-end snapshot (closed or sealed) rather than a progress report."""
+        return self.sealed or self.snapshot.document["cycle"]["state"] in SCORED_STATES
+
+    def who(self, user_id: str | None) -> str:
+        return escape(person(user_id, self.names))
+
+    def key_result_figure(self, kr: Document) -> float | None:
+        if self.scored:
+            return kr["score"]["value"] if kr["score"] else None
+        return key_result_progress(kr)
+
+    def objective_figure(self, objective: Document) -> float | None:
+        if self.scored:
+            return objective["score"]["value"] if objective["score"] else None
+        return objective_progress(objective)
+
+    def figure(self, value: float | None) -> str:
+        """A score (0.80) at quarter end; progress (80%) before."""
+        return _score(value) if self.scored else _percent(value)
+
+    def against_lock(self, kr: Document) -> str:
+        """For a key result moved after lock: its figure against the measure at lock."""
+        measure = self.at_lock.get(kr["id"])
+        if measure is None:
+            return ""
+        if self.scored:
+            final = kr["score"]["final_value"] if kr["score"] else None
+            return f"{_score(score_against(measure, final))} against the target at lock"
+        return f"{_percent(progress_against(measure, kr))} toward the target at lock"
+
+    @property
+    def as_of(self) -> str:
+        at = self.snapshot.at
+        when = f"{at:%-d %b %Y %H:%M} UTC" if at else f"event position {self.snapshot.position}"
+        return f"as of {when}"
+
+
+def to_html(
+    snapshot: Snapshot,
+    cycle_path: str,
+    *,
+    firm_name: str | None = None,
+    names: Mapping[str, str] | None = None,
+    seal: Seal | None = None,
+) -> bytes:
+    """The board report; ``cycle_path`` is the API path of the cycle, for the verify steps;
+    ``firm_name`` heads it; ``names`` (user id -> name) name people beside their ids;
+    ``seal`` is the cycle's seal, if it is sealed. The same arguments give the same bytes."""
+    pack = _Pack(snapshot, names or {}, seal)
     doc = snapshot.document
     cycle = doc["cycle"]
     objectives = {o["id"]: o for o in doc["objectives"]}
-    title = f"{cycle['name']}: quarter-end OKR snapshot"
+    kind = "quarter-end OKR snapshot" if pack.scored else f"OKR progress report {pack.as_of}"
+    title = f"{firm_name} · " if firm_name else ""
+    title += f"{cycle['name']}: {kind}"
+    figures = "Scores by objective" if pack.scored else "Progress by objective"
     body = "\n".join(
         [
-            _masthead(snapshot),
-            _summary(doc),
-            _section("Scores by objective", _chart(doc["objectives"]) + _chart_legend()),
-            _section("Objectives and key results", _objective_tables(doc, objectives)),
-            _section("Alignment", _alignment(doc["alignment"], objectives)),
-            _section("Changes after lock", _changes(doc["changes_after_lock"])),
-            _section("Evidence", _evidence(snapshot, cycle_path)),
+            _masthead(pack, firm_name),
+            _summary(pack),
+            _section(figures, _chart(pack) + _chart_legend(pack)),
+            _section("Objectives and key results", _objective_tables(pack, objectives)),
+            _section("Alignment", _alignment(pack, doc["alignment"], objectives)),
+            _section("Changes after lock", _changes(pack)),
+            _section("Evidence", _evidence(pack, cycle_path)),
         ]
     )
     page = (
@@ -47,36 +138,59 @@ def _section(heading: str, content: str) -> str:
     return f"<section><h2>{escape(heading)}</h2>{content}</section>"
 
 
-def _masthead(snapshot: Snapshot) -> str:
+def _masthead(pack: _Pack, firm_name: str | None) -> str:
+    snapshot = pack.snapshot
     cycle = snapshot.document["cycle"]
     period = f"{_day(cycle['starts_on'])} to {_day(cycle['ends_on'])}"
-    milestones = [
-        ("Locked", cycle["locked_at"]),
-        ("Closed", cycle["closed_at"]),
-        ("Sealed", cycle["sealed_at"]),
-    ]
+    milestones = [("Locked", cycle["locked_at"]), ("Closed", cycle["closed_at"])]
+    if not pack.sealed:
+        milestones.append(("Sealed", cycle["sealed_at"]))
     when = " · ".join(f"{label} {_moment(at)}" for label, at in milestones if at)
+    kicker = (
+        "Board pack · OKR results · quarter-end snapshot"
+        if pack.scored
+        else f"Board pack · OKR progress · progress report, {pack.as_of}"
+    )
+    seal = pack.seal
+    if pack.sealed and seal is not None:
+        state = f"<b>sealed</b> by {pack.who(seal.sealed_by)} on {_moment(seal.sealed_at)}"
+    else:
+        state = f"<b>{escape(cycle['state'])}</b>"
+    which = ""
+    if pack.sealed and seal is not None:
+        which = (
+            " · this is the sealed snapshot"
+            if seal.digest == snapshot.digest
+            else f" · the sealed snapshot is at position {seal.position}"
+        )
     return (
         '<header class="masthead">'
-        '<p class="kicker">Board pack · OKR results · quarter-end snapshot</p>'
+        + (f'<p class="firm">{escape(firm_name)}</p>' if firm_name else "")
+        + f'<p class="kicker">{escape(kicker)}</p>'
         f"<h1>Cycle {escape(cycle['name'])}</h1>"
-        f'<p class="period">{escape(period)} · state: <b>{escape(cycle["state"])}</b></p>'
+        f'<p class="period">{escape(period)} · state: {state}</p>'
         f'<p class="period">{escape(when)}</p>'
         f'<p class="stamp">Digest <code>{_short(snapshot.digest)}</code> · as of event '
-        f"position <b>{snapshot.position}</b> · how to verify: see Evidence</p>"
+        f"position <b>{snapshot.position}</b>{which} · how to verify: see Evidence</p>"
         "</header>"
     )
 
 
-def _summary(doc: Document) -> str:
+def _summary(pack: _Pack) -> str:
+    doc = pack.snapshot.document
     counts = doc["counts"]
-    scored = [o["score"]["value"] for o in doc["objectives"] if o["score"] and _live(o)]
-    average = _score(sum(scored) / len(scored)) if scored else "not scored"
+    live = [pack.objective_figure(o) for o in doc["objectives"] if _live(o)]
+    values = [value for value in live if value is not None]
+    mean = sum(values) / len(values) if values else None
+    if pack.scored:
+        average = ("Mean objective score", _score(mean) if values else "not scored")
+    else:
+        average = ("Mean progress to target", _percent(mean) if values else "no check-ins")
     policy = doc["policy"]
     figures = [
         ("Objectives", str(counts["objectives"])),
         ("Key results", str(counts["key_results"])),
-        ("Mean objective score", average),
+        average,
         ("Check-ins", str(counts["check_ins"])),
         ("Changes after lock", str(counts["changes_after_lock"])),
         ("Guardrail policy", f"v{policy['number']}" if policy else "none"),
@@ -95,10 +209,11 @@ _BAR_COLOURS = {"committed": "#1f3a5f", "aspirational": "#4f7cac"}
 _CHART_WIDTH, _LABEL_WIDTH, _ROW, _BAR = 680, 300, 30, 16
 
 
-def _chart(objectives: list[Document]) -> str:
+def _chart(pack: _Pack) -> str:
     """Horizontal bars, one per live objective, on a 0-1 scale with the 0.7 mark (a strong
-    result for an aspirational objective) and 1.0 (the expectation when committed)."""
-    live = [o for o in objectives if _live(o)]
+    result for an aspirational objective) and 1.0 (the expectation when committed); in a
+    progress report, progress toward the targets from 0% to 100%."""
+    live = [o for o in pack.snapshot.document["objectives"] if _live(o)]
     if not live:
         return "<p class='muted'>No objectives.</p>"
     plot = _CHART_WIDTH - _LABEL_WIDTH - 60
@@ -112,19 +227,19 @@ def _chart(objectives: list[Document]) -> str:
         f'height="{height}" role="img" aria-label="Scores by objective" '
         'xmlns="http://www.w3.org/2000/svg" font-family="Helvetica, Arial, sans-serif">'
     ]
-    for tick in (0.0, 0.3, 0.7, 1.0):
-        line = (
-            'stroke="#8a8a8a"' if tick in (0.7, 1.0) else 'stroke="#d5d5d5" stroke-dasharray="2 3"'
-        )
+    ticks, solid = ((0.0, 0.3, 0.7, 1.0), (0.7, 1.0)) if pack.scored else _PROGRESS_TICKS
+    for tick in ticks:
+        line = 'stroke="#8a8a8a"' if tick in solid else 'stroke="#d5d5d5" stroke-dasharray="2 3"'
+        label = f"{tick:.1f}" if pack.scored else f"{tick:.0%}"
         parts.append(
             f'<line x1="{x(tick):.1f}" y1="{top - 6}" x2="{x(tick):.1f}" y2="{height - 6}" '
             f'{line} stroke-width="1"/>'
             f'<text x="{x(tick):.1f}" y="{top - 10}" font-size="10" fill="#555" '
-            f'text-anchor="middle">{tick:.1f}</text>'
+            f'text-anchor="middle">{label}</text>'
         )
     for row, objective in enumerate(live):
         y = top + row * _ROW + (_ROW - _BAR) / 2
-        score = objective["score"]["value"] if objective["score"] else None
+        score = pack.objective_figure(objective)
         width = plot * (score or 0.0)
         colour = _BAR_COLOURS.get(objective["commitment"], "#1f3a5f")
         label = _clip(objective["title"], 46)
@@ -137,14 +252,26 @@ def _chart(objectives: list[Document]) -> str:
             f'<rect x="{_LABEL_WIDTH}" y="{y:.1f}" width="{width:.1f}" height="{_BAR}" '
             f'fill="{colour}"/>'
             f'<text x="{_LABEL_WIDTH + plot + 8}" y="{y + _BAR - 4:.1f}" font-size="11.5" '
-            f'font-weight="bold" fill="#1a1a1a">{_score(score)}</text></g>'
+            f'font-weight="bold" fill="#1a1a1a">{pack.figure(score)}</text></g>'
         )
     parts.append("</svg>")
     return "".join(parts)
 
 
-def _chart_legend() -> str:
+_PROGRESS_TICKS = ((0.0, 0.25, 0.5, 0.75, 1.0), (1.0,))
+
+
+def _chart_legend(pack: _Pack) -> str:
     swatch = '<span class="swatch" style="background:{}"></span>'
+    if not pack.scored:
+        return (
+            '<p class="legend">'
+            f"{swatch.format(_BAR_COLOURS['committed'])} committed "
+            f"{swatch.format(_BAR_COLOURS['aspirational'])} aspirational"
+            f" · progress {escape(pack.as_of)}: how far each key result's last check-in has "
+            "come from its baseline (0%) to its target (100%), averaged over the objective's "
+            "key results; not a score: the cycle is scored when it closes</p>"
+        )
     return (
         '<p class="legend">'
         f"{swatch.format(_BAR_COLOURS['committed'])} committed (expected 1.0) "
@@ -164,25 +291,30 @@ def _in_tree_order(
         yield from _in_tree_order(node["children"], objectives, depth + 1)
 
 
-def _objective_tables(doc: Document, objectives: dict[str, Document]) -> str:
+def _objective_tables(pack: _Pack, objectives: dict[str, Document]) -> str:
     blocks = []
-    for depth, objective in _in_tree_order(doc["alignment"], objectives):
+    for depth, objective in _in_tree_order(pack.snapshot.document["alignment"], objectives):
         score = objective["score"]
+        figure = pack.objective_figure(objective)
+        if pack.scored:
+            how = f"rule {score['rule']} v{score['rule_version']}" if score else "not scored"
+        else:
+            how = f"not scored yet: progress {pack.as_of}"
         facts = [
-            objective["level"],
-            objective["commitment"],
-            f"owner {objective['owner']}",
+            escape(objective["level"]),
+            escape(objective["commitment"]),
+            f"owner {pack.who(objective['owner'])}",
             "retired" if not _live(objective) else "",
-            f"rule {score['rule']} v{score['rule_version']}" if score else "not scored",
+            escape(how),
         ]
-        rows = "".join(_key_result_row(kr) for kr in objective["key_results"])
+        rows = "".join(_key_result_row(pack, kr) for kr in objective["key_results"])
+        heading = "Score" if pack.scored else "Progress"
         blocks.append(
             f'<article class="objective depth-{min(depth, 3)}">'
             '<div class="objective-head">'
             f"<h3>{escape(objective['title'])}</h3>"
-            f'<span class="score {_band(score and score["value"])}">'
-            f"{_score(score and score['value'])}</span></div>"
-            f'<p class="facts">{escape(" · ".join(f for f in facts if f))}</p>'
+            f'<span class="score {_band(figure)}">{pack.figure(figure)}</span></div>'
+            f'<p class="facts">{" · ".join(f for f in facts if f)}</p>'
             + (
                 f'<p class="description">{escape(objective["description"])}</p>'
                 if objective["description"]
@@ -191,76 +323,117 @@ def _objective_tables(doc: Document, objectives: dict[str, Document]) -> str:
             + '<table class="key-results">'
             + _KEY_RESULT_COLUMNS
             + "<thead><tr><th>Key result</th><th>Owner</th><th>Baseline → target</th>"
-            "<th>Last value</th><th>Confidence</th><th>Score</th></tr></thead>"
+            f"<th>Last value</th><th>Confidence</th><th>{heading}</th></tr></thead>"
             f"<tbody>{rows or _empty_row(6, 'No key results.')}</tbody></table></article>"
         )
     return "".join(blocks) or "<p class='muted'>No objectives.</p>"
 
 
 _KEY_RESULT_COLUMNS = (
-    '<colgroup><col style="width:32%"><col style="width:10%"><col style="width:18%">'
-    '<col style="width:17%"><col style="width:13%"><col style="width:10%"></colgroup>'
+    '<colgroup><col style="width:29%"><col style="width:14%"><col style="width:17%">'
+    '<col style="width:17%"><col style="width:10%"><col style="width:13%"></colgroup>'
 )
 
 
-def _key_result_row(kr: Document) -> str:
-    check_in, score = kr["last_check_in"], kr["score"]
+def _key_result_row(pack: _Pack, kr: Document) -> str:
+    check_in = kr["last_check_in"]
     unit = escape(kr["unit"])
     value = f"{_num(check_in['value'])} {unit}" if check_in else "no check-in"
     retired = ' <span class="tag">retired</span>' if kr["status"] != "active" else ""
-    when = f'<span class="sub">{_moment(check_in["at"])}</span>' if check_in else ""
+    measure = pack.at_lock.get(kr["id"])
+    moved = ' <span class="tag">changed after lock</span>' if measure else ""
+    figure = pack.key_result_figure(kr)
+    against = pack.against_lock(kr)
     return (
         "<tr>"
-        f"<td>{escape(kr['title'])}{retired}"
+        f"<td>{escape(kr['title'])}{retired}{moved}"
         f'<span class="sub">{escape(kr["direction"])}</span></td>'
-        f"<td>{escape(kr['owner'])}</td>"
-        f'<td class="num">{_num(kr["baseline"])} → {_num(kr["target"])} {unit}</td>'
-        f'<td class="num">{value}{when}</td>'
+        f"<td>{pack.who(kr['owner'])}</td>"
+        f'<td class="num">{_measure(kr, measure, unit)}</td>'
+        f'<td class="num">{value}{_checked_in(check_in)}</td>'
         f'<td class="num">{_num(check_in["confidence"]) if check_in else "–"}</td>'
-        f'<td class="num"><span class="score {_band(score and score["value"])}">'
-        f"{_score(score and score['value'])}</span></td>"
-        "</tr>"
+        f'<td class="num"><span class="score {_band(figure)}">{pack.figure(figure)}</span>'
+        + (f'<span class="sub changed">{escape(against)}</span>' if against else "")
+        + "</td></tr>"
     )
 
 
-def _alignment(nodes: list[Document], objectives: dict[str, Document]) -> str:
+def _measure(kr: Document, at_lock: AtLock | None, unit: str) -> str:
+    """Baseline → target as it is now; for one moved after lock, as it was at lock too."""
+    now = f"{_num(kr['baseline'])} → {_num(kr['target'])} {unit}"
+    if at_lock is None:
+        return now
+    direction = "" if at_lock.direction == kr["direction"] else f", {escape(at_lock.direction)}"
+    return (
+        f'<span class="sub changed">at lock: {_num(at_lock.baseline)} → '
+        f"{_num(at_lock.target)} {unit}{direction}</span>"
+        f"<b>{now}</b>"
+        f'<span class="sub changed">changed after lock, {_moment(at_lock.changed_at)}</span>'
+    )
+
+
+def _checked_in(check_in: Document | None) -> str:
+    """When the last check-in was recorded, and the week it reports when the snapshot
+    holds it."""
+    if not check_in:
+        return ""
+    week = check_in.get("effective_on")
+    reports = f'<span class="sub">for the week of {_day(week)}</span>' if week else ""
+    return f'{reports}<span class="sub">recorded {_moment(check_in["at"])}</span>'
+
+
+def _alignment(pack: _Pack, nodes: list[Document], objectives: dict[str, Document]) -> str:
     if not nodes:
         return "<p class='muted'>No objectives.</p>"
     items = []
+    label = "score" if pack.scored else "progress"
     for node in nodes:
         objective = objectives[node["id"]]
-        score = objective["score"]
+        figure = pack.figure(pack.objective_figure(objective))
         retired = ' <span class="tag">retired</span>' if not _live(objective) else ""
         items.append(
             f"<li><span class='node'>{escape(objective['title'])}</span>{retired} "
             f"<span class='sub inline'>{escape(objective['level'])} · "
-            f"{escape(objective['owner'])} · score {_score(score and score['value'])}</span>"
-            + (_alignment(node["children"], objectives) if node["children"] else "")
+            f"{pack.who(objective['owner'])} · {label} {figure}</span>"
+            + (_alignment(pack, node["children"], objectives) if node["children"] else "")
             + "</li>"
         )
     return f'<ul class="tree">{"".join(items)}</ul>'
 
 
-def _changes(changes: list[Document]) -> str:
+def _changes(pack: _Pack) -> str:
+    changes = pack.snapshot.document["changes_after_lock"]
     if not changes:
         return "<p class='muted'>No key result was changed after the cycle was locked.</p>"
+    key_results = {
+        kr["id"]: kr for o in pack.snapshot.document["objectives"] for kr in o["key_results"]
+    }
     rows = []
     for change in changes:
-        fields = sorted(set(change["before"]) | set(change["after"]))
+        before, after = change["before"] or {}, change["after"] or {}
+        fields = sorted(set(before) | set(after))
         what = "<br>".join(
-            f"{escape(field)}: {_value(change['before'].get(field))} → "
-            f"<b>{_value(change['after'].get(field))}</b>"
+            f"{escape(field)}: {_value(before.get(field))} → <b>{_value(after.get(field))}</b>"
             for field in fields
         )
+        kr = key_results.get(change.get("key_result_id") or "")
+        if kr is not None and pack.at_lock.get(kr["id"]):
+            now = pack.figure(pack.key_result_figure(kr))
+            label = "score" if pack.scored else "progress"
+            what += (
+                f'<span class="sub changed">{label} {now} as changed · '
+                f"{escape(pack.against_lock(kr))}</span>"
+            )
+        title = change.get("key_result_title") or change.get("title") or ""
         rows.append(
             "<tr>"
-            f"<td>{escape(change['key_result_title'])}"
+            f"<td>{escape(title)}"
             f'<span class="sub">{escape(change["kind"])} · applied '
             f"{_moment(change['applied_at'])}</span></td>"
             f"<td>{what}</td>"
-            f"<td>{escape(change['requested_by'])}"
+            f"<td>{pack.who(change['requested_by'])}"
             f'<span class="sub">{_moment(change["requested_at"])}</span></td>'
-            f"<td>{escape(change['approved_by'] or '–')}"
+            f"<td>{pack.who(change['approved_by'])}"
             f'<span class="sub">{_moment(change["approved_at"])}</span></td>'
             f"<td>{escape(change['reason'] or '')}</td>"
             "</tr>"
@@ -270,21 +443,36 @@ def _changes(changes: list[Document]) -> str:
         "than its requester (four eyes) before it was applied.</p>"
         '<table class="changes"><colgroup><col style="width:20%"><col style="width:20%">'
         '<col style="width:15%"><col style="width:15%"><col style="width:30%"></colgroup>'
-        "<thead><tr><th>Key result</th><th>Change (before → after)</th>"
+        "<thead><tr><th>Changed</th><th>Change (before → after)</th>"
         "<th>Requested by</th><th>Approved by</th><th>Reason</th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
 
 
-def _evidence(snapshot: Snapshot, cycle_path: str) -> str:
+def _evidence(pack: _Pack, cycle_path: str) -> str:
+    snapshot = pack.snapshot
     policy = snapshot.document["policy"]
     policy_line = (
         f"Guardrail policy version {policy['number']} was active, bundle digest "
-        f"<code>{escape(policy['digest'])}</code>."
+        f"<code>{escape(policy['digest'])}</code>, approved by {pack.who(policy['approved_by'])}."
         if policy
         else "No guardrail policy version was active."
     )
     export = f"{cycle_path}/snapshot/export?format=json&amp;as_of={snapshot.position}"
+    seal, seal_rows, seal_step = pack.seal, "", _UNSEALED_STEP
+    if seal is not None and pack.sealed:
+        seal_rows = (
+            f"<tr><th>Sealed by</th><td>{pack.who(seal.sealed_by)}, "
+            f"{_moment(seal.sealed_at)}</td></tr>"
+            f"<tr><th>Sealed snapshot</th><td>position {seal.position}, digest "
+            f"<code>{_short(seal.digest)}</code> ({escape(seal.snapshot_format)})</td></tr>"
+        )
+        seal_step = (
+            _SEALED_STEP
+            if seal.digest == snapshot.digest
+            else "<li>This is not the sealed snapshot: that one is as of position "
+            f"{seal.position} (<code>as_of={seal.position}</code>).</li>"
+        )
     return (
         '<div class="evidence">'
         "<p>This report renders one snapshot document and nothing else. The document is the "
@@ -296,12 +484,10 @@ def _evidence(snapshot: Snapshot, cycle_path: str) -> str:
         f"<tr><th>As of event position</th><td>{snapshot.position}</td></tr>"
         f"<tr><th>Snapshot format</th><td>{escape(snapshot.document['format'])}</td></tr>"
         f"<tr><th>Events of this cycle</th><td>{snapshot.document['counts']['events']}</td></tr>"
-        f"</table><p>{policy_line}</p>"
+        f"{seal_rows}</table><p>{policy_line}</p>"
         "<h3>How to verify this page</h3><ol>"
-        "<li>If this is the sealed quarter-end snapshot, okrgov re-derives it from the events "
-        f"and compares digests: <code>GET {escape(cycle_path)}/snapshot/verify</code> answers "
-        "this digest as <code>sealed_digest</code>, with <code>matches: true</code>.</li>"
-        f"<li>Or recompute the digest yourself: download <code>GET {export}</code> and run "
+        + seal_step.format(verify=f"<code>GET {escape(cycle_path)}/snapshot/verify</code>")
+        + f"<li>Or recompute the digest yourself: download <code>GET {export}</code> and run "
         "<code>sha256sum</code> over the bytes; it prints "
         f'<code class="whole">{snapshot.digest}</code>.</li>'
         "<li>The position is where this store recorded the snapshot; the digest does not "
@@ -309,6 +495,17 @@ def _evidence(snapshot: Snapshot, cycle_path: str) -> str:
         "digest at its own position.</li></ol></div>"
     )
 
+
+_SEALED_STEP = (
+    "<li>This is the sealed quarter-end snapshot: okrgov re-derives it from the events and "
+    "compares digests: {verify} answers this digest as <code>sealed_digest</code>, with "
+    "<code>matches: true</code>.</li>"
+)
+_UNSEALED_STEP = (
+    "<li>If this is the sealed quarter-end snapshot, okrgov re-derives it from the events "
+    "and compares digests: {verify} answers this digest as <code>sealed_digest</code>, with "
+    "<code>matches: true</code>.</li>"
+)
 
 # ---- formatting -----------------------------------------------------------------------
 
@@ -319,6 +516,10 @@ def _live(objective: Document) -> bool:
 
 def _score(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}"
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0%}"
 
 
 def _band(value: float | None) -> str:
@@ -345,10 +546,11 @@ def _day(iso: str) -> str:
     return datetime.fromisoformat(iso).strftime("%-d %b %Y")
 
 
-def _moment(iso: str | None) -> str:
-    if not iso:
+def _moment(at: str | datetime | None) -> str:
+    if not at:
         return ""
-    return datetime.fromisoformat(iso).strftime("%-d %b %Y %H:%M UTC")
+    moment = at if isinstance(at, datetime) else datetime.fromisoformat(at)
+    return moment.strftime("%-d %b %Y %H:%M UTC")
 
 
 def _clip(text: str, limit: int) -> str:
@@ -383,6 +585,8 @@ h2 { font-size: 15pt; color: #10233d; border-bottom: 1.5px solid #10233d;
 h3 { font-size: 12pt; margin: 0; }
 code { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 9pt; }
 .masthead { border-top: 5px solid #10233d; padding-top: 4mm; }
+.firm { font-family: Georgia, "Times New Roman", serif; font-size: 13pt; color: #10233d;
+        margin: 0 0 1mm; letter-spacing: .02em; }
 .kicker { text-transform: uppercase; letter-spacing: .12em; font-size: 8.5pt; color: #4f6580;
           margin: 0; }
 .period { margin: 0; color: #333; }
@@ -413,6 +617,7 @@ tr { page-break-inside: avoid; break-inside: avoid; }
 td.num { white-space: nowrap; }
 .sub { display: block; font-size: 8pt; color: #6b7c90; }
 .sub.inline { display: inline; }
+.sub.changed { color: #8a4b00; }
 .tag { font-size: 7.5pt; text-transform: uppercase; border: 1px solid #b06a00; color: #b06a00;
        padding: 0 3px; border-radius: 2px; }
 .score { display: inline-block; min-width: 11mm; text-align: center; font-weight: bold;

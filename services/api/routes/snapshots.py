@@ -115,14 +115,22 @@ def export_snapshot(
     format: Literal["json", "csv", "html"] = "json",
 ) -> Response:
     """The snapshot as canonical JSON (exactly the digested bytes), as CSV, or as the
-    printable HTML report for the board; digest and position in the headers."""
+    printable HTML report for the board (the firm's name, people's names beside their
+    ids, the seal; a progress report with progress toward each target when the cycle is
+    not closed yet); digest and position in the headers. Names are not digested."""
     snapshot = platform.ledger.snapshot(principal, cycle_id, parse_as_of(as_of))
     if format == "json":
         content = snapshot.canonical
     elif format == "csv":
-        content = to_csv(snapshot)
+        content = to_csv(snapshot, platform.names)
     else:
-        content = to_html(snapshot, f"/v1/cycles/{snapshot.cycle_id}")
+        content = to_html(
+            snapshot,
+            f"/v1/cycles/{snapshot.cycle_id}",
+            firm_name=platform.settings.firm_name,
+            names=platform.names,
+            seal=platform.ledger.seal_of(principal, snapshot.cycle_id),
+        )
     name = f"okrgov-snapshot-{snapshot.cycle_id}-{snapshot.position}.{format}"
     disposition = "inline" if format == "html" else "attachment"
     headers = {
