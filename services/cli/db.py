@@ -170,8 +170,10 @@ def db_init(
         ),
     ] = None,
 ) -> None:
-    """Create the owner and application roles, the events table owned by the owner with
-    its append-only triggers, and the application role's grants (idempotent)."""
+    """Make PostgreSQL hold the events append-only (safe to run again).
+
+    Creates the owner and application roles, the events table owned by the owner with
+    its append-only triggers, and the application role's grants."""
     settings = configured(ctx).settings
     url = admin_url or settings.database_url
     if not url or not is_postgres(settings.model_copy(update={"database_url": url})):

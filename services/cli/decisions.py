@@ -55,9 +55,10 @@ def replay(
     ] = EngineChoice.BOTH,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON report on stdout.")] = False,
 ) -> None:
-    """Judge every recorded decision again under the policy version it names and say
-    which now answer differently, and which inputs no longer match their digest. Exit 0
-    all agree; 1 a decision differs or fails its digest; 2 bad usage."""
+    """Judge every recorded decision again, under the policy version it names.
+
+    Says which now answer differently, and which inputs no longer match their digest.
+    Exits 0 all agree; 1 a decision differs or fails its digest; 2 bad usage."""
     start, end = timestamp(since, "--since"), timestamp(until, "--until")
     if start and end and end <= start:
         raise typer.BadParameter("must be later than --since", param_hint="--until")

@@ -73,8 +73,10 @@ def verify(
         ),
     ] = None,
 ) -> None:
-    """Recompute the Merkle tree from the raw event table and judge every checkpoint by
-    the public keys the store records (no private key needed). Exit 0 intact; 1 a row
+    """Check that the event store is intact, and prove what it holds.
+
+    Recomputes the Merkle tree from the raw event table and judges every checkpoint by
+    the public keys the store records (no private key needed). Exits 0 intact; 1 a row
     does not match (naming the first and why); 3 rows intact, but a checkpoint does not
     verify; 4 rows intact, but the store's key is not --trusted-key; 2 bad usage."""
     platform = configured(ctx).platform()
@@ -128,8 +130,10 @@ def _judged(proof: Any, holds: bool, what: str) -> NoReturn:
 
 
 def checkpoint(ctx: typer.Context) -> None:
-    """Sign the Merkle tree head of every event so far and record it in the store, with
-    the store's key (the store's first key when it has none yet)."""
+    """Sign the tree head of every event so far, and record it in the store.
+
+    Signs with the store's key (the store's first key when it has none yet); `okrgov
+    verify` then judges the store against it."""
     platform = configured(ctx).platform()
     try:
         with correlated(None, command="checkpoint"):

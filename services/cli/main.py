@@ -19,11 +19,11 @@ from services.cli.integrity import checkpoint, start_or_refuse, verify
 from services.cli.jobs import JobGroup
 from services.cli.policy import policy_app
 from services.cli.projections import projections_app
+from services.cli.relay import relay
 from services.cli.repudiation import repudiation_app
 from services.cli.stream import stream_app
 from services.cli.tokens import token_app
 from services.workers.projector import projector
-from services.workers.relay import relay
 
 app = typer.Typer(
     help="okrgov: event-sourced OKR governance, on the record.",
@@ -66,14 +66,17 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     demo_if_empty: Annotated[
-        bool, typer.Option(help="Load the demo quarter when the store has no cycle yet.")
+        bool,
+        typer.Option(
+            "--demo-if-empty", help="Load the demo quarter when the store has no cycle yet."
+        ),
     ] = False,
     workers: Annotated[
         int,
         typer.Option(
             min=1,
             max=256,
-            help="Server processes sharing the port (docs/deployment.md: one per core).",
+            help="Server processes sharing the port: one per core (see docs/deployment.md).",
         ),
     ] = 1,
     cpus: Annotated[

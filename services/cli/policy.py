@@ -167,7 +167,9 @@ def policy_test(
         EngineChoice, typer.Option(help="Run the checks under embedded, opa, or both.")
     ] = EngineChoice.BOTH,
 ) -> None:
-    """Run the checks a proposal passes: every test_ rule of the bundle's *_test.rego
-    files (as `opa test` does) and the shipped invariant tests, under each engine, and
-    under the embedded engine the settings the rules read, each under the time budget."""
+    """Run the checks a policy proposal must pass, under each engine.
+
+    Every `test_` rule of the bundle's `*_test.rego` files (as `opa test` does) and the
+    shipped invariant tests, under each engine, and under the embedded engine the settings
+    the rules read, each under the time budget."""
     run_policy_checks(configured(ctx).settings, directory, engine.engines)

@@ -13,7 +13,10 @@ from services.cli.context import configured
 from services.cli.integrity import start_or_refuse
 from services.cli.stream import projections_compare
 
-projections_app = typer.Typer(help="Read models.", no_args_is_help=True)
+projections_app = typer.Typer(
+    help="Read models: follow the store, rebuild them, compare a worker's with the store.",
+    no_args_is_help=True,
+)
 projections_app.command("compare")(projections_compare)
 
 
@@ -21,14 +24,19 @@ projections_app.command("compare")(projections_compare)
 def projections_run(
     ctx: typer.Context,
     until_caught_up: Annotated[
-        bool, typer.Option(help="Stop once every view has reached the end of the store.")
+        bool,
+        typer.Option(
+            "--until-caught-up", help="Stop once every view has reached the end of the store."
+        ),
     ] = False,
     batch_size: Annotated[
         int, typer.Option(min=1, help="Events per transaction (while catching up).")
     ] = BATCH_SIZE,
 ) -> None:
-    """Follow the store in the foreground (a projection worker). Stopped or killed at any
-    moment, it resumes from each view's recorded position: nothing is missed or repeated."""
+    """Follow the store in the foreground, as a projection worker.
+
+    Stopped or killed at any moment, it resumes from each view's recorded position:
+    nothing is missed or repeated."""
     platform = configured(ctx).platform()
     try:
         platform.projections.resize(batch_size)
@@ -43,8 +51,10 @@ def projections_run(
 
 @projections_app.command("rebuild")
 def projections_rebuild(ctx: typer.Context) -> None:
-    """Replay the whole event store into every read model. Each is built aside and switched
-    in at once, so a running API keeps serving the old view until the new one is whole."""
+    """Replay the whole event store into every read model.
+
+    Each is built aside and switched in at once, so a running API keeps serving the old
+    view until the new one is whole."""
     platform = configured(ctx).platform()
     try:
         head = platform.ledger.recorder.max_notification_id() or 0

@@ -186,7 +186,9 @@ def stream_status(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
 ) -> None:
-    """The store's head, the relay's position and lag, and each view's tracked positions
+    """Show how far the relay and each view have got, and how far behind they are.
+
+    Prints the store's head, the relay's position and lag, and each view's tracked positions
     (per projection and partition) with their lag in events and seconds. Exits 1 when
     anything lags more than the threshold."""
     settings = configured(ctx).settings
@@ -219,9 +221,11 @@ def projections_compare(
     ] = 0.0,
     show: Annotated[int, typer.Option(help="Differences listed per view.", min=0)] = 20,
 ) -> None:
-    """Check a worker's views against the store, row for row: the store's events are
-    projected into scratch views up to the positions the views have tracked (per Kafka
-    partition for a worker), then every row is compared. Exits 1 on any difference."""
+    """Check a worker's views against the store, row for row.
+
+    The store's events are projected into scratch views up to the positions the views
+    have tracked (per Kafka partition for a worker), then every row is compared. Exits 1
+    on any difference."""
     settings = configured(ctx).settings
     configure_logging(settings.log_level, settings.log_format)
     places = open_places(settings, views_url, views_schema)

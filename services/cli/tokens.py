@@ -88,8 +88,9 @@ def token_revoke(
     user: Annotated[str | None, typer.Option(help="Revoke every live token of this user.")] = None,
     by: Annotated[str | None, typer.Option(help=_BY_HELP)] = None,
 ) -> None:
-    """Revoke one token (--id) or every live token of a user (--user). Every API process
-    refuses a revoked token within OKRGOV_TOKEN_REFRESH_SECONDS."""
+    """Revoke one token (--id) or every live token of a user (--user).
+
+    Every API process refuses a revoked token within OKRGOV_TOKEN_REFRESH_SECONDS."""
     if (token_id is None) == (user is None):
         raise typer.BadParameter("give exactly one of --id and --user")
     operator = _operator(by)
@@ -120,7 +121,7 @@ def token_list(
     user: Annotated[str | None, typer.Option(help="Only this user's tokens.")] = None,
     live: Annotated[bool, typer.Option(help="Only tokens neither expired nor revoked.")] = False,
 ) -> None:
-    """Every token on record: id, user, roles, who issued it, expiry, revocation."""
+    """List every token on record: id, user, roles, who issued it, expiry, revocation."""
     subject = _user_id(user, "--user") if user is not None else None
     platform = configured(ctx).platform()
     try:

@@ -151,8 +151,9 @@ def projector(
     reset: Annotated[
         bool,
         typer.Option(
+            "--reset",
             help="Rebuild this Kafka worker's views (its own database only) and exit; stop "
-            "the group's workers first."
+            "the group's workers first.",
         ),
     ] = False,
     origin: Annotated[
@@ -177,11 +178,12 @@ def projector(
         typer.Option(help="Serve /metrics and /healthz on this port (0: off).", min=0),
     ] = None,
 ) -> None:
-    """Run a projection worker in the foreground. From Kafka, workers sharing
-    OKRGOV_KAFKA_GROUP share the topic's partitions; stopped or killed at any moment, each
-    resumes from its views' tracked positions without missing or repeating an event. Only
-    records of OKRGOV_EVENT_SOURCE signed by a trusted key are applied; others are
-    quarantined."""
+    """Run a projection worker in the foreground, from the store or from Kafka.
+
+    From Kafka, workers sharing OKRGOV_KAFKA_GROUP share the topic's partitions; stopped
+    or killed at any moment, each resumes from its views' tracked positions without
+    missing or repeating an event. Only records of OKRGOV_EVENT_SOURCE signed by a trusted
+    key are applied; others are quarantined."""
     settings = configured(ctx).settings
     configure_logging(settings.log_level, settings.log_format)
     stop = threading.Event()

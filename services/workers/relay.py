@@ -19,24 +19,19 @@ skipped, and the position never moves past an unacknowledged event."""
 import random
 import threading
 from collections.abc import Callable
-from typing import Annotated, Any, Protocol
+from typing import Any, Protocol
 
 import structlog
-import typer
 from eventsourcing.persistence import IntegrityError, Tracking, TrackingRecorder
 from kafka import KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError
 
 from infra import kafka, stream_envelope
 from infra.config import Settings
-from infra.logging import configure_logging
-from infra.signing import InvalidSigningKey, Signer
+from infra.signing import Signer
 from infra.stored_events import StoredEvents
-from infra.stream_keys import NoStreamKeys
 from infra.stream_pages import EncoderFailed, InlineEncoder, PageEncoder, Pages
-from services.application.evidence.relay_key import RelayKeyRefused
 from services.bootstrap import relay_parts
-from services.cli.context import configured
 
 log = structlog.get_logger(__name__)
 
@@ -56,6 +51,20 @@ class PageObserver(Protocol):
     def sending(self, events: int) -> None: ...
     def acknowledged(self, events: int, position: int) -> None: ...
     def failed(self, error: Exception) -> None: ...
+
+
+class Sent:
+    """Events published, and the first and last of their positions."""
+
+    def __init__(self) -> None:
+        self.events = 0
+        self.first: int | None = None
+        self.last: int | None = None
+
+    def add(self, first: int, last: int, events: int) -> None:
+        self.events += events
+        self.first = first if self.first is None else min(self.first, first)
+        self.last = last if self.last is None else max(self.last, last)
 
 
 class Relay:
@@ -90,6 +99,8 @@ class Relay:
         self.failures = 0
         """Pages the broker did not acknowledge (each sent again)."""
         self.observer: PageObserver | None = None
+        self.sent = Sent()
+        """What this relay has published since it was made (for its summary)."""
         self.pages = Pages(stored, encoder or InlineEncoder(source, signer), page_size, page_bytes)
 
     def position(self) -> int:
@@ -109,11 +120,13 @@ class Relay:
         assert self._producer is not None
         return len(self._producer.partitions_for(self.topic))
 
-    def publish_page(self) -> int:
-        """Publish the page after the recorded position and record its last position once
-        the broker acknowledged all of it; returns how many events were published.
-        Raises ``PublishFailed`` (or a ``KafkaError``) with the position unchanged."""
-        page = self.pages.after(self.position(), self._partitions)
+    def publish_page(self, after: int | None = None) -> int:
+        """Publish the page after the recorded position (or after ``after``, to publish
+        again what was published before) and record its last position once the broker
+        acknowledged all of it, unless that is recorded already; returns how many events
+        were published. Raises ``PublishFailed`` (or a ``KafkaError``) with the position
+        unchanged."""
+        page = self.pages.after(self.position() if after is None else after, self._partitions)
         if not page.rows:
             return 0
         if self.observer is not None:
@@ -144,23 +157,32 @@ class Relay:
             first = refused or failed[0]
             raise PublishFailed(f"{len(failed)} of {len(futures)} records failed: {first!r}")
         last = page.rows[-1].position
-        try:
-            self.tracking.insert_tracking(Tracking(self.name, last))
-        except IntegrityError:
-            # Another relay on the same topic recorded this far already; carry on after it.
-            log.warning("relay.position_taken", position=last)
+        self.sent.add(page.rows[0].position, last, len(page.rows))
+        if after is not None and last <= self.position():
+            pass  # published again: recorded already, and the position never goes back
+        else:
+            self._record(last)
         if self.observer is not None:
             self.observer.acknowledged(len(page.rows), last)
         log.debug("relay.published", events=len(page.rows), position=last)
         return len(page.rows)
 
-    def catch_up(self, stop: threading.Event | None = None) -> int:
-        """Publish until the end of the store (or ``stop``), riding out broker failures."""
+    def _record(self, last: int) -> None:
+        try:
+            self.tracking.insert_tracking(Tracking(self.name, last))
+        except IntegrityError:
+            # Another relay on the same topic recorded this far already; carry on after it.
+            log.warning("relay.position_taken", position=last)
+
+    def catch_up(self, stop: threading.Event | None = None, after: int | None = None) -> int:
+        """Publish until the end of the store (or ``stop``), riding out broker failures.
+        With ``after``, the events after it are published again first, up to the recorded
+        position, then on from there as always (``republish``)."""
         stop = stop or threading.Event()
         published = 0
         while not stop.is_set():
             try:
-                sent = self.publish_page()
+                sent = self.publish_page(after)
             except (PublishFailed, KafkaError, EncoderFailed) as exc:
                 self._failed(exc, stop)
                 continue
@@ -170,7 +192,19 @@ class Relay:
             if not sent:
                 return published
             published += sent
+            if after is not None:
+                last = self.sent.last or 0
+                after = last if last < self.position() else None
         return published
+
+    def republish(self, after: int, stop: threading.Event | None = None) -> int:
+        """Publish again every event after ``after`` (up to the recorded position), then
+        on to the end of the store: an operator's explicit act, for a topic that lost
+        events the relay had recorded as published (a new broker, say). Still at least
+        once: a consumer drops, per partition, what it applied before (by position), and
+        the recorded position only moves forward."""
+        log.warning("relay.republishing", topic=self.topic, after=after, recorded=self.position())
+        return self.catch_up(stop, after=after)
 
     def run(self, stop: threading.Event, poll_seconds: float) -> None:
         """Publish until ``stop`` is set, looking for new events every ``poll_seconds``."""
@@ -244,51 +278,6 @@ def build_relay(
         flush_timeout=flush_timeout or delivery_ms / 1000 + 5,
         encoder=parts.encoder,
     )
-
-
-def relay(
-    ctx: typer.Context,
-    until_caught_up: Annotated[
-        bool, typer.Option(help="Stop once every event in the store has been acknowledged.")
-    ] = False,
-    page_size: Annotated[int, typer.Option(min=1, help="Most events per page.")] = PAGE_SIZE,
-    poll_seconds: Annotated[
-        float, typer.Option(min=0.001, help="How often an idle relay looks for new events.")
-    ] = 0.1,
-    metrics_port: Annotated[
-        int | None,
-        typer.Option(help="Serve /metrics and /healthz on this port (0: off).", min=0),
-    ] = None,
-    encoder_process: Annotated[
-        bool,
-        typer.Option(
-            help="Encode and sign pages in a process of their own, on another core, while "
-            "the page before is sent (--no-encoder-process: in this one)."
-        ),
-    ] = True,
-) -> None:
-    """Publish every event of the store to OKRGOV_KAFKA_TOPIC, in store order per
-    aggregate, at least once, from the relay's own recorded position."""
-    settings = configured(ctx).settings
-    configure_logging(settings.log_level, settings.log_format)
-    try:
-        publisher = build_relay(settings, page_size=page_size, encoder_process=encoder_process)
-    except (kafka.KafkaNotConfigured, NoStreamKeys, InvalidSigningKey, RelayKeyRefused) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    stop = threading.Event()
-    stop_on_signals(stop)
-    from services.workers.stream_watch import watch_relay
-
-    watch = watch_relay(settings, publisher, metrics_port)
-    try:
-        if until_caught_up:
-            publisher.catch_up(stop)
-        else:
-            publisher.run(stop, poll_seconds)
-    finally:
-        watch.close()
-        publisher.close()
 
 
 def stop_on_signals(stop: threading.Event) -> None:
