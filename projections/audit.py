@@ -10,7 +10,11 @@ aggregate and what the event carries, so the trail comes out the same, row for r
 the events arrive in any order that keeps each aggregate's own order (a topic keyed by
 aggregate id). What relates aggregates is carried in the events: a change request and a
 decision name their objective, and an allowed decision names the events of its command;
-the decision is attached to those entries through links joined when the trail is read."""
+the decision is attached to those entries through links joined when the trail is read.
+
+Over 300 lines on purpose: what an entry says of each event and the export columns that
+write it out (a check-in's ``effective_on`` among them) are one public format, kept in
+one place so that they change together."""
 
 import json
 from collections.abc import Callable, Iterable, Iterator
@@ -276,18 +280,37 @@ def _changes(before: dict[str, Any], effect: Effect) -> dict[str, dict[str, Any]
 # ---- exports --------------------------------------------------------------------------
 
 
+#: The exported columns: the entry's own (``COLUMNS``), then those taken from its details
+#: (appended, so the columns before them keep their places).
+EXPORT_COLUMNS = (*COLUMNS, EFFECTIVE_ON)
+
+
+def exported(entry: Entry) -> dict[str, Any]:
+    """An entry as exports list it, in ``EXPORT_COLUMNS`` order: a check-in's
+    ``effective_on`` (the date of the week it reports; ``at`` is when it was recorded),
+    null for every other entry."""
+    row = {c: entry[c] for c in COLUMNS}
+    row[EFFECTIVE_ON] = None
+    if entry["action"] == "KeyResult.CheckedIn":
+        # An entry written before check-ins carried their week: the day it was recorded,
+        # as the check-in event itself now reads (``KeyResult.CheckedIn.upcast_v1_v2``).
+        row[EFFECTIVE_ON] = entry["details"].get(EFFECTIVE_ON) or str(entry["at"])[:10]
+    return row
+
+
 def csv_lines(entries: Iterable[Entry]) -> Iterator[str]:
-    """A header and one CSV line per entry, columns in ``COLUMNS`` order; the changes and
-    details cells hold compact JSON. Written by the one CSV writer, so text a spreadsheet
-    would run as a formula (a ``reason`` of ``=HYPERLINK(...)``) is neutralised."""
-    rows = ([entry[column] for column in COLUMNS] for entry in entries)
-    return csv_writer.csv_lines(COLUMNS, rows)
+    """A header and one CSV line per entry, columns in ``EXPORT_COLUMNS`` order; the
+    changes and details cells hold compact JSON. Written by the one CSV writer, so text a
+    spreadsheet would run as a formula (a ``reason`` of ``=HYPERLINK(...)``) is
+    neutralised."""
+    rows = (list(exported(entry).values()) for entry in entries)
+    return csv_writer.csv_lines(EXPORT_COLUMNS, rows)
 
 
 def jsonl_lines(entries: Iterable[Entry]) -> Iterator[str]:
-    """One JSON object per line, keys in ``COLUMNS`` order."""
+    """One JSON object per line, keys in ``EXPORT_COLUMNS`` order."""
     for entry in entries:
-        yield json.dumps({c: entry[c] for c in COLUMNS}, separators=(",", ":")) + "\n"
+        yield json.dumps(exported(entry), separators=(",", ":")) + "\n"
 
 
 EXPORTS: dict[str, Callable[[Iterable[Entry]], Iterator[str]]] = {

@@ -143,6 +143,7 @@ def _key_result_checked_in(doc: Document, e: KeyResult.CheckedIn) -> None:
         "value": e.value,
         "confidence": e.confidence,
         "note": e.note,
+        "effective_on": e.effective_on,
         "at": event_time(e),
         "by": e.actor,
     }

@@ -61,10 +61,12 @@ async def retire_key_result(key_result_id: UUID, body: Retirement, cmd: Commands
     responses=written(201),
 )
 async def check_in(key_result_id: UUID, body: NewCheckIn, cmd: Commands) -> Document:
-    """The weekly value, confidence (0 to 1) and note; answers the updated key result."""
+    """The weekly value, confidence (0 to 1) and note, and the date of the week it
+    reports (``effective_on``, today if left out; not in the future, not outside the
+    cycle); answers the updated key result."""
     return await cmd.answer(
         lambda ledger, who: ledger.check_in(
-            who, key_result_id, body.value, body.confidence, body.note
+            who, key_result_id, body.value, body.confidence, body.note, body.effective_on
         ),
         _key_result,
     )

@@ -2,11 +2,11 @@
 a check-in, and the key result document. The definition fields come from the typed
 definition (``definition_fields``), not from a list of their own."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, model_validator
 
 from services.api.schemas.common import (
     Confidence,
@@ -48,17 +48,36 @@ class KeyResultRevision(KeyResultChanges):
 
 
 class NewCheckIn(Request):
+    """A check-in. ``effective_on`` is the date of the week it reports (YYYY-MM-DD; today
+    if left out): not later than today and within the key result's cycle (422 naming
+    ``effective_on`` otherwise)."""
+
     value: Number
     confidence: Confidence
     note: Prose = ""
+    effective_on: date | None = None
 
 
 class CheckIn(BaseModel):
+    """A check-in as recorded: the week it reports (``effective_on``) and when it was
+    recorded (``at``), by whom."""
+
     value: float
     confidence: float
     note: str
+    effective_on: date
     at: datetime
     by: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reported_when_recorded(cls, data: Any) -> Any:
+        """A document projected before check-ins carried their week: the day recorded."""
+        if isinstance(data, dict) and data.get("effective_on") is None and data.get("at"):
+            at = data["at"]
+            moment = at if isinstance(at, datetime) else datetime.fromisoformat(str(at))
+            return {**data, "effective_on": moment.date()}
+        return data
 
 
 class KeyResultScore(BaseModel):
