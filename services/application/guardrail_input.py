@@ -2,11 +2,10 @@
 who acts, on what, the resource before and after, and the context the rules read."""
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Any, TypedDict, Unpack
 from uuid import UUID
 
-from events import ChangeRequest, Cycle, KeyResult, Objective
+from events import ChangeRequest, Cycle, KeyResult, Objective, clock
 from policies.input_values import cycle_summary, locked_key_result, resource_words
 from services.application.principals import Principal
 
@@ -98,7 +97,8 @@ def build_input(
         "cycle": cycle_doc(cycle) if cycle else None,
         "cycle_key_results": cycle_key_results,
         "change_request": change_request_doc(change_request) if change_request else None,
-        "time": datetime.now(UTC).isoformat(),
+        # The time the command is judged at: the clock its events are stamped from.
+        "time": clock.now().isoformat(),
     }
     if cycle_key_results:  # a lock: what the rules sum up, summed up once here
         document["cycle_summary"] = cycle_summary(cycle_key_results)
