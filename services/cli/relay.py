@@ -122,7 +122,10 @@ def summary(publisher: Relay) -> str:
     """What the relay did, in one line."""
     sent, topic = publisher.sent, publisher.topic
     if not sent.events:
-        return f"nothing to publish: {topic} has every event up to position {publisher.position()}"
+        return (
+            f"nothing to publish: every event up to position {publisher.position()} "
+            f"was published to {topic}"
+        )
     return (
         f"published {sent.events} events to {topic}, positions {sent.first} to {sent.last}; "
         f"recorded position {publisher.position()}"
