@@ -32,7 +32,7 @@ and checkpoints; split, the order of the checks would no longer be visible in on
 import time
 from bisect import bisect_right
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from uuid import UUID
@@ -298,13 +298,14 @@ class Integrity:
                     raise
                 time.sleep(0.05 * attempt)
 
-    def verify(self) -> IntegrityReport:
+    def verify(self, progress: Callable[[int], None] | None = None) -> IntegrityReport:
         """Bring the leaf log up to date, then check the event table against it and
-        against every signed checkpoint, in one streaming pass."""
+        against every signed checkpoint, in one streaming pass (``progress`` is told the
+        last position checked after each page)."""
         self._catch_up()
         keyring = self.keyring()
         checkpoints = self.checkpoints(keyring)
-        check = _Check(self, checkpoints, self.leaf_log.position())
+        check = _Check(self, checkpoints, self.leaf_log.position(), progress)
         report = check.run(self.events, self.leaf_log)
         return replace(
             report,
@@ -417,6 +418,7 @@ class _Check:
     integrity: Integrity
     checkpoints: list[SignedCheckpoint]
     log_tip: int
+    progress: Callable[[int], None] | None = None
     rows_tree: Frontier = field(default_factory=Frontier)
     log_tree: Frontier = field(default_factory=Frontier)
     shared: bool = True
@@ -449,6 +451,8 @@ class _Check:
                     self._merged_page(rows, leaf_log.leaves_between(after, last), pending)
                 del rows, logged_positions, logged
             after = last
+            if self.progress is not None:
+                self.progress(last)
         if self.found is None:
             for recorded in leaf_log.leaves(after):
                 self._step(recorded.position, None, recorded, pending)
