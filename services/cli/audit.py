@@ -22,6 +22,7 @@ from projections.audit import EXPORTS
 from projections.entries import EntryQuery
 from services.cli.context import configured
 from services.cli.options import timestamp
+from services.cli.progress import bars, counted
 
 audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
 
@@ -59,7 +60,10 @@ def export(
         Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
     ] = None,
 ) -> None:
-    """Export the audit trail, brought up to date with the store first."""
+    """Export the audit trail, brought up to date with the store first.
+
+    Ends with how many rows (entries) were written, and where, on stderr (a bar counts
+    them while it runs, on a terminal)."""
     start, end = timestamp(since, "--since"), timestamp(until, "--until")
     if start and end and end <= start:
         raise typer.BadParameter("must be later than --since", param_hint="--until")
@@ -76,13 +80,17 @@ def export(
         platform.catch_up()
         view = platform.audit
         # Up to where the trail is now: an export of a growing store still ends.
-        lines = EXPORTS[format.value](view.pages(replace(query, upto=view.position())))
-        if output is None:
-            _write(lines, sys.stdout)
-        else:
-            _write_whole(lines, output)
+        with bars("exporting", None, "rows") as advance:
+            entries = counted(view.pages(replace(query, upto=view.position())), advance)
+            lines = EXPORTS[format.value](entries)
+            if output is None:
+                _write(lines, sys.stdout)
+            else:
+                _write_whole(lines, output)
     finally:
         platform.close()
+    where = "stdout" if output is None else str(output)
+    typer.echo(f"{entries.count} {'row' if entries.count == 1 else 'rows'} to {where}", err=True)
 
 
 def _user(text: str | None) -> str | None:

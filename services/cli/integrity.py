@@ -24,8 +24,11 @@ from services.application.evidence.signer import EX_CONFIG, SigningKeyRefused
 from services.application.evidence.verification import Integrity
 from services.bootstrap import Platform
 from services.cli.context import configured
+from services.cli.progress import bars
 
 T = TypeVar("T")
+
+NO_CHECKPOINT_HINT = "no signed checkpoint yet: run `okrgov checkpoint` to sign the tree head"
 
 
 def _fingerprint(value: str | None) -> str | None:
@@ -93,10 +96,14 @@ def verify(
                     f"inclusion of position {prove} under the checkpoint at position "
                     f"{proof.checkpoint.position}",
                 )
-            report = integrity.verify()
+            head = platform.ledger.recorder.max_notification_id() or 0
+            with bars("verifying", head, "positions") as advance:
+                report = integrity.verify(lambda position: advance("", position))
         typer.echo(report.summary())
         for line in report.details():
             typer.echo(line)
+        if not report.checkpoints and report.rows_intact:
+            typer.echo(NO_CHECKPOINT_HINT, err=True)
         raise typer.Exit(report.exit_code)
     finally:
         platform.close()

@@ -11,6 +11,7 @@ from infra.store_locks import LockHeld
 from projections.follower import BATCH_SIZE
 from services.cli.context import configured
 from services.cli.integrity import start_or_refuse
+from services.cli.progress import bars, on_terminal
 from services.cli.stream import projections_compare
 
 projections_app = typer.Typer(
@@ -61,14 +62,14 @@ def projections_rebuild(ctx: typer.Context) -> None:
         typer.echo(f"rebuilding every view from the store (head at position {head})", err=True)
         shown: dict[str, int] = {}
 
-        def progress(name: str, position: int) -> None:
+        def logged(name: str, position: int) -> None:
             if position - shown.get(name, 0) >= 5000:
                 shown[name] = position
                 typer.echo(f"  {name}: replayed up to position {position}", err=True)
 
-        with correlated(None, command="projections.rebuild"):
+        with correlated(None, command="projections.rebuild"), bars("", head, "") as advance:
             try:
-                rebuilt = platform.rebuild(progress)
+                rebuilt = platform.rebuild(advance if on_terminal() else logged)
             except LockHeld as refused:
                 typer.echo(f"not rebuilt: {refused}; the views are unchanged", err=True)
                 raise typer.Exit(1) from None
@@ -77,5 +78,7 @@ def projections_rebuild(ctx: typer.Context) -> None:
                 f"{view.projection}: {view.events} events replayed, "
                 f"{view.documents} documents, switched in at position {view.position}"
             )
+        up_to = max((view.position for view in rebuilt), default=head)
+        typer.echo(f"rebuilt {len(rebuilt)} views from the store, up to position {up_to}", err=True)
     finally:
         platform.close()

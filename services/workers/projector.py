@@ -31,6 +31,8 @@ from projections.follower import BATCH_SIZE, Projection
 from services.bootstrap import PROJECTIONS, build, store_to_read, worker_consumer, worker_store
 from services.cli.context import configured
 from services.cli.integrity import start_or_refuse
+from services.cli.progress import Every
+from services.cli.summaries import StoreViews, kafka_line
 from services.workers import stream_reset
 from services.workers.kafka_source import Decode, KafkaSource, Observe, Refused, Target
 from services.workers.relay import stop_on_signals
@@ -177,6 +179,14 @@ def projector(
         int | None,
         typer.Option(help="Serve /metrics and /healthz on this port (0: off).", min=0),
     ] = None,
+    summary_every: Annotated[
+        float,
+        typer.Option(
+            metavar="SECONDS",
+            min=0,
+            help="How often to say what was applied, on stderr (0: only when stopped).",
+        ),
+    ] = 10.0,
 ) -> None:
     """Run a projection worker in the foreground, from the store or from Kafka.
 
@@ -205,8 +215,9 @@ def projector(
 
             watch = watch_followers(settings, platform, metrics_port)
             try:
-                while not stop.wait(1.0):
-                    pass
+                with Every(summary_every, StoreViews(platform).line):
+                    while not stop.wait(1.0):
+                        pass
             finally:
                 watch.close()
         finally:
@@ -220,7 +231,8 @@ def projector(
     )
     watch = watch_worker(settings, watched, worker, metrics_port)
     try:
-        worker.run(stop)
+        with Every(summary_every, lambda: kafka_line(worker)):
+            worker.run(stop)
     finally:
         watch.close()
         worker.close()
