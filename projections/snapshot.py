@@ -65,8 +65,16 @@ from projections.okr_state import (
 from projections.snapshot_index import SnapshotIndex
 
 #: Names the shape of the canonical document; recorded with every seal, so a verifier
-#: knows which document the digest is over. A change of the shape is a new format.
-SNAPSHOT_FORMAT = "okrgov.snapshot/1"
+#: knows which document the digest is over. A change of the shape is a new format, and
+#: every earlier format stays derivable (``CHECK_IN_FIELDS``), so old seals still verify.
+SNAPSHOT_FORMAT = "okrgov.snapshot/2"
+#: The last check-in's fields under each format: /2 added the week it reports
+#: (``effective_on``) beside the time it was recorded (``at``). Nothing else differs.
+CHECK_IN_FIELDS = {
+    "okrgov.snapshot/1": ("value", "confidence", "note", "at", "by"),
+    "okrgov.snapshot/2": ("value", "confidence", "note", "effective_on", "at", "by"),
+}
+SNAPSHOT_FORMATS = frozenset(CHECK_IN_FIELDS)
 PAGE_SIZE = 1000
 
 CHANGES = "change_after_lock"
@@ -82,7 +90,6 @@ _OBJECTIVE_FIELDS = (
 #: definition's order) between its id and its status. Inside the digest's format: a field
 #: added to the definition is a new format (tests/unit/test_key_result_definition.py).
 _KEY_RESULT_FIELDS = ("id", *FIELD_NAMES, "status", "check_in_count")
-_CHECK_IN_FIELDS = ("value", "confidence", "note", "at", "by")
 _OBJECTIVE_SCORE_FIELDS = ("value", "rule", "rule_version", "at")
 _KEY_RESULT_SCORE_FIELDS = ("value", "final_value", "rule", "rule_version", "at")
 
@@ -222,11 +229,19 @@ def _nothing_stored(_kind: str, _ident: str) -> None:
     return None
 
 
+class UnknownFormat(ValueError):
+    """A snapshot format this version of okrgov cannot derive."""
+
+
 class CycleFold:
     """Folds one cycle's events, in store order, through the read models' ``apply`` into
-    an in-memory batch of documents, and cuts the snapshot document from them."""
+    an in-memory batch of documents, and cuts the snapshot document of ``snapshot_format``
+    from them."""
 
-    def __init__(self, cycle_id: UUID) -> None:
+    def __init__(self, cycle_id: UUID, snapshot_format: str = SNAPSHOT_FORMAT) -> None:
+        if snapshot_format not in SNAPSHOT_FORMATS:
+            raise UnknownFormat(f"{snapshot_format} is not one of {sorted(SNAPSHOT_FORMATS)}")
+        self.format = snapshot_format
         self.cycle_id = str(cycle_id)
         self.events = 0
         self._members = {self.cycle_id}
@@ -278,7 +293,7 @@ class CycleFold:
         requests = [doc for kind, _, _, _, doc in docs.touched() if kind == CHANGE_REQUEST]
         changes = self._changes_after_lock()
         return {
-            "format": SNAPSHOT_FORMAT,
+            "format": self.format,
             "cycle": _pick(cycle, _CYCLE_FIELDS),
             "objectives": objectives,
             "alignment": alignment_tree(objectives, lambda o: {"id": o["id"]}),
@@ -305,11 +320,10 @@ class CycleFold:
             ],
         }
 
-    @staticmethod
-    def _key_result(doc: Document) -> Document:
+    def _key_result(self, doc: Document) -> Document:
         return {
             **_pick(doc, _KEY_RESULT_FIELDS),
-            "last_check_in": _pick_or_none(doc["latest_check_in"], _CHECK_IN_FIELDS),
+            "last_check_in": _pick_or_none(doc["latest_check_in"], CHECK_IN_FIELDS[self.format]),
             "score": _pick_or_none(doc["score"], _KEY_RESULT_SCORE_FIELDS),
         }
 
@@ -365,9 +379,9 @@ def _pick_or_none(doc: Document | None, fields: Iterable[str]) -> Document | Non
     return None if doc is None else _pick(doc, fields)
 
 
-def fold(cycle_id: UUID, events: Iterable[Any]) -> Document:
+def fold(cycle_id: UUID, events: Iterable[Any], snapshot_format: str = SNAPSHOT_FORMAT) -> Document:
     """The snapshot document of a cycle from domain events in store order (pure)."""
-    folding = CycleFold(cycle_id)
+    folding = CycleFold(cycle_id, snapshot_format)
     for position, event in enumerate(events, start=1):
         if folding.wants(get_topic(type(event)), event.originator_id):
             folding.apply(event, position)
@@ -397,14 +411,15 @@ def snapshot_at(
     cycle_id: UUID,
     position: int,
     page_size: int = PAGE_SIZE,
+    snapshot_format: str = SNAPSHOT_FORMAT,
 ) -> Snapshot:
     """The cycle as of ``position``, from notifications 1..position only: the cycle's
     own, found by the store's snapshot index (``projections.snapshot_index``); in a store
     that has none, by reading every notification of the relevant topics."""
     index = snapshot_index(recorder, mapper)
     if index is None:
-        return scan_snapshot_at(recorder, mapper, cycle_id, position, page_size)
-    folding = CycleFold(cycle_id)
+        return scan_snapshot_at(recorder, mapper, cycle_id, position, page_size, snapshot_format)
+    folding = CycleFold(cycle_id, snapshot_format)
     for notification in index.notifications(index.members(cycle_id), position, RELEVANT_TOPICS):
         _fold_one(folding, mapper, notification)
     document = folding.document()
@@ -421,10 +436,11 @@ def scan_snapshot_at(
     cycle_id: UUID,
     position: int,
     page_size: int = PAGE_SIZE,
+    snapshot_format: str = SNAPSHOT_FORMAT,
 ) -> Snapshot:
     """``snapshot_at`` by reading every notification of the relevant topics up to the
     position (no index): the definition the indexed reading must match."""
-    folding = CycleFold(cycle_id)
+    folding = CycleFold(cycle_id, snapshot_format)
     last_read = None
     for notification in _pages(recorder, position, page_size, RELEVANT_TOPICS):
         _fold_one(folding, mapper, notification)
@@ -456,17 +472,20 @@ def snapshot_through(
     cycle_id: UUID,
     through: EventRef,
     page_size: int = PAGE_SIZE,
+    snapshot_format: str = SNAPSHOT_FORMAT,
 ) -> Snapshot:
     """The cycle as of the position of event ``through`` in this store: how a seal is
     re-derived, also in a copy of the store that numbers the same events differently.
     ``EventNotFound`` when this store does not hold that event."""
     index = snapshot_index(recorder, mapper)
     if index is None:
-        return scan_snapshot_through(recorder, mapper, cycle_id, through, page_size)
+        return scan_snapshot_through(
+            recorder, mapper, cycle_id, through, page_size, snapshot_format
+        )
     position = index.events.position_of(through.originator_id.hex, through.originator_version)
     if position is None:
         raise EventNotFound(f"event {through.originator_id} v{through.originator_version}")
-    found = snapshot_at(recorder, mapper, cycle_id, position, page_size)
+    found = snapshot_at(recorder, mapper, cycle_id, position, page_size, snapshot_format)
     return snapshot_of(cycle_id, position, found.document, through, found.at)
 
 
@@ -476,10 +495,11 @@ def scan_snapshot_through(
     cycle_id: UUID,
     through: EventRef,
     page_size: int = PAGE_SIZE,
+    snapshot_format: str = SNAPSHOT_FORMAT,
 ) -> Snapshot:
     """``snapshot_through`` by reading every notification (``through`` may be of any
     topic) until that event, decoding only those of the cycle."""
-    folding = CycleFold(cycle_id)
+    folding = CycleFold(cycle_id, snapshot_format)
     last = recorder.max_notification_id() or 0
     for notification in _pages(recorder, last, page_size):
         _fold_one(folding, mapper, notification)

@@ -12,6 +12,7 @@ from events.errors import InvalidTransition, InvalidValue, NotFound
 from events.values import TargetKind
 from projections.snapshot import (
     SNAPSHOT_FORMAT,
+    SNAPSHOT_FORMATS,
     CycleNotFound,
     EventNotFound,
     Snapshot,
@@ -121,24 +122,30 @@ class SnapshotCommands:
         cycle.require_sealed()
         assert cycle.sealed_position is not None and cycle.sealed_digest is not None
         assert cycle.sealed_through is not None
-        if cycle.sealed_format != SNAPSHOT_FORMAT:
+        sealed_as = cycle.sealed_format
+        if sealed_as is None or sealed_as not in SNAPSHOT_FORMATS:
             raise InvalidTransition(
-                f"cycle {cycle.name} was sealed as {cycle.sealed_format}; this version of "
-                f"okrgov derives {SNAPSHOT_FORMAT} only"
+                f"cycle {cycle.name} was sealed as {sealed_as}; this version of okrgov "
+                f"derives {', '.join(sorted(SNAPSHOT_FORMATS))} only"
             )
+        # Re-derived in the format it was sealed in: a seal made before a new format verifies.
+        through = EventRef(*cycle.sealed_through)
         try:
             recomputed = snapshot_through(
-                store.recorder, store.mapper, cycle.id, EventRef(*cycle.sealed_through)
+                store.recorder, store.mapper, cycle.id, through, snapshot_format=sealed_as
             )
         except EventNotFound:
-            recomputed = snapshot_at(store.recorder, store.mapper, cycle.id, cycle.sealed_position)
+            recomputed = snapshot_at(
+                store.recorder, store.mapper, cycle.id, cycle.sealed_position,
+                snapshot_format=sealed_as,
+            )  # fmt: skip
         return SealCheck(
             cycle.id,
             recomputed.position,
             cycle.sealed_position,
             cycle.sealed_digest,
             recomputed.digest,
-            cycle.sealed_format,
+            sealed_as,
             cycle.sealed_by,
         )
 

@@ -299,11 +299,11 @@ def _objective_tables(pack: _Pack, objectives: dict[str, Document]) -> str:
         if pack.scored:
             how = f"rule {score['rule']} v{score['rule_version']}" if score else "not scored"
         else:
-            how = f"not scored yet: progress {pack.as_of}"
+            how = "not scored yet"
         facts = [
             escape(objective["level"]),
             escape(objective["commitment"]),
-            f"owner {pack.who(objective['owner'])}",
+            f'owner <span class="who">{pack.who(objective["owner"])}</span>',
             "retired" if not _live(objective) else "",
             escape(how),
         ]
@@ -330,8 +330,8 @@ def _objective_tables(pack: _Pack, objectives: dict[str, Document]) -> str:
 
 
 _KEY_RESULT_COLUMNS = (
-    '<colgroup><col style="width:29%"><col style="width:14%"><col style="width:17%">'
-    '<col style="width:17%"><col style="width:10%"><col style="width:13%"></colgroup>'
+    '<colgroup><col style="width:27%"><col style="width:14%"><col style="width:17%">'
+    '<col style="width:17%"><col style="width:11%"><col style="width:14%"></colgroup>'
 )
 
 
@@ -475,9 +475,11 @@ def _evidence(pack: _Pack, cycle_path: str) -> str:
         )
     return (
         '<div class="evidence">'
-        "<p>This report renders one snapshot document and nothing else. The document is the "
-        "state of the cycle computed only from the event history up to the position below, "
-        "serialised as canonical JSON (RFC 8785); its SHA-256 digest is:</p>"
+        "<p>Every figure in this report is rendered from one snapshot document; people's "
+        "names (from the firm's directory) and the seal are shown beside it and are not part "
+        "of it. The document is the state of the cycle computed only from the event history "
+        "up to the position below, serialised as canonical JSON (RFC 8785); its SHA-256 "
+        "digest is:</p>"
         f'<p class="digest"><code>{_grouped(snapshot.digest)}</code></p>'
         "<table class='facts-table'>"
         f"<tr><th>Cycle</th><td><code>{escape(str(snapshot.cycle_id))}</code></td></tr>"
@@ -502,9 +504,8 @@ _SEALED_STEP = (
     "<code>matches: true</code>.</li>"
 )
 _UNSEALED_STEP = (
-    "<li>If this is the sealed quarter-end snapshot, okrgov re-derives it from the events "
-    "and compares digests: {verify} answers this digest as <code>sealed_digest</code>, with "
-    "<code>matches: true</code>.</li>"
+    "<li>The cycle was not sealed as of this report. Once it is, {verify} re-derives the "
+    "sealed snapshot from the events and compares its digest with the one sealed.</li>"
 )
 
 # ---- formatting -----------------------------------------------------------------------
@@ -617,7 +618,8 @@ tr { page-break-inside: avoid; break-inside: avoid; }
 td.num { white-space: nowrap; }
 .sub { display: block; font-size: 8pt; color: #6b7c90; }
 .sub.inline { display: inline; }
-.sub.changed { color: #8a4b00; }
+.sub.changed { color: #8a4b00; white-space: normal; }
+.facts .who { text-transform: none; }
 .tag { font-size: 7.5pt; text-transform: uppercase; border: 1px solid #b06a00; color: #b06a00;
        padding: 0 3px; border-radius: 2px; }
 .score { display: inline-block; min-width: 11mm; text-align: center; font-weight: bold;

@@ -40,7 +40,8 @@ def _given(**changes: Any) -> dict[str, Any]:
 
 
 def test_the_snapshot_fields_are_the_definition_in_the_digested_order() -> None:
-    assert SNAPSHOT_FORMAT == "okrgov.snapshot/1"
+    # /2 added the last check-in's effective_on; the key result's own fields are /1's.
+    assert SNAPSHOT_FORMAT == "okrgov.snapshot/2"
     assert _KEY_RESULT_FIELDS == SNAPSHOT_1_KEY_RESULT_FIELDS
     assert _KEY_RESULT_FIELDS[1:-2] == FIELD_NAMES
 

@@ -1,7 +1,8 @@
 """The JSON shapes of quarter-end snapshots: the canonical snapshot document (format
-``okrgov.snapshot/1``), the snapshot answer with its position and digest, and a seal's
-verification. Timestamps are kept as the strings the events carry, so the document reads
-back exactly as it was digested."""
+``okrgov.snapshot/2``; a seal made under ``/1`` is re-derived and verified as ``/1``), the
+snapshot answer with its position and digest, and a seal's verification. Timestamps are
+kept as the strings the events carry, so the document reads back exactly as it was
+digested."""
 
 from typing import Any, Literal
 from uuid import UUID
@@ -30,6 +31,10 @@ class SnapshotCheckIn(BaseModel):
     value: float
     confidence: float
     note: str
+    effective_on: str | None = Field(
+        default=None,
+        description="the week the check-in reports (a date); okrgov.snapshot/2 and later",
+    )
     at: str
     by: str
 
@@ -120,7 +125,9 @@ class SnapshotCounts(BaseModel):
 class SnapshotDocument(BaseModel):
     """Exactly what is digested: no store position or other backend-specific value."""
 
-    format: Literal["okrgov.snapshot/1"]
+    format: Literal["okrgov.snapshot/1", "okrgov.snapshot/2"] = Field(
+        description="the shape of the document: /2 adds the week each last check-in reports"
+    )
     cycle: SnapshotCycle
     objectives: list[SnapshotObjective]
     alignment: list[AlignmentNode] = Field(description="objective ids nested by alignment")
