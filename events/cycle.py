@@ -6,12 +6,14 @@ from uuid import UUID
 
 from eventsourcing.domain import event
 
+from events import clock
 from events.errors import (
     CycleClosed,
     CycleLocked,
     InvalidTransition,
     InvalidValue,
     NotSealed,
+    ReasonRequired,
     Remedy,
 )
 from events.provenance import GovernedAggregate, Stamp
@@ -123,10 +125,19 @@ class Cycle(GovernedAggregate):
             raise InvalidTransition(f"only a cycle in planning can be locked, not {self.state}")
         self._locked(**stamp.fields())
 
-    def close(self, stamp: Stamp) -> None:
+    def close(self, stamp: Stamp, reason: str | None = None) -> None:
+        """Close a locked cycle. Before its end date (``events.clock.today()`` earlier
+        than ``ends_on``) only with a reason, which the event records (as it does one
+        given at or after the end)."""
         if self.state != CycleState.LOCKED:
             raise InvalidTransition(f"only a locked cycle can be closed, not {self.state}")
-        self._closed(**stamp.fields())
+        reason = reason.strip() if reason is not None else None
+        if not reason and clock.today() < self.ends_on:
+            raise ReasonRequired(
+                f"closing before the cycle's end date ({self.ends_on.isoformat()}) needs a "
+                f"reason: today is {clock.today().isoformat()}; say why it closes early"
+            )
+        self._closed(**stamp.fields(reason or None))
 
     def require_sealable(self) -> None:
         """A cycle is sealed once, after it was closed and scored."""

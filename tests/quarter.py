@@ -62,5 +62,5 @@ def record_governed_quarter(platform: Platform) -> None:
     ledger.approve_change(EXEC, moved.id, "agreed")
     dropped = ledger.request_change(LENA, other.id, {"target": 2}, "the tool is late")
     ledger.reject_change(EXEC, dropped.id, "keep the target")
-    ledger.close_cycle(EXEC, cycle.id)
+    ledger.close_cycle(EXEC, cycle.id, "closed before its end date in a test")
     ledger.seal_cycle(SAM, cycle.id)

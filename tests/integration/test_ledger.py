@@ -28,7 +28,7 @@ def test_a_quarter_from_planning_to_scores(platform: Platform) -> None:
     request = ledger.request_change(TOM, key_result.id, {"target": 10}, "admin migration slipped")
     ledger.approve_change(EXEC, request.id)
     ledger.check_in(TOM, key_result.id, 10, 0.9, "")
-    closed = ledger.close_cycle(EXEC, cycle.id)
+    closed = ledger.close_cycle(EXEC, cycle.id, "closed before its end date in a test")
 
     kr = ledger.repository.get(key_result.id)
     assert isinstance(kr, KeyResult)
@@ -72,7 +72,7 @@ def test_refused_commands_record_nothing(platform: Platform) -> None:
     with pytest.raises(GuardrailViolation) as denied:
         platform.ledger.revise_key_result(TOM, key_result.id, {"target": 10}, "slip")
     assert [v["rule"] for v in denied.value.deny] == ["changes_after_lock"]
-    platform.ledger.close_cycle(EXEC, cycle.id)
+    platform.ledger.close_cycle(EXEC, cycle.id, "closed before its end date in a test")
     after_close = len(_events(platform))
     with pytest.raises(CycleClosed):
         platform.ledger.check_in(TOM, key_result.id, 13, 0.5, "")

@@ -36,7 +36,7 @@ def close_a_quarter(platform: Platform) -> UUID:
         ledger.check_in(TOM, key_result.id, 15 - week, 0.6, f"week {week + 1}")
     request = ledger.request_change(TOM, key_result.id, {"target": 10}, "migration slipped")
     ledger.approve_change(EXEC, request.id, "agreed")
-    ledger.close_cycle(EXEC, cycle.id)
+    ledger.close_cycle(EXEC, cycle.id, "closed before its end date in a test")
     return cycle.id
 
 
@@ -85,7 +85,7 @@ def test_sealing_is_refused_before_close_twice_and_to_other_roles(platform: Plat
     with pytest.raises(InvalidTransition, match="only a closed cycle"):
         ledger.seal_cycle(EXEC, cycle.id)
     assert last_position(platform) == before  # nothing recorded, not even a decision
-    ledger.close_cycle(EXEC, cycle.id)
+    ledger.close_cycle(EXEC, cycle.id, "closed before its end date in a test")
     for principal in (TOM, MARCUS):
         with pytest.raises(Forbidden):
             ledger.seal_cycle(principal, cycle.id)

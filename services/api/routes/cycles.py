@@ -7,14 +7,15 @@ from fastapi import APIRouter
 from projections.documents import Document
 from services.api.deps import Commands, OkrReads, written
 from services.api.errors import READ_ERRORS
-from services.api.schemas.cycles import Cycle, Cycles, CycleTree, NewCycle
+from services.api.schemas.cycles import Cycle, CycleClosing, Cycles, CycleTree, NewCycle
 
 router = APIRouter(prefix="/v1/cycles", tags=["cycles"])
 
 
 @router.post("", status_code=201, response_model=Cycle, responses=written(201))
 def open_cycle(body: NewCycle, cmd: Commands) -> Document:
-    """Open a planning cycle (executives and admins)."""
+    """Open a planning cycle (executives and admins). Its name must be free: 409
+    ``cycle_name_taken`` names the cycle that has it."""
     done = cmd.ledger.open_cycle(cmd.principal, body.name, body.starts_on, body.ends_on)
     return cmd.settle(done).okr.cycle(done.id)
 
@@ -38,7 +39,10 @@ def lock_cycle(cycle_id: UUID, cmd: Commands) -> Document:
 
 
 @router.post("/{cycle_id}/close", response_model=Cycle, responses=written())
-def close_cycle(cycle_id: UUID, cmd: Commands) -> Document:
-    """Close the cycle and score every live key result and objective."""
-    done = cmd.ledger.close_cycle(cmd.principal, cycle_id)
+def close_cycle(cycle_id: UUID, cmd: Commands, body: CycleClosing | None = None) -> Document:
+    """Close the cycle and score every live key result and objective. Before the cycle's
+    end date the body must give a ``reason`` (422 ``reason_required`` without one); the
+    reason is recorded on the close. After the end date no body is needed."""
+    reason = body.reason if body is not None else None
+    done = cmd.ledger.close_cycle(cmd.principal, cycle_id, reason)
     return cmd.settle(done).okr.cycle(done.id)

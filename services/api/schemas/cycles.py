@@ -6,17 +6,28 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from events.values import CycleState
-from services.api.schemas.common import Request, Title, Versioned
+from services.api.schemas.common import Reason, Request, Title, Versioned
 from services.api.schemas.objectives import ObjectiveNode
 
 
 class NewCycle(Request):
     """A planning cycle. Cross-field rule (checked by the domain, 422 ``invalid_value`` on
-    ``ends_on``): ``ends_on`` is after ``starts_on``."""
+    ``ends_on``): ``ends_on`` is after ``starts_on``. The name is unique: one that another
+    cycle has answers 409 ``cycle_name_taken`` naming that cycle (names compare ignoring
+    case, Unicode compatibility forms (NFKC) and extra white space)."""
 
     name: Title
     starts_on: date
     ends_on: date
+
+
+class CycleClosing(Request):
+    """Why the cycle closes: required before its end date (422 ``reason_required`` on
+    ``reason`` without one), recorded on the close event and shown in the audit trail."""
+
+    reason: Reason | None = Field(
+        default=None, description="why the cycle closes; required before its end date"
+    )
 
 
 class CycleSeal(BaseModel):

@@ -44,12 +44,12 @@ def test_an_allowed_command_records_its_events_with_the_decision(
     before = last_position(ledger)
     recorded = ledger.open_cycle(EXEC, "2026-Q4", date(2026, 10, 1), date(2026, 12, 31))
     events = events_after(ledger, before)
-    assert kinds(events) == ["Cycle.Created", "Decision.Recorded"]
+    assert kinds(events) == ["Cycle.Created", "CycleName.Reserved", "Decision.Recorded"]
     assert recorded.position == last_position(ledger)
     decision = events[-1]
     assert decision.outcome == ALLOWED and decision.target_id == recorded.id
     assert decision.policy_version == 1  # the seeded version, loaded into the decision point
-    assert [ref[0] for ref in decision.covers] == [recorded.id]
+    assert [ref[0] for ref in decision.covers] == [recorded.id, events[1].originator_id]
     [asked] = point.asked
     assert asked["action"] == "cycle.open"
     assert asked["actor"] == {"id": "priya", "roles": ["executive"]}
@@ -170,7 +170,7 @@ def test_close_scores_every_live_key_result_and_objective_in_one_save(
     ledger.check_in(TOM, quarter.key_result.id, 8, 0.9)
     ledger.lock_cycle(EXEC, quarter.cycle.id)
     before = last_position(ledger)
-    closed = ledger.close_cycle(EXEC, quarter.cycle.id)
+    closed = ledger.close_cycle(EXEC, quarter.cycle.id, "closed before its end date in a test")
     assert sorted(kinds(events_after(ledger, before))) == [
         "Cycle.Closed", "Decision.Recorded", "KeyResult.Scored", "Objective.Scored",
     ]  # fmt: skip

@@ -260,7 +260,7 @@ def test_seal_a_closed_cycle_then_verify_and_read_it(
         ledger.seal_cycle(EXEC, cycle_id)
     with pytest.raises(NotSealed):
         ledger.verify_seal(EXEC, cycle_id)
-    closed = ledger.close_cycle(EXEC, cycle_id)
+    closed = ledger.close_cycle(EXEC, cycle_id, "closed before its end date in a test")
     with pytest.raises(Forbidden):
         ledger.seal_cycle(TOM, cycle_id)
     sealed = ledger.seal_cycle(EXEC, cycle_id)
