@@ -504,7 +504,9 @@ def scan_snapshot_through(
     for notification in _pages(recorder, last, page_size):
         _fold_one(folding, mapper, notification)
         if _ref(notification) == through:
-            return snapshot_of(cycle_id, notification.id, folding.document(), through)
+            return _snapshot_through_notification(
+                cycle_id, notification.id, folding.document(), mapper, notification
+            )
     raise EventNotFound(f"event {through.originator_id} v{through.originator_version}")
 
 

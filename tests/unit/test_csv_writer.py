@@ -106,6 +106,7 @@ def _snapshot(document: dict[str, Any]) -> Snapshot:
 def _document(title: str = 'Strengthen our operational infrastructure, "fast"') -> dict[str, Any]:
     return {
         "cycle": {"name": "2026-Q4"},
+        "changes_after_lock": [],
         "objectives": [
             {
                 "id": "6f1c0c52-5a4e-4c55-9d0e-6b1e7c4f2a10",
@@ -161,8 +162,20 @@ BEFORE = (
 )
 
 
+#: The columns appended since (names, progress, the measure at lock): the ones before are
+#: written as they were, byte for byte.
+APPENDED = (
+    b",objective_owner_name,owner_name,progress,baseline_at_lock,target_at_lock,"
+    b"score_against_target_at_lock",
+    b",,,1,,,",  # no names given; -13.25 days is past the target of 8: progress 1
+    b",,,,,,",  # never checked in
+)
+
+
 def test_the_snapshot_csv_of_safe_inputs_is_unchanged() -> None:
-    assert to_csv(_snapshot(_document())) == BEFORE
+    lines = BEFORE.split(b"\r\n")[:-1]
+    expected = b"".join(line + more + b"\r\n" for line, more in zip(lines, APPENDED, strict=True))
+    assert to_csv(_snapshot(_document())) == expected
 
 
 def test_the_snapshot_csv_neutralises_a_formula_title() -> None:

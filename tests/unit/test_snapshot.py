@@ -148,7 +148,7 @@ class Quarter:
         return self.store.record(self.cycle)
 
     def check_in(self, value: float, confidence: float) -> int:
-        self.kr.check_in(value, confidence, "", self.cycle.state, TOM)
+        self.kr.check_in(value, confidence, "", self.cycle, TOM)
         return self.store.record(self.kr)
 
     def change_target(self, target: float) -> int:
@@ -316,7 +316,7 @@ def test_only_a_closed_cycle_is_sealed_once_and_then_nothing_changes(quarter: Qu
     with pytest.raises(InvalidTransition, match="already sealed"):
         quarter.cycle.seal(9, "f" * 64, "okrgov.snapshot/1", through, PRIYA)
     with pytest.raises(CycleClosed):
-        quarter.kr.check_in(1, 0.5, "", quarter.cycle.state, TOM)
+        quarter.kr.check_in(1, 0.5, "", quarter.cycle, TOM)
     with pytest.raises(CycleClosed):
         quarter.kr.revise({"target": 9}, "late", quarter.cycle.state, PRIYA)
     with pytest.raises(CycleClosed):
