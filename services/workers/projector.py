@@ -210,12 +210,13 @@ def projector(
         platform = build(settings)
         try:
             platform.projections.resize(batch_size or BATCH_SIZE)
+            views = StoreViews(platform)  # where the views were before it started
             start_or_refuse(platform)  # exit 78 when this process's signing key is not the store's
             from services.workers.stream_watch import watch_followers
 
             watch = watch_followers(settings, platform, metrics_port)
             try:
-                with Every(summary_every, StoreViews(platform).line):
+                with Every(summary_every, views.line):
                     while not stop.wait(1.0):
                         pass
             finally:
