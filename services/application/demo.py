@@ -1,157 +1,160 @@
-"""The demo quarter: a 30-person fund manager's 2026-Q4, from planning to scores.
+"""The demo: a thirty-person fund manager (``demo_people``) on okrgov for two quarters,
+placed relative to today. The last quarter is planned, locked, checked in on for thirteen
+weeks, closed, scored and sealed; the current one is planned, locked and checked in on up
+to this week. Along the way the guardrails refuse and warn, change requests are approved
+and rejected, and a risk officer changes the guardrails with a second one's approval
+(``demo_governance``). What each quarter holds is ``demo_plans``; the weeks and their
+noise ``demo_weeks``.
 
-Priya (COO) sets the firm objective; the investment, operations and investor-relations
-teams align under it; owners check in for thirteen weeks; after lock one change request
-is approved and one rejected; the cycle is closed and scored. Everything goes through the
-ledger's commands, so the demo history is exactly what real use would record."""
+Every step goes through the ledger's commands as a person of the firm at its own simulated
+moment (``demo_steps``), so the history is what real use would record, spread over the
+weeks it describes; and it is seeded, so the same demo (the same seed, the same today)
+records the same ids, values and notes, and seals the same snapshot digest.
 
-from dataclasses import dataclass
-from datetime import date
-from typing import Any
+A quarter whose cycle name the store already has is not loaded: the demo never adds a
+second cycle of a name (names are unique), nor replaces one."""
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
 
-from events import Commitment, Level
-from events.key_result_definition import KeyResultDefinition
-from events.values import Direction
-from infra.logging import correlated
-from services.application.ledger import Ledger
-from services.application.principals import Principal
+from eventsourcing.application import AggregateNotFoundError
 
-PRIYA = Principal.of("priya", ["executive"])
-MEMBERS = {name: Principal.of(name, ["member"]) for name in ("tom", "elena", "dmitri", "sofia")}
-WEEKS = 13
+from events import Cycle, clock
+from events.cycle_name import compared, reservation_id
+from services.application.demo_governance import current_quarter, last_quarter
+from services.application.demo_people import FIRM_NAME, PEOPLE
+from services.application.demo_plans import CURRENT, LAST
+from services.application.demo_quarter import close_and_seal, cycle_key, open_and_plan
+from services.application.demo_steps import DemoRun, Progress
+from services.application.demo_weeks import Quarter
+from services.application.ledger import Ledger
+
+DEMO_SEED = "okrgov-demo"
 
 
 @dataclass(frozen=True)
-class DemoKeyResult:
-    """A key result of the demo: its definition, and how its check-ins travel."""
+class DemoSummary:
+    """What one load of the demo recorded."""
 
-    definition: KeyResultDefinition
-    trajectory: tuple[float, float]  # value at week 1 and at week 13
+    firm: str
+    people: int
+    loaded: tuple[str, ...]
+    """The cycles loaded, by name (the last quarter first)."""
+    skipped: tuple[str, ...]
+    """The demo's cycles the store already had, so not loaded again."""
+    cycle_ids: dict[str, UUID] = field(default_factory=dict)
+    check_ins: int = 0
+    denied: int = 0
+    warned: int = 0
+    """Commands recorded with a guardrail warning (denied ones included)."""
+    approved: int = 0
+    rejected: int = 0
+    policy_versions: int = 0
+    """Guardrail versions proposed and approved by the demo."""
+    sealed: tuple[tuple[str, str], ...] = ()
+    """(cycle name, sealed snapshot digest) of each cycle the demo sealed."""
+    events: int = 0
+    """Events recorded (the store's positions the load took)."""
+    notes: tuple[str, ...] = ()
+    """What else happened (the what-if's findings...)."""
 
-
-# The definitions' fields in definition order: title, owner, unit, baseline, target,
-# direction, pay_linked, risk_domain, risk_rating (no guardrail metric).
-Defined = KeyResultDefinition
-MILESTONE, INCREASE, DECREASE = Direction.MILESTONE, Direction.INCREASE, Direction.DECREASE
-
-FIRM = (
-    "Strengthen our operational infrastructure ahead of the next fundraise",
-    [
-        DemoKeyResult(Defined("SOC 2 Type II certified by quarter end", "dmitri", "certified",
-                              0, 1, MILESTONE, False, "operational", 2), (0, 1)),
-        DemoKeyResult(Defined("LP reporting turnaround", "tom", "days", 15, 8, DECREASE,
-                              False, "operational", 2), (15, 9)),
-        DemoKeyResult(Defined("Head of Compliance hired by week ten", "priya", "hired", 0, 1,
-                              MILESTONE, False, "compliance", 2), (0, 1)),
-    ],
-)  # fmt: skip
-
-TEAMS = {
-    "elena": (
-        "Sharpen the investment team's decision process",
-        [
-            DemoKeyResult(Defined("Investment memos with a documented downside case", "elena",
-                                  "%", 40, 100, INCREASE, False, "investment", 3), (45, 95)),
-            DemoKeyResult(Defined("Median investment committee decision time", "elena",
-                                  "days", 21, 14, DECREASE, False, "investment", 2), (21, 15)),
-        ],
-    ),
-    "dmitri": (
-        "Make operations audit-ready for SOC 2",
-        [
-            DemoKeyResult(Defined("SOC 2 controls with evidence collected", "dmitri", "%", 55,
-                                  100, INCREASE, False, "operational", 2), (58, 100)),
-            DemoKeyResult(Defined("Critical vendor due-diligence files complete", "dmitri",
-                                  "files", 6, 20, INCREASE, False, "operational", 2), (7, 18)),
-        ],
-    ),
-    "sofia": (
-        "Give our LPs faster, cleaner reporting",
-        [
-            DemoKeyResult(Defined("Report errors found by LPs per quarter", "sofia", "errors",
-                                  9, 2, DECREASE, False, "conduct", 2), (9, 3)),
-            DemoKeyResult(Defined("LP portal adoption", "tom", "% of LPs", 35, 80, INCREASE,
-                                  False, "conduct", 1), (36, 71)),
-        ],
-    ),
-}  # fmt: skip
+    def lines(self) -> list[str]:
+        """The summary as a person reads it."""
+        if not self.loaded:
+            return [f"nothing loaded: the store already has {_names(self.skipped)}"]
+        found = [
+            f"{self.firm}: {self.people} people",
+            f"cycles loaded: {_names(self.loaded)}"
+            + (
+                f" (already there, left as they are: {_names(self.skipped)})"
+                if self.skipped
+                else ""
+            ),
+            f"check-ins: {self.check_ins}",
+            f"guardrail decisions: {self.denied} denied, {self.warned} with warnings",
+            f"change requests: {self.approved} approved, {self.rejected} rejected",
+            f"policy versions approved: {self.policy_versions}",
+        ]
+        found += [f"sealed {name}: snapshot digest {digest}" for name, digest in self.sealed]
+        found += list(self.notes)
+        found.append(f"events recorded: {self.events}")
+        return found
 
 
-def _value(kr: DemoKeyResult, week: int) -> float:
-    start, end = kr.trajectory
-    if kr.definition.direction == Direction.MILESTONE:
-        return end if week >= 10 else start
-    return round(start + (end - start) * (week - 1) / (WEEKS - 1), 1)
+def _names(names: Collection[str]) -> str:
+    return ", ".join(names) if names else "none"
 
 
-def _confidence(kr: DemoKeyResult, week: int) -> float:
-    bonus = 0.05 if kr.definition.direction == Direction.INCREASE else 0
-    return round(min(0.95, 0.5 + 0.03 * week + bonus), 2)
+def _taken(ledger: Ledger, name: str, skip: Collection[str]) -> bool:
+    """The store has a cycle of this name (as cycle names compare): among ``skip``, or
+    reserved in the store."""
+    if compared(name) in {compared(other) for other in skip}:
+        return True
+    try:
+        ledger.repository.get(reservation_id(name))
+    except AggregateNotFoundError:
+        return False
+    return True
 
 
-def _who(owner: str) -> Principal:
-    return PRIYA if owner == "priya" else MEMBERS[owner]
+def demo_quarters(today: date) -> tuple[Quarter, Quarter]:
+    """The last quarter and the current one. The current one is the quarter a week ago
+    was in, so in the first days of a quarter the one just ended is still "current":
+    locked, checked in on to its end, not yet closed, as a firm would have it then."""
+    current = Quarter.of(today - timedelta(days=7))
+    return current.before(), current
 
 
-def _definition(kr: DemoKeyResult) -> dict[str, Any]:
-    """The definition as a client sends it: every field, enums as their values."""
-    return dict(kr.definition)
-
-
-def load_demo(ledger: Ledger) -> UUID:
-    """Record the demo quarter through the ledger; returns the cycle id."""
-    with correlated(None, command="demo"):
-        cycle = ledger.open_cycle(PRIYA, "2026-Q4", date(2026, 10, 5), date(2026, 12, 31))
-        firm = ledger.create_objective(
-            PRIYA, cycle.id, FIRM[0], "priya", Level.COMPANY, Commitment.COMMITTED,
-            description="Investors in the next fund will diligence our controls and reporting.",
-        )  # fmt: skip
-        planned: list[tuple[UUID, DemoKeyResult]] = []
-        for kr in FIRM[1]:
-            planned.append((ledger.add_key_result(PRIYA, firm.id, _definition(kr)).id, kr))
-        for lead, (title, key_results) in TEAMS.items():
-            team = ledger.create_objective(
-                MEMBERS[lead],
-                cycle.id,
-                title,
-                lead,
-                Level.TEAM,
-                Commitment.ASPIRATIONAL,
-                parent_id=firm.id,
-            )
-            for kr in key_results:
-                recorded = ledger.add_key_result(MEMBERS[lead], team.id, _definition(kr))
-                planned.append((recorded.id, kr))
-
-        ledger.lock_cycle(PRIYA, cycle.id)
-        turnaround = next(
-            i for i, kr in planned if kr.definition.title == "LP reporting turnaround"
-        )
-        memos = next(i for i, kr in planned if kr.definition.title.startswith("Investment memos"))
-        for week in range(1, WEEKS + 1):
-            for key_result_id, kr in planned:
-                note = f"week {week}"
-                if kr.definition.title == "LP reporting turnaround" and week in (2, 3):
-                    note = "fund admin data late again"
-                ledger.check_in(
-                    _who(kr.definition.owner),
-                    key_result_id,
-                    _value(kr, week),
-                    _confidence(kr, week),
-                    note,
-                )
-            if week == 6:
-                request = ledger.request_change(
-                    MEMBERS["tom"], turnaround, {"target": 10},
-                    "fund administrator migration slipped to January; 8 days is out of reach",
-                )  # fmt: skip
-                ledger.approve_change(PRIYA, request.id, "agreed; revisit in Q1")
-                lowered = ledger.request_change(
-                    MEMBERS["elena"], memos, {"target": 80}, "deal flow is heavier than planned"
-                )
-                ledger.reject_change(
-                    PRIYA, lowered.id, "a documented downside case is a regulatory expectation"
-                )
-        ledger.close_cycle(PRIYA, cycle.id)
-        return cycle.id
+def load_demo(
+    ledger: Ledger,
+    progress: Progress | None = None,
+    *,
+    today: date | None = None,
+    seed: str = DEMO_SEED,
+    skip: Collection[str] = (),
+) -> DemoSummary:
+    """Record the demo through the ledger, up to ``today`` (default: the clock's; a given
+    day ends at its last moment, or now if that is sooner). ``skip``: cycle names the
+    store has; a quarter of one of them is not loaded. ``progress`` is told each phase
+    ("2026-Q3: week 4 check-ins") as it starts."""
+    until = clock.now()
+    if today is not None:
+        until = min(until, datetime.combine(today, time.max, UTC))
+    last, current = demo_quarters(until.date())
+    taken = {q.name for q in (last, current) if _taken(ledger, q.name, skip)}
+    run = DemoRun(ledger, seed, until, progress)
+    loaded = []
+    if last.name not in taken:
+        open_and_plan(run, last, LAST)
+        last_quarter(run, last)
+        close_and_seal(run, last, current)
+        loaded.append(last)
+    if current.name not in taken:
+        open_and_plan(run, current, CURRENT)
+        current_quarter(run, current)
+        loaded.append(current)
+    first = ledger.recorder.max_notification_id() or 0
+    run.run()
+    sealed = []
+    for cycle_id in run.sealed:
+        cycle = ledger.load(Cycle, cycle_id, to_change=False)
+        sealed.append((cycle.name, cycle.sealed_digest or ""))
+    counts = run.counts
+    return DemoSummary(
+        firm=FIRM_NAME,
+        people=len(PEOPLE),
+        loaded=tuple(q.name for q in loaded),
+        skipped=tuple(q.name for q in (last, current) if q.name in taken),
+        cycle_ids={q.name: run.ids[cycle_key(q)] for q in loaded},
+        check_ins=counts["check_ins"],
+        denied=counts["denied"],
+        warned=counts["warned"],
+        approved=counts["approved"],
+        rejected=counts["rejected"],
+        policy_versions=counts["policy_versions"],
+        sealed=tuple(sealed),
+        events=(ledger.recorder.max_notification_id() or 0) - first,
+        notes=tuple(run.notes),
+    )

@@ -8,13 +8,12 @@ import structlog
 import typer
 
 from infra.config import Settings
-from infra.logging import quieted
-from services.application.demo import load_demo
 from services.bootstrap import Platform
 from services.cli.audit import audit_app
 from services.cli.context import Configured, configured
 from services.cli.db import db_app
 from services.cli.decisions import decisions_app
+from services.cli.demo import demo, load_into
 from services.cli.integrity import checkpoint, start_or_refuse, verify
 from services.cli.jobs import JobGroup
 from services.cli.policy import policy_app
@@ -43,6 +42,7 @@ app.command("verify")(verify)
 app.command("checkpoint")(checkpoint)
 app.command("relay")(relay)
 app.command("projector")(projector)
+app.command("demo")(demo)
 
 log = structlog.get_logger(__name__)
 
@@ -99,9 +99,7 @@ def serve(
     platform = configured(ctx).platform()
     start_or_refuse(platform)  # before anything is recorded: a refused key records nothing
     if demo_if_empty and _has_no_cycles(platform):
-        with quieted():  # a summary, not a line per command
-            load_demo(platform.ledger)
-        log.info("demo.loaded")
+        typer.echo("\n".join(load_into(platform)))
     if workers > 1:
         # Each process builds and starts its own platform; this one only checked the store.
         platform.close()
@@ -126,22 +124,3 @@ def _cores(cpus: str | None) -> list[int] | None:
             f"name cores this process may run on: {sorted(allowed)}", param_hint="--cpus"
         )
     return cores
-
-
-@app.command()
-def demo(
-    ctx: typer.Context,
-    force: Annotated[bool, typer.Option(help="Load even if the store has cycles.")] = False,
-) -> None:
-    """Load the demo quarter of a 30-person fund manager."""
-    platform = configured(ctx).platform()
-    try:
-        if not force and not _has_no_cycles(platform):
-            typer.echo("The store already has cycles; use --force to add the demo anyway.")
-            raise typer.Exit(1)
-        with quieted():  # a summary, not a line per command
-            cycle_id = load_demo(platform.ledger)
-        platform.catch_up()
-        typer.echo(f"demo quarter loaded: cycle {cycle_id}")
-    finally:
-        platform.close()
