@@ -225,7 +225,7 @@ LAST = QuarterPlan(
                     "Two vendors have not answered in three weeks; escalated.",
                     "Cloud providers' reports reviewed and filed.")),
                 kr("breaks", "Trade breaks open beyond two days", "peter",
-                   ("breaks", 12, 3, DECREASE), ("operational", 2), 0.44,
+                   ("breaks", 12, 3, DECREASE), ("operational", 2), 0.33,
                    ("Prime broker changed its file format; breaks up.",
                     "Matching rules updated for the new format.",
                     "FX forwards still break on settlement dates.",
