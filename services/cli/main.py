@@ -47,11 +47,23 @@ app.command("demo")(demo)
 log = structlog.get_logger(__name__)
 
 
+#: Commands that run until stopped log at OKRGOV_LOG_LEVEL (INFO by default). The others
+#: print what they did, so their log shows warnings only unless OKRGOV_LOG_LEVEL is set.
+RUNNING = frozenset({"serve", "relay", "projector", "projections"})
+
+
+def _settings(command: str | None) -> Settings:
+    settings = Settings()
+    if command in RUNNING or "log_level" in settings.model_fields_set:
+        return settings
+    return settings.model_copy(update={"log_level": "WARNING"})
+
+
 @app.callback()
 def configure(ctx: typer.Context) -> None:
     # The one place the command line reads its configuration (once per invocation, on
     # first use); every command gets it, and its platform, through ``configured(ctx)``.
-    ctx.obj = Configured(lambda: Settings())
+    ctx.obj = Configured(lambda: _settings(ctx.invoked_subcommand))
 
 
 def _has_no_cycles(platform: Platform) -> bool:
