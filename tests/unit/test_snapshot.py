@@ -160,7 +160,7 @@ class Quarter:
         return self.store.record(request, self.kr)
 
     def close(self) -> int:
-        self.cycle.close(PRIYA)
+        self.cycle.close(PRIYA, "the board meets before the quarter ends")
         score = self.kr.record_score(PRIYA)
         self.team.record_score({str(self.kr.id): score}, PRIYA)
         self.firm.record_score({}, PRIYA)
