@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     projection_poll_seconds: float = 0.5
     log_level: str = "INFO"
     log_format: Literal["auto", "console", "json"] = "auto"  # auto: console on a terminal
-    firm_name: str = Field(default="Meridian Fund Managers", min_length=1, max_length=200)
+    firm_name: str = Field(default="Northbridge Capital Partners", min_length=1, max_length=200)
     """The firm named on reports (the board pack's masthead); the demo firm's by default."""
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)
     """The largest request body the API reads; a larger one answers 413 unread."""

@@ -28,9 +28,11 @@ from projections.rebuild import Rebuilt
 from projections.runner import AUDIT, GOVERNANCE, OKR_STATE, ProjectionRunner, ViewBehind
 from projections.shared import SharedFollower
 from services.application.access import AccessControl, AccessList
+from services.application.demo_people import PEOPLE
 from services.application.errors import ProjectionBehind
 from services.application.guard import Guard
 from services.application.ledger import Ledger
+from services.application.people import display_names
 from services.bootstrap.evidence import Evidence, leaf_log_follower
 
 PROJECTIONS: tuple[type[Projection], ...] = (OkrState, Governance, AuditTrail)
@@ -184,5 +186,10 @@ def build(settings: Settings | None = None) -> Platform:
     )
     evidence = Evidence(settings, ledger, leaf_log)
     return Platform(
-        settings=settings, ledger=ledger, followers=followers, tokens=tokens, evidence=evidence
+        settings=settings,
+        ledger=ledger,
+        followers=followers,
+        tokens=tokens,
+        evidence=evidence,
+        names=display_names(PEOPLE),  # the demo firm's roster, until a directory is kept
     )
