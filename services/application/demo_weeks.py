@@ -106,7 +106,7 @@ def weekly_check_ins(
         goal = kr.confidence
     notes = Notes(rng, kr)
     planning = quarter.working_day(2)
-    at_planning = moment(planning, 15) + timedelta(minutes=rng.randint(0, 90))
+    at_planning = moment(planning, 15) + timedelta(seconds=rng.randint(0, 90 * 60))
     reports = max(_monday(planning), quarter.starts_on)
     found = [CheckIn(at_planning, reports, kr.baseline, first, notes.planning())]
     confidence, value, missed = first, kr.baseline, False
