@@ -37,12 +37,22 @@ def test_token_create_refuses_an_unknown_role() -> None:
     assert result.exit_code == 2
 
 
-def test_demo_then_rebuild_and_a_second_demo_is_refused() -> None:
+def test_demo_then_rebuild_and_a_second_demo_adds_nothing() -> None:
     loaded = runner.invoke(app, ["demo"])
     assert loaded.exit_code == 0, loaded.output
-    assert "demo quarter loaded" in loaded.stdout
+    lines = loaded.stdout.splitlines()
+    cycles = next(line for line in lines if line.startswith("cycles loaded: "))
+    names = cycles.removeprefix("cycles loaded: ").split(", ")
+    assert len(names) == 2
+    assert any(line.startswith(f"sealed {names[0]}: snapshot digest ") for line in lines)
+    loaded_head = _head()
+    # A store with cycles: refused, and --force finds both quarters there, so adds nothing.
     again = runner.invoke(app, ["demo"])
-    assert again.exit_code == 1
+    assert again.exit_code == 1 and "--force" in again.output
+    forced = runner.invoke(app, ["demo", "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert forced.stdout.startswith(f"nothing loaded: the store already has {', '.join(names)}")
+    assert _head() == loaded_head
     rebuilt = runner.invoke(app, ["projections", "rebuild"])
     assert rebuilt.exit_code == 0, rebuilt.output
     counts = dict(line.split(": ") for line in rebuilt.stdout.strip().splitlines())
@@ -56,6 +66,14 @@ def test_demo_then_rebuild_and_a_second_demo_is_refused() -> None:
     replayed = {line.split(" events replayed")[0] for line in counts.values()}
     assert replayed == {str(head)}
     assert all(line.endswith(f"switched in at position {head}") for line in counts.values())
+
+
+def _head() -> int | None:
+    platform = build(Settings())
+    try:
+        return platform.ledger.recorder.max_notification_id()
+    finally:
+        platform.close()
 
 
 #: The lines of each engine's counts ("embedded: 99 passed, 0 failed").
