@@ -158,3 +158,18 @@ def _governance_in_action(platform: Platform, last: Document, summary: DemoSumma
     assert (policies[1]["proposed_by"], policies[1]["approved_by"]) == ("ana", "kofi")
     assert policies[1]["data"]["job_roles"]["lena"] == "investor_relations"
     assert any("would be denied (sales_conduct)" in note for note in summary.notes)
+
+
+def test_a_quarter_whose_name_is_taken_is_left_as_it_is(platform: Platform) -> None:
+    """A store where someone opened "2026-q4" (names compare ignoring case): the demo
+    loads the last quarter only, and says so; the existing cycle gains nothing."""
+    priya = Principal.of("priya", ["executive"])
+    mine = platform.ledger.open_cycle(priya, "2026-q4", date(2026, 10, 5), date(2026, 12, 31))
+    summary = load_demo(platform.ledger, today=TODAY)
+    assert (summary.loaded, summary.skipped) == (("2026-Q3",), ("2026-Q4",))
+    assert "already there, left as they are: 2026-Q4" in summary.lines()[1]
+    platform.catch_up()
+    state = platform.okr_state
+    assert sorted(c["name"] for c in state.find("cycle")) == ["2026-Q3", "2026-q4"]
+    assert state.find("objective", str(mine.id)) == []
+    assert summary.sealed[0][0] == "2026-Q3"
