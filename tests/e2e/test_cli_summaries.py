@@ -5,7 +5,9 @@ create`` (the token alone on stdout), and ``projector`` as it runs, not only whe
 
 import json
 import os
+import pty
 import re
+import select
 import selectors
 import signal
 import subprocess
@@ -135,3 +137,43 @@ def read_lines_until(run: subprocess.Popen[str], start: str, timeout: float) -> 
             if line.startswith(start):
                 return lines
     raise AssertionError(f"no line starting {start!r} in {timeout} s: {lines}")
+
+
+def on_a_terminal(*args: str) -> tuple[int, str]:
+    """Run ``okrgov`` with stderr on a pseudo-terminal: its exit code and what it drew."""
+    main, child = pty.openpty()
+    env = {**os.environ, "TERM": "xterm", "COLUMNS": "100"}
+    run = subprocess.Popen([OKRGOV, *args], stdout=subprocess.DEVNULL, stderr=child, env=env)
+    os.close(child)
+    drawn = b""
+    try:
+        while True:
+            try:
+                ready, _, _ = select.select([main], [], [], 60)
+                chunk = os.read(main, 65536) if ready else b""
+            except OSError:  # EIO: the process closed the terminal
+                break
+            if not chunk:
+                break
+            drawn += chunk
+    finally:
+        os.close(main)
+    return run.wait(timeout=60), drawn.decode("utf-8", "replace")
+
+
+def test_a_terminal_sees_a_progress_bar_then_the_summary(tmp_path: Path) -> None:
+    out = tmp_path / "trail.csv"
+    code, drawn = on_a_terminal("audit", "export", "--format", "csv", "-o", str(out))
+    assert code == 0, drawn
+    assert "exporting" in drawn and "━" in drawn  # the bar, drawn then cleared
+    assert drawn.rstrip().endswith(f"rows to {out}")
+
+    code, drawn = on_a_terminal("verify")
+    assert code == 0, drawn
+    assert "verifying" in drawn and "━" in drawn
+    assert NO_CHECKPOINT_HINT in drawn
+
+    code, drawn = on_a_terminal("projections", "rebuild")
+    assert code == 0, drawn
+    assert "━" in drawn
+    assert "rebuilt " in drawn.splitlines()[-1]
