@@ -93,8 +93,9 @@ def weekly_check_ins(
 ) -> list[CheckIn]:
     """The key result's check-ins recorded by ``until``: one at planning (its baseline
     and first confidence, before lock), then one a week, some missed; none after the
-    ``stops_after``-th week (the stale one). The latest week due is never missed nor
-    late, so only the stale key result goes silent."""
+    ``stops_after``-th week (the stale one). The latest two weeks due are never missed
+    and the latest is never late (its Monday may not be over yet), so only the stale key
+    result goes silent for more than a week."""
     rng = random.Random(f"{seed}/{quarter.name}/{kr.key}/weeks")
     weeks = quarter.weeks()
     latest = sum(monday <= until.date() for monday in weeks)
@@ -113,7 +114,7 @@ def weekly_check_ins(
     for week, monday in enumerate(weeks, start=1):
         if stops_after is not None and week > stops_after:
             break
-        last_weeks = week >= min(len(weeks) - 1, latest)
+        last_weeks = week >= min(len(weeks) - 1, latest - 1)
         if not last_weeks and rng.random() < MISSED and not missed:
             missed = True
             continue

@@ -2,7 +2,7 @@
 report their own Mondays, never after today, seeded, uneven, ending where planned."""
 
 import itertools
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 from services.application.demo import demo_quarters
 from services.application.demo_plans import CURRENT, LAST
@@ -69,3 +69,13 @@ def test_the_stale_key_result_stops_checking_in() -> None:
     kr = next(kr for _, kr in CURRENT.key_results() if kr.key == CURRENT.stale)
     found = weekly_check_ins(kr, quarter, "seed", until, stops_after=2)
     assert found[-1].effective_on <= quarter.weeks()[1]
+
+
+def test_early_on_a_monday_only_last_week_is_the_latest() -> None:
+    """Before this Monday's check-ins, last week's are the latest: none is missed, so no
+    key result but the stale one is silent for more than a week."""
+    quarter, until = Quarter.of(date(2026, 11, 16)), datetime(2026, 11, 16, 7, tzinfo=UTC)
+    for _, kr in CURRENT.key_results():
+        found = weekly_check_ins(kr, quarter, "seed", until)
+        assert found[-1].effective_on == date(2026, 11, 9), kr.key
+        assert until - found[-1].at < timedelta(days=7)
