@@ -125,7 +125,13 @@ def test_one_quarter(client: TestClient, auth: AuthHeaders) -> None:
         "items"
     ][0]["key_results"]
 
-    closed = ok(client.post(f"/v1/cycles/{cycle['id']}/close", headers=priya))
+    closed = ok(
+        client.post(
+            f"/v1/cycles/{cycle['id']}/close",
+            json={"reason": "closed early in a test"},
+            headers=priya,
+        )
+    )
     assert closed["state"] == "closed"
     scored = ok(client.get(f"/v1/key-results/{lp}", headers=priya))
     assert scored["score"]["value"] == pytest.approx(0.4)  # 15 -> 13 of 15 -> 10

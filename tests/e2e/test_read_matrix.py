@@ -123,7 +123,13 @@ def quarter(
         headers=lena,
     )
     assert added.status_code == 409, added.text
-    ok(client.post(f"/v1/cycles/{locked_world['cycle']}/close", headers=priya))
+    ok(
+        client.post(
+            f"/v1/cycles/{locked_world['cycle']}/close",
+            json={"reason": "closed early in a test"},
+            headers=priya,
+        )
+    )
     ok(client.post(f"/v1/cycles/{locked_world['cycle']}/seal", headers=priya))
     ana = auth("ana", "risk_officer")
     active = ok(client.get("/v1/policies/active", headers=ana))

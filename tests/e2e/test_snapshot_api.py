@@ -61,7 +61,11 @@ def closed_quarter(
         201,
     ).json()
     ok(client.post(f"/v1/change-requests/{request['id']}/approve", headers=priya))
-    closed = ok(client.post(f"/v1/cycles/{cycle}/close", headers=priya)).json()
+    closed = ok(
+        client.post(
+            f"/v1/cycles/{cycle}/close", json={"reason": "closed early in a test"}, headers=priya
+        )
+    ).json()
     assert closed["state"] == "closed"
     return {**locked_world, "weeks": weeks, "change_request": request["id"]}
 
@@ -132,7 +136,11 @@ def test_the_exports_carry_every_key_result_and_the_digest(
     priya = auth(*PRIYA)
     cycle = planned_with_two_key_results["cycle"]
     ok(client.post(f"/v1/cycles/{cycle}/lock", headers=priya))
-    ok(client.post(f"/v1/cycles/{cycle}/close", headers=priya))
+    ok(
+        client.post(
+            f"/v1/cycles/{cycle}/close", json={"reason": "closed early in a test"}, headers=priya
+        )
+    )
     digest = ok(client.post(f"/v1/cycles/{cycle}/seal", headers=priya)).json()["seal"]["digest"]
     position = ok(client.get(f"/v1/cycles/{cycle}/snapshot/verify", headers=priya)).json()[
         "position"
@@ -247,7 +255,11 @@ def test_what_sealing_and_verifying_refuse(
     cycle = locked_world["cycle"]
     refused(client.get(f"/v1/cycles/{cycle}/snapshot/verify", headers=priya), 409, "not_sealed")
     refused(client.post(f"/v1/cycles/{cycle}/seal", headers=priya), 409, "invalid_transition")
-    ok(client.post(f"/v1/cycles/{cycle}/close", headers=priya))
+    ok(
+        client.post(
+            f"/v1/cycles/{cycle}/close", json={"reason": "closed early in a test"}, headers=priya
+        )
+    )
     refused(client.post(f"/v1/cycles/{cycle}/seal", headers=tom), 403, "forbidden")
     refused(client.post(f"/v1/cycles/{cycle}/seal", headers=marcus), 403, "forbidden")
     ok(client.post(f"/v1/cycles/{cycle}/seal", headers=priya))

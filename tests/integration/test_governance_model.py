@@ -19,6 +19,7 @@ PostgreSQL."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -199,6 +200,7 @@ def governance_machine(platform: Platform) -> type[RuleBasedStateMachine]:  # no
     tokens = {who: platform.tokens.create(who, list(roles)) for who, roles in CAST}
     principals = {who: platform.tokens.authenticate(text) for who, text in tokens.items()}
     ledger = platform.ledger
+    serial = itertools.count(1)  # cycle names are unique in the store every example shares
     book = Ledgerbook()
     book.fold(_events_since(platform, 0))
     read_up_to = [_position(platform)]
@@ -235,7 +237,8 @@ def governance_machine(platform: Platform) -> type[RuleBasedStateMachine]:  # no
             """Priya's firm objective and Tom's team objective under it, a key result each;
             locked or still planning."""
             priya, tom = principals["priya"], principals["tom"]
-            cycle = ledger.open_cycle(priya, "2026-Q4", date(2026, 10, 1), date(2026, 12, 31)).id
+            name = f"2026-Q4 ({next(serial)})"
+            cycle = ledger.open_cycle(priya, name, date(2026, 10, 1), date(2026, 12, 31)).id
             firm = ledger.create_objective(
                 priya, cycle, "Strengthen our operational infrastructure", "priya", "company",
                 "committed",
@@ -258,8 +261,9 @@ def governance_machine(platform: Platform) -> type[RuleBasedStateMachine]:  # no
         @precondition(lambda self: len(self.cycles) < 3)
         @rule(who=st.sampled_from(MOSTLY_OWNERS))
         def open_cycle(self, who: str) -> None:
+            name = f"2027-Q1 ({next(serial)})"
             made = self.act(
-                who, lambda p: ledger.open_cycle(p, "2027-Q1", date(2027, 1, 4), date(2027, 3, 31))
+                who, lambda p: ledger.open_cycle(p, name, date(2027, 1, 4), date(2027, 3, 31))
             )
             if made:
                 self.cycles.append(made)
@@ -347,8 +351,10 @@ def governance_machine(platform: Platform) -> type[RuleBasedStateMachine]:  # no
         )
         def move_cycle(self, data: Any, who: str, step: str) -> None:
             cycle = data.draw(st.sampled_from(self.cycles))
-            move = ledger.lock_cycle if step == "lock" else ledger.close_cycle
-            self.act(who, lambda p: move(p, cycle))
+            if step == "lock":
+                self.act(who, lambda p: ledger.lock_cycle(p, cycle))
+            else:  # the cycles end after today: an early close, with its reason
+                self.act(who, lambda p: ledger.close_cycle(p, cycle, "closed early"))
 
         @precondition(lambda self: self.key_results or self.objectives)
         @rule(
