@@ -1,21 +1,22 @@
 """The demo's governance in action, as steps beside the quarters' planning and check-ins.
 
 Last quarter: a credit key result rated above the firm's risk appetite is refused at
-planning; after lock, Tom tries to lower his turnaround target directly (refused: changes
-after lock need a request), asks for it instead, Sofia tries to approve (refused: only
-executives decide requests) and Priya approves; Elena's request to lower her memo target
-is rejected by Jonathan. In week eight Ana, a risk officer, proposes a guardrail version
-that gives the job-role map the whole roster (it named seven people: Lena, who raises
-capital and owns a volume key result, was not among them), runs the what-if on the quarter
-(it finds her key result) and Kofi, the other risk officer, approves it.
+planning; in the seventh week Tom tries to lower his turnaround target directly (refused:
+changes after lock need a request), asks for it instead, Sofia tries to approve (refused:
+only executives decide requests) and Priya approves; Elena's request to lower her memo
+target is rejected by Jonathan. In the ninth week Ana, a risk officer, proposes a
+guardrail version that gives the job-role map the whole roster (it named seven people:
+Lena, who raises capital and owns a volume key result, was not among them), runs the
+what-if on the quarter (it finds her key result) and Kofi, the other risk officer,
+approves it.
 
 Current quarter, at planning: a pay-linked key result is refused and added again without
 the link, a leverage key result rated above appetite is refused and added again within
 it, and Jonathan's attempt to give Lena a commitments-raised key result is refused under
 the new version (he owns it himself); an activity key result and Jonathan's objective with
 a number in its title go through with warnings, and the finance team's near-certain
-confidences are warned about at lock (sandbagging). In week six, if the quarter has got
-that far, one change request is approved and one rejected.
+confidences are warned about at lock (sandbagging). In the seventh week, if the quarter
+has got that far, one change request is approved and one rejected.
 
 Every refusal is a recorded decision (``DemoRun.attempt``)."""
 
