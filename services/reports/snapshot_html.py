@@ -349,7 +349,7 @@ def _key_result_row(pack: _Pack, kr: Document) -> str:
         f"<td>{escape(kr['title'])}{retired}{moved}"
         f'<span class="sub">{escape(kr["direction"])}</span></td>'
         f"<td>{pack.who(kr['owner'])}</td>"
-        f'<td class="num">{_measure(kr, measure, unit)}</td>'
+        f'<td class="num measure">{_measure(kr, measure, unit)}</td>'
         f'<td class="num">{value}{_checked_in(check_in)}</td>'
         f'<td class="num">{_num(check_in["confidence"]) if check_in else "–"}</td>'
         f'<td class="num"><span class="score {_band(figure)}">{pack.figure(figure)}</span>'
@@ -616,6 +616,7 @@ th { text-align: left; font-weight: bold; font-size: 8pt; text-transform: upperc
 td { border-bottom: 1px solid #e3e8ee; padding: 1.5mm; vertical-align: top; }
 tr { page-break-inside: avoid; break-inside: avoid; }
 td.num { white-space: nowrap; }
+td.measure { white-space: normal; }
 .sub { display: block; font-size: 8pt; color: #6b7c90; }
 .sub.inline { display: inline; }
 .sub.changed { color: #8a4b00; white-space: normal; }
