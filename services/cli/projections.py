@@ -13,6 +13,7 @@ from services.cli.context import configured
 from services.cli.integrity import start_or_refuse
 from services.cli.progress import bars, on_terminal
 from services.cli.stream import projections_compare
+from services.cli.summaries import StoreViews
 
 projections_app = typer.Typer(
     help="Read models: follow the store, rebuild them, compare a worker's with the store.",
@@ -42,7 +43,9 @@ def projections_run(
     try:
         platform.projections.resize(batch_size)
         if until_caught_up:
+            views = StoreViews(platform)
             platform.catch_up()
+            typer.echo(f"caught up: {views.line()}")
             return
         start_or_refuse(platform)
         threading.Event().wait()

@@ -20,7 +20,7 @@ class StoreViews:
         at = self.position()
         head = self.platform.ledger.recorder.max_notification_id() or 0
         return (
-            f"projector: applied events up to position {at} of {head} "
+            f"applied events up to position {at} of {head} "
             f"({at - self.started} positions since it started)"
         )
 

@@ -216,7 +216,7 @@ def projector(
 
             watch = watch_followers(settings, platform, metrics_port)
             try:
-                with Every(summary_every, views.line):
+                with Every(summary_every, lambda: f"projector: {views.line()}"):
                     while not stop.wait(1.0):
                         pass
             finally:

@@ -83,6 +83,15 @@ def test_projections_rebuild_ends_with_what_it_rebuilt(quarter: int) -> None:
     assert not any(mark in rebuilt.stderr for mark in BAR)
 
 
+def test_projections_run_until_caught_up_says_how_far_the_views_got(quarter: int) -> None:
+    caught_up = runner.invoke(app, ["projections", "run", "--until-caught-up"])
+    assert caught_up.exit_code == 0, caught_up.output
+    assert caught_up.stdout.strip() == (
+        f"caught up: applied events up to position {quarter} of {quarter} "
+        f"({quarter} positions since it started)"
+    )
+
+
 def test_token_create_prints_only_the_token_on_stdout() -> None:
     issued = runner.invoke(app, ["token", "create", "--user", "ana", "--role", "risk_officer"])
     assert issued.exit_code == 0, issued.output
