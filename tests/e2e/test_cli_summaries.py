@@ -8,14 +8,13 @@ import os
 import pty
 import re
 import select
-import selectors
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from process_lines import read_lines_until
 from quarter import plan_quarter
 from typer.testing import CliRunner
 
@@ -128,24 +127,6 @@ def test_the_projector_says_what_it_applied_while_it_runs_and_when_stopped(
             run.kill()
     assert run.returncode == 0
     assert rest.strip().splitlines()[-1] == said[-1]  # and once more when stopped
-
-
-def read_lines_until(run: subprocess.Popen[str], start: str, timeout: float) -> list[str]:
-    """The process's stderr lines up to the first starting with ``start``."""
-    assert run.stderr is not None
-    chosen = selectors.DefaultSelector()
-    chosen.register(run.stderr, selectors.EVENT_READ)
-    lines: list[str] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if chosen.select(timeout=0.5):
-            line = run.stderr.readline()
-            if not line:
-                break
-            lines.append(line.rstrip("\n"))
-            if line.startswith(start):
-                return lines
-    raise AssertionError(f"no line starting {start!r} in {timeout} s: {lines}")
 
 
 def on_a_terminal(*args: str) -> tuple[int, str]:

@@ -4,6 +4,7 @@ lacks what its recorded position says was published (a restarted broker: tansu k
 topics in memory) and publishes nothing after such a gap, and ``--from-position``
 publishes the events again."""
 
+import signal
 import subprocess
 import sys
 import uuid
@@ -13,8 +14,9 @@ from pathlib import Path
 import pytest
 from eventsourcing.persistence import Tracking
 from kafka_broker import Broker, cli_env, read_topic, tansu_broker
+from process_lines import read_lines_until
 from quarter import TOM, plan_quarter
-from stream_support import SIGNING_KEY
+from stream_support import SIGNING_KEY, on_stream, workers_database
 
 from infra import stream_envelope
 from infra.config import Settings
@@ -157,3 +159,38 @@ def test_a_topic_that_ends_before_the_position_names_the_gap(
         f"{last}; recorded position {last}"
     )
     assert positions_on(kafka_broker, settings.kafka_topic) == store
+
+
+def test_a_kafka_projector_says_what_it_applied_while_it_runs(
+    tmp_path: Path, kafka_broker: Broker
+) -> None:
+    base = Settings(data_dir=tmp_path / "store", secret_key="test", log_level="WARNING")
+    topic = f"okrgov.events.{uuid.uuid4().hex[:8]}"
+    settings = on_stream(base, kafka_broker, topic, group=f"g-{uuid.uuid4().hex[:8]}")
+    platform = build(settings)
+    try:
+        plan_quarter(platform)
+        store = [row.position for row in StoredEvents(platform.ledger.recorder).rows()]
+    finally:
+        platform.close()
+    assert relay(settings).returncode == 0
+    workers = next(workers_database(settings, tmp_path))
+    run = subprocess.Popen(
+        [OKRGOV, "projector", "--source", "kafka", "--summary-every", "0.2"],
+        env=cli_env(workers),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wanted = f"projector: applied {len(store)} events from {topic}; dropped 0"
+        said = read_lines_until(run, wanted, timeout=90)
+        assert said[-1] == f"{wanted} already applied, quarantined 0"
+        assert run.poll() is None  # said while it runs
+        run.send_signal(signal.SIGTERM)
+        rest = run.communicate(timeout=60)[1]
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert run.returncode == 0
+    assert rest.strip().splitlines()[-1] == said[-1]  # and once more when stopped
