@@ -24,7 +24,10 @@ from services.cli.context import configured
 from services.cli.options import timestamp
 from services.cli.progress import bars, counted
 
-audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
+audit_app = typer.Typer(
+    help="The audit trail: export it as CSV or JSON lines, to a file or stdout.",
+    no_args_is_help=True,
+)
 
 
 class ExportFormat(StrEnum):

@@ -35,7 +35,9 @@ from infra.stored_events import APPEND_ONLY_TRIGGER, postgres_append_only_statem
 from projections.backends import store_factory
 from services.cli.context import configured
 
-db_app = typer.Typer(help="Database set-up (PostgreSQL).", no_args_is_help=True)
+db_app = typer.Typer(
+    help="Database set-up: make PostgreSQL hold the events append-only.", no_args_is_help=True
+)
 
 _NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 #: Names PostgreSQL keeps for itself (``pg_`` roles are refused by CREATE ROLE as well).

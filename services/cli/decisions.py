@@ -29,7 +29,10 @@ from services.application.decision_replay import (
 from services.cli.context import configured
 from services.cli.options import EngineChoice, timestamp
 
-decisions_app = typer.Typer(help="Guardrail decisions.", no_args_is_help=True)
+decisions_app = typer.Typer(
+    help="Guardrail decisions: judge the recorded ones again, under their policy versions.",
+    no_args_is_help=True,
+)
 
 #: Progress is shown every this many decisions.
 PROGRESS_EVERY = 500

@@ -41,7 +41,9 @@ from services.bootstrap import policy_reviews
 from services.cli.context import configured
 from services.cli.options import EngineChoice
 
-policy_app = typer.Typer(help="Guardrail policies.", no_args_is_help=True)
+policy_app = typer.Typer(
+    help="Guardrail policies: run a bundle's tests under each engine.", no_args_is_help=True
+)
 
 #: What each engine is, for the progress lines.
 _ENGINE_TEXT = {

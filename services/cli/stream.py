@@ -18,7 +18,10 @@ from services.cli.context import configured
 from services.workers.stream_health import Lag, StreamStore
 from services.workers.views_compare import Comparison, open_view, positions_of
 
-stream_app = typer.Typer(help="The event stream on Kafka.", no_args_is_help=True)
+stream_app = typer.Typer(
+    help="The event stream on Kafka: how far the relay and the views have got.",
+    no_args_is_help=True,
+)
 
 ViewsUrl = Annotated[
     str | None,
