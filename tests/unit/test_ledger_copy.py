@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 from ledger_doubles import EXEC, IN_MEMORY, TOM, FakeDecisionPoint, plan_quarter
 
-from events import KeyResult, Objective, Stamp
-from events.values import CycleState
+from events import Cycle, KeyResult, Objective, Stamp
 from services.application.guard import Guard
 from services.application.ledger import Ledger
 from services.application.ledger_base import copy_to_change
@@ -34,7 +33,8 @@ def test_changing_the_copy_leaves_the_cached_aggregate_as_it_was(ledger: Ledger)
     ledger.lock_cycle(EXEC, quarter.cycle.id)
     cached = ledger.load(KeyResult, quarter.key_result.id, to_change=False)
     copy = copy_to_change(cached)
-    copy.check_in(5.0, 0.5, "on the copy", CycleState.LOCKED, Stamp("tom", "c1"))
+    cycle = ledger.load(Cycle, quarter.cycle.id, to_change=False)
+    copy.check_in(5.0, 0.5, "on the copy", cycle, Stamp("tom", "c1"))
     assert cached.check_ins == []
     assert cached.collect_events() == []
     assert copy.check_ins == [(5.0, 0.5, "on the copy")]

@@ -53,17 +53,20 @@ def test_cycle_lifecycle_is_planning_locked_closed(cycle: Cycle) -> None:
 
 @pytest.mark.parametrize("confidence", [-0.01, 1.01, 1.7])
 def test_confidence_outside_zero_to_one_is_refused(
-    key_result: KeyResult, confidence: float
+    cycle: Cycle, key_result: KeyResult, confidence: float
 ) -> None:
+    cycle.lock(PRIYA)
     with pytest.raises(InvalidValue) as err:
-        key_result.check_in(13, confidence, "", "locked", TOM)  # type: ignore[arg-type]
+        key_result.check_in(13, confidence, "", cycle, TOM)
     assert err.value.field == "confidence"
     assert key_result.check_ins == []
 
 
-def test_no_check_in_on_a_closed_cycle(key_result: KeyResult) -> None:
+def test_no_check_in_on_a_closed_cycle(cycle: Cycle, key_result: KeyResult) -> None:
+    cycle.lock(PRIYA)
+    cycle.close(PRIYA, "closed for the test")
     with pytest.raises(CycleClosed):
-        key_result.check_in(13, 0.5, "", "closed", TOM)  # type: ignore[arg-type]
+        key_result.check_in(13, 0.5, "", cycle, TOM)
 
 
 @pytest.mark.parametrize(
@@ -212,9 +215,9 @@ def test_a_request_asks_for_what_its_target_can_take(cycle: Cycle) -> None:
 
 
 def test_scores_are_recorded_with_rule_name_and_version(
-    objective: Objective, key_result: KeyResult
+    cycle: Cycle, objective: Objective, key_result: KeyResult
 ) -> None:
-    key_result.check_in(13, 0.6, "late", "locked", TOM)  # type: ignore[arg-type]
+    key_result.check_in(13, 0.6, "late", cycle, TOM)
     score = key_result.record_score(PRIYA)
     objective.record_score({str(key_result.id): score}, PRIYA)
     kr_scored = key_result.collect_events()[-1]
@@ -231,8 +234,8 @@ def test_a_key_result_never_checked_in_scores_zero(key_result: KeyResult) -> Non
     assert key_result.record_score(PRIYA) == 0.0
 
 
-def test_aggregates_replay_to_the_same_state(key_result: KeyResult) -> None:
-    key_result.check_in(13, 0.6, "late", "locked", TOM)  # type: ignore[arg-type]
+def test_aggregates_replay_to_the_same_state(cycle: Cycle, key_result: KeyResult) -> None:
+    key_result.check_in(13, 0.6, "late", cycle, TOM)
     events = key_result.collect_events()
     replayed = None
     for event in events:
