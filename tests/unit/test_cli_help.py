@@ -79,12 +79,14 @@ def test_help_paragraphs_are_reflowed_not_broken_where_the_source_lines_end(
 
 
 def test_the_root_lists_every_command_under_its_job_in_order() -> None:
-    lines = text_lines(shown((), 80))
-    panels = [line for line in shown((), 80).splitlines() if line.startswith("╭─ ")]
+    output = shown((), 80)
+    panels = [line for line in output.splitlines() if line.startswith("╭─ ")]
     titles = [line.strip("╭─╮ ") for line in panels]
     assert titles == ["Options", *(job for job, _ in JOBS)]
     assert OTHER not in titles and "Commands" not in titles
-    listed = [line.split()[0] for line in lines if line and line.split()[0].isalpha()]
+    # A command's row starts at the panel's edge; its description's next lines are indented.
+    rows = [line for line in output.splitlines() if re.match(r"│ [a-z]", line)]
+    listed = [row.split()[1] for row in rows]
     order = [name for _, names in JOBS for name in names]
     assert [name for name in listed if name in order] == order
     registered = set(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
