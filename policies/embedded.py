@@ -57,6 +57,7 @@ from policies.engine import (
     defines,
     new_engine,
     prepare,
+    with_no_engine,
 )
 
 
@@ -171,11 +172,16 @@ class EmbeddedEngine:
         prepared = mine.get(self._key)
         if prepared is None or prepared.generation != generation:
             mine.pop(self._key, None)  # the old bundle's engine, dropped here: its thread
-            built = new_engine(bundle.modules, bundle.data)
-            prepare(built)
-            prepared = _Prepared(generation, built, compiled_for(bundle, has_warn, built))
-            mine[self._key] = prepared
+            prepared = mine[self._key] = _built(generation, bundle, has_warn)
         return prepared, has_warn
+
+
+@with_no_engine
+def _built(generation: int, bundle: PolicyBundle, has_warn: bool) -> _Prepared:
+    """This thread's engine of the bundle, prepared, and its compiled program if it agrees."""
+    built = new_engine(bundle.modules, bundle.data)
+    prepare(built)
+    return _Prepared(generation, built, compiled_for(bundle, has_warn, built))
 
 
 def evaluate_prepared(template: regorus.Engine, text: str, has_warn: bool) -> tuple[Any, Any]:

@@ -24,14 +24,19 @@ first are one definition of what a bundle must be."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 import regorus
 
 from policies.bundle import PolicyBundle, canonical_json
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 #: The package whose ``deny`` and ``warn`` sets every engine evaluates.
 GUARDRAILS_PACKAGE = "data.okrgov.guardrails"
@@ -197,21 +202,59 @@ def _compiled(bundle: PolicyBundle, include_tests: bool) -> regorus.Engine:
 
 def new_engine(modules: dict[str, str], data: Any) -> regorus.Engine:
     """A regorus engine with these modules (in name order) and this data document; raises
-    ``PolicyCompileError`` for a module that does not parse or data that is not JSON."""
+    ``PolicyCompileError`` for a module that does not parse or data that is not JSON (with
+    no engine in its traceback: ``with_no_engine``)."""
     engine = regorus.Engine()
+    refused = _filled(engine, modules, data)
+    if refused is not None:
+        del engine  # dropped here, on its own thread
+        raise refused
+    return engine
+
+
+def _filled(
+    engine: regorus.Engine, modules: dict[str, str], data: Any
+) -> PolicyCompileError | None:
+    """Load the modules and data into the engine; the refusal, if any (not raised)."""
     engine.set_gather_prints(True)  # print() in a rule must not write to the server's stderr
     for name in sorted(modules):
         try:
             engine.add_policy(name, modules[name])
         except RuntimeError as exc:
-            raise PolicyCompileError.from_regorus(str(exc), name) from None
+            return PolicyCompileError.from_regorus(str(exc), name)
     if not isinstance(data, dict):
-        raise PolicyCompileError("data.json", None, "the data document must be a JSON object")
+        return PolicyCompileError("data.json", None, "the data document must be a JSON object")
     try:
         engine.add_data_json(canonical_json(data))
     except (RuntimeError, ValueError, TypeError) as exc:
-        raise PolicyCompileError("data.json", None, f"invalid data: {exc}") from None
-    return engine
+        return PolicyCompileError("data.json", None, f"invalid data: {exc}")
+    return None
+
+
+def with_no_engine(function: Callable[P, R]) -> Callable[P, R]:
+    """``function``, whose ``PolicyError`` is raised afresh, without the traceback whose
+    frames hold the regorus engines it made: those are dropped before it is raised, on
+    their own thread, not wherever the error is finally freed (an error raised on a pool's
+    thread is often freed on another, where PyO3 refuses to drop an unsendable engine)."""
+
+    @functools.wraps(function)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return function(*args, **kwargs)
+        except PolicyError as exc:
+            error = _fresh(exc)
+        raise error
+
+    return run
+
+
+def _fresh(exc: PolicyError) -> PolicyError:
+    """The same error (class, message, attributes) with no traceback, cause or context."""
+    fresh = type(exc).__new__(type(exc), *exc.args)
+    fresh.args = exc.args
+    fresh.__dict__.update(exc.__dict__)
+    fresh.__suppress_context__ = True
+    return fresh
 
 
 def prepare(engine: regorus.Engine) -> None:

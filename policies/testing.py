@@ -22,7 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from policies.bundle import load_bundle
-from policies.engine import new_engine, parse_regorus_error, prepare, reference_text
+from policies.engine import (
+    new_engine,
+    parse_regorus_error,
+    prepare,
+    reference_text,
+    with_no_engine,
+)
 from policies.opa_golib import compile_error, load_modules
 
 #: The engines tests run under (``policies.engines.EngineName``).
@@ -83,6 +89,7 @@ def run_policy_tests(directory: str | Path, engine: str = EMBEDDED) -> list[Test
     return _run_embedded_tests(bundle.modules, bundle.tests, bundle.data)
 
 
+@with_no_engine
 def _run_embedded_tests(
     modules: dict[str, str], tests: dict[str, str], data: Any
 ) -> list[TestResult]:
@@ -92,6 +99,7 @@ def _run_embedded_tests(
     return [run_test(engine, case) for case in cases]
 
 
+@with_no_engine
 def run_opa_tests(modules: dict[str, str], tests: dict[str, str], data: Any) -> list[TestResult]:
     """Every test rule of the ``tests`` modules, run against ``modules`` and ``data`` by
     OPA's Go evaluator in this process, with no time budget; in the order and under the

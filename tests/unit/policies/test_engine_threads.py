@@ -17,6 +17,7 @@ WARNING = "unsendable"
 
 PATHS = r'''
 import gc
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -80,9 +81,20 @@ except PolicyCompileError as exc:
 del error
 gc.collect()
 
-# The policy tests, run on a pool thread.
+# The policy tests, run on a pool thread; and tests that fail regorus's analysis there.
 results = pool.submit(run_policy_tests, Path(policies.__file__).parent / "bundle").result()
 assert results and all(r.passed for r in results), results
+unsafe = Path(tempfile.mkdtemp())
+(unsafe / "guardrails.rego").write_text(DIVIDES)
+(unsafe / "guardrails_test.rego").write_text(
+    "package okrgov.guardrails_test\n\ntest_unsafe if { x == y }\n"
+)
+try:
+    pool.submit(run_policy_tests, unsafe).result()
+except PolicyCompileError as exc:
+    error = exc
+del error
+gc.collect()
 
 # The pool's threads evaluate again (dropping, on themselves, what they held), then end.
 engine = EmbeddedEngine(shipped)
