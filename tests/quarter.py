@@ -1,10 +1,12 @@
 """Principals and a planned quarter shared by the integration tests."""
 
+import itertools
 from datetime import date
 
 import pytest
 from okr_builders import definition
 
+from events.cycle_name import CycleNameTaken
 from policies.bundle import load_shipped_bundle
 from services.application.errors import GuardrailViolation
 from services.application.ledger import Recorded
@@ -19,10 +21,21 @@ RAJ = Principal.of("raj", ["risk_officer"])
 SAM = Principal.of("sam", ["admin"])
 
 
+def open_quarter(platform: Platform) -> Recorded:
+    """The cycle 2026-Q4, or "2026-Q4 (2)" and on when the store has it (names are unique)."""
+    for n in itertools.count(1):
+        name = "2026-Q4" if n == 1 else f"2026-Q4 ({n})"
+        try:
+            return platform.ledger.open_cycle(EXEC, name, date(2026, 10, 1), date(2026, 12, 31))
+        except CycleNameTaken:
+            continue
+    raise AssertionError("unreachable")
+
+
 def plan_quarter(platform: Platform) -> tuple[Recorded, Recorded, Recorded]:
     """A cycle with Priya's company objective and Tom's key result on it."""
     ledger = platform.ledger
-    cycle = ledger.open_cycle(EXEC, "2026-Q4", date(2026, 10, 1), date(2026, 12, 31))
+    cycle = open_quarter(platform)
     objective = ledger.create_objective(
         EXEC, cycle.id, "Strengthen our operational infrastructure", "priya", "company", "committed"
     )
