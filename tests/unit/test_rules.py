@@ -47,7 +47,7 @@ def test_cycle_lifecycle_is_planning_locked_closed(cycle: Cycle) -> None:
         cycle.lock(PRIYA)
     with pytest.raises(CycleLocked):
         cycle.register_objective(cycle.id, PRIYA)
-    cycle.close(PRIYA)
+    cycle.close(PRIYA, "closed before its end date in a test")
     assert cycle.state == "closed"
 
 
