@@ -2,12 +2,17 @@
 processes are) and under a race; and closing a cycle before its end date needs a reason,
 which is recorded."""
 
+import subprocess
+import sys
 import threading
+import time
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import pytest
+from kafka_broker import cli_env
 from quarter import EXEC, SAM
 
 from events import Cycle, clock
@@ -154,3 +159,59 @@ def test_closing_on_or_after_the_end_date_needs_no_reason(platform: Platform) ->
         e for e in platform.ledger.repository.event_store.get(cycle) if type(e) is Cycle.Closed
     ]
     assert event.reason is None
+
+
+RACER = r"""
+import sys, time
+from datetime import date
+from pathlib import Path
+
+from events.cycle_name import CycleNameTaken
+from infra.config import Settings
+from services.application.principals import Principal
+from services.bootstrap import build
+
+go = Path(sys.argv[1])
+platform = build(Settings())
+try:
+    executive = Principal.of("priya", ["executive"])
+    while not go.exists():
+        time.sleep(0.001)
+    try:
+        won = platform.ledger.open_cycle(executive, "2027-Q2", date(2027, 4, 1), date(2027, 6, 30))
+        print("won", won.id)
+    except CycleNameTaken as exc:
+        print("taken", exc.cycle_id)
+finally:
+    platform.close()
+"""
+
+
+def test_two_processes_opening_one_name_at_the_same_instant_let_exactly_one_in(
+    settings: Settings, platform: Platform, tmp_path: Path
+) -> None:
+    """Each racer's first decision starts its policy worker (about a second), so both
+    find the name free before either saves: the store refuses the second save, and that
+    racer's retry finds the name taken."""
+    go = tmp_path / "go"
+    env = cli_env(settings)
+    racers = [
+        subprocess.Popen(
+            [sys.executable, "-c", RACER, str(go)], env=env, stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    time.sleep(1.0)  # both built and waiting
+    go.touch()
+    said = [racer.communicate(timeout=120)[0].splitlines() for racer in racers]
+    answers = sorted(
+        line.split() for lines in said for line in lines if line[:4] in ("won ", "take")
+    )
+    assert [a[0] for a in answers] == ["taken", "won"], answers
+    assert answers[0][1] == answers[1][1]  # the loser names the winner's cycle
+    created = [
+        n
+        for n in platform.ledger.recorder.select_notifications(1, 1000)
+        if n.topic.endswith("Cycle.Created")
+    ]
+    assert [n.originator_id for n in created] == [UUID(answers[1][1])]
