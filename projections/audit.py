@@ -27,7 +27,8 @@ from uuid import UUID
 from events import ChangeRequestStatus, CycleState
 from infra import csv_writer
 from projections.entries import (
-    COLUMNS,
+    EFFECTIVE_ON,
+    EXPORT_COLUMNS,
     Entry,
     EntryBatch,
     EntryProjection,
@@ -36,9 +37,6 @@ from projections.entries import (
 )
 
 DECISION = "Decision.Recorded"
-#: The date of the week a check-in reports: kept in its entry's details and exported as
-#: a column of its own (``EXPORT_COLUMNS``).
-EFFECTIVE_ON = "effective_on"
 #: What every event carries; the rest of its fields are what it says.
 _ENVELOPE = frozenset(
     {"originator_id", "originator_version", "timestamp", "originator_topic", "actor",
@@ -280,22 +278,10 @@ def _changes(before: dict[str, Any], effect: Effect) -> dict[str, dict[str, Any]
 # ---- exports --------------------------------------------------------------------------
 
 
-#: The exported columns: the entry's own (``COLUMNS``), then those taken from its details
-#: (appended, so the columns before them keep their places).
-EXPORT_COLUMNS = (*COLUMNS, EFFECTIVE_ON)
-
-
 def exported(entry: Entry) -> dict[str, Any]:
-    """An entry as exports list it, in ``EXPORT_COLUMNS`` order: a check-in's
-    ``effective_on`` (the date of the week it reports; ``at`` is when it was recorded),
-    null for every other entry."""
-    row = {c: entry[c] for c in COLUMNS}
-    row[EFFECTIVE_ON] = None
-    if entry["action"] == "KeyResult.CheckedIn":
-        # An entry written before check-ins carried their week: the day it was recorded,
-        # as the check-in event itself now reads (``KeyResult.CheckedIn.upcast_v1_v2``).
-        row[EFFECTIVE_ON] = entry["details"].get(EFFECTIVE_ON) or str(entry["at"])[:10]
-    return row
+    """An entry as exports list it, in ``EXPORT_COLUMNS`` order (a check-in's
+    ``effective_on``, the date of the week it reports, last)."""
+    return {c: entry[c] for c in EXPORT_COLUMNS}
 
 
 def csv_lines(entries: Iterable[Entry]) -> Iterator[str]:

@@ -57,6 +57,12 @@ COLUMNS = (
     "details",
 )
 JSON_COLUMNS = ("changes", "details")
+#: Read from an entry, not stored in a column of its own: the date of the week a check-in
+#: reports (kept in its details; ``at`` is when it was recorded), null for other entries.
+EFFECTIVE_ON = "effective_on"
+#: Every field of an entry as read and exported: its columns, then those read from them
+#: (appended, so the columns before them keep their places).
+EXPORT_COLUMNS = (*COLUMNS, EFFECTIVE_ON)
 #: The decision columns an entry takes from the link its command's decision wrote.
 DECISION_COLUMNS = ("decision_id", "decision_outcome", "policy_version", "policy_digest")
 #: The columns the entries table itself stores (the others are joined from the links).
@@ -320,7 +326,17 @@ def _entry(row: Any) -> Entry:
     for column in JSON_COLUMNS:
         entry[column] = json.loads(entry[column])
     entry["position"] = int(entry["position"])
+    entry[EFFECTIVE_ON] = reported_week(entry)
     return entry
+
+
+def reported_week(entry: Entry) -> str | None:
+    """The date of the week a check-in's entry reports; an entry written before entries
+    kept it reads as the day it was recorded, as the check-in event itself now reads
+    (``KeyResult.CheckedIn.upcast_v1_v2``)."""
+    if entry["action"] != "KeyResult.CheckedIn":
+        return None
+    return str(entry["details"].get(EFFECTIVE_ON) or str(entry["at"])[:10])
 
 
 class EntryProjection(Projection):

@@ -20,7 +20,7 @@ from fastapi.responses import StreamingResponse
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from projections.entries import COLUMNS, EntryView
+from projections.entries import EXPORT_COLUMNS, EntryView
 from projections.runner import AUDIT
 from services.api.deps import Reads
 from services.api.routes import audit as audit_route
@@ -78,7 +78,7 @@ def test_marcus_exports_the_history_of_the_lp_reporting_target(
     assert answer.status_code == 200, answer.text
     assert answer.headers["content-type"].startswith("text/csv")
     reader = csv.DictReader(io.StringIO(answer.text))
-    assert tuple(reader.fieldnames or ()) == COLUMNS
+    assert tuple(reader.fieldnames or ()) == EXPORT_COLUMNS
     rows = list(reader)
     assert [r["action"] for r in rows] == [
         "KeyResult.Added",
@@ -183,7 +183,7 @@ def test_cursor_paging_returns_every_entry_exactly_once(
     exported = client.get("/v1/audit", params={"format": "jsonl"}, headers=marcus)
     assert exported.headers["content-type"].startswith("application/x-ndjson")
     lines = [json.loads(line) for line in exported.text.splitlines()]
-    assert [list(line) for line in lines] == [list(COLUMNS)] * len(lines)
+    assert [list(line) for line in lines] == [list(EXPORT_COLUMNS)] * len(lines)
     assert lines == seen
     assert len(seen) == position(platform)
 

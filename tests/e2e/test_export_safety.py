@@ -14,7 +14,7 @@ from e2e_support import MARCUS, PRIYA, ok, position
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from projections.entries import COLUMNS
+from projections.entries import EXPORT_COLUMNS
 from services.bootstrap import Platform
 from services.cli.main import app as cli
 
@@ -82,5 +82,5 @@ def test_a_formula_reason_is_neutralised_in_the_audit_csv(
     assert out.read_bytes() == answer.content
     reader = csv.reader(io.StringIO(out.read_bytes().decode("utf-8"), newline=""))
     header, cells = next(reader), next(reader)
-    assert tuple(header) == COLUMNS
-    assert cells[COLUMNS.index("reason")] == "'" + reason
+    assert tuple(header) == EXPORT_COLUMNS
+    assert cells[EXPORT_COLUMNS.index("reason")] == "'" + reason

@@ -1,7 +1,7 @@
 """The JSON shapes of the audit trail (``GET /v1/audit``) and of the compliance views
 (``GET /v1/compliance/{view}``): their query parameters and the documents they answer."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -94,6 +94,9 @@ class AuditEntry(BaseModel):
     policy_version: int | None
     policy_digest: str | None
     details: dict[str, Any]
+    effective_on: date | None = Field(
+        None, description="a check-in's reported week (its date); `at` is when it was recorded"
+    )
 
 
 class AuditPage(BaseModel):
