@@ -1,5 +1,8 @@
 """The JSON shapes of the audit trail (``GET /v1/audit``) and of the compliance views
-(``GET /v1/compliance/{view}``): their query parameters and the documents they answer."""
+(``GET /v1/compliance/{view}``): their query parameters and the documents they answer.
+
+Over 300 lines: the compliance views are read from the audit trail's entries, so their
+shapes and the entry's are kept in one module, where a change to an entry shows in both."""
 
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
@@ -94,9 +97,7 @@ class AuditEntry(BaseModel):
     policy_version: int | None
     policy_digest: str | None
     details: dict[str, Any]
-    effective_on: date | None = Field(
-        None, description="a check-in's reported week (its date); `at` is when it was recorded"
-    )
+    effective_on: date | None = Field(None, description="a check-in's week; `at`: recorded")
 
 
 class AuditPage(BaseModel):
