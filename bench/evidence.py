@@ -1012,7 +1012,7 @@ def _prove_all(integrity: Any, positions: list[int]) -> int:
 def _overrides(args: argparse.Namespace, **more: Any) -> dict[str, Any]:
     # A fixed token key keeps the signer from writing a secret; WARNING keeps the log quiet.
     return {
-        "secret_key": "bench-only-not-a-secret",
+        "secret_key": "bench-only-not-a-secret-bench-only",
         "log_level": args.log_level,
         "checkpoint_every": args.checkpoint_every,
         "policy_engine": "embedded",

@@ -269,7 +269,9 @@ def _show(conn: psycopg.Connection[Any], setting: str) -> str:
 def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
     # A fixed key keeps the token signer from writing a secret file; logging at WARNING
     # keeps one JSON line per command out of the measurement (see --log-level).
-    return Settings(secret_key="bench-only-not-a-secret", log_level=args.log_level, **overrides)
+    return Settings(
+        secret_key="bench-only-not-a-secret-bench-only", log_level=args.log_level, **overrides
+    )
 
 
 # ---- report ---------------------------------------------------------------------------

@@ -515,7 +515,7 @@ def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
     # keeps one JSON line per command out of the measurement (see --log-level). The
     # embedded engine is forced: this benchmark measures it, whatever the environment says.
     return Settings(
-        secret_key="bench-only-not-a-secret",
+        secret_key="bench-only-not-a-secret-bench-only",
         log_level=args.log_level,
         policy_engine="embedded",
         **overrides,

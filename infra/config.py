@@ -24,8 +24,10 @@ class Settings(BaseSettings):
     """Create the event tables at start-up; false for an application role that may only
     use tables its owner made (see ``okrgov db init``)."""
     data_dir: Path = Path("var")
-    secret_key: str | None = None
-    """Signs bearer tokens; generated into ``data_dir`` on first run when unset."""
+    secret_key: str | None = Field(default=None, min_length=32)
+    """Signs bearer tokens (HS256); generated into ``data_dir`` on first run when unset. At
+    least 32 characters: a shorter HMAC key is guessable (RFC 7518 3.2 asks for a key as
+    long as the hash), and PyJWT warns on every token signed with one."""
     policy_engine: Literal["embedded", "opa"] = "embedded"
     """Where guardrails are evaluated: Rego (regorus) in ``policy_workers`` worker
     processes, or an OPA server at ``opa_url``."""

@@ -18,12 +18,6 @@ from services.bootstrap import Platform, build
 AuthHeaders = Callable[..., dict[str, str]]
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    # The fixtures sign tokens with the short secret "test"; PyJWT rightly warns about
-    # that on every token, which would bury any warning worth reading.
-    config.addinivalue_line("filterwarnings", "ignore::jwt.warnings.InsecureKeyLengthWarning")
-
-
 @pytest.fixture
 def cli_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The environment a command line run reads its settings from: a fresh data
@@ -36,7 +30,9 @@ def cli_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def platform(tmp_path: Path) -> Iterator[Platform]:
-    platform = build(Settings(data_dir=tmp_path, secret_key="test"))
+    platform = build(
+        Settings(data_dir=tmp_path, secret_key="test-secret-of-enough-length-for-hs256")
+    )
     platform.start()
     try:
         yield platform

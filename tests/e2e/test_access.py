@@ -21,7 +21,7 @@ from infra.tokens import TokenSigner
 from services.bootstrap import Platform, build
 
 AuthHeaders = Callable[..., dict[str, str]]
-SECRET = "test"
+SECRET = "test-secret-of-enough-length-for-hs256"
 
 
 def bearer(token: str) -> dict[str, str]:

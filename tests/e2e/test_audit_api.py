@@ -308,7 +308,7 @@ def test_the_cli_exports_what_the_api_does(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("OKRGOV_DATA_DIR", str(platform.settings.data_dir))
-    monkeypatch.setenv("OKRGOV_SECRET_KEY", "test")
+    monkeypatch.setenv("OKRGOV_SECRET_KEY", "test-secret-of-enough-length-for-hs256")
     monkeypatch.setenv("OKRGOV_LOG_LEVEL", "WARNING")
     marcus = fresh(platform, auth(*MARCUS))
     runner = CliRunner()

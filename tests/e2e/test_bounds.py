@@ -162,7 +162,7 @@ def test_the_cli_refuses_a_moment_outside_the_calendar(
     platform: Platform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OKRGOV_DATA_DIR", str(platform.settings.data_dir))
-    monkeypatch.setenv("OKRGOV_SECRET_KEY", "test")
+    monkeypatch.setenv("OKRGOV_SECRET_KEY", "test-secret-of-enough-length-for-hs256")
     args = ["audit", "export", "--format", "csv", "--since", "0001-01-01T00:00:00+14:00"]
     refused = CliRunner().invoke(cli, args)
     assert refused.exit_code == 2, refused.output
@@ -290,7 +290,7 @@ def test_a_cli_export_that_fails_part_way_exits_non_zero_and_leaves_no_file(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("OKRGOV_DATA_DIR", str(platform.settings.data_dir))
-    monkeypatch.setenv("OKRGOV_SECRET_KEY", "test")
+    monkeypatch.setenv("OKRGOV_SECRET_KEY", "test-secret-of-enough-length-for-hs256")
     monkeypatch.setenv("OKRGOV_LOG_LEVEL", "WARNING")
     exports = tmp_path / "exports"
     exports.mkdir()

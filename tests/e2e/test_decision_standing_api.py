@@ -247,7 +247,9 @@ def test_a_decision_under_an_altered_version_is_not_judged_and_does_not_stand(
     )
     _rewrite_row(tmp_path, seeded, lambda state: state["data"].update(altered=True))
 
-    fresh = build(Settings(data_dir=tmp_path, secret_key="test"))  # reads the row anew
+    fresh = build(
+        Settings(data_dir=tmp_path, secret_key="test-secret-of-enough-length-for-hs256")
+    )  # reads the row anew
     fresh.start()
     try:
         with TestClient(create_app(fresh)) as again:

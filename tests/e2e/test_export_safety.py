@@ -64,7 +64,7 @@ def test_a_formula_reason_is_neutralised_in_the_audit_csv(
 
     # The CLI writes the same bytes.
     monkeypatch.setenv("OKRGOV_DATA_DIR", str(platform.settings.data_dir))
-    monkeypatch.setenv("OKRGOV_SECRET_KEY", "test")
+    monkeypatch.setenv("OKRGOV_SECRET_KEY", "test-secret-of-enough-length-for-hs256")
     monkeypatch.setenv("OKRGOV_LOG_LEVEL", "WARNING")
     out = tmp_path / "audit.csv"
     args = [

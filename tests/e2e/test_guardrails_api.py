@@ -374,7 +374,12 @@ def opa() -> Iterator[OpaServerDouble]:
 @pytest.fixture
 def opa_platform(tmp_path: Path, opa: OpaServerDouble) -> Iterator[Platform]:
     platform = build(
-        Settings(data_dir=tmp_path, secret_key="test", policy_engine="opa", opa_url=opa.url)
+        Settings(
+            data_dir=tmp_path,
+            secret_key="test-secret-of-enough-length-for-hs256",
+            policy_engine="opa",
+            opa_url=opa.url,
+        )
     )
     platform.start()
     try:

@@ -41,7 +41,7 @@ SLOW_ADDITIONS = slow_rule("slow_additions", 'input.action == "key_result.add"')
 def settings(tmp_path: Path) -> Settings:
     return Settings(
         data_dir=tmp_path,
-        secret_key="test",
+        secret_key="test-secret-of-enough-length-for-hs256",
         policy_budget_ms=300,
         simulate_budget_seconds=3,
     )

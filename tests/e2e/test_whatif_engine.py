@@ -57,7 +57,12 @@ def engine_platform(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[
     engine = request.param
     with OpaServerDouble() as opa:
         platform = build(
-            Settings(data_dir=tmp_path, secret_key="test", policy_engine=engine, opa_url=opa.url)
+            Settings(
+                data_dir=tmp_path,
+                secret_key="test-secret-of-enough-length-for-hs256",
+                policy_engine=engine,
+                opa_url=opa.url,
+            )
         )
         platform.start()
         try:

@@ -12,13 +12,17 @@ from services.bootstrap import Platform, build
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     if request.param == "sqlite":
-        return Settings(data_dir=tmp_path, secret_key="test", log_level="WARNING")
+        return Settings(
+            data_dir=tmp_path,
+            secret_key="test-secret-of-enough-length-for-hs256",
+            log_level="WARNING",
+        )
     pg = request.getfixturevalue("pg_env")
     return Settings(
         database_url=pg["url"],
         database_schema=pg["schema"],
         data_dir=tmp_path,
-        secret_key="test",
+        secret_key="test-secret-of-enough-length-for-hs256",
         log_level="WARNING",
     )
 

@@ -25,9 +25,6 @@ from projections.entries import COLUMNS, EXPORT_COLUMNS, EntryQuery, reported_we
 from services.api import create_app
 from services.bootstrap import Platform
 
-# The platform signs its tokens with the short secret "test".
-pytestmark = pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
-
 #: A Friday in the 2026-Q4 cycle that plan_quarter opens (1 October to 31 December).
 FRIDAY = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 CHECKED_IN = "KeyResult.CheckedIn"

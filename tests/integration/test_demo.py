@@ -43,7 +43,13 @@ def test_the_demo_on_a_fresh_store(platform: Platform, tmp_path: Path) -> None:
     _governance_in_action(platform, last, summary)
 
     # The same demo, the same day, another fresh store (SQLite): the same sealed digest.
-    other = build(Settings(data_dir=tmp_path / "other", secret_key="test", log_level="WARNING"))
+    other = build(
+        Settings(
+            data_dir=tmp_path / "other",
+            secret_key="test-secret-of-enough-length-for-hs256",
+            log_level="WARNING",
+        )
+    )
     try:
         again = load_demo(other.ledger, today=TODAY)
     finally:

@@ -448,7 +448,6 @@ def test_the_cli_verifies_checkpoints_and_proves(
     assert nowhere.exit_code == 2
 
 
-@pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
 def test_the_integrity_route_reports_and_is_read_by_overseers(history: History) -> None:
     tokens = history.platform.tokens
     client = TestClient(create_app(history.platform))
@@ -538,7 +537,7 @@ def test_db_init_makes_an_app_role_that_cannot_rewrite_events(
             database_url=app_url,
             database_schema=schema,
             data_dir=tmp_path,
-            secret_key="test",
+            secret_key="test-secret-of-enough-length-for-hs256",
             log_level="WARNING",
         )
         platform = build(settings)

@@ -116,7 +116,11 @@ def test_a_killed_worker_resumes_without_missing_or_repeating(
     tmp_path: Path, kafka_broker: Broker
 ) -> None:
     topic, group = f"okrgov.events.{uuid.uuid4().hex[:8]}", f"g-{uuid.uuid4().hex[:8]}"
-    base = Settings(data_dir=tmp_path / "store", secret_key="test", log_level="WARNING")
+    base = Settings(
+        data_dir=tmp_path / "store",
+        secret_key="test-secret-of-enough-length-for-hs256",
+        log_level="WARNING",
+    )
     store = on_stream(base, kafka_broker, topic, group)
     # A shorter session: the restarted worker's join waits for the killed one to expire.
     workers = store.model_copy(
@@ -175,7 +179,11 @@ def test_records_delivered_twice_are_dropped_by_position(
     tmp_path: Path, kafka_broker: Broker
 ) -> None:
     topic = f"okrgov.events.{uuid.uuid4().hex[:8]}"
-    base = Settings(data_dir=tmp_path / "store", secret_key="test", log_level="WARNING")
+    base = Settings(
+        data_dir=tmp_path / "store",
+        secret_key="test-secret-of-enough-length-for-hs256",
+        log_level="WARNING",
+    )
     store = on_stream(base, kafka_broker, topic, f"g-{uuid.uuid4().hex[:8]}")
     workers = store.model_copy(update={"data_dir": tmp_path / "workers"})
     platform = build(store)

@@ -161,7 +161,9 @@ def test_every_event_reaches_the_topic_as_a_cloudevent_in_store_order(
 def test_a_relay_killed_mid_stream_resumes_without_a_gap(
     tmp_path: Path, kafka_broker: Broker
 ) -> None:
-    base = Settings(data_dir=tmp_path, secret_key="test", log_level="WARNING")
+    base = Settings(
+        data_dir=tmp_path, secret_key="test-secret-of-enough-length-for-hs256", log_level="WARNING"
+    )
     settings = stream_settings(base, kafka_broker)
     platform = build(settings)
     watcher = build_relay(settings)
@@ -203,7 +205,9 @@ def test_a_relay_killed_mid_stream_resumes_without_a_gap(
 def test_a_frozen_broker_loses_nothing_and_the_position_waits_for_acks(
     tmp_path: Path, own_broker: Broker
 ) -> None:
-    base = Settings(data_dir=tmp_path, secret_key="test", log_level="WARNING")
+    base = Settings(
+        data_dir=tmp_path, secret_key="test-secret-of-enough-length-for-hs256", log_level="WARNING"
+    )
     broker = own_broker
     settings = stream_settings(base, broker)
     platform = build(settings)
@@ -258,7 +262,9 @@ def test_a_frozen_broker_loses_nothing_and_the_position_waits_for_acks(
 def test_after_a_broker_restart_the_relay_publishes_from_its_own_position(
     tmp_path: Path, own_broker: Broker
 ) -> None:
-    base = Settings(data_dir=tmp_path, secret_key="test", log_level="WARNING")
+    base = Settings(
+        data_dir=tmp_path, secret_key="test-secret-of-enough-length-for-hs256", log_level="WARNING"
+    )
     broker = own_broker
     settings = stream_settings(base, broker)
     platform = build(settings)

@@ -44,7 +44,13 @@ class Recorded:
 @pytest.fixture(scope="module")
 def quarter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recorded]:
     data_dir: Path = tmp_path_factory.mktemp("partition-safety")
-    platform = build(Settings(data_dir=data_dir, secret_key="test", log_level="WARNING"))
+    platform = build(
+        Settings(
+            data_dir=data_dir,
+            secret_key="test-secret-of-enough-length-for-hs256",
+            log_level="WARNING",
+        )
+    )
     try:
         record_governed_quarter(platform)
         platform.catch_up()

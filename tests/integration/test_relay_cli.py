@@ -56,7 +56,7 @@ def test_the_relay_says_what_it_published_and_republishes_to_an_emptied_broker(
 ) -> None:
     settings = Settings(
         data_dir=tmp_path,
-        secret_key="test",
+        secret_key="test-secret-of-enough-length-for-hs256",
         log_level="INFO",  # the library's INFO lines would show here: they must not
         kafka_bootstrap=own_broker.bootstrap,
         kafka_topic=f"okrgov.events.{uuid.uuid4().hex[:8]}",
@@ -117,7 +117,7 @@ def test_a_topic_that_ends_before_the_position_names_the_gap(
 ) -> None:
     settings = Settings(
         data_dir=tmp_path,
-        secret_key="test",
+        secret_key="test-secret-of-enough-length-for-hs256",
         log_level="WARNING",
         kafka_bootstrap=kafka_broker.bootstrap,
         kafka_topic=f"okrgov.events.{uuid.uuid4().hex[:8]}",
@@ -164,7 +164,11 @@ def test_a_topic_that_ends_before_the_position_names_the_gap(
 def test_a_kafka_projector_says_what_it_applied_while_it_runs(
     tmp_path: Path, kafka_broker: Broker
 ) -> None:
-    base = Settings(data_dir=tmp_path / "store", secret_key="test", log_level="WARNING")
+    base = Settings(
+        data_dir=tmp_path / "store",
+        secret_key="test-secret-of-enough-length-for-hs256",
+        log_level="WARNING",
+    )
     topic = f"okrgov.events.{uuid.uuid4().hex[:8]}"
     settings = on_stream(base, kafka_broker, topic, group=f"g-{uuid.uuid4().hex[:8]}")
     platform = build(settings)

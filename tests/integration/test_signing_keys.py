@@ -302,7 +302,6 @@ def test_the_cli_reports_exit_codes_refuses_keys_and_repudiates(
 # ---- the API ---------------------------------------------------------------------------------
 
 
-@pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
 def test_the_api_repudiates_four_eyes_with_clear_refusals(
     signed: Integrity, platform: Platform, settings: Settings
 ) -> None:

@@ -150,7 +150,13 @@ def _burn_a_position(pg_env: dict[str, str], events_table: str) -> None:
 def test_the_same_history_gives_the_same_digest_on_sqlite_and_postgresql(
     tmp_path: Path, pg_env: dict[str, str]
 ) -> None:
-    on_sqlite = build(Settings(data_dir=tmp_path / "sqlite", secret_key="t", log_level="WARNING"))
+    on_sqlite = build(
+        Settings(
+            data_dir=tmp_path / "sqlite",
+            secret_key="test-secret-of-enough-length-for-hs256",
+            log_level="WARNING",
+        )
+    )
     try:
         cycle_id = close_a_quarter(on_sqlite)
         on_sqlite.ledger.seal_cycle(EXEC, cycle_id)
@@ -164,7 +170,7 @@ def test_the_same_history_gives_the_same_digest_on_sqlite_and_postgresql(
         database_url=pg_env["url"],
         database_schema=pg_env["schema"],
         data_dir=tmp_path / "pg",
-        secret_key="t",
+        secret_key="test-secret-of-enough-length-for-hs256",
         log_level="WARNING",
     )
     copier = Ledger(env=eventsourcing_env(pg_settings))  # creates the tables, seeds nothing
@@ -198,7 +204,13 @@ def test_the_same_history_gives_the_same_digest_on_sqlite_and_postgresql(
 
 
 def _snapshot_on_sqlite(tmp_path: Path, cycle_id: UUID, position: int) -> Any:
-    platform = build(Settings(data_dir=tmp_path / "sqlite", secret_key="t", log_level="WARNING"))
+    platform = build(
+        Settings(
+            data_dir=tmp_path / "sqlite",
+            secret_key="test-secret-of-enough-length-for-hs256",
+            log_level="WARNING",
+        )
+    )
     try:
         return platform.ledger.snapshot(EXEC, cycle_id, position)
     finally:

@@ -282,7 +282,11 @@ def test_the_relay_warns_once_when_the_broker_stalls_and_once_when_it_recovers(
 ) -> None:
     topic = f"okrgov.events.{uuid.uuid4().hex[:8]}"
     with tansu_broker() as broker:
-        base = Settings(data_dir=tmp_path, secret_key="test", log_level="WARNING")
+        base = Settings(
+            data_dir=tmp_path,
+            secret_key="test-secret-of-enough-length-for-hs256",
+            log_level="WARNING",
+        )
         store = on_stream(base, broker, topic)
         platform = build(store)
         port = free_port("127.0.0.1")

@@ -214,7 +214,11 @@ def test_workers_apply_only_their_stores_signed_records_and_quarantine_the_rest(
     relay = build_relay(store, page_size=50)
     # Another okrgov store publishing to the same topic, even with the same key.
     other_settings = on_stream(
-        Settings(data_dir=tmp_path / "other", secret_key="test", log_level="WARNING"),
+        Settings(
+            data_dir=tmp_path / "other",
+            secret_key="test-secret-of-enough-length-for-hs256",
+            log_level="WARNING",
+        ),
         kafka_broker,
         topic,
         store.kafka_group,

@@ -29,7 +29,9 @@ BOUND = 0.05
 @pytest.fixture
 def platform(tmp_path: Path) -> Iterator[Platform]:
     """A platform whose followers are not running: each view moves only when told to."""
-    platform = build(Settings(data_dir=tmp_path, secret_key="test"))
+    platform = build(
+        Settings(data_dir=tmp_path, secret_key="test-secret-of-enough-length-for-hs256")
+    )
     try:
         yield platform
     finally:
