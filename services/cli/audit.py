@@ -78,6 +78,8 @@ def export(
         since=start,
         until=end,
     )
+    if output is not None:
+        _writable(output)
     platform = configured(ctx).platform()
     try:
         platform.catch_up()
@@ -104,6 +106,17 @@ def _user(text: str | None) -> str | None:
         return canonical_user_id(text)
     except InvalidUserId as exc:
         raise typer.BadParameter(str(exc), param_hint="--actor") from None
+
+
+def _writable(output: Path) -> None:
+    """Refuse, before reading anything, a file that cannot be written where it is named."""
+    folder = output.parent
+    if output.is_dir():
+        raise typer.BadParameter(f"{output} is a directory; name a file", param_hint="--output")
+    if not folder.is_dir():
+        raise typer.BadParameter(f"the directory {folder} does not exist", param_hint="--output")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise typer.BadParameter(f"the directory {folder} is not writable", param_hint="--output")
 
 
 def _write_whole(lines: Iterable[str], output: Path) -> None:

@@ -56,6 +56,24 @@ def test_audit_export_says_how_many_rows_went_where(tmp_path: Path) -> None:
     assert printed.stderr.strip().splitlines()[-1] == f"{len(theirs)} rows to stdout"
 
 
+@pytest.mark.parametrize(
+    ("where", "said"),
+    [("missing/trail.csv", "does not exist"), (".", "is a directory; name a file")],
+)
+def test_audit_export_refuses_a_file_it_cannot_write_before_reading(
+    tmp_path: Path, where: str, said: str
+) -> None:
+    out = str(tmp_path / where)
+    # Wide enough that rich's error box does not wrap the long temporary path.
+    refused = runner.invoke(
+        app, ["audit", "export", "--format", "csv", "-o", out], env={"COLUMNS": "400"}
+    )
+    assert refused.exit_code == 2, refused.output
+    assert "--output" in refused.stderr and said in refused.stderr
+    assert "Traceback" not in refused.output and "rows to" not in refused.stderr
+    assert not (tmp_path / "missing").exists()
+
+
 def test_verify_says_how_to_sign_a_checkpoint_until_there_is_one(quarter: int) -> None:
     unsigned = runner.invoke(app, ["verify"])
     assert unsigned.exit_code == 0, unsigned.output
