@@ -72,7 +72,11 @@ def activate(client: TestClient | httpx.Client, auth: AuthHeaders, text: str) ->
         client.post("/v1/policies", json=body(text, "slow for heavy titles"), headers=auth(*ANA)),
         201,
     )
-    ok(client.post(f"/v1/policies/{proposed['id']}/approve", headers=auth(*OMAR)))
+    # The engines' comparison of a proposal shares the 3 s what-if budget these tests set;
+    # on a loaded machine it may not finish, which is not what these tests are about, so
+    # Omar accepts that (recorded) rather than the approval depending on the machine.
+    approval = {"acknowledge_divergence": True, "reason": "testing the decision budget"}
+    ok(client.post(f"/v1/policies/{proposed['id']}/approve", json=approval, headers=auth(*OMAR)))
     return str(proposed["id"])
 
 
