@@ -290,7 +290,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def _stores(args: argparse.Namespace, bootstrap: str) -> Iterator[tuple[Settings, Settings]]:
     """Settings of the store and of the workers' own database (a file or a schema each)."""
     common: dict[str, Any] = {
-        "secret_key": "bench",
+        "secret_key": "bench-only-not-a-secret-bench-only",
         "log_level": "WARNING",
         "kafka_bootstrap": bootstrap,
         "kafka_partitions": args.partitions,

@@ -372,7 +372,9 @@ def test_401_for_tokens_signed_elsewhere_or_with_unknown_roles(
     forged = TokenSigner("another-secret-key-of-sufficient-length!").create(
         uuid4(), "eve", ["executive"], expires
     )
-    unknown_role = TokenSigner("test").create(uuid4(), "eve", ["superuser"], expires)
+    unknown_role = TokenSigner("test-secret-of-enough-length-for-hs256").create(
+        uuid4(), "eve", ["superuser"], expires
+    )
     for token in (forged, unknown_role):
         response = client.get("/v1/cycles", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 401

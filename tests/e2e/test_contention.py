@@ -26,7 +26,11 @@ CHECK_INS_EACH = 20
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    common = {"data_dir": tmp_path, "secret_key": "test", "log_level": "WARNING"}
+    common = {
+        "data_dir": tmp_path,
+        "secret_key": "test-secret-of-enough-length-for-hs256",
+        "log_level": "WARNING",
+    }
     if request.param == "sqlite":
         return Settings(**common)
     pg = request.getfixturevalue("pg_env")
