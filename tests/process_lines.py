@@ -1,6 +1,7 @@
 """Reading a running process's output a line at a time, with a deadline."""
 
 import selectors
+import signal
 import subprocess
 import time
 
@@ -21,3 +22,12 @@ def read_lines_until(run: subprocess.Popen[str], start: str, timeout: float) -> 
             if line.startswith(start):
                 return lines
     raise AssertionError(f"no line starting {start!r} in {timeout} s: {lines}")
+
+
+def last_line_when_stopped(run: subprocess.Popen[str], timeout: float = 60) -> str:
+    """Stop the process as an operator would (SIGTERM) and the last line it said on stderr,
+    once it has exited 0."""
+    run.send_signal(signal.SIGTERM)
+    rest = run.communicate(timeout=timeout)[1]
+    assert run.returncode == 0, rest
+    return str(rest).strip().splitlines()[-1]
