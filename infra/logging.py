@@ -46,18 +46,22 @@ def _drop_quieted(_: WrappedLogger, method: str, event: EventDict) -> EventDict:
     return event
 
 
+def _on_terminal(stream: TextIO) -> bool:
+    """Whether a person reads ``stream`` (a terminal, not a pipe, a file or a capture)."""
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty is not None and isatty())
+
+
 def renders_as(fmt: LogFormat, stream: TextIO) -> Literal["console", "json"]:
     """``auto``: readable lines on a terminal, JSON lines when the stream is a pipe or file."""
     if fmt != "auto":
         return fmt
-    isatty = getattr(stream, "isatty", None)
-    return "console" if isatty is not None and isatty() else "json"
+    return "console" if _on_terminal(stream) else "json"
 
 
 def _colours(stream: TextIO) -> bool:
     """Colours on a terminal, unless NO_COLOR is set (https://no-color.org)."""
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty is not None and isatty()) and not os.environ.get("NO_COLOR")
+    return _on_terminal(stream) and not os.environ.get("NO_COLOR")
 
 
 def configure_logging(level: str = "INFO", fmt: LogFormat = "auto") -> None:
