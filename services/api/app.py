@@ -18,6 +18,7 @@ from services.api.routes import ROUTERS
 from services.api.schemas.health import Health, ProjectionHealth
 from services.api.security_headers import SecurityHeaders
 from services.bootstrap import Platform
+from services.console.app import install_console
 from services.workers.stream_health import StreamStore
 
 CORRELATION_HEADER = "X-Correlation-Id"
@@ -101,6 +102,7 @@ def create_app(platform: Platform) -> FastAPI:
     )
     app.state.platform = platform
     install_error_handlers(app)
+    install_console(app, platform)  # its session and CSRF layers sit inside those below
     # Outermost last: every answer, a 413 or an unhandled error included, gets the
     # correlation id and the security headers.
     app.add_middleware(BodyLimit, max_bytes=platform.settings.max_body_bytes)

@@ -152,14 +152,23 @@ MinPosition = Annotated[
 ]
 
 
-def reads(*views: str) -> Callable[[Platform, Principal, int], Reads]:
+#: How a route learns who acts: the bearer token (the API), or the console's session.
+Identify = Callable[..., Coroutine[Any, Any, Principal]]
+
+
+def reads(
+    *views: str, who: Identify = current_principal
+) -> Callable[[Platform, Principal, int], Reads]:
     """The dependency of a read route whose answer reads ``views``: it waits for them,
-    and only them, to reach the caller's last write and ``X-Okrgov-Min-Position``."""
+    and only them, to reach the caller's last write and ``X-Okrgov-Min-Position``.
+    ``who`` says how the caller is known (the console passes its session's)."""
     if not views:
         raise ValueError("name the views the route reads")
 
     def fresh_reads(
-        platform: PlatformDep, principal: CurrentPrincipal, min_position: MinPosition = 0
+        platform: PlatformDep,
+        principal: Annotated[Principal, Depends(who)],
+        min_position: MinPosition = 0,
     ) -> Reads:
         """The views as this caller must see them: at or after its last write and
         ``min_position``. Any role may read; a token without roles reads nothing."""
@@ -244,14 +253,15 @@ class Command:
 
 
 def command(
-    *views: str,
+    *views: str, who: Identify = current_principal
 ) -> Callable[[Platform, Principal, Response], Coroutine[Any, Any, Command]]:
-    """The dependency of a write route whose answer reads ``views``."""
+    """The dependency of a write route whose answer reads ``views``; ``who`` as in
+    ``reads``."""
     if not views:
         raise ValueError("name the views the answer reads")
 
     async def for_caller(
-        platform: PlatformDep, principal: CurrentPrincipal, response: Response
+        platform: PlatformDep, principal: Annotated[Principal, Depends(who)], response: Response
     ) -> Command:
         return Command(platform, principal, response, views)
 

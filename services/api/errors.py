@@ -212,15 +212,20 @@ def _validation_detail(error: Mapping[str, Any]) -> dict[str, Any]:
     return _detail(".".join(rest), str(error.get("type", "invalid")), str(error.get("msg", "")))
 
 
-async def _handle(request: Request, exc: Exception) -> JSONResponse:
+def noted_problem(request: Request, exc: Exception) -> Problem:
+    """``problem(exc)`` for this request; a refusal that recorded its decision (a guardrail
+    denial, an unavailable policy) counts as the caller's write, so their next read sees it."""
     answer = problem(exc)
     position = getattr(exc, "position", None)
     principal = getattr(request.state, "principal", None)
     if isinstance(exc, GuardrailViolation | PolicyUnavailable) and principal is not None:
-        # The refusal recorded its decision: the caller's next read must see it too.
         request.app.state.platform.wrote(principal.user, position)
         answer.headers[POSITION_HEADER] = str(position)
-    return answer.response()
+    return answer
+
+
+async def _handle(request: Request, exc: Exception) -> JSONResponse:
+    return noted_problem(request, exc).response()
 
 
 def install_error_handlers(app: FastAPI) -> None:

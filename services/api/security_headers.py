@@ -2,8 +2,9 @@
 ``/openapi.json`` and the HTML pages included.
 
 * ``X-Content-Type-Options: nosniff`` and ``Referrer-Policy: no-referrer`` everywhere;
-* ``Cache-Control: no-store`` on everything under ``/v1`` and on any request that carried
-  credentials: answers about a firm's OKRs and its audit trail are never cached;
+* ``Cache-Control: no-store`` on everything under ``/v1`` and ``/console`` (its static
+  files aside) and on any request that carried credentials: answers about a firm's OKRs
+  and its audit trail are never cached;
 * on HTML, ``X-Frame-Options: DENY`` and a Content-Security-Policy: the strict default
   below (nothing may load, no script, no framing) unless the route set a policy of its own
   (the board report's, the API docs'), each with ``frame-ancestors 'none'``."""
@@ -21,12 +22,28 @@ STRICT_POLICY = f"default-src 'none'; {_LOCKED}"
 #: attributes without 'unsafe-hashes', which not every browser honours. With no script and
 #: nothing allowed to load, inline CSS can neither run code nor send anything anywhere.
 REPORT_POLICY = f"default-src 'none'; style-src 'unsafe-inline'; {_LOCKED}"
+#: The web console: its own script (htmx, vendored) and stylesheet only, requests to its
+#: own origin only, forms posted to itself only; no inline script or style anywhere
+#: (charts are SVG with presentation attributes, not ``style``).
+CONSOLE_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 
 _AUTHENTICATED_PREFIX = "/v1"
 
 
+_CONSOLE_PREFIX = "/console"
+_CONSOLE_STATIC = "/console/static/"
+
+
 def is_authenticated_path(path: str) -> bool:
-    return path == _AUTHENTICATED_PREFIX or path.startswith(_AUTHENTICATED_PREFIX + "/")
+    """The API and the console's pages (not its static files) answer about the firm."""
+    if path.startswith(_CONSOLE_STATIC):
+        return False
+    return any(
+        path == p or path.startswith(p + "/") for p in (_AUTHENTICATED_PREFIX, _CONSOLE_PREFIX)
+    )
 
 
 class SecurityHeaders:

@@ -43,7 +43,8 @@ def server_config(app: FastAPI, host: str, port: int) -> uvicorn.Config:
 
 
 def ready_line(host: str, port: int, program: str | None = None) -> str:
-    """What ``okrgov serve`` prints once it listens: the URLs to open and the command that
+    """What ``okrgov serve`` prints once it listens: the URLs to open (the console, the API
+    docs) and the command that
     makes a token (as the person ran okrgov, e.g. ``.venv/bin/okrgov`` under ``make run``)."""
     shown = "127.0.0.1" if host in ("", "0.0.0.0") else "[::1]" if host == "::" else host
     if ":" in shown and not shown.startswith("["):
@@ -51,8 +52,8 @@ def ready_line(host: str, port: int, program: str | None = None) -> str:
     base = f"http://{shown}:{port}"
     command = program or _program()
     return (
-        f"okrgov serves {base}  API docs: {base}/docs (ReDoc: {base}/redoc)  "
-        f"a token: {command} token create --user YOU --role executive"
+        f"okrgov serves {base}  console: {base}/console  API docs: {base}/docs "
+        f"(ReDoc: {base}/redoc)  a token: {command} token create --user YOU --role executive"
     )
 
 

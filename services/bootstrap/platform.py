@@ -2,6 +2,8 @@
 the ledger with the guard over the policy engine the settings chose, the read models'
 followers, tokens and tamper evidence, built once by ``build``."""
 
+import hashlib
+import hmac
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -58,6 +60,9 @@ class Platform:
     names: Mapping[str, str] = field(default_factory=dict)
     """user id -> display name, for reports (``services.application.people``); never
     recorded. Ids without a name are shown as they are."""
+    console_key: bytes = b""
+    """Signs the web console's session cookie and CSRF tokens: derived from the token
+    secret (``console_key``), so one secret is kept, and a console cookie is no token."""
 
     def __post_init__(self) -> None:
         self.projections = ProjectionRunner(self.followers)
@@ -192,4 +197,11 @@ def build(settings: Settings | None = None) -> Platform:
         tokens=tokens,
         evidence=evidence,
         names=display_names(PEOPLE),  # the demo firm's roster, until a directory is kept
+        console_key=console_key(secret),
     )
+
+
+def console_key(secret: str) -> bytes:
+    """The console's signing key: HMAC-SHA256 of a fixed label under the token secret, so
+    it is as secret as the tokens' and can sign nothing a token check would accept."""
+    return hmac.new(secret.encode(), b"okrgov console session", hashlib.sha256).digest()

@@ -1,0 +1,97 @@
+"""Who is signed in to the console. The session is a signed, HttpOnly, SameSite cookie
+(Starlette's ``SessionMiddleware``) holding one ``identity``: how the person signed in
+(``via``) and what that sign-in needs to be checked again on every request. Nothing in it
+is trusted as it stands: each request resolves it afresh, so a revoked or expired token,
+or demo sign-in turned off, ends the session at once.
+
+* ``token``: a token from ``okrgov token create``, pasted on the sign-in page; kept in
+  the session and authenticated on every request exactly as the API authenticates it.
+* ``demo``: one of the demo firm's people, only while ``OKRGOV_DEMO_SIGN_IN`` is on.
+* single sign-on (OIDC) adds a ``via`` of its own to ``RESOLVERS``.
+"""
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import structlog
+from starlette.requests import Request
+
+from infra.tokens import InvalidToken
+from services.application.demo_people import BY_ID as DEMO_PEOPLE
+from services.application.people import Person
+from services.application.principals import Principal
+from services.bootstrap import Platform
+
+log = structlog.get_logger(__name__)
+
+SESSION_KEY = "identity"
+
+
+class SignInRequired(Exception):
+    """No session, or one that no longer resolves to a principal: sign in (again)."""
+
+
+Resolver = Callable[[Platform, Mapping[str, Any]], Principal]
+
+
+def _by_token(platform: Platform, identity: Mapping[str, Any]) -> Principal:
+    try:
+        return platform.tokens.authenticate(str(identity.get("token", "")))
+    except (InvalidToken, ValueError) as exc:
+        log.info("console.session_refused", via="token", reason=str(exc))
+        raise SignInRequired("the token of this session is no longer valid") from None
+
+
+def _as_demo_person(platform: Platform, identity: Mapping[str, Any]) -> Principal:
+    person = DEMO_PEOPLE.get(str(identity.get("user", "")))
+    if not platform.settings.demo_sign_in or person is None:
+        raise SignInRequired("demo sign-in is off")
+    return demo_principal(person)
+
+
+#: How each kind of sign-in is checked again on every request.
+RESOLVERS: dict[str, Resolver] = {"token": _by_token, "demo": _as_demo_person}
+
+
+def demo_principal(person: Person) -> Principal:
+    return Principal.of(person.user_id, [person.role])
+
+
+def demo_people(platform: Platform) -> list[Person]:
+    """The people the sign-in page offers, when demo sign-in is on (else none)."""
+    if not platform.settings.demo_sign_in:
+        return []
+    return sorted(DEMO_PEOPLE.values(), key=lambda p: (p.team, p.name))
+
+
+def principal_of(request: Request, platform: Platform) -> Principal:
+    """The signed-in principal of this request; ``SignInRequired`` when there is none."""
+    identity = request.session.get(SESSION_KEY)
+    if not isinstance(identity, dict):
+        raise SignInRequired("not signed in")
+    lasts = platform.settings.console_session_hours * 3600
+    if time.time() - float(identity.get("since", 0)) > lasts:
+        request.session.clear()
+        raise SignInRequired("the session has expired")
+    resolve = RESOLVERS.get(str(identity.get("via")))
+    if resolve is None:
+        raise SignInRequired("unknown sign-in")
+    try:
+        principal = resolve(platform, identity)
+    except SignInRequired:
+        request.session.clear()
+        raise
+    request.state.principal = principal
+    return principal
+
+
+def sign_in(request: Request, via: str, **identity: str) -> None:
+    """Start a session (a new one: whatever the cookie held before is dropped)."""
+    request.session.clear()
+    request.session[SESSION_KEY] = {"via": via, "since": time.time(), **identity}
+    log.info("console.signed_in", via=via, user=identity.get("user"))
+
+
+def sign_out(request: Request) -> None:
+    request.session.clear()
