@@ -34,7 +34,7 @@ from services.application.demo_people import PEOPLE
 from services.application.errors import ProjectionBehind
 from services.application.guard import Guard
 from services.application.ledger import Ledger
-from services.application.people import display_names
+from services.application.people import Person, display_names
 from services.bootstrap.evidence import Evidence, leaf_log_follower
 
 PROJECTIONS: tuple[type[Projection], ...] = (OkrState, Governance, AuditTrail)
@@ -60,6 +60,9 @@ class Platform:
     names: Mapping[str, str] = field(default_factory=dict)
     """user id -> display name, for reports (``services.application.people``); never
     recorded. Ids without a name are shown as they are."""
+    people: Mapping[str, Person] = field(default_factory=dict)
+    """user id -> the person (name, title, team, job role), for pages that group or filter
+    by team; the same directory as ``names``, never recorded."""
     console_key: bytes = b""
     """Signs the web console's session cookie and CSRF tokens: derived from the token
     secret (``console_key``), so one secret is kept, and a console cookie is no token."""
@@ -197,6 +200,7 @@ def build(settings: Settings | None = None) -> Platform:
         tokens=tokens,
         evidence=evidence,
         names=display_names(PEOPLE),  # the demo firm's roster, until a directory is kept
+        people={person.user_id: person for person in PEOPLE},
         console_key=console_key(secret),
     )
 
