@@ -93,6 +93,7 @@ SMALL: tuple[tuple[str, ...], ...] = (
     ("bench/evidence.py",),
     ("bench/stream.py", "--seconds", "0"),
     ("bench/http.py", "--checkins", "400"),
+    ("bench/console.py",),
 )
 
 
