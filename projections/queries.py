@@ -11,6 +11,7 @@ from datetime import datetime
 from uuid import UUID
 
 from events.errors import NotFound
+from events.values import ChangeRequestStatus
 from projections.documents import Document, DocumentView
 from projections.governance import DECISION, POLICY
 from projections.okr_state import (
@@ -21,6 +22,12 @@ from projections.okr_state import (
     alignment_tree,
     with_target,
 )
+
+#: The statuses a change request filter means: an approval applies the change in the same
+#: save, so an approved request is recorded as "applied" at once.
+DECIDED_AS: dict[str, set[str]] = {
+    ChangeRequestStatus.APPROVED: {ChangeRequestStatus.APPROVED, ChangeRequestStatus.APPLIED},
+}
 
 
 class OkrQueries:
@@ -62,14 +69,18 @@ class OkrQueries:
     def change_request(self, ident: UUID) -> Document:
         return with_target(self.one(CHANGE_REQUEST, ident))
 
-    def change_requests(self, targets: Sequence[tuple[str, UUID]]) -> list[Document]:
+    def change_requests(
+        self, targets: Sequence[tuple[str, UUID]], status: str | None = None
+    ) -> list[Document]:
         """Every change request, or those about all these (existing) key results,
-        objectives or cycles, each given as (kind, id): a request has one target."""
+        objectives or cycles, each given as (kind, id): a request has one target; with
+        ``status``, only those in it (``DECIDED_AS``: "approved" holds the applied ones)."""
         scopes = {self.one(kind, ident)["id"] for kind, ident in targets}
         if len(scopes) > 1:
             return []
         found = self.view.find(CHANGE_REQUEST, scopes.pop() if scopes else None)
-        return [with_target(d) for d in found]
+        wanted = DECIDED_AS.get(status, {status}) if status else None
+        return [with_target(d) for d in found if wanted is None or d["status"] in wanted]
 
     def _detailed(self, objectives: Iterable[Document]) -> list[Document]:
         return [{**o, "key_results": self.view.find(KEY_RESULT, o["id"])} for o in objectives]

@@ -65,8 +65,9 @@ def list_change_requests(
     reads: OkrReads, query: Annotated[ChangeRequestFilter, Query()]
 ) -> Document:
     """Every change request, oldest first; filtered by its target (a key result, an
-    objective, a cycle): every filter given must hold."""
-    return {"items": reads.okr.change_requests(query.targets)}
+    objective, a cycle) and by status (`?status=pending`: waiting for a decision): every
+    filter given must hold. Every role reads every request."""
+    return {"items": reads.okr.change_requests(query.targets, query.status)}
 
 
 @router.get("/{change_request_id}", response_model=ChangeRequest, responses=READ_ERRORS)

@@ -9,7 +9,7 @@ four shapes, with the rule "either changes or retire" spelt out in each, so a cl
 generated from it sends nothing the server refuses for its shape."""
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import (
@@ -165,13 +165,22 @@ NewChangeRequest = Annotated[
 ]
 
 
+#: The statuses ``GET /v1/change-requests?status=`` filters by.
+StatusFilter = Literal["pending", "approved", "rejected"]
+
+
 class ChangeRequestFilter(Request):
     """Query of ``GET /v1/change-requests``: requests about one key result, objective or
-    cycle (its target)."""
+    cycle (its target), in one status."""
 
     key_result_id: UUID | None = None
     objective_id: UUID | None = None
     cycle_id: UUID | None = None
+    status: StatusFilter | None = Field(
+        default=None,
+        description="pending: waiting for a decision; approved: approved (and so applied, "
+        "in the same save: their status reads `applied`); rejected",
+    )
 
     @property
     def targets(self) -> list[tuple[str, UUID]]:
