@@ -1,15 +1,25 @@
 """Key results: add to an objective, read, revise before lock, retire, check in weekly.
 After lock a revision answers 409 and names the change-request route."""
 
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
+from projections import owned
 from projections.documents import Document
-from services.api.deps import Commands, OkrReads, Reads, written
+from projections.owned import owner_asked
+from services.api.deps import Commands, CurrentPrincipal, OkrReads, Reads, written
 from services.api.errors import READ_ERRORS
 from services.api.schemas.common import Retirement
-from services.api.schemas.key_results import KeyResult, KeyResultRevision, NewCheckIn, NewKeyResult
+from services.api.schemas.key_results import (
+    KeyResult,
+    KeyResultFilter,
+    KeyResultRevision,
+    KeyResults,
+    NewCheckIn,
+    NewKeyResult,
+)
 from services.application.ledger import Recorded
 
 router = APIRouter(prefix="/v1", tags=["key results"])
@@ -27,6 +37,17 @@ async def add_key_result(objective_id: UUID, body: NewKeyResult, cmd: Commands) 
     return await cmd.answer(
         lambda ledger, who: ledger.add_key_result(who, objective_id, definition), _key_result
     )
+
+
+@router.get("/key-results", response_model=KeyResults, responses=READ_ERRORS)
+def list_key_results(
+    reads: OkrReads, principal: CurrentPrincipal, query: Annotated[KeyResultFilter, Query()]
+) -> Document:
+    """Key results in the order they were added; of one owner given ``owner`` (``me``: the
+    caller), of one cycle given ``cycle_id`` (404 when there is no such cycle). Any role
+    reads them, members included: what ``GET /v1/objectives`` shows, by key result."""
+    owner = owner_asked(query.owner, principal.user)
+    return {"items": owned.key_results(reads.okr, owner, query.cycle_id)}
 
 
 @router.get("/key-results/{key_result_id}", response_model=KeyResult, responses=READ_ERRORS)

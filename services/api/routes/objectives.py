@@ -5,8 +5,10 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
+from projections import owned
 from projections.documents import Document
-from services.api.deps import Commands, OkrReads, written
+from projections.owned import owner_asked
+from services.api.deps import Commands, CurrentPrincipal, OkrReads, written
 from services.api.errors import READ_ERRORS
 from services.api.schemas.common import Retirement
 from services.api.schemas.objectives import (
@@ -39,9 +41,14 @@ def create_objective(body: NewObjective, cmd: Commands) -> Document:
 
 
 @router.get("", response_model=Objectives, responses=READ_ERRORS)
-def list_objectives(reads: OkrReads, query: Annotated[ObjectiveFilter, Query()]) -> Document:
-    """Every objective (of one cycle, given ``cycle_id``), each with its key results."""
-    return {"items": reads.okr.objectives(query.cycle_id)}
+def list_objectives(
+    reads: OkrReads, principal: CurrentPrincipal, query: Annotated[ObjectiveFilter, Query()]
+) -> Document:
+    """Every objective, each with its key results; of one cycle given ``cycle_id`` (404
+    when there is no such cycle), of one owner given ``owner`` (``me``: the caller). Any
+    role reads them, members included."""
+    owner = owner_asked(query.owner, principal.user)
+    return {"items": owned.objectives(reads.okr, owner, query.cycle_id)}
 
 
 @router.get("/{objective_id}", response_model=ObjectiveDetail, responses=READ_ERRORS)

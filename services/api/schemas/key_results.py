@@ -3,10 +3,10 @@ a check-in, and the key result document. The definition fields come from the typ
 definition (``definition_fields``), not from a list of their own."""
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from services.api.schemas.common import (
     Confidence,
@@ -15,6 +15,7 @@ from services.api.schemas.common import (
     Reason,
     Request,
     Status,
+    UserId,
     Versioned,
 )
 from services.api.schemas.definition_fields import (
@@ -108,3 +109,20 @@ class KeyResult(Versioned, KeyResultDefinition):
     score: KeyResultScore | None
     created_at: datetime
     created_by: str
+
+
+#: A list's ``owner`` filter: a user id, or ``me`` for the caller.
+OwnerFilter = Annotated[
+    UserId, Field(description="a user id, or `me` for the caller (the token's user)")
+]
+
+
+class KeyResultFilter(Request):
+    """Query of ``GET /v1/key-results``; an unknown (say, misspelt) filter is an error."""
+
+    owner: OwnerFilter | None = None
+    cycle_id: UUID | None = None
+
+
+class KeyResults(BaseModel):
+    items: list[KeyResult]

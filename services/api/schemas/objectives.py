@@ -17,7 +17,7 @@ from services.api.schemas.common import (
     UserId,
     Versioned,
 )
-from services.api.schemas.key_results import KeyResult
+from services.api.schemas.key_results import KeyResult, OwnerFilter
 
 
 class ObjectiveDefinition(Request):
@@ -64,6 +64,7 @@ class ObjectiveFilter(Request):
     """Query of ``GET /v1/objectives``; an unknown (say, misspelt) filter is an error."""
 
     cycle_id: UUID | None = None
+    owner: OwnerFilter | None = None
 
 
 class ObjectiveScore(BaseModel):
