@@ -2,6 +2,7 @@
 one of the demo firm's people. Afterwards the person goes back where they were headed:
 a path of the console only, never another site."""
 
+from datetime import UTC, datetime
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -11,7 +12,8 @@ from starlette.responses import RedirectResponse, Response
 from infra.tokens import InvalidToken
 from services.api.deps import PlatformDep
 from services.application.demo_people import BY_ID as DEMO_PEOPLE
-from services.console.session import demo_people, sign_in, sign_out
+from services.console.deps import ConsolePrincipal
+from services.console.session import SESSION_KEY, demo_people, sign_in, sign_out
 from services.console.templating import flash, render
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -81,6 +83,23 @@ def sign_in_as_demo_person(
     sign_in(request, "demo", user=person.user_id)
     flash(request, f"Signed in as {person.name} ({person.title}).")
     return RedirectResponse(_back_to(next), 303)
+
+
+@router.get("/me")
+def my_session(request: Request, principal: ConsolePrincipal, platform: PlatformDep) -> Response:
+    """Who this session is, with which roles, how it signed in and until when."""
+    identity = request.session[SESSION_KEY]
+    since = float(identity.get("since", 0))
+    lasts = platform.settings.console_session_hours * 3600
+    person = platform.people.get(principal.user)
+    context = {
+        "person": person,
+        "via": identity.get("via"),
+        "since": datetime.fromtimestamp(since, UTC),
+        "until": datetime.fromtimestamp(since + lasts, UTC),
+        "roles": sorted(role.value for role in principal.roles),
+    }
+    return render(request, "me.html", context)
 
 
 @router.post("/sign-out")

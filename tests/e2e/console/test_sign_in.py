@@ -15,6 +15,9 @@ def test_a_demo_person_signs_in_and_out(site: ConsoleSite, console: ConsolePage)
     console.sign_in_as("priya")
     assert page.get_by_text("Signed in as Priya Raman").is_visible()
     assert page.locator("header form.who").inner_text().startswith("Priya Raman (executive)")
+    page.get_by_role("link", name="Priya Raman").click()  # her session: roles, how, until
+    assert page.locator("dl.facts").inner_text().count("demo sign-in") == 1
+    assert_accessible(page)
     cookie = next(c for c in page.context.cookies() if c["name"] == "okrgov_session")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax" and cookie["path"] == "/console"
     page.get_by_role("button", name="Sign out").click()
