@@ -21,10 +21,12 @@ from services.api.schemas.policies import (
     NewPolicy,
     Policies,
     PolicyDetail,
+    PolicyDiff,
     Simulation,
     SimulationReport,
 )
 from services.application.decision_whatif import Period
+from services.reports.policy_diff import policy_diff
 
 router = APIRouter(prefix="/v1/policies", tags=["guardrail policies"])
 
@@ -57,6 +59,15 @@ def active_policy(reads: GovernanceReads) -> Document:
 @router.get("/{policy_id}", response_model=PolicyDetail, responses=READ_ERRORS)
 def get_policy(policy_id: UUID, reads: GovernanceReads) -> Document:
     return reads.governance.policy(policy_id)
+
+
+@router.get("/{policy_id}/diff", response_model=PolicyDiff, responses=READ_ERRORS)
+def diff_policy(policy_id: UUID, against: UUID, reads: GovernanceReads) -> Document:
+    """What this version changes compared with the version ``against`` (any other, older
+    or newer): per Rego module a line diff with three lines of context, and per data key
+    path the value before and after. The same two versions give the same answer."""
+    governance = reads.governance
+    return policy_diff(governance.policy(against), governance.policy(policy_id))
 
 
 @router.post("/{policy_id}/approve", response_model=PolicyDetail, responses=written())
