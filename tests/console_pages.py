@@ -16,6 +16,7 @@ of the demo's people. Every page is held to:
 from __future__ import annotations
 
 import re
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -64,25 +65,48 @@ class ConsoleSite:
         return self.platform.tokens.issue(user, roles, issued_by="sam").text
 
 
-@contextmanager
-def console_site(demo: bool = True, **settings: Any) -> Iterator[ConsoleSite]:
-    """A fresh store (the demo loaded unless ``demo=False``), served over HTTP."""
-    with tempfile.TemporaryDirectory(prefix="okrgov-console-") as data_dir:
-        platform = build(
-            Settings(
-                data_dir=Path(data_dir),
-                secret_key=SECRET,
-                demo_sign_in=settings.pop("demo_sign_in", True),
-                log_level="WARNING",
-                **settings,
-            )
-        )
+def _settings(data_dir: Path, **settings: Any) -> Settings:
+    return Settings(
+        data_dir=data_dir,
+        secret_key=SECRET,
+        demo_sign_in=settings.pop("demo_sign_in", True),
+        log_level="WARNING",
+        **settings,
+    )
+
+
+#: The demo loaded once per test process (a data directory and what was loaded), copied
+#: for each site: each test module gets a store of its own without loading it again.
+_demo_store: tuple[Path, DemoSummary] | None = None
+
+
+def _loaded_demo() -> tuple[Path, DemoSummary]:
+    global _demo_store
+    if _demo_store is None:
+        data_dir = Path(tempfile.mkdtemp(prefix="okrgov-console-demo-"))
+        platform = build(_settings(data_dir))
         platform.start()
         try:
-            summary = None
-            if demo:
-                with quieted():
-                    summary = load_demo(platform.ledger)
+            with quieted():
+                summary = load_demo(platform.ledger)
+            platform.catch_up()
+        finally:
+            platform.close()
+        _demo_store = (data_dir, summary)
+    return _demo_store
+
+
+@contextmanager
+def console_site(demo: bool = True, **settings: Any) -> Iterator[ConsoleSite]:
+    """A store of its own (a copy of the demo's unless ``demo=False``), served over HTTP."""
+    with tempfile.TemporaryDirectory(prefix="okrgov-console-") as parent:
+        data_dir, summary = Path(parent) / "data", None
+        if demo:
+            loaded, summary = _loaded_demo()
+            shutil.copytree(loaded, data_dir)
+        platform = build(_settings(data_dir, **settings))
+        platform.start()
+        try:
             with live_server(create_app(platform)) as base:
                 yield ConsoleSite(base, platform, summary)
         finally:
