@@ -40,12 +40,10 @@ def _inbox_page(
     page: Reads,
     principal: Principal,
     problem: Problem | None = None,
-    decided: str | None = None,
 ) -> Response:
     context = {
         "inbox": inbox(principal, page.okr, page.governance),
         "problem": problem,
-        "decided": decided,
     }
     return render(request, "approvals.html", context, status=problem.status if problem else 200)
 
@@ -80,9 +78,7 @@ async def decide(
         problem = feedback.refusal(request, exc)
         if problem is None:
             raise
-        return await run_in_threadpool(
-            _inbox_page, request, page, cmd.principal, problem, str(change_request_id)
-        )
+        return await run_in_threadpool(_inbox_page, request, page, cmd.principal, problem)
     flash(request, f"{DONE[decision]}: the change request about {done.target_name}.")
     return RedirectResponse(INBOX, 303)
 

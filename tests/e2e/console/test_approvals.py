@@ -177,3 +177,33 @@ def test_priya_rejects_a_change_request(site: ConsoleSite, console: ConsolePage)
     assert read(site, f"/v1/key-results/{portal['id']}")["target"] == portal["target"]
     assert read(site, f"/v1/change-requests/{asked}")["status"] == "rejected"
     assert console.problems() == []
+
+
+def test_a_proposed_policy_version_waits_for_another_risk_officer(
+    site: ConsoleSite, console: ConsolePage
+) -> None:
+    with api(site, "ana", "risk_officer") as ana:
+        active = ana.get("/v1/policies/active").json()
+        data = {**active["data"], "risk_appetite": {**active["data"]["risk_appetite"]}}
+        data["risk_appetite"]["investment"] = 3
+        body = {"modules": active["modules"], "data": data, "description": "investment 4 -> 3"}
+        proposed = ana.post("/v1/policies", json=body, timeout=120)
+        assert proposed.status_code == 201, proposed.text
+        version = proposed.json()
+
+    page = console.sign_in_as("kofi", then="/console/approvals")
+    waiting = page.get_by_role("table", name=re.compile("^Proposed policy versions"))
+    row = waiting.get_by_role("row", name=re.compile(f"^{version['number']}: investment"))
+    expect(row).to_contain_text("Ana Sousa")
+    expect(row).to_contain_text(version["digest"])
+    review = row.get_by_role("link", name=f"Review version {version['number']}")
+    assert review.get_attribute("href") == f"/console/policies/{version['id']}"
+    assert_accessible(page)
+
+    page = console.sign_in_as("ana", then="/console/approvals")
+    expect(page.get_by_role("row", name=re.compile(f"^{version['number']}: "))).to_contain_text(
+        "(you: another risk officer approves)"
+    )
+    page = console.sign_in_as("priya", then="/console/approvals")
+    assert page.get_by_role("heading", name=re.compile("^Policy versions")).count() == 0
+    assert console.problems() == []
