@@ -170,8 +170,11 @@ class Subjects:
     objectives: int
     key_results: int
     key_result: str
+    objective: str
+    """The cycle's objective with the most key results (the audit page's filter)."""
+    last_cycle: str
     owner: str
-    """The person owning the most key results in the cycle (``/console/mine``)."""
+    """The person owning the most key results in the last cycle (``/console/mine``)."""
 
 
 @dataclass(frozen=True)
@@ -179,8 +182,9 @@ class Page:
     name: str
     path: str
     """The console page, ``{cycle}``, ``{key_result}`` filled from ``Subjects``."""
-    api: str
-    """The API's JSON answer of the same data: the raw baseline."""
+    api: tuple[str, ...]
+    """The API's JSON answers of the same data: the raw baseline (their times added up);
+    none where the API has no answer of that data alone."""
     who: str = "executive"
     """Whose session: ``executive``, ``compliance`` or ``owner`` (``Subjects.owner``)."""
 
@@ -188,27 +192,50 @@ class Page:
 #: Every page issue 14 names, each beside the API answer it shows. A page that answers 404
 #: is reported "not built", so the benchmark runs while pages are still being written.
 PAGES: tuple[Page, ...] = (
-    Page("Monday", "/console?cycle={cycle}", "/v1/cycles/{cycle}"),
-    Page("mine", "/console/mine?cycle={cycle}", "/v1/cycles/{cycle}", who="owner"),
-    Page("key result", "/console/key-results/{key_result}", "/v1/key-results/{key_result}"),
-    Page("approvals", "/console/approvals", "/v1/change-requests?cycle_id={cycle}"),
+    Page("Monday (whole cycle)", "/console?cycle_id={cycle}", ("/v1/cycles/{cycle}",)),
     Page(
-        "change requests (pending)",
-        "/console/change-requests?status=pending",
-        "/v1/change-requests?cycle_id={cycle}",
+        "mine (last cycle's owner)",
+        "/console/mine",
+        (
+            "/v1/key-results?owner=me&cycle_id={last_cycle}",
+            "/v1/objectives?owner=me&cycle_id={last_cycle}",
+        ),
+        who="owner",
     ),
-    Page("audit (first page)", "/console/audit", "/v1/audit", who="compliance"),
+    Page(
+        "key result",
+        "/console/key-results/{key_result}",
+        ("/v1/key-results/{key_result}", "/v1/audit?aggregate_id={key_result}&limit=1000"),
+    ),
+    Page("approvals", "/console/approvals", ("/v1/change-requests?status=pending",)),
+    Page(
+        "change requests pending",
+        "/console/change-requests?status=pending",
+        ("/v1/change-requests?status=pending",),
+    ),
+    Page(
+        "change requests approved",
+        "/console/change-requests?status=approved",
+        ("/v1/change-requests?status=approved",),
+    ),
+    Page("audit (first page)", "/console/audit", ("/v1/audit",), who="compliance"),
+    Page(
+        "audit (one objective)",
+        "/console/audit?objective_id={objective}",
+        ("/v1/audit?objective_id={objective}",),
+        who="compliance",
+    ),
     Page(
         "audit (KeyResult.Revised)",
         "/console/audit?type=KeyResult.Revised",
-        "/v1/audit?type=KeyResult.Revised",
+        ("/v1/audit?type=KeyResult.Revised",),
         who="compliance",
     ),
     *(
         Page(
             f"compliance/{view}",
             f"/console/compliance/{view}",
-            f"/v1/compliance/{view}",
+            (f"/v1/compliance/{view}",),
             who="compliance",
         )
         for view in (
@@ -221,9 +248,15 @@ PAGES: tuple[Page, ...] = (
             "stale-check-ins",
         )
     ),
-    Page("integrity", "/console/integrity", "/v1/integrity", who="compliance"),
-    Page("policies", "/console/policies", "/v1/policies"),
-    Page("quarter-end", "/console/quarter-end/{cycle}", "/v1/cycles/{cycle}/snapshot"),
+    Page("integrity (checkpoints)", "/console/integrity", (), who="compliance"),
+    Page(
+        "integrity (check)",
+        "/console/integrity?check=true",
+        ("/v1/integrity?checkpoints=true",),
+        who="compliance",
+    ),
+    Page("policies", "/console/policies", ("/v1/policies",)),
+    Page("quarter-end", "/console/quarter-end/{cycle}", ("/v1/cycles/{cycle}/snapshot",)),
 )
 
 ROLES = {"executive": ("exec01", ["executive"]), "compliance": ("bench.cco", ["compliance"])}
@@ -283,12 +316,8 @@ def signed_in(base: str, token: str) -> httpx.Client:
     return client
 
 
-def subjects(api: httpx.Client, auth: dict[str, str], store: Store) -> Subjects:
-    """The cycle with the most events (its quarter's positions) and, in it, the key result
-    with the most check-ins' worth of history and the busiest owner, read from the API."""
-    ends = [(cycle, position) for cycle, position in store.quarter_ends]
-    sizes = [(p - (ends[i - 1][1] if i else 0), c) for i, (c, p) in enumerate(ends)]
-    events, cycle = max(sizes)
+def _tree(api: httpx.Client, auth: dict[str, str], cycle: str) -> tuple[
+    dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:  # fmt: skip
     tree = api.get(f"/v1/cycles/{cycle}", headers=auth).raise_for_status().json()
     objectives: list[dict[str, Any]] = []
     pending = list(tree["objectives"])
@@ -296,13 +325,25 @@ def subjects(api: httpx.Client, auth: dict[str, str], store: Store) -> Subjects:
         node = pending.pop()
         objectives.append(node)
         pending.extend(node.get("children", []))
-    key_results = [kr for o in objectives for kr in o.get("key_results", [])]
-    owners = Counter(kr["owner"] for kr in key_results if kr.get("owner"))
+    return tree, objectives, [kr for o in objectives for kr in o.get("key_results", [])]
+
+
+def subjects(api: httpx.Client, auth: dict[str, str], store: Store) -> Subjects:
+    """The cycle with the most events (its quarter's positions) and things in it; for
+    ``/console/mine`` (which shows the last closed cycle) the busiest owner of the last."""
+    ends = [(cycle, position) for cycle, position in store.quarter_ends]
+    sizes = [(p - (ends[i - 1][1] if i else 0), c) for i, (c, p) in enumerate(ends)]
+    events, cycle = max(sizes)
+    tree, objectives, key_results = _tree(api, auth, cycle)
     live = [kr for kr in key_results if kr.get("status") != "retired"]
+    biggest = max(objectives, key=lambda o: len(o.get("key_results", [])))
+    last = ends[-1][0]
+    _, _, last_key_results = _tree(api, auth, last)
+    owners = Counter(kr["owner"] for kr in last_key_results)
     return Subjects(
         cycle=cycle, cycle_name=tree["name"], cycle_events=events, objectives=len(objectives),
         key_results=len(key_results), key_result=str(live[0]["id"]),
-        owner=owners.most_common(1)[0][0],
+        objective=str(biggest["id"]), last_cycle=last, owner=owners.most_common(1)[0][0],
     )  # fmt: skip
 
 
@@ -331,17 +372,22 @@ def measure(base: str, tokens_by_role: dict[str, str], s: Subjects, repeats: int
         for page in PAGES:
             session = sessions[page.who]
             auth = {"Authorization": f"Bearer {tokens_by_role[page.who]}"}
-            path, api_path = page.path.format(**asdict(s)), page.api.format(**asdict(s))
+            path = page.path.format(**asdict(s))
+            api_paths = [a.format(**asdict(s)) for a in page.api]
             first, _ = get(session, path)
-            answer, _ = get(api, api_path, auth)
+            answers = [get(api, a, auth)[0] for a in api_paths]
             shown = Timing(first.status_code, [], table_rows(first.text), len(first.content) / 1024)
-            raw = Timing(answer.status_code, [], 0, len(answer.content) / 1024)
-            if answer.status_code == 200:
-                raw.rows = json_rows(answer.json())
+            raw = Timing(
+                max((a.status_code for a in answers), default=0),
+                [],
+                sum(json_rows(a.json()) for a in answers if a.status_code == 200),
+                sum(len(a.content) for a in answers) / 1024,
+            )
             if first.status_code != 404:
                 for _ in range(repeats):
                     shown.ms.append(get(session, path)[1])
-                    raw.ms.append(get(api, api_path, auth)[1])
+                    if api_paths:
+                        raw.ms.append(sum(get(api, a, auth)[1] for a in api_paths))
             results.append((page, shown, raw))
             print(line(page, shown, raw), flush=True)
     finally:
@@ -360,11 +406,16 @@ HEAD = (
 def line(page: Page, shown: Timing, raw: Timing) -> str:
     if shown.status == 404:
         return f"{page.name:<30} {'not built (404)':<40} {page.path}"
-    status = str(shown.status) if raw.status == 200 else f"{shown.status}/{raw.status}"
-    return (
+    status = str(shown.status) if raw.status in (0, 200) else f"{shown.status}/{raw.status}"
+    text = (
         f"{page.name:<30} {status:>6} {shown.rows:>6,} {shown.kb:>7,.1f} {shown.median:>9.1f} "
-        f"{shown.best:>8.1f} {raw.median:>8.1f} {raw.best:>8.1f} {raw.kb:>7,.1f} "
-        f"{raw.rows:>8,} {shown.median / raw.median:>6.2f}x"
+        f"{shown.best:>8.1f} "
+    )
+    if not raw.ms:
+        return text + f"{'(no API answer of this data alone)':>43}"
+    return text + (
+        f"{raw.median:>8.1f} {raw.best:>8.1f} {raw.kb:>7,.1f} {raw.rows:>8,} "
+        f"{shown.median / raw.median:>6.2f}x"
     )
 
 
@@ -394,10 +445,11 @@ def run(store_dir: Path, store: Store, repeats: int) -> None:
         results = measure(base, made, s, repeats)
     work = f"{store.events:,} events, cycle of {s.objectives:,} objectives / {s.key_results:,} KRs"
     for page, shown, raw in results:
-        if shown.status == 200 and raw.status == 200:
+        if shown.status == 200 and raw.status == 200 and raw.ms:
+            apis = " + ".join(a.split("?")[0] for a in page.api)
             record(
-                "console", f"{page.name} page ms / API JSON ms", shown.median / raw.median,
-                baseline=f"{page.api.split('?')[0]} {raw.median:.1f} ms", work=work,
+                "console", f"{page.name}: page / API JSON", shown.median / raw.median,
+                baseline=f"{apis} {raw.median:.1f} ms", work=f"{work}, {shown.rows:,} rows",
                 higher_is_better=False,
             )  # fmt: skip
 
