@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+import httpx
 from console_pages import ConsolePage, ConsoleSite, assert_accessible
 
 from events import clock
@@ -118,5 +119,25 @@ def test_a_member_sees_the_page_without_the_buttons(
     assert page.locator("tr[data-key-result]").count() > 0
     for name in ("^Lock ", "^Close ", "^Seal "):
         assert page.get_by_role("button", name=re.compile(name)).count() == 0
+    assert_accessible(page)
+    assert console.problems() == []
+
+
+def test_a_pending_change_request_waits_on_the_page(
+    site: ConsoleSite, console: ConsolePage
+) -> None:
+    toms = next(kr for kr in _live_key_results(site) if kr["owner"] == "tom")
+    body = {"key_result_id": toms["id"], "changes": {"target": 10}, "reason": "fund admin slips"}
+    headers = {"Authorization": f"Bearer {site.token('tom', 'member')}"}
+    with httpx.Client(base_url=site.base, headers=headers, timeout=60) as api:
+        filed = api.post("/v1/change-requests", json=body)
+        assert filed.status_code == 201, filed.text
+    page = console.sign_in_as("priya")
+    waiting = page.get_by_role("table", name=re.compile("^Pending change requests"))
+    row = waiting.get_by_role("row").filter(has_text="fund admin slips")
+    assert row.get_by_role("link", name=toms["title"]).get_attribute("href") == (
+        "/console/approvals"
+    )
+    assert site.platform.names["tom"] in row.inner_text()
     assert_accessible(page)
     assert console.problems() == []
