@@ -9,6 +9,7 @@ from services.api.routes import (
     cycles,
     decisions,
     integrity,
+    key_result_history,
     key_results,
     objectives,
     policies,
@@ -28,4 +29,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     snapshots.router,
     integrity.router,
     tokens.router,
+    key_result_history.router,
 )
