@@ -141,3 +141,17 @@ def test_a_pending_change_request_waits_on_the_page(
     assert site.platform.names["tom"] in row.inner_text()
     assert_accessible(page)
     assert console.problems() == []
+
+
+def test_going_back_after_a_filter_restores_the_whole_page(
+    site: ConsoleSite, console: ConsolePage
+) -> None:
+    page = console.sign_in_as("priya")
+    page.get_by_label("Level", exact=True).select_option("company")
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_selector("#filtered")
+    page.go_back()
+    page.wait_for_selector("#filtered", state="detached")
+    assert page.locator("h1").count() == 1 and page.locator("#silent-count").count() == 1
+    assert page.locator("#tree li.objective").count() > 1
+    assert console.problems() == []
