@@ -1,16 +1,16 @@
 """Quarter-end snapshots: seal a closed cycle, read a cycle as of a position or time, export
-it (canonical JSON, CSV, the board's HTML report), and verify a seal against the events.
+it (canonical JSON, CSV, the board's HTML report or its PDF), and verify a seal against the
+events.
 
 Snapshots are computed from the event store itself, not from a read model, so they need no
 read-your-writes wait: every write that was answered is already in the store."""
 
-from datetime import datetime
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, HTTPException, Query, Response
 
-from events.errors import InvalidValue
 from infra.persistence import MAX_POSITION
 from projections.documents import Document
 from services.api.deps import Commands, CurrentPrincipal, PlatformDep, written
@@ -18,9 +18,10 @@ from services.api.errors import READ_ERRORS, WRITE_ERRORS
 from services.api.schemas.cycles import Cycle
 from services.api.schemas.snapshots import SealVerification, SnapshotAnswer, SnapshotDocument
 from services.api.security_headers import REPORT_POLICY
-from services.application.snapshots import AsOf
+from services.application.as_of import AS_OF_MAX_LENGTH, AS_OF_PATTERN, parse_as_of
+from services.reports.board_pack import board_pack
+from services.reports.board_pack_pdf import PdfUnavailable
 from services.reports.snapshot_csv import to_csv
-from services.reports.snapshot_html import to_html
 
 router = APIRouter(prefix="/v1/cycles", tags=["snapshots"])
 
@@ -31,15 +32,15 @@ _AS_OF = (
     "(`2026-12-31T23:59:59Z`: the last position recorded at or before it; no offset means "
     "UTC); default: now"
 )
-#: A position has at most 19 digits (the largest, 2^63-1, has 19; beyond it is a 422 too).
 AsOfQuery = Annotated[
     str | None,
-    Query(description=_AS_OF, max_length=64, pattern=r"^([0-9]{1,19}|\d{4}-\d\d-\d\d[T ].+)$"),
+    Query(description=_AS_OF, max_length=AS_OF_MAX_LENGTH, pattern=AS_OF_PATTERN),
 ]
 _MEDIA = {
     "json": "application/json",
     "csv": "text/csv; charset=utf-8",
     "html": "text/html; charset=utf-8",
+    "pdf": "application/pdf",
 }
 _EXPORT_HEADERS = {
     DIGEST_HEADER: {"description": "SHA-256 of the canonical JSON", "schema": {"type": "string"}},
@@ -51,30 +52,18 @@ _EXPORT_HEADERS = {
 _EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "json: the canonical bytes that were digested; csv: one row per key "
-        "result; html: the printable report for the board",
+        "result; html: the printable report for the board; pdf: that report as PDF, the "
+        "same bytes for the same snapshot (quote its SHA-256 in the board minutes)",
         "model": SnapshotDocument,
-        "content": {"text/csv": {"schema": {"type": "string"}}, "text/html": {}},
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "text/html": {},
+            "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+        },
         "headers": _EXPORT_HEADERS,
     },
     **READ_ERRORS,
 }
-
-
-def parse_as_of(as_of: str | None) -> AsOf:
-    """``as_of`` as a position or a moment; 422 naming ``as_of`` when it is neither."""
-    if as_of is None:
-        return None
-    if as_of.isascii() and as_of.isdigit():
-        position = int(as_of)
-        if not 1 <= position <= MAX_POSITION:
-            raise InvalidValue(f"positions run from 1 to {MAX_POSITION}", field="as_of")
-        return position
-    try:
-        return datetime.fromisoformat(as_of)
-    except ValueError:
-        raise InvalidValue(
-            "as_of is neither an event position nor an ISO 8601 date and time", field="as_of"
-        ) from None
 
 
 @router.post("/{cycle_id}/seal", response_model=Cycle, responses=written())
@@ -112,25 +101,29 @@ def export_snapshot(
     platform: PlatformDep,
     principal: CurrentPrincipal,
     as_of: AsOfQuery = None,
-    format: Literal["json", "csv", "html"] = "json",
+    format: Literal["json", "csv", "html", "pdf"] = "json",
 ) -> Response:
     """The snapshot as canonical JSON (exactly the digested bytes), as CSV, or as the
-    printable HTML report for the board (the firm's name, people's names beside their
-    ids, the seal; a progress report with progress toward each target when the cycle is
-    not closed yet); digest and position in the headers. Names are not digested."""
-    snapshot = platform.ledger.snapshot(principal, cycle_id, parse_as_of(as_of))
-    if format == "json":
-        content = snapshot.canonical
-    elif format == "csv":
-        content = to_csv(snapshot, platform.names)
-    else:
-        content = to_html(
-            snapshot,
-            f"/v1/cycles/{snapshot.cycle_id}",
+    printable report for the board in HTML or PDF (the firm's name, people's names beside
+    their ids, the seal; a progress report with progress toward each target when the cycle
+    is not closed yet); digest and position in the headers. Names are not digested. The PDF
+    is byte-identical for the same snapshot (no clock or random id inside); 503 when this
+    server cannot make PDFs (WeasyPrint needs pango)."""
+    as_of_value = parse_as_of(as_of)
+    if format in ("html", "pdf"):
+        pack = board_pack(
+            platform.ledger,
+            principal,
+            cycle_id,
+            as_of_value,
             firm_name=platform.settings.firm_name,
             names=platform.names,
-            seal=platform.ledger.seal_of(principal, snapshot.cycle_id),
         )
+        snapshot = pack.snapshot
+        content = pack.html() if format == "html" else _pdf(pack.pdf)
+    else:
+        snapshot = platform.ledger.snapshot(principal, cycle_id, as_of_value)
+        content = snapshot.canonical if format == "json" else to_csv(snapshot, platform.names)
     name = f"okrgov-snapshot-{snapshot.cycle_id}-{snapshot.position}.{format}"
     disposition = "inline" if format == "html" else "attachment"
     headers = {
@@ -141,6 +134,14 @@ def export_snapshot(
     if format == "html":
         headers["Content-Security-Policy"] = REPORT_POLICY
     return Response(content, media_type=_MEDIA[format], headers=headers)
+
+
+def _pdf(render: Callable[[], bytes]) -> bytes:
+    """The PDF, or 503 saying why this server cannot make one."""
+    try:
+        return render()
+    except PdfUnavailable as exc:
+        raise HTTPException(503, str(exc), headers={"Retry-After": "3600"}) from None
 
 
 @router.get(
