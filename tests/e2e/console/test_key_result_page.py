@@ -128,11 +128,20 @@ def test_before_lock_the_owner_edits_the_definition(
     assert page.get_by_role("heading", name="Edit the definition").is_visible()
     assert page.get_by_role("button", name="File change request").count() == 0
     assert_accessible(page)
+    page.get_by_label("Target").fill("10")  # the baseline: not measurable
+    page.get_by_role("button", name="Save changes").click()
+    page.wait_for_load_state()
+    refused = page.get_by_role("alert").inner_text()
+    assert "422 guardrail_denied" in refused and "[measurable]" in refused
+    assert_accessible(page)
     page.get_by_label("Target").fill("6")
     page.get_by_role("button", name="Save changes").click()
     page.wait_for_url(site.url(path))
     revised = page.locator("table.history tr.revision").last.inner_text()
     assert "target: 7 → 6" in revised
+    denied = page.locator("table.history tr.decision").last.inner_text()  # the attempt
+    assert "Guardrails denied" in denied and "key_result.revise" in denied
+    assert "measurable" in denied and "Tom" in denied
     assert "6 days" in page.locator("dl.facts").inner_text()
     assert console.problems() == []
 
