@@ -82,7 +82,12 @@ def percent(value: float | None) -> str:
 
 
 def is_htmx(request: Request) -> bool:
-    return request.headers.get("HX-Request") == "true"
+    """An htmx request for part of a page; a history restore (the back button, with
+    htmx's history cache off) asks for the whole page, so it is not one."""
+    headers = request.headers
+    return (
+        headers.get("HX-Request") == "true" and headers.get("HX-History-Restore-Request") != "true"
+    )
 
 
 def flash(request: Request, message: str, kind: str = "ok") -> None:

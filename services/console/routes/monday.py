@@ -83,10 +83,7 @@ def _page(
         "key_result_count": sum(len(o["key_results"]) for o in objectives),
         "problem": problem,
     }
-    # htmx restoring a page from history (back button, no cache) wants the whole page.
-    restoring = request.headers.get("HX-History-Restore-Request") == "true"
-    block = None if restoring else "tree"
-    return render(request, "monday.html", context, status=status, block=block)
+    return render(request, "monday.html", context, status=status, block="tree")
 
 
 async def _run(
