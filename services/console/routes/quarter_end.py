@@ -15,7 +15,7 @@ from uuid import UUID
 from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.responses import HTMLResponse, Response
 
-from events.errors import InvalidValue
+from events.errors import InvalidValue, NotFound
 from infra.persistence import MAX_POSITION
 from services.api.deps import PlatformDep
 from services.api.security_headers import REPORT_POLICY
@@ -174,7 +174,7 @@ def _page(
     context: dict[str, Any] = {"as_of": as_of, "checks": checks, "problem": None}
     try:
         pack = _pack(platform, principal, cycle_id, as_of)
-    except InvalidValue as exc:
+    except (InvalidValue, NotFound) as exc:  # a malformed as_of; before the cycle existed
         problem = feedback.refusal(request, exc)
         assert problem is not None
         # The cycle itself, so the page can say which cycle the refused date was about.
@@ -196,7 +196,8 @@ def _page(
             "pdf": f"{base}/board-pack.pdf?{query}",
             "pdf_sha256": f"{base}/pdf-sha256?{query}",
             "verify": f"{base}/verify?position={snapshot.position}&digest={snapshot.digest}",
-            "api_pdf": f"/v1/cycles/{snapshot.cycle_id}/snapshot/export?format=pdf&{query}",
+            "api_pdf": f"{str(request.base_url).rstrip('/')}/v1/cycles/{snapshot.cycle_id}"
+            f"/snapshot/export?format=pdf&{query}",
         },
         pdf_sha256=None,
         pdf_problem=None,

@@ -77,7 +77,16 @@ def test_priya_verifies_the_sealed_quarter_and_quotes_its_pdf(
             f"/v1/cycles/{cycle_id}/snapshot/export",
             params={"format": "pdf", "as_of": seal["position"]},
         )
+        exported_html = api.get(
+            f"/v1/cycles/{cycle_id}/snapshot/export",
+            params={"format": "html", "as_of": seal["position"]},
+        )
     assert exported.status_code == 200 and exported.content == pdf
+    html_link = page.get_by_role("link", name="Board pack (HTML)").get_attribute("href")
+    assert html_link is not None
+    report = page.request.get(site.url(html_link))
+    assert report.ok and report.body() == exported_html.content
+    assert report.headers["content-security-policy"].startswith("default-src 'none'")
 
     earlier = seal["position"] - 40
     page.get_by_label("As of").fill(str(earlier))
@@ -114,6 +123,18 @@ def test_the_open_quarter_verifies_against_its_events(
     assert _shown(console, ".verification code.expected") == digest
     assert _shown(console, ".verification code.recomputed") == digest
     assert_accessible(page)
+
+    # Without JavaScript the form and the link load whole pages with the same answers.
+    position = _shown(console, "#snapshot-position")
+    console.goto(f"/console/quarter-end/{cycle_id}/verify?position={position}&digest={digest}")
+    assert page.locator("h1").count() == 1
+    assert page.locator(".verification").get_attribute("data-matches") == "true"
+    console.goto(f"/console/quarter-end/{cycle_id}/verify?position={position}&digest={'0' * 64}")
+    assert page.locator(".verification").get_attribute("data-matches") == "false"
+    assert "MISMATCH" in _shown(console, ".verification h3")
+    assert _shown(console, ".verification code.recomputed") == digest
+    console.goto(f"/console/quarter-end/{cycle_id}/pdf-sha256?as_of={position}")
+    assert re.fullmatch(r"[0-9a-f]{64}", _shown(console, "#pdf-digest"))
     assert console.problems() == []
 
 
@@ -129,6 +150,9 @@ def test_a_malformed_as_of_is_refused_as_the_api_refuses_it(
     assert page.locator("#as_of-error").is_visible()
     assert page.locator("#snapshot-digest").count() == 0
     assert_accessible(page)
+    console.goto(f"/console/quarter-end/{cycle_id}?as_of=1")  # before the cycle was opened
+    assert "404" in page.get_by_role("alert").inner_text()
+    assert page.get_by_label("As of").input_value() == "1"
     with _api(site) as api:
         refused = api.get(f"/v1/cycles/{cycle_id}/snapshot", params={"as_of": "last Tuesday"})
     assert refused.status_code == 422
