@@ -17,17 +17,17 @@ from services.api.schemas.integrity import (
     RepudiationRequest,
     SignedCheckpointOut,
 )
+from services.application import integrity_status
 from services.application.evidence.repudiation import Repudiations
 from services.application.ledger_base import Recorded
-from services.application.principals import OVERSEERS, Principal
+from services.application.principals import Principal
 
 router = APIRouter(prefix="/v1/integrity", tags=["evidence"])
 
 
 def examiner(principal: CurrentPrincipal) -> Principal:
     """Compliance, executives and risk officers may check the store's integrity."""
-    principal.require_oversight(f"the integrity check is read by {OVERSEERS}")
-    return principal
+    return integrity_status.require_examiner(principal)
 
 
 Examiner = Annotated[Principal, Depends(examiner)]
@@ -47,16 +47,7 @@ def check_integrity(
     why (changed, missing, reordered, inserted, an altered leaf log, a checkpoint's range
     rewritten). Checkpoints that do not verify (unsigned, bad signature, unknown key) are
     listed apart, as rogue until repudiated; they never hide the rows' state."""
-    report = platform.evidence.verifier().verify()
-    body = {
-        **asdict(report),
-        "status": report.status,
-        "summary": report.summary(),
-        "rogue_checkpoints": [asdict(c) for c in report.rogue_checkpoints],
-        "repudiated_checkpoints": [asdict(c) for c in report.repudiated_checkpoints],
-    }
-    if not checkpoints:
-        body["checkpoints"] = None
+    body = integrity_status.integrity_report(platform.evidence.verifier(), checkpoints)
     return IntegrityReportOut.model_validate(body)
 
 
@@ -69,7 +60,8 @@ def inclusion_proof(
     """The RFC 9162 audit path of the event at ``position`` under the latest signed
     checkpoint, checked against the row as stored now (``included``). 404 when no event
     was recorded there or no checkpoint covers it yet."""
-    return InclusionProofOut.model_validate(asdict(platform.evidence.verifier().prove(position)))
+    proof = integrity_status.inclusion_proof(platform.evidence.verifier(), position)
+    return InclusionProofOut.model_validate(proof)
 
 
 CheckpointPosition = Annotated[
