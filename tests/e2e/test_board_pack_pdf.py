@@ -14,6 +14,7 @@ import time
 import zlib
 from collections import OrderedDict
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -77,16 +78,22 @@ def _pack(site: ConsoleSite, cycle_id: str, as_of: int) -> BoardPack:
     )  # fmt: skip
 
 
-def pdf_text(pdf: bytes) -> str:
-    """The text of each run in ``pdf``, decoded with each of its fonts' ToUnicode maps (a
-    run decoded with another font's map is noise beside it): enough to find a name."""
-    streams = []
+def _streams(pdf: bytes) -> list[bytes]:
+    """Every stream of ``pdf`` that inflates (WeasyPrint compresses each, objects too)."""
+    found = []
     for start in re.finditer(rb"stream\r?\n", pdf):
         end = pdf.find(b"endstream", start.end())
         try:
-            streams.append(zlib.decompress(pdf[start.end() : end]))
+            found.append(zlib.decompress(pdf[start.end() : end]))
         except zlib.error:
             continue
+    return found
+
+
+def pdf_text(pdf: bytes) -> str:
+    """The text of each run in ``pdf``, decoded with each of its fonts' ToUnicode maps (a
+    run decoded with another font's map is noise beside it): enough to find a name."""
+    streams = _streams(pdf)
     maps = []
     for cmap in (s for s in streams if b"begincmap" in s):
         pairs = re.findall(rb"<([0-9a-fA-F]{4})>\s*<([0-9a-fA-F]+)>", cmap)
@@ -124,6 +131,12 @@ def test_the_sealed_quarter_is_the_same_pdf_every_time(
     ).stdout  # fmt: skip
     digests = {hashlib.sha256(pdf).hexdigest() for pdf in (served, first, second, elsewhere)}
     assert len(digests) == 1, "the same snapshot rendered to different PDFs"
+
+    # Dated the seal's time, not the render's.
+    sealed_at = datetime.fromisoformat(api.get(f"/v1/cycles/{cycle_id}").json()["sealed_at"])
+    stamp = f"(D:{sealed_at.astimezone(UTC):%Y%m%d%H%M%S}Z)".encode()
+    info = b"".join(s for s in _streams(served) if b"/CreationDate" in s)
+    assert b"/CreationDate " + stamp in info and b"/ModDate " + stamp in info
 
     text = pdf_text(served)
     cycle_name = pack.snapshot.document["cycle"]["name"]
