@@ -4,10 +4,10 @@ cookie, CSRF protection on every form, and errors shown as pages.
 * The session is Starlette's ``SessionMiddleware``: a cookie signed with the platform's
   ``console_key``, ``HttpOnly``, ``SameSite=Lax``, ``Secure`` when
   ``OKRGOV_CONSOLE_SECURE_COOKIES`` is on, limited to ``/console``.
-* CSRF is ``asgi-csrf`` (double submit, signed): every unsafe request under ``/console``
-  carrying cookies must send the token as the ``csrftoken`` form field (first in a
-  multipart form) or the ``x-csrftoken`` header (which the pages give htmx). The API is
-  not concerned: it reads bearer tokens only, never cookies.
+* CSRF: every unsafe request to a console route must carry its session's token
+  (``services.console.csrf``: the ``csrftoken`` form field or the ``x-csrftoken`` header,
+  which the pages give htmx). The API is not concerned: it reads bearer tokens only,
+  never cookies.
 * A refusal on a console page (the API's ``Problem``: 403, 404, 409, 422...) is a page
   saying what was refused and why; no session sends the person to sign in."""
 
@@ -15,25 +15,22 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
-from asgi_csrf import asgi_csrf
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
-from starlette.types import Scope, Send
 
 from services.api.errors import noted_problem
-from services.api.security_headers import CONSOLE_POLICY
 from services.bootstrap import Platform
+from services.console.csrf import CsrfRefused, verify_csrf
 from services.console.routes import ROUTERS
 from services.console.session import SignInRequired
-from services.console.templating import environment, is_htmx, render
+from services.console.templating import is_htmx, render
 
 PREFIX = "/console"
 SIGN_IN = f"{PREFIX}/sign-in"
 SESSION_COOKIE = "okrgov_session"
-CSRF_COOKIE = "okrgov_csrf"
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
 
@@ -51,23 +48,13 @@ def install_console(app: FastAPI, platform: Platform) -> None:
         same_site="lax",
         https_only=settings.console_secure_cookies,
     )
-    app.add_middleware(
-        asgi_csrf,
-        cookie_name=CSRF_COOKIE,
-        signing_secret=platform.console_key.hex(),
-        signing_namespace="okrgov-console-csrf",
-        cookie_path=PREFIX,
-        cookie_secure=settings.console_secure_cookies,
-        skip_if_scope=lambda scope: not _in_console(scope["path"]),
-        send_csrf_failed=_csrf_failed,
-    )
     app.mount(
         f"{PREFIX}/static",
         StaticFiles(packages=[("services.console", "static")]),
         name="console-static",
     )
     for router in ROUTERS:
-        app.include_router(router)
+        app.include_router(router, dependencies=[Depends(verify_csrf)])
     app.add_api_route("/", _to_console, methods=["GET"], include_in_schema=False)
     _pages_for_errors(app)
 
@@ -86,6 +73,7 @@ def _pages_for_errors(app: FastAPI) -> None:
         if isinstance(kind, type):
             app.add_exception_handler(kind, _page_or(api_handler))
     app.add_exception_handler(SignInRequired, _sign_in_first)
+    app.add_exception_handler(CsrfRefused, _csrf_refused)
 
 
 def _page_or(api_handler: Any) -> Handler:
@@ -110,17 +98,6 @@ async def _sign_in_first(request: Request, exc: Exception) -> Response:
     return RedirectResponse(target, 303)
 
 
-async def _csrf_failed(_scope: Scope, send: Send, _message_id: Any) -> None:
+async def _csrf_refused(request: Request, _exc: Exception) -> Response:
     """The form's token is missing or stale: a page saying so (no detail of the check)."""
-    body = (
-        environment()
-        .get_template("csrf_failed.html")
-        .render(static=environment().globals["static"])
-        .encode()
-    )
-    headers = [
-        (b"content-type", b"text/html; charset=utf-8"),
-        (b"content-security-policy", CONSOLE_POLICY.encode()),
-    ]
-    await send({"type": "http.response.start", "status": 403, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    return render(request, "csrf_failed.html", status=403)

@@ -19,6 +19,7 @@ from starlette.responses import HTMLResponse
 from services.api.security_headers import CONSOLE_POLICY
 from services.application.principals import Principal
 from services.bootstrap import Platform
+from services.console.csrf import csrf_token
 
 FLASH_KEY = "flash"
 
@@ -106,14 +107,13 @@ def render(
     """The page ``template`` (or, for an htmx request, only its ``block``)."""
     platform: Platform = request.app.state.platform
     principal: Principal | None = getattr(request.state, "principal", None)
-    csrf = request.scope.get("csrftoken")
     page = environment().get_template(template)
     values = {
         "request": request,
         "principal": principal,
         "who": lambda user: platform.names.get(user, user) if user else "—",
         "firm_name": platform.settings.firm_name,
-        "csrftoken": csrf() if callable(csrf) else "",
+        "csrftoken": csrf_token(request),
         "flashes": request.session.pop(FLASH_KEY, []) if "session" in request.scope else [],
         "current_path": request.url.path,
         **(context or {}),

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
-import pytest
 from console_pages import ConsolePage, ConsoleSite, assert_accessible
 
 from policies.bundle import load_shipped_bundle
@@ -223,11 +222,6 @@ def test_the_proposer_who_approves_anyway_is_refused_and_no_js_runs_the_what_if(
         assert "would change" in whatif.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="asgi-csrf 0.11 cannot read multipart forms with python-multipart >= 0.0.26 "
-    "(FormParser lost FileClass: simonw/asgi-csrf#38); every multipart post answers 500",
-)
 def test_uploaded_files_replace_the_modules_and_data(site: ConsoleSite) -> None:
     with _signed_in(site, "ana") as ana:
         form = ana.get("/console/policies/new").text

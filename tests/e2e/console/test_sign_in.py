@@ -44,10 +44,21 @@ def test_a_pasted_token_signs_in_and_a_bad_one_is_refused(
 def test_a_form_without_its_csrf_token_changes_nothing(site: ConsoleSite) -> None:
     with httpx.Client(base_url=site.base) as client:
         sign_in = client.get("/console/sign-in")
-        assert "okrgov_csrf" in client.cookies
+        token = sign_in.text.split('name="csrftoken" value="')[1].split('"')[0]
         refused = client.post("/console/sign-in/demo", data={"user": "priya"})
         assert refused.status_code == 403 and "expired" in refused.text
-        assert "okrgov_session" not in client.cookies
+        other = client.post(
+            "/console/sign-in/demo", data={"user": "priya", "csrftoken": "x" + token}
+        )
+        assert other.status_code == 403
+        # Another session's token is no good either: the token is this session's own.
+        with httpx.Client(base_url=site.base) as stranger:
+            stranger.get("/console/sign-in")
+            theirs = stranger.post(
+                "/console/sign-in/demo", data={"user": "priya", "csrftoken": token}
+            )
+            assert theirs.status_code == 403
+        assert client.get("/console/me", follow_redirects=False).status_code == 303
         assert "script-src 'self'" in sign_in.headers["content-security-policy"]
         assert sign_in.headers["cache-control"] == "no-store"
 
