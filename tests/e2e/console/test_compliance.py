@@ -176,3 +176,36 @@ def test_a_member_is_refused_as_by_the_api(
     assert "Refused (403" in page.get_by_role("alert").inner_text()
     assert_accessible(page)
     assert console.problems() == []
+
+
+def test_on_a_store_edited_behind_its_back_the_check_names_the_row() -> None:
+    """Someone rewrote a row directly in the database: the check says which one."""
+    import sqlite3
+
+    from console_pages import console_site
+
+    with (
+        console_site(demo=False) as site,
+        httpx.Client(base_url=site.base, follow_redirects=True) as client,
+    ):
+        form = client.get("/console/sign-in").text
+        csrf = form.split('name="csrftoken" value="')[1].split('"')[0]
+        token = site.token("marcus", "compliance")
+        client.post("/console/sign-in", data={"token": token, "csrftoken": csrf})
+        intact = client.get("/console/integrity", params={"check": "true"})
+        assert "intact up to position" in intact.text
+        database = sqlite3.connect(site.platform.settings.data_dir / "okrgov.sqlite")
+        try:
+            database.execute("DROP TRIGGER IF EXISTS stored_events_refuse_update")
+            (state,) = database.execute(
+                "SELECT state FROM stored_events WHERE rowid = 2"
+            ).fetchone()
+            forged = bytes(state).replace(b"guardrails", b"guardrailz", 1)
+            assert forged != bytes(state)
+            database.execute("UPDATE stored_events SET state = ? WHERE rowid = 2", (forged,))
+            database.commit()
+        finally:
+            database.close()
+        tampered = client.get("/console/integrity", params={"check": "true"}).text
+        assert "tampered" in tampered
+        assert "<strong>position 2</strong> (changed)" in tampered
