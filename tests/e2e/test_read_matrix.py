@@ -45,12 +45,16 @@ READERS: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/cycles/{cycle_id}/snapshot/verify"): EVERY_ROLE,
     ("GET", "/v1/objectives"): EVERY_ROLE,
     ("GET", "/v1/objectives/{objective_id}"): EVERY_ROLE,
+    ("GET", "/v1/key-results"): EVERY_ROLE,
     ("GET", "/v1/key-results/{key_result_id}"): EVERY_ROLE,
+    ("GET", "/v1/key-results/{key_result_id}/check-ins"): EVERY_ROLE,
+    ("GET", "/v1/key-results/{key_result_id}/history"): EVERY_ROLE,
     ("GET", "/v1/change-requests"): EVERY_ROLE,
     ("GET", "/v1/change-requests/{change_request_id}"): EVERY_ROLE,
     ("GET", "/v1/policies"): EVERY_ROLE,
     ("GET", "/v1/policies/active"): EVERY_ROLE,
     ("GET", "/v1/policies/{policy_id}"): EVERY_ROLE,
+    ("GET", "/v1/policies/{policy_id}/diff"): EVERY_ROLE,
     ("GET", "/v1/decisions"): EVERY_ROLE,  # their own, unless they oversee (below)
     ("GET", "/v1/decisions/{decision_id}/replay"): OVERSIGHT | {"owner"},  # Tom's denial
     ("GET", "/v1/tokens"): EVERY_ROLE,  # their own, unless admin or compliance (below)
@@ -177,6 +181,8 @@ def _call(
     body = {"cycle_id": quarter["cycle"]} if method == "POST" else None
     # One engine is enough to say who may replay a decision (and OPA's may be missing).
     query = {"engine": "embedded"} if path.endswith("/replay") else None
+    if path.endswith("/diff"):  # against itself: no change, but read all the same
+        query = {"against": quarter["policy"]}
     return client.request(method, path, json=body, params=query, headers=headers)
 
 

@@ -282,7 +282,7 @@ def test_what_sealing_and_verifying_refuse(
     refused(client.get(f"/v1/cycles/{cycle}/snapshot", headers=auth("nobody")), 403, "forbidden")
     refused(client.get(f"/v1/cycles/{cycle}/snapshot"), 401, "unauthenticated")
     refused(
-        client.get(f"/v1/cycles/{cycle}/snapshot/export?format=pdf", headers=priya),
+        client.get(f"/v1/cycles/{cycle}/snapshot/export?format=xml", headers=priya),
         422,
         "validation_error",
     )
