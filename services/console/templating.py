@@ -23,14 +23,19 @@ from services.console.csrf import csrf_token
 
 FLASH_KEY = "flash"
 
-#: The console's sections, in the order of its navigation: (path, label).
+#: The console's sections, in the order of its navigation: (path, label, the paths under
+#: it, for marking the section the person is in).
 SECTIONS = (
-    ("/console", "Monday page"),
-    ("/console/mine", "My work"),
-    ("/console/approvals", "Approvals"),
-    ("/console/audit", "Compliance"),
-    ("/console/policies", "Policy desk"),
-    ("/console/quarter-end", "Quarter end"),
+    ("/console", "Monday page", ("/console/key-results",)),
+    ("/console/mine", "My work", ("/console/mine", "/console/me")),
+    ("/console/approvals", "Approvals", ("/console/approvals", "/console/change-requests")),
+    (
+        "/console/audit",
+        "Compliance",
+        ("/console/audit", "/console/compliance", "/console/integrity"),
+    ),
+    ("/console/policies", "Policy desk", ("/console/policies",)),
+    ("/console/quarter-end", "Quarter end", ("/console/quarter-end",)),
 )
 
 
@@ -44,7 +49,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(when=when, day=day, number=number, percent=percent)
-    env.globals.update(static=static, sections=SECTIONS)
+    env.globals.update(static=static, sections=SECTIONS, in_section=in_section)
     return env
 
 
@@ -57,6 +62,11 @@ def _static_version(name: str) -> str:
 def static(name: str) -> str:
     """The URL of a static file, versioned by its content (cached for a year safely)."""
     return f"/console/static/{name}?v={_static_version(name)}"
+
+
+def in_section(path: str, home: str, under: tuple[str, ...]) -> bool:
+    """Whether the page at ``path`` belongs to the section at ``home``."""
+    return path == home or any(path == p or path.startswith(p + "/") for p in under)
 
 
 def when(value: str | datetime | None) -> str:

@@ -32,8 +32,10 @@ def site() -> Iterator[ConsoleSite]:
         yield served
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium_browser() -> Iterator[Any]:
+    """Per module: Playwright's sync API keeps an event loop running while it is open,
+    which would break the tests after these that run one of their own (asyncio.run)."""
     with chromium() as browser:
         yield browser
 
