@@ -12,7 +12,8 @@ TEST_STAMP := $(VENV)/.installed-test
 PKG_INITS := $(wildcard events/__init__.py policies/__init__.py projections/__init__.py \
 	services/__init__.py infra/__init__.py)
 
-.PHONY: venv test-venv system-tools system-runtime opa-golib run test lint fmt bench policy-test clean
+.PHONY: venv test-venv system-tools system-runtime opa-golib run test lint fmt bench policy-test \
+	vendor-htmx clean
 
 venv: $(STAMP)
 
@@ -114,6 +115,25 @@ bench: test-venv
 # The guardrail bundle's own Rego tests (as `opa test` runs them); DIR= for another bundle.
 policy-test: venv
 	$(BIN)/okrgov policy test $(DIR)
+
+# The console's htmx is vendored (committed, never fetched at run time): this fetches
+# HTMX_VERSION from the npm registry again, checks the tarball's integrity, and rewrites
+# services/console/static/htmx.min.js and its record in VENDORED.json. Needs npm.
+HTMX_VERSION ?= 2.0.8
+vendor-htmx:
+	@tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent htmx.org@$(HTMX_VERSION) >/dev/null \
+		&& tar xzf htmx.org-$(HTMX_VERSION).tgz \
+		&& integrity=$$(npm view htmx.org@$(HTMX_VERSION) dist.integrity) \
+		&& echo "$$integrity" | grep -q "^sha512-$$(openssl dgst -sha512 -binary htmx.org-$(HTMX_VERSION).tgz | base64 -w0)$$" \
+		&& cp package/dist/htmx.min.js $(CURDIR)/services/console/static/htmx.min.js \
+		&& cd $(CURDIR) && $(PYTHON) -c "import hashlib, json, pathlib; \
+			static = pathlib.Path('services/console/static'); \
+			body = (static / 'htmx.min.js').read_bytes(); \
+			record = {'package': 'htmx.org', 'version': '$(HTMX_VERSION)', \
+				'from': 'dist/htmx.min.js of the npm package htmx.org@$(HTMX_VERSION) (npm pack htmx.org@$(HTMX_VERSION))', \
+				'tarball_integrity': '$$integrity', 'sha256': hashlib.sha256(body).hexdigest()}; \
+			(static / 'VENDORED.json').write_text(json.dumps({'htmx.min.js': record}, indent=2) + '\n')" \
+		&& echo "vendored htmx $(HTMX_VERSION)"; rm -rf $$tmp
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis \
