@@ -21,10 +21,10 @@ from services.api.schemas.policies import (
     NewPolicy,
     Policies,
     PolicyDetail,
-    PolicyDiff,
     Simulation,
     SimulationReport,
 )
+from services.api.schemas.policy_diff import PolicyDiff
 from services.application.decision_whatif import Period
 from services.reports.policy_diff import policy_diff
 
