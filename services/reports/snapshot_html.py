@@ -32,6 +32,7 @@ from services.reports.board_figures import (
     progress_against,
     score_against,
 )
+from services.reports.board_summary import board_summary
 
 
 @dataclass(frozen=True)
@@ -177,24 +178,7 @@ def _masthead(pack: _Pack, firm_name: str | None) -> str:
 
 
 def _summary(pack: _Pack) -> str:
-    doc = pack.snapshot.document
-    counts = doc["counts"]
-    live = [pack.objective_figure(o) for o in doc["objectives"] if _live(o)]
-    values = [value for value in live if value is not None]
-    mean = sum(values) / len(values) if values else None
-    if pack.scored:
-        average = ("Mean objective score", _score(mean) if values else "not scored")
-    else:
-        average = ("Mean progress to target", _percent(mean) if values else "no check-ins")
-    policy = doc["policy"]
-    figures = [
-        ("Objectives", str(counts["objectives"])),
-        ("Key results", str(counts["key_results"])),
-        average,
-        ("Check-ins", str(counts["check_ins"])),
-        ("Changes after lock", str(counts["changes_after_lock"])),
-        ("Guardrail policy", f"v{policy['number']}" if policy else "none"),
-    ]
+    figures = board_summary(pack.snapshot.document, sealed=pack.sealed).figures
     cells = "".join(
         f'<div class="figure"><span class="value">{escape(value)}</span>'
         f'<span class="label">{escape(label)}</span></div>'
