@@ -10,10 +10,12 @@ API's request schemas. The forms are shown to whom those commands allow (the own
 objective's owner, an executive; never compliance), and only in the state they allow."""
 
 from collections.abc import Callable
+from contextlib import suppress
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from events.clock import today
@@ -21,7 +23,7 @@ from events.values import CycleState
 from projections.runner import AUDIT, OKR_STATE
 from services.api.deps import Reads, reads
 from services.application import key_result_history
-from services.application.errors import Forbidden
+from services.application.errors import Forbidden, ProjectionBehind
 from services.application.ledger import Ledger, Recorded
 from services.application.principals import Principal
 from services.console import key_result_forms as forms
@@ -117,10 +119,22 @@ async def _write(
         problem = refusal(request, exc)
         if problem is None:
             raise
+        await _seen(cmd, getattr(exc, "position", None))
         typed = {which: given}
         return _page(request, reads, key_result_id, {which: problem}, typed, problem.status)
     flash(request, done)
     return RedirectResponse(f"/console/key-results/{key_result_id}", 303)
+
+
+async def _seen(cmd: Any, position: int | None) -> None:
+    """A refusal that recorded its decision (a guardrail denial) is in the history shown
+    with it: wait (bounded, as every read) for the trail to reach it; if it does not in
+    time, the page shows it on the next load."""
+    if position:
+        with suppress(ProjectionBehind):
+            await run_in_threadpool(
+                cmd.platform.wait_for, cmd.principal.user, position, views=(OKR_STATE, AUDIT)
+            )
 
 
 def _page(

@@ -133,6 +133,9 @@ def test_before_lock_the_owner_edits_the_definition(
     page.wait_for_load_state()
     refused = page.get_by_role("alert").inner_text()
     assert "422 guardrail_denied" in refused and "[measurable]" in refused
+    # The denied attempt is in the history shown with the refusal, not only on reload.
+    attempt = page.locator("table.history tr.decision").last.inner_text()
+    assert "Guardrails denied" in attempt and "measurable" in attempt
     assert_accessible(page)
     page.get_by_label("Target").fill("6")
     page.get_by_role("button", name="Save changes").click()
