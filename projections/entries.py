@@ -271,13 +271,18 @@ def _where(query: EntryQuery, after: int) -> tuple[str, tuple[Any, ...]]:
     """The WHERE clause over the entries (alias ``e``) and its parameters."""
     clauses: list[str] = ["e.position > ?"]
     params: list[Any] = [after]
+    # With an aggregate or objective named, its index finds the few entries and the event
+    # type is checked on them: ``e.action || ''`` keeps a planner without statistics
+    # (SQLite's) from walking the event type's index instead, every check-in of the year
+    # to find one objective's (0.6 s against 0.5 ms per objective at 1M events).
+    action = "e.action || ''" if query.aggregate_id or query.objective_id else "e.action"
     for column in ("aggregate_id", "objective_id", "actor", "action"):
         value = getattr(query, column)
         if value is not None:
-            clauses.append(f"e.{column} = ?")
+            clauses.append(f"{action if column == 'action' else 'e.' + column} = ?")
             params.append(value)
     if query.actions:
-        clauses.append(f"e.action IN ({', '.join('?' for _ in query.actions)})")
+        clauses.append(f"{action} IN ({', '.join('?' for _ in query.actions)})")
         params.extend(query.actions)
     if query.since is not None:
         clauses.append("e.at >= ?")
