@@ -168,6 +168,39 @@ def flatten(objectives: Iterable[Document]) -> list[Document]:
     return found
 
 
+#: A cycle with more key results than this opens on its company level (with who is silent
+#: there); its other levels are a filter away. A firm-wide page of thousands of rows is no
+#: Monday read, and reading every key result's weeks costs seconds (bench/console.py).
+LARGE_CYCLE = 500
+
+
+def narrowed(objectives: Sequence[Document], filters: Filters) -> Filters:
+    """The filters the page opens with: those asked for, or the company level of a large
+    cycle when none were."""
+    if filters.team or filters.owner or filters.level:
+        return filters
+    if sum(len(o["key_results"]) for o in objectives) <= LARGE_CYCLE:
+        return filters
+    return Filters(level="company")
+
+
+def in_view(
+    objectives: Sequence[Document], filters: Filters, people: Mapping[str, Person]
+) -> list[Document]:
+    """The objectives the filters can show (their children left out): those whose weeks
+    the page reads, and whose silence it lists when the filters narrow the page."""
+    return [
+        {**o, "children": []}
+        for o in objectives
+        if (not filters.level or o["level"] == filters.level)
+        and (
+            not filters.by_person
+            or filters.person(o["owner"], people)
+            or any(filters.person(kr["owner"], people) for kr in o["key_results"])
+        )
+    ]
+
+
 def objective_tree(
     tree: Document,
     weeks: Mapping[str, Sequence[WeekCheckIn]],

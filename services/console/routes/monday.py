@@ -64,8 +64,13 @@ def _page(
         return render(request, "monday.html", {"cycle": None, "cycles": []}, status=status)
     tree = page.okr.cycle_tree(UUID(chosen["id"]))
     objectives = rows.flatten(tree["objectives"])
-    weeks = check_in_weeks(page.audit, [o["id"] for o in objectives])
     platform = request.app.state.platform
+    asked, filters = filters, rows.narrowed(objectives, filters)
+    # A small cycle's silence is firm-wide whatever the filters; a large one's is that of
+    # the objectives in view, and only their weeks are read.
+    large = rows.narrowed(objectives, rows.Filters()) != rows.Filters()
+    scope = rows.in_view(objectives, filters, platform.people) if large else objectives
+    weeks = check_in_weeks(page.audit, [o["id"] for o in scope])
     today = clock.today()
     week = rows.due_week(tree, today)
     principal: Principal = request.state.principal
@@ -75,7 +80,9 @@ def _page(
         "step": rows.next_step(tree, today),
         "may_run": principal.has(Role.EXECUTIVE, Role.ADMIN) and not principal.has(Role.COMPLIANCE),
         "week": week,
-        "silent": rows.silent_owners(tree, weeks, week),
+        "silent": rows.silent_owners({"objectives": scope} if large else tree, weeks, week),
+        "large": large,
+        "opened_narrowed": filters != asked,
         "nodes": rows.objective_tree(tree, weeks, platform.people, filters, week),
         "pending": rows.pending_requests(page.okr.change_requests(()), tree),
         "filters": filters,
