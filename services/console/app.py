@@ -24,7 +24,6 @@ from starlette.staticfiles import StaticFiles
 from services.api.errors import noted_problem
 from services.bootstrap import Platform
 from services.console.csrf import CsrfRefused, verify_csrf
-from services.console.routes import ROUTERS
 from services.console.session import SignInRequired
 from services.console.templating import is_htmx, render
 
@@ -53,6 +52,10 @@ def install_console(app: FastAPI, platform: Platform) -> None:
         StaticFiles(packages=[("services.console", "static")]),
         name="console-static",
     )
+    # Imported here: the pages import the API's dependencies (``services.api.deps``), and
+    # the API's package imports this module, so a page imported first must find it whole.
+    from services.console.routes import ROUTERS
+
     for router in ROUTERS:
         app.include_router(router, dependencies=[Depends(verify_csrf)])
     app.add_api_route("/", _to_console, methods=["GET"], include_in_schema=False)

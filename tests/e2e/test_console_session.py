@@ -15,11 +15,13 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from infra.config import Settings
 from services.api import create_app
 from services.bootstrap import Platform, build
+from services.console.routes import ROUTERS as CONSOLE_ROUTERS
 
 SECRET = "console-test-secret-of-enough-length-for-hs256"
 STATIC = resources.files("services.console").joinpath("static")
@@ -138,3 +140,30 @@ def test_no_template_loads_anything_from_another_site() -> None:
         text = template.read_text()
         assert not re.search(r"""(src|href)=["']?(https?:)?//""", text), template.name
         assert "<script>" not in text and "style=" not in text, template.name
+
+
+#: Console pages anyone may open without signing in.
+OPEN = {"/console/sign-in", "/console/sign-in/demo", "/console/sign-out"}
+
+
+def test_every_console_page_asks_who_you_are_first(browser: TestClient) -> None:
+    """A hostile caller without a session: every console route (any path parameters)
+    sends them to sign in and runs nothing, and a form posted without a session's CSRF
+    token is refused before the route runs."""
+    routes = [
+        route
+        for router in CONSOLE_ROUTERS
+        for route in router.routes
+        if isinstance(route, APIRoute) and route.path not in OPEN
+    ]
+    assert len(routes) > 20  # every section's pages and forms
+    some_id = "00000000-0000-4000-8000-000000000000"
+    for route in routes:
+        path = re.sub(r"\{[^}]+\}", some_id, route.path)
+        for method in route.methods or ():
+            answer = browser.request(method, path, follow_redirects=False)
+            if method == "GET":
+                assert answer.status_code == 303, (method, route.path, answer.status_code)
+                assert answer.headers["location"].startswith("/console/sign-in"), route.path
+            else:
+                assert answer.status_code in (303, 403), (method, route.path, answer.status_code)
