@@ -71,7 +71,17 @@ from common import fresh_schema, read_raw, redact
 from eventsourcing.domain import Aggregate
 from summary import record
 
-from events import ChangeRequest, Commitment, Cycle, CycleState, KeyResult, Level, Objective, Stamp
+from events import (
+    ChangeRequest,
+    Commitment,
+    Cycle,
+    CycleState,
+    KeyResult,
+    Level,
+    Objective,
+    Stamp,
+    clock,
+)
 from events.decision import ALLOWED, DENIED, Decision, EventRef, pending_refs
 from events.provenance import GovernedAggregate
 from events.values import ChangeKind, TargetKind
@@ -235,6 +245,9 @@ class YearWriter:
     """Writes a firm's year through the domain aggregates, one command at a time, each
     command's events (with its ``Decision``) in the order they happen, saved in batches."""
 
+    cycle: Cycle
+    """The quarter being written (its check-ins name it)."""
+
     def __init__(
         self, platform: Platform, people: int, seed: int, year: int, batch_events: int
     ) -> None:
@@ -316,6 +329,8 @@ class YearWriter:
     ) -> None:
         """One allowed command: its events and its decision, as ``_commit`` records them
         (the decision names the objective the guard was given and the events it covers)."""
+        if action == "cycle.open" and isinstance(subject, Cycle):
+            self.cycle = subject  # the quarter being written: its check-ins name it
         objective_id = (
             subject.id if isinstance(subject, Objective) else getattr(subject, "objective_id", None)
         )
@@ -379,8 +394,10 @@ class YearWriter:
     # ---- the year -----------------------------------------------------------------------
 
     def write(self) -> int:
-        """Write the year; returns the store's last position."""
-        with self.clock.installed():
+        """Write the year; returns the store's last position. While it is written,
+        ``events.clock``'s today is the day after the year, so no check-in of the year is
+        in the future and no quarter closes early, whatever the real date."""
+        with self.clock.installed(), clock.at(self._moment(date(self.year + 1, 1, 2), 0)):
             for quarter in range(QUARTERS):
                 self._quarter(quarter)
         self.flush()
@@ -659,7 +676,9 @@ class YearWriter:
         confidence = round(min(0.95, max(0.1, 0.35 + pace / 2 + rng.uniform(-0.1, 0.1))), 2)
         note = f"week {week + 1}: {rng.choice(_NOTES)}".rstrip(": ")
         stamp = self.as_(owner)
-        kr.check_in(value, confidence, note, CycleState.LOCKED, stamp)
+        # The check-in reports its own day of the synthetic year (``effective_on``).
+        day = min(self.clock.last.date(), self.cycle.ends_on)
+        kr.check_in(value, confidence, note, self.cycle, stamp, day)
         self.command(owner, stamp, "key_result.check_in", "key_result", kr)
 
 
