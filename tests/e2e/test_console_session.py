@@ -18,29 +18,19 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from infra.config import Settings
 from services.api import create_app
-from services.bootstrap import Platform, build
+from services.bootstrap import Platform
 from services.console.routes import ROUTERS as CONSOLE_ROUTERS
 
-SECRET = "console-test-secret-of-enough-length-for-hs256"
 STATIC = resources.files("services.console").joinpath("static")
 TEMPLATES = Path(str(resources.files("services.console").joinpath("templates")))
 
 
 @pytest.fixture
-def platform(tmp_path: Path) -> Iterator[Platform]:
-    platform = build(Settings(data_dir=tmp_path, secret_key=SECRET, demo_sign_in=True))
-    platform.start()
-    try:
-        yield platform
-    finally:
-        platform.close()
-
-
-@pytest.fixture
 def browser(platform: Platform) -> Iterator[TestClient]:
-    """A client that keeps cookies, as a browser does (base URL on the console's host)."""
+    """A client that keeps cookies, as a browser does (base URL on the console's host),
+    on the end-to-end platform (``conftest.py``) with demo sign-in on."""
+    platform.settings.demo_sign_in = True
     with TestClient(create_app(platform), base_url="http://127.0.0.1") as client:
         yield client
 
