@@ -174,12 +174,15 @@ def flatten(objectives: Iterable[Document]) -> list[Document]:
 LARGE_CYCLE = 500
 
 
+def is_large(objectives: Sequence[Document]) -> bool:
+    """More key results than a Monday page shows whole (``LARGE_CYCLE``)."""
+    return sum(len(o["key_results"]) for o in objectives) > LARGE_CYCLE
+
+
 def narrowed(objectives: Sequence[Document], filters: Filters) -> Filters:
     """The filters the page opens with: those asked for, or the company level of a large
     cycle when none were."""
-    if filters.team or filters.owner or filters.level:
-        return filters
-    if sum(len(o["key_results"]) for o in objectives) <= LARGE_CYCLE:
+    if filters.team or filters.owner or filters.level or not is_large(objectives):
         return filters
     return Filters(level="company")
 

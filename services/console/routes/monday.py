@@ -68,7 +68,7 @@ def _page(
     asked, filters = filters, rows.narrowed(objectives, filters)
     # A small cycle's silence is firm-wide whatever the filters; a large one's is that of
     # the objectives in view, and only their weeks are read.
-    large = rows.narrowed(objectives, rows.Filters()) != rows.Filters()
+    large = rows.is_large(objectives)
     scope = rows.in_view(objectives, filters, platform.people) if large else objectives
     weeks = check_in_weeks(page.audit, [o["id"] for o in scope])
     today = clock.today()
