@@ -69,6 +69,27 @@ class Settings(BaseSettings):
     """Mark the console's cookies ``Secure`` (sent over HTTPS only): turn on behind TLS."""
     console_session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
     """How long a console sign-in lasts without signing in again."""
+    oidc_issuer: str | None = None
+    """Single sign-on: the identity provider's issuer URL (its
+    ``/.well-known/openid-configuration`` is read from it). Unset: no single sign-on, only
+    okrgov's own tokens (and demo sign-in where it is on)."""
+    oidc_client_id: str = "okrgov"
+    oidc_client_secret: str | None = None
+    oidc_scopes: str = "openid profile email"
+    oidc_audience: str | None = None
+    """The ``aud`` the provider's access tokens must carry for the API (default: the
+    client id; Entra ID: ``api://<application id>``)."""
+    oidc_user_claim: str = "sub"
+    """The claim that is the user id (Entra ID: ``oid`` or ``preferred_username``; Okta and
+    Keycloak: ``preferred_username`` or ``email``). SCIM's ``userName`` must say the same."""
+    oidc_algorithms: str = "RS256,PS256,ES256"
+    """The signature algorithms accepted in the provider's tokens (never ``none`` or HS*)."""
+    oidc_jwks_refresh_seconds: float = Field(default=60.0, ge=0, le=86_400)
+    """At most this often the provider's keys are read again for a key not seen yet (a
+    rotation); the keys are kept in memory in between."""
+    oidc_leeway_seconds: int = Field(default=30, ge=0, le=300)
+    """Clock skew allowed on ``exp`` and ``nbf``."""
+    oidc_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)
     """The largest request body the API reads; a larger one answers 413 unread."""
     token_ttl_days: int = Field(default=30, ge=1, le=365)

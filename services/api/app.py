@@ -10,6 +10,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from infra.logging import correlated
+from services.api import scim
 from services.api.body_limit import BodyLimit
 from services.api.deps import PlatformDep
 from services.api.docs import install_docs
@@ -111,6 +112,7 @@ def create_app(platform: Platform) -> FastAPI:
     install_docs(app)
     for router in ROUTERS:
         app.include_router(router)
+    app.include_router(scim.router)
     app.add_api_route("/healthz", healthz, methods=["GET"], response_model=Health, tags=["ops"])
     return app
 

@@ -87,7 +87,7 @@ async def current_principal(
     if credentials is None:
         raise Unauthenticated("send Authorization: Bearer <token>")
     try:
-        principal = platform.tokens.authenticate(credentials.credentials)
+        principal = platform.authentication.bearer(credentials.credentials)
     except (InvalidToken, ValueError) as exc:  # ValueError: a role this version does not know
         # Why a token is refused is for the operator's log, not for whoever presented it.
         log.info("auth.refused", reason=str(exc))

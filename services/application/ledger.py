@@ -25,6 +25,7 @@ from policies.review import PolicyReviews
 from services.application.change_requests import ChangeRequestCommands
 from services.application.cycles import CycleCommands
 from services.application.decision_standing import DecisionStanding
+from services.application.directory import Directory
 from services.application.guard import Guard
 from services.application.key_results import KeyResultCommands
 from services.application.ledger_base import LedgerBase, Recorded
@@ -64,6 +65,9 @@ class Ledger(LedgerBase):
         changes = ChangeRequestCommands(self, self.guard)
         policies = PolicyCommands(self, self.reviews)
         snapshots = SnapshotCommands(self, self.guard)
+        #: The people directory, kept in this store; the guardrail input reads job roles
+        #: from it. The composition root sets how often it is read again.
+        self.directory = Directory(self, self.recorder, self.mapper)
 
         self.open_cycle = cycles.open_cycle
         self.lock_cycle = cycles.lock_cycle

@@ -3,8 +3,9 @@ a team, and (for the demo, which acts as each of them) the okrgov role their tok
 and their title. Events, decisions and snapshots carry user ids only; names are looked up
 here when a page, report or export is rendered, never copied into what is recorded.
 
-Today the directory is the demo firm's roster (``services.application.demo_people`` fills
-it); the identity issue replaces the source with a governed directory kept by SCIM.
+The directory is kept as events (``events.directory``) by SCIM provisioning, by sign-in
+(claims refresh a person's name and e-mail) and by the demo (its roster):
+``services.application.directory`` reads them into ``Person`` records.
 
 ``job_role`` is written as the guardrails' data names job roles (``policies/bundle/
 data.json``, ``job_roles``: ``investor_relations``, ``portfolio_manager``...), so the
@@ -25,6 +26,13 @@ class Person:
     ``admin``) this person's token carries."""
     title: str = ""
     """The job title as the firm writes it ("Head of Investor Relations")."""
+    email: str = ""
+    active: bool = True
+    """False once deactivated (a leaver): they can neither sign in nor act."""
+    groups: tuple[str, ...] = ()
+    """The identity provider's groups they belong to, as SCIM provisioned them."""
+    external_id: str = ""
+    """The identity provider's own id for them (SCIM ``externalId``)."""
 
 
 def display_names(people: tuple[Person, ...]) -> Mapping[str, str]:

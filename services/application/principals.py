@@ -35,14 +35,17 @@ class Principal:
 
     user: str
     roles: frozenset[Role]
+    via: str = "token"
+    """How they signed in: ``token`` (okrgov's own), ``oidc`` (the identity provider's
+    token or a single sign-on session, roles mapped from its claims), ``demo``."""
 
     def __post_init__(self) -> None:
         if not is_canonical_user_id(self.user):
             raise InvalidUserId(f"{self.user!r} is not a canonical user id")
 
     @classmethod
-    def of(cls, user: str, roles: Iterable[str]) -> "Principal":
-        return cls(user=user, roles=frozenset(Role(r) for r in roles))
+    def of(cls, user: str, roles: Iterable[str], via: str = "token") -> "Principal":
+        return cls(user=user, roles=frozenset(Role(r) for r in roles), via=via)
 
     def has(self, *roles: Role) -> bool:
         return bool(self.roles.intersection(roles))

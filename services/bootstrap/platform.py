@@ -12,6 +12,7 @@ from infra.config import Settings
 from infra.logging import configure_logging
 from infra.persistence import eventsourcing_env, store_lock
 from infra.private_files import private_directory, private_secrets
+from infra.provider_tokens import ProviderTokens
 from infra.stored_events import StoredEvents
 from infra.tokens import TokenSigner, load_or_create_secret
 from policies.decision_point import DecisionPoint
@@ -30,11 +31,12 @@ from projections.rebuild import Rebuilt
 from projections.runner import AUDIT, GOVERNANCE, OKR_STATE, ProjectionRunner, ViewBehind
 from projections.shared import SharedFollower
 from services.application.access import AccessControl, AccessList
-from services.application.demo_people import PEOPLE
+from services.application.authentication import ActiveRoleGrants, Authentication
+from services.application.directory import Directory
 from services.application.errors import ProjectionBehind
 from services.application.guard import Guard
 from services.application.ledger import Ledger
-from services.application.people import Person, display_names
+from services.application.people import Person
 from services.bootstrap.evidence import Evidence, leaf_log_follower
 
 PROJECTIONS: tuple[type[Projection], ...] = (OkrState, Governance, AuditTrail)
@@ -57,18 +59,30 @@ class Platform:
     evidence: Evidence
     projections: ProjectionRunner = field(init=False)
     """Runs ``followers``, rebuilds their views and waits for them (read-your-writes)."""
-    names: Mapping[str, str] = field(default_factory=dict)
-    """user id -> display name, for reports (``services.application.people``); never
-    recorded. Ids without a name are shown as they are."""
-    people: Mapping[str, Person] = field(default_factory=dict)
-    """user id -> the person (name, title, team, job role), for pages that group or filter
-    by team; the same directory as ``names``, never recorded."""
+    directory: Directory
+    """The people directory (``services.application.directory``): names, job roles,
+    teams, groups, who is active; kept by SCIM and sign-in, read from events."""
+    authentication: Authentication
+    """Resolves okrgov tokens, the identity provider's tokens and sign-in claims."""
     console_key: bytes = b""
     """Signs the web console's session cookie and CSRF tokens: derived from the token
     secret (``console_key``), so one secret is kept, and a console cookie is no token."""
 
     def __post_init__(self) -> None:
         self.projections = ProjectionRunner(self.followers)
+
+    @property
+    def names(self) -> Mapping[str, str]:
+        """user id -> display name, for pages, reports and exports: read from the
+        directory when they are rendered, never recorded. Ids without a name show as they
+        are."""
+        return self.directory.names()
+
+    @property
+    def people(self) -> Mapping[str, Person]:
+        """user id -> the person (name, title, team, job role, active), for pages that
+        group or filter by team; the same directory as ``names``."""
+        return self.directory.people()
 
     @property
     def okr_state(self) -> DocumentView:
@@ -193,15 +207,39 @@ def build(settings: Settings | None = None) -> Platform:
         ledger, TokenSigner(secret), access_list, timedelta(days=settings.token_ttl_days)
     )
     evidence = Evidence(settings, ledger, leaf_log)
+    directory = ledger.directory
+    directory.refresh_seconds = settings.token_refresh_seconds
+    authentication = Authentication(
+        tokens,
+        directory,
+        ActiveRoleGrants(ledger),
+        provider_tokens(settings),
+        settings.oidc_user_claim,
+    )
     return Platform(
         settings=settings,
         ledger=ledger,
         followers=followers,
         tokens=tokens,
         evidence=evidence,
-        names=display_names(PEOPLE),  # the demo firm's roster, until a directory is kept
-        people={person.user_id: person for person in PEOPLE},
+        directory=directory,
+        authentication=authentication,
         console_key=console_key(secret),
+    )
+
+
+def provider_tokens(settings: Settings) -> ProviderTokens | None:
+    """The identity provider's token verifier, when single sign-on is configured."""
+    if not settings.oidc_issuer:
+        return None
+    algorithms = [a.strip() for a in settings.oidc_algorithms.split(",") if a.strip()]
+    return ProviderTokens(
+        settings.oidc_issuer,
+        [settings.oidc_audience or settings.oidc_client_id],
+        algorithms,
+        refresh_seconds=settings.oidc_jwks_refresh_seconds,
+        leeway_seconds=settings.oidc_leeway_seconds,
+        timeout_seconds=settings.oidc_timeout_seconds,
     )
 
 

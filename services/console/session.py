@@ -7,7 +7,8 @@ or demo sign-in turned off, ends the session at once.
 * ``token``: a token from ``okrgov token create``, pasted on the sign-in page; kept in
   the session and authenticated on every request exactly as the API authenticates it.
 * ``demo``: one of the demo firm's people, only while ``OKRGOV_DEMO_SIGN_IN`` is on.
-* single sign-on (OIDC) adds a ``via`` of its own to ``RESOLVERS``.
+* ``oidc``: single sign-on with the identity provider (``routes/single_sign_on.py``): the
+  claims of its ID token, mapped to roles again on every request.
 """
 
 import time
@@ -37,7 +38,7 @@ Resolver = Callable[[Platform, Mapping[str, Any]], Principal]
 
 def _by_token(platform: Platform, identity: Mapping[str, Any]) -> Principal:
     try:
-        return platform.tokens.authenticate(str(identity.get("token", "")))
+        return platform.authentication.bearer(str(identity.get("token", "")))
     except (InvalidToken, ValueError) as exc:
         log.info("console.session_refused", via="token", reason=str(exc))
         raise SignInRequired("the token of this session is no longer valid") from None
@@ -47,15 +48,35 @@ def _as_demo_person(platform: Platform, identity: Mapping[str, Any]) -> Principa
     person = DEMO_PEOPLE.get(str(identity.get("user", "")))
     if not platform.settings.demo_sign_in or person is None:
         raise SignInRequired("demo sign-in is off")
+    if platform.directory.is_deactivated(person.user_id):
+        raise SignInRequired(f"{person.user_id} is deactivated in the directory")
     return demo_principal(person)
 
 
+def _by_single_sign_on(platform: Platform, identity: Mapping[str, Any]) -> Principal:
+    """A single sign-on session keeps the claims the provider's ID token carried (those
+    the role mapping and the user id read); the roles are mapped again on every request,
+    so a new role mapping, a group change or a deactivation takes effect at once."""
+    claims = identity.get("claims")
+    if not isinstance(claims, dict):
+        raise SignInRequired("the single sign-on session holds no claims")
+    try:
+        return platform.authentication.from_claims(claims)
+    except InvalidToken as exc:
+        log.info("console.session_refused", via="oidc", reason=str(exc))
+        raise SignInRequired("this person may no longer sign in") from None
+
+
 #: How each kind of sign-in is checked again on every request.
-RESOLVERS: dict[str, Resolver] = {"token": _by_token, "demo": _as_demo_person}
+RESOLVERS: dict[str, Resolver] = {
+    "token": _by_token,
+    "demo": _as_demo_person,
+    "oidc": _by_single_sign_on,
+}
 
 
 def demo_principal(person: Person) -> Principal:
-    return Principal.of(person.user_id, [person.role])
+    return Principal.of(person.user_id, [person.role], via="demo")
 
 
 def demo_people(platform: Platform) -> list[Person]:

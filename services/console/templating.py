@@ -36,6 +36,7 @@ SECTIONS = (
     ),
     ("/console/policies", "Policy desk", ("/console/policies",)),
     ("/console/quarter-end", "Quarter end", ("/console/quarter-end",)),
+    ("/console/people", "People", ("/console/people",)),
 )
 
 

@@ -12,6 +12,7 @@ from services.api.routes import (
     key_result_history,
     key_results,
     objectives,
+    people,
     policies,
     snapshots,
     tokens,
@@ -30,4 +31,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     integrity.router,
     tokens.router,
     key_result_history.router,
+    people.router,
 )

@@ -8,13 +8,16 @@ from services.console.routes import (
     key_results,
     mine,
     monday,
+    people,
     policies,
     quarter_end,
     sign_in,
+    single_sign_on,
 )
 
 ROUTERS: tuple[APIRouter, ...] = (
     sign_in.router,
+    single_sign_on.router,
     monday.router,
     mine.router,
     key_results.router,
@@ -22,4 +25,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     compliance.router,
     policies.router,
     quarter_end.router,
+    people.router,
 )

@@ -49,7 +49,7 @@ def sign_in_with_token(
     next: Annotated[str, Form()] = HOME,
 ) -> Response:
     try:
-        principal = platform.tokens.authenticate(token.strip())
+        principal = platform.authentication.bearer(token.strip())
     except (InvalidToken, ValueError):
         context = {
             "people": demo_people(platform),
