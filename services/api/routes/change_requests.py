@@ -9,11 +9,11 @@ from uuid import UUID
 from fastapi import APIRouter, Body, Query
 
 from projections.documents import Document
-from services.api.deps import Commands, OkrReads, written
+from services.api.deps import Commands, OkrReads, PlatformDep, written
 from services.api.errors import READ_ERRORS
 from services.api.schemas.change_requests import (
-    ChangeRequest,
     ChangeRequestFilter,
+    ChangeRequestNow,
     ChangeRequests,
     KeyResultAddition,
     KeyResultChangeRequest,
@@ -22,9 +22,18 @@ from services.api.schemas.change_requests import (
     ObjectiveChangeRequest,
 )
 from services.api.schemas.common import Decision
+from services.application.directory import Directory
 from services.application.ledger import Recorded
 
 router = APIRouter(prefix="/v1/change-requests", tags=["change requests"])
+
+
+def with_requester(directory: Directory, request: Document) -> Document:
+    """The request with ``requester_active``: whether its requester may still act, as the
+    directory says now (a deactivated requester's open request is flagged to approvers).
+    Read when answered, never recorded."""
+    return {**request, "requester_active": not directory.is_deactivated(request["requested_by"])}
+
 
 _SHAPES = (
     "Name exactly one target. `key_result_id` with `changes` or `retire: true`: revise or "
@@ -35,9 +44,11 @@ _SHAPES = (
 )
 
 
-@router.post("", status_code=201, response_model=ChangeRequest, responses=written(201))
+@router.post("", status_code=201, response_model=ChangeRequestNow, responses=written(201))
 def request_change(
-    body: Annotated[NewChangeRequest, Body(description=_SHAPES)], cmd: Commands
+    body: Annotated[NewChangeRequest, Body(description=_SHAPES)],
+    cmd: Commands,
+    platform: PlatformDep,
 ) -> Document:
     """Ask for a change after lock; someone else, in a role allowed to approve, decides."""
     ledger, who = cmd.ledger, cmd.principal
@@ -57,38 +68,41 @@ def request_change(
         case ObjectiveAddition():
             definition = body.new_objective.model_dump(mode="json")
             done = ledger.request_objective(who, body.cycle_id, definition, body.reason)
-    return cmd.settle(done).okr.change_request(done.id)
+    return with_requester(platform.directory, cmd.settle(done).okr.change_request(done.id))
 
 
 @router.get("", response_model=ChangeRequests, responses=READ_ERRORS)
 def list_change_requests(
-    reads: OkrReads, query: Annotated[ChangeRequestFilter, Query()]
+    reads: OkrReads, platform: PlatformDep, query: Annotated[ChangeRequestFilter, Query()]
 ) -> Document:
     """Every change request, oldest first; filtered by its target (a key result, an
     objective, a cycle) and by status (`?status=pending`: waiting for a decision): every
     filter given must hold. Every role reads every request."""
-    return {"items": reads.okr.change_requests(query.targets, query.status)}
+    found = reads.okr.change_requests(query.targets, query.status)
+    return {"items": [with_requester(platform.directory, r) for r in found]}
 
 
-@router.get("/{change_request_id}", response_model=ChangeRequest, responses=READ_ERRORS)
-def get_change_request(change_request_id: UUID, reads: OkrReads) -> Document:
-    return reads.okr.change_request(change_request_id)
+@router.get("/{change_request_id}", response_model=ChangeRequestNow, responses=READ_ERRORS)
+def get_change_request(change_request_id: UUID, reads: OkrReads, platform: PlatformDep) -> Document:
+    return with_requester(platform.directory, reads.okr.change_request(change_request_id))
 
 
-@router.post("/{change_request_id}/approve", response_model=ChangeRequest, responses=written())
+@router.post("/{change_request_id}/approve", response_model=ChangeRequestNow, responses=written())
 def approve_change(
-    change_request_id: UUID, cmd: Commands, body: Decision | None = None
+    change_request_id: UUID, cmd: Commands, platform: PlatformDep, body: Decision | None = None
 ) -> Document:
     """Approve and apply the change. Never by its requester (409 four_eyes), and only in a
     role the guardrails allow to approve (403, rule approver_role; shipped: executives)."""
     reason = body.reason if body else None
     done = cmd.ledger.approve_change(cmd.principal, change_request_id, reason)
-    return cmd.settle(done).okr.change_request(done.id)
+    return with_requester(platform.directory, cmd.settle(done).okr.change_request(done.id))
 
 
-@router.post("/{change_request_id}/reject", response_model=ChangeRequest, responses=written())
-def reject_change(change_request_id: UUID, cmd: Commands, body: Decision | None = None) -> Document:
+@router.post("/{change_request_id}/reject", response_model=ChangeRequestNow, responses=written())
+def reject_change(
+    change_request_id: UUID, cmd: Commands, platform: PlatformDep, body: Decision | None = None
+) -> Document:
     """Reject the request; the same people decide as approve."""
     reason = body.reason if body else None
     done = cmd.ledger.reject_change(cmd.principal, change_request_id, reason)
-    return cmd.settle(done).okr.change_request(done.id)
+    return with_requester(platform.directory, cmd.settle(done).okr.change_request(done.id))

@@ -217,5 +217,15 @@ class ChangeRequest(Versioned):
     decision_reason: str | None
 
 
+class ChangeRequestNow(ChangeRequest):
+    """A change request as ``/v1/change-requests`` answers it: with whether its requester
+    may still act, as the directory says at the time of the answer."""
+
+    requester_active: bool = Field(
+        description="false when the requester is deactivated in the directory (a leaver): "
+        "approvers see the flag; read from the directory when answered, never recorded"
+    )
+
+
 class ChangeRequests(BaseModel):
-    items: list[ChangeRequest]
+    items: list[ChangeRequestNow]
