@@ -8,11 +8,14 @@ or demo sign-in turned off, ends the session at once.
   the session and authenticated on every request exactly as the API authenticates it.
 * ``demo``: one of the demo firm's people, only while ``OKRGOV_DEMO_SIGN_IN`` is on.
 * ``oidc``: single sign-on with the identity provider (``routes/single_sign_on.py``): the
-  claims of its ID token, mapped to roles again on every request.
+  claims of its ID token that okrgov reads (``session_claims``), mapped to roles again on
+  every request; the ID token itself when small enough, as the hint of the provider's
+  logout.
 """
 
+import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import structlog
@@ -27,6 +30,12 @@ from services.bootstrap import Platform
 log = structlog.get_logger(__name__)
 
 SESSION_KEY = "identity"
+#: The session is a cookie (browsers keep at most 4 KB of one), signed and base64-encoded
+#: (a third larger): what a single sign-on session keeps of the provider's answer must fit.
+CLAIMS_BUDGET = 1000
+ID_TOKEN_BUDGET = 1200
+#: The claims a single sign-on session keeps besides the user id and the role claims.
+KEPT_CLAIMS = ("name", "email")
 
 
 class SignInRequired(Exception):
@@ -107,7 +116,48 @@ def principal_of(request: Request, platform: Platform) -> Principal:
     return principal
 
 
-def sign_in(request: Request, via: str, **identity: str) -> None:
+def session_claims(
+    claims: Mapping[str, Any],
+    user_claim: str,
+    role_claims: Iterable[str],
+    granting: Iterable[str] = (),
+) -> dict[str, Any]:
+    """The provider's claims a single sign-on session keeps: the user id's, the top-level
+    claims the role mapping reads (``realm_access`` for ``realm_access.roles``), the name
+    and e-mail. A person of very many groups would overflow the cookie: then each role
+    claim keeps only the values the role mapping names (``granting``)."""
+    paths = list(role_claims)
+    keys = [user_claim, *KEPT_CLAIMS, *(path.split(".", 1)[0] for path in paths)]
+    kept = {key: claims[key] for key in dict.fromkeys(keys) if key in claims}
+    if len(json.dumps(kept)) <= CLAIMS_BUDGET:
+        return kept
+    named = set(granting)
+    for path in paths:
+        _narrow(kept, path.split("."), named)
+    return kept
+
+
+def _narrow(claims: dict[str, Any], path: list[str], named: set[str]) -> None:
+    """Keep, at ``path`` in ``claims``, only the texts in ``named`` (copying on the way)."""
+    head, rest = path[0], path[1:]
+    value = claims.get(head)
+    if rest:
+        if isinstance(value, Mapping):
+            claims[head] = inner = dict(value)
+            _narrow(inner, rest, named)
+    elif isinstance(value, list):
+        claims[head] = [v for v in value if isinstance(v, str) and v in named]
+
+
+def kept_id_token(id_token: object) -> str | None:
+    """The ID token, when it fits in the cookie (the provider's logout hint), else none:
+    the logout then names the client instead."""
+    if isinstance(id_token, str) and len(id_token) <= ID_TOKEN_BUDGET:
+        return id_token
+    return None
+
+
+def sign_in(request: Request, via: str, **identity: str | dict[str, Any]) -> None:
     """Start a session (a new one: whatever the cookie held before is dropped)."""
     request.session.clear()
     request.session[SESSION_KEY] = {"via": via, "since": time.time(), **identity}

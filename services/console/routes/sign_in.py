@@ -1,9 +1,11 @@
-"""Signing in and out: a token pasted from ``okrgov token create``, or (demo sign-in on)
-one of the demo firm's people. Afterwards the person goes back where they were headed:
-a path of the console only, never another site."""
+"""Signing in and out: a token pasted from ``okrgov token create``, (demo sign-in on)
+one of the demo firm's people, or single sign-on (``single_sign_on.py``). Afterwards the
+person goes back where they were headed: a path of the console only, never another site.
+Signing out of a single sign-on session also ends the provider's session when the provider
+offers RP-initiated logout."""
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request
@@ -12,6 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from infra.tokens import InvalidToken
 from services.api.deps import PlatformDep
 from services.application.demo_people import BY_ID as DEMO_PEOPLE
+from services.bootstrap import Platform
 from services.console.deps import ConsolePrincipal
 from services.console.session import SESSION_KEY, demo_people, sign_in, sign_out
 from services.console.templating import flash, render
@@ -19,9 +22,10 @@ from services.console.templating import flash, render
 router = APIRouter(prefix="/console", include_in_schema=False)
 
 HOME = "/console"
+SIGN_IN = "/console/sign-in"
 
 
-def _back_to(next_path: str | None) -> str:
+def back_to(next_path: str | None) -> str:
     """Where to go after signing in: a console path of this site, else the console."""
     parts = urlsplit(next_path or "")
     path = parts.path
@@ -30,15 +34,24 @@ def _back_to(next_path: str | None) -> str:
     return path + (f"?{parts.query}" if parts.query else "")
 
 
+def page_context(
+    platform: Platform, next_path: str | None, why: str = "", error: str | None = None
+) -> dict[str, Any]:
+    """What the sign-in page shows: the ways to sign in this platform offers."""
+    return {
+        "people": demo_people(platform),
+        "single_sign_on": bool(platform.settings.oidc_issuer),
+        "next": back_to(next_path),
+        "why": why,
+        "error": error,
+    }
+
+
 @router.get("/sign-in")
 def sign_in_page(
     request: Request, platform: PlatformDep, next: str = HOME, why: str = ""
 ) -> Response:
-    return render(
-        request,
-        "sign_in.html",
-        {"people": demo_people(platform), "next": _back_to(next), "why": why, "error": None},
-    )
+    return render(request, "sign_in.html", page_context(platform, next, why))
 
 
 @router.post("/sign-in")
@@ -51,17 +64,16 @@ def sign_in_with_token(
     try:
         principal = platform.authentication.bearer(token.strip())
     except (InvalidToken, ValueError):
-        context = {
-            "people": demo_people(platform),
-            "next": _back_to(next),
-            "why": "",
-            "error": "That token is not valid: it may have expired or been revoked. "
-            "Make one with okrgov token create.",
-        }
-        return render(request, "sign_in.html", context, status=401)
+        error = (
+            "That token is not valid: it may have expired or been revoked. "
+            "Make one with okrgov token create."
+        )
+        return render(
+            request, "sign_in.html", page_context(platform, next, error=error), status=401
+        )
     sign_in(request, "token", token=token.strip(), user=principal.user)
     flash(request, f"Signed in as {platform.names.get(principal.user, principal.user)}.")
-    return RedirectResponse(_back_to(next), 303)
+    return RedirectResponse(back_to(next), 303)
 
 
 @router.post("/sign-in/demo")
@@ -73,16 +85,13 @@ def sign_in_as_demo_person(
 ) -> Response:
     person = DEMO_PEOPLE.get(user)
     if not platform.settings.demo_sign_in or person is None:
-        context = {
-            "people": demo_people(platform),
-            "next": _back_to(next),
-            "why": "",
-            "error": "Demo sign-in is off (OKRGOV_DEMO_SIGN_IN), or no such demo person.",
-        }
-        return render(request, "sign_in.html", context, status=403)
+        error = "Demo sign-in is off (OKRGOV_DEMO_SIGN_IN), or no such demo person."
+        return render(
+            request, "sign_in.html", page_context(platform, next, error=error), status=403
+        )
     sign_in(request, "demo", user=person.user_id)
     flash(request, f"Signed in as {person.name} ({person.title}).")
-    return RedirectResponse(_back_to(next), 303)
+    return RedirectResponse(back_to(next), 303)
 
 
 @router.get("/me")
@@ -103,6 +112,16 @@ def my_session(request: Request, principal: ConsolePrincipal, platform: Platform
 
 
 @router.post("/sign-out")
-def sign_out_now(request: Request) -> Response:
+async def sign_out_now(request: Request, platform: PlatformDep) -> Response:
+    """End the session; a single sign-on session goes on to the provider's end-session
+    page (when it has one), which sends the person back to the sign-in page."""
+    # Imported here: single sign-on's pages use this module's sign-in page.
+    from services.console.routes.single_sign_on import end_session_url
+
+    identity = request.session.get(SESSION_KEY)
     sign_out(request)
-    return RedirectResponse("/console/sign-in", 303)
+    if isinstance(identity, dict) and identity.get("via") == "oidc":
+        ending = await end_session_url(request, platform, identity)
+        if ending is not None:
+            return RedirectResponse(ending, 303)
+    return RedirectResponse(SIGN_IN, 303)
