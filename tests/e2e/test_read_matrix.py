@@ -2,7 +2,8 @@
 policies and the snapshots are read by every role; the firm-wide record (the audit trail,
 the compliance views, the integrity check, everyone's decisions and denied attempts) by
 compliance, executives and risk officers; members and admins see their own decisions and
-tokens only; a token without roles reads nothing; no token, nothing but the public pages.
+tokens only; the people directory is read by oversight and admins, anyone their own
+entry; a token without roles reads nothing; no token, nothing but the public pages.
 
 Every GET route of the application must have a row here, so a new route cannot be added
 without saying who may read it."""
@@ -58,6 +59,8 @@ READERS: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/decisions"): EVERY_ROLE,  # their own, unless they oversee (below)
     ("GET", "/v1/decisions/{decision_id}/replay"): OVERSIGHT | {"owner"},  # Tom's denial
     ("GET", "/v1/tokens"): EVERY_ROLE,  # their own, unless admin or compliance (below)
+    ("GET", "/v1/people"): EVERY_ROLE,  # their own entry, unless oversight or admin (below)
+    ("GET", "/v1/people/{user_id}"): OVERSIGHT | {"admin", "owner"},  # Tom's own entry
     ("POST", "/v1/policies/{policy_id}/simulate"): OVERSIGHT,
     ("GET", "/v1/audit"): OVERSIGHT,
     ("GET", "/v1/compliance/violations"): OVERSIGHT,
@@ -145,6 +148,8 @@ def quarter(
         ),
         201,
     )
+    for user, name in (("tom", "Tom Becker"), ("lena", "Lena Fischer")):
+        platform.directory.provision(user, {"name": name}, by="sam")
     platform.catch_up()
     [tom_denied] = [
         d
@@ -177,6 +182,7 @@ def _call(
         position=quarter["position"],
         view=quarter["view"],
         decision_id=quarter["decision"],
+        user_id="tom",
     )
     body = {"cycle_id": quarter["cycle"]} if method == "POST" else None
     # One engine is enough to say who may replay a decision (and OPA's may be missing).
@@ -249,6 +255,11 @@ def test_decisions_and_tokens_of_others_are_oversight(
         assert {"tom", "lena", "priya"} <= subjects
     else:
         assert subjects == {user}
+    people = {p["user_id"] for p in ok(client.get("/v1/people", headers=headers))["items"]}
+    if role in OVERSIGHT or role == "admin":
+        assert people == {"tom", "lena"}
+    else:
+        assert people == ({user} & {"tom", "lena"})  # their own entry, if the directory has one
 
 
 def test_the_read_matrix_covers_the_whole_api(app: FastAPI) -> None:
