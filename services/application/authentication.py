@@ -106,10 +106,14 @@ class Authentication:
         the active role mapping grants for their claims and directory groups."""
         user = self.user_of(claims)
         self.require_active(user)
-        person = self.directory.find(user)
         grants, _ = self.grants.current()
-        roles = grants.roles_for(claims, person.groups if person else ())
-        return Principal.of(user, roles, via="oidc")
+        return Principal.of(user, grants.roles_for(claims, self.groups_of(user)), via="oidc")
+
+    def groups_of(self, user: str) -> list[str]:
+        """The names of the directory's groups ``user`` is a member of: a membership
+        counts whether or not the person was provisioned first (SCIM may send the group
+        before the user)."""
+        return [group.name for group in self.directory.groups() if user in group.members]
 
     def require_active(self, user: str) -> None:
         if self.directory.is_deactivated(user):
