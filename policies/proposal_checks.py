@@ -7,7 +7,9 @@ In a review worker (``policies.review``), in this order:
    invariants), regorus's analysis finds no unsafe or conflicting rule, ``deny`` and
    ``warn`` evaluate on an empty input, and every function called exists. A failure
    raises ``PolicyCompileError`` with module and line, as ``compile_bundle`` does.
-2. settings: the data has every setting the rules read (``policies.data_reads``).
+2. settings: the data has every setting the rules read (``policies.data_reads``), and its
+   role mapping (``identity``: which claims grant which okrgov roles) parses
+   (``policies.role_grants``): a malformed one would leave nobody signing in with a role.
 3. the proposal's own tests (its ``*_test.rego`` modules), each under the decision budget.
 4. the shipped invariant tests (``policies/invariants/``) against the proposal's modules
    and data: the promises no version may drop, each under the decision budget.
@@ -16,6 +18,9 @@ A step that runs past the decision budget fails naming the rule that is slow on 
 (``policies.culprit``), and the checks stop there: the tests not yet run are reported as
 one result. So do the checks when the review budget runs out. Every result is returned;
 ``PolicyChecksFailed`` carries the failing ones.
+
+Over 300 lines: the steps share one review session and stop one another in the order
+above, which reads best in one place.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from policies.engine import (
     budget_text,
 )
 from policies.review import PolicyReviews, ReviewSession, ReviewTimeout
+from policies.role_grants import InvalidRoleGrants, role_grants
 from policies.sandbox import PolicyWorkerFailed, expect
 from policies.testing import ERROR, NOT_RUN, OVER_BUDGET, PASSED
 
@@ -47,7 +53,10 @@ RESERVED_PACKAGE = "okrgov.invariants"
 
 #: Kinds of check.
 ANALYSIS, SETTING, TEST, INVARIANT = "analysis", "data_setting", "test", "invariant"
-MISSING = "missing"
+MISSING, INVALID = "missing", "invalid"
+#: The okrgov roles a role mapping may grant (``services.application.principals.Role``,
+#: which this layer may not import; a unit test holds the two equal).
+OKRGOV_ROLES = ("admin", "compliance", "executive", "member", "risk_officer")
 
 
 @dataclass(frozen=True)
@@ -202,7 +211,20 @@ class _Checks:
             self.results.append(
                 CheckResult("the data has every setting the rules read", SETTING, True, PASSED, "")
             )
+        self._role_mapping()
         return True
+
+    def _role_mapping(self) -> None:
+        """The data's ``identity`` mapping parses, naming the key at fault if not."""
+        try:
+            role_grants(self.bundle.data, OKRGOV_ROLES)
+        except InvalidRoleGrants as exc:
+            message = str(exc)
+            key = message.split(" ", 1)[0]
+            self.results.append(CheckResult(key, SETTING, False, INVALID, message))
+            return
+        name = "the role mapping (identity) parses"
+        self.results.append(CheckResult(name, SETTING, True, PASSED, ""))
 
     # -- 3 and 4. tests ----------------------------------------------------------------
 

@@ -1,7 +1,9 @@
 """What one guardrail policy version changes compared with another, as people read it:
 per Rego module (policy modules and their tests) a line diff in hunks with three lines of
 context and the line numbers on both sides; for the data (``data.json``) one row per key
-path whose value was added, removed or changed (``risk_appetite.investment: 4 -> 3``).
+path whose value was added, removed or changed (``risk_appetite.investment: 4 -> 3``);
+and, for the role mapping (``identity``), who gains or loses which role, in words
+("okrgov-cro-office now grants risk_officer"), which the key paths say only in JSON.
 
 Deterministic: modules by name, data paths in key order, values as canonical JSON, so the
 same two versions always give the same diff (the console's page and ``GET
@@ -28,12 +30,62 @@ def policy_diff(base: Mapping[str, Any], version: Mapping[str, Any]) -> dict[str
     ]
     data = data_diff(base.get("data", {}), version.get("data", {}))
     return {
+        "identity": identity_diff(base.get("data", {}), version.get("data", {})),
         "base": _side(base),
         "version": _side(version),
         "identical": all(m["change"] == "unchanged" for m in modules) and not data,
         "modules": modules,
         "data": data,
     }
+
+
+def identity_diff(before: Any, after: Any) -> list[dict[str, Any]]:
+    """Who gains and who loses which role, and which claims are read for roles (a mapping
+    that does not parse shows as it is in the data diff; proposals are checked)."""
+    old, new = _mapping(before), _mapping(after)
+    changes: list[dict[str, Any]] = []
+    for claim in sorted(set(old[0]) ^ set(new[0])):
+        read = claim in new[0]
+        changes.append(
+            {
+                "change": "reads_claim" if read else "no_longer_reads_claim",
+                "claim": claim,
+                "claim_value": None,
+                "role": None,
+                "summary": f"the claim {claim} is {'now' if read else 'no longer'} read for roles",
+            }
+        )
+    for value in sorted({*old[1], *new[1]}):
+        was, now = set(old[1].get(value, ())), set(new[1].get(value, ()))
+        for role in sorted(was ^ now):
+            grants = role in now
+            changes.append(
+                {
+                    "change": "grants" if grants else "no_longer_grants",
+                    "claim": None,
+                    "claim_value": value,
+                    "role": role,
+                    "summary": f"{value} {'now' if grants else 'no longer'} grants {role}",
+                }
+            )
+    return changes
+
+
+def _mapping(data: Any) -> tuple[list[str], dict[str, list[str]]]:
+    """The claims read and the grants of a version's data, as far as they are readable."""
+    identity = data.get("identity") if isinstance(data, dict) else None
+    if not isinstance(identity, dict):
+        return [], {}
+    claims = identity.get("role_claims")
+    grants = identity.get("role_grants")
+    return (
+        [c for c in claims if isinstance(c, str)] if isinstance(claims, list) else [],
+        {
+            str(value): [r for r in roles if isinstance(r, str)]
+            for value, roles in (grants.items() if isinstance(grants, dict) else ())
+            if isinstance(roles, list)
+        },
+    )
 
 
 def _side(policy: Mapping[str, Any]) -> dict[str, Any]:
