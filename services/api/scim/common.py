@@ -1,0 +1,71 @@
+"""What every SCIM route shares: who may provision (an okrgov principal holding the admin
+role), where the service is (for ``meta.location``), how a write is answered (the event
+position, as on ``/v1``), and how a collection is filtered and paged (scim2-models parses
+and evaluates the whole filter grammar; the directory is in memory, so a filter is
+evaluated over the SCIM resources themselves)."""
+
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any
+
+from fastapi import Depends, Request, Response
+from scim2_models import Context, ListResponse, SearchRequest
+
+from services.api.deps import CurrentPrincipal
+from services.api.errors import POSITION_HEADER
+from services.api.scim.resources import POLICY, dump
+from services.application.ledger_base import Recorded
+from services.application.principals import Principal, Role
+from services.bootstrap import Platform
+
+PREFIX = "/scim/v2"
+#: The most resources one page holds (announced as ``filter.maxResults``).
+MAX_RESULTS = 200
+
+
+def provisioner(principal: CurrentPrincipal) -> Principal:
+    """The caller provisions the directory: an okrgov principal with the admin role (and
+    not the compliance role, which never writes). Everything they change is recorded as
+    theirs."""
+    principal.require(Role.ADMIN, to="provision the directory over SCIM")
+    return principal
+
+
+Provisioner = Annotated[Principal, Depends(provisioner)]
+
+
+def base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/") + PREFIX
+
+
+def recorded(platform: Platform, principal: Principal, done: Recorded, response: Response) -> None:
+    """Tell the caller where their write was recorded (``X-Okrgov-Position``), so that
+    their next ``/v1`` read, and anyone's who sends it as ``X-Okrgov-Min-Position``,
+    includes it."""
+    if done.position:
+        platform.wrote(principal.user, done.position)
+        response.headers[POSITION_HEADER] = str(done.position)
+
+
+def search_of(model: Any, request: Request) -> Any:
+    """The query's ``filter``, ``startIndex``, ``count``, ``sortBy``, ``attributes``...
+    (a filter that does not parse, or names no attribute of ``model``: invalidFilter)."""
+    query = dict(request.query_params)
+    return SearchRequest[model].model_validate(query, scim_policy=POLICY)
+
+
+def page(
+    model: Any, resources: Sequence[Any], search: Any, sort: Callable[[Any], Any]
+) -> dict[str, Any]:
+    """One page of ``resources``, filtered and in order, as a ``ListResponse``."""
+    matching = [r for r in resources if search.filter is None or search.filter.match(r)]
+    matching.sort(key=sort)
+    start = search.start_index_0 or 0
+    count = MAX_RESULTS if search.count is None else min(search.count, MAX_RESULTS)
+    chosen = matching[start : start + count]
+    listed = ListResponse[model](
+        total_results=len(matching),
+        start_index=start + 1,
+        items_per_page=len(chosen),
+        resources=chosen,
+    )
+    return dump(listed, Context.RESOURCE_QUERY_RESPONSE, search)

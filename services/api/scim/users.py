@@ -1,0 +1,186 @@
+"""``/scim/v2/Users``: the people of the directory, provisioned by the identity provider.
+A user's ``id`` is their okrgov user id (the canonical ``userName``), which never changes:
+a ``userName`` that names someone else is refused (``mutability``).
+
+``DELETE`` deactivates: the directory keeps the person, inactive, because the record
+(objectives they own, decisions, the audit trail) names them; a deactivated person can
+neither sign in nor act, and ``GET`` still shows them with ``active: false``. A
+``PATCH``/``PUT`` with ``active: true`` brings them back."""
+
+from typing import Annotated, Any
+
+import structlog
+from fastapi import APIRouter, Body, Depends, Request, Response
+from scim2_models import Context, PatchOp, ResponseParameters
+
+from events.identity import canonical_user_id
+from services.api.deps import PlatformDep
+from services.api.scim.common import (
+    Provisioner,
+    base_url,
+    page,
+    provisioner,
+    recorded,
+    search_of,
+)
+from services.api.scim.errors import SCIM_JSON, ScimRefusal, ScimResponse, ScimRoute
+from services.api.scim.resources import (
+    POLICY,
+    ScimUser,
+    details_of,
+    dump,
+    to_user,
+    user_location,
+)
+from services.application.directory import Directory
+from services.application.ledger_base import Recorded
+from services.application.people import Person
+from services.application.principals import Principal
+from services.bootstrap import Platform
+
+log = structlog.get_logger(__name__)
+
+router = APIRouter(
+    route_class=ScimRoute,
+    default_response_class=ScimResponse,
+    dependencies=[Depends(provisioner)],
+)
+
+Payload = Annotated[dict[str, Any], Body(media_type=SCIM_JSON)]
+
+
+def _user(directory: Directory, person: Person, request: Request) -> Any:
+    groups = [g for g in directory.groups() if person.user_id in g.members]
+    return to_user(person, groups, base_url(request))
+
+
+def _person(directory: Directory, user_id: str) -> Person:
+    try:
+        person = directory.find(canonical_user_id(user_id))
+    except ValueError:
+        person = None
+    if person is None:
+        raise ScimRefusal(404, f"no user {user_id!r}")
+    return person
+
+
+def _answer(
+    platform: Platform, user_id: str, request: Request, context: Context, status: int = 200
+) -> ScimResponse:
+    person = _person(platform.directory, user_id)
+    parameters: ResponseParameters[Any] = ResponseParameters.model_validate(
+        dict(request.query_params)
+    )
+    body = dump(_user(platform.directory, person, request), context, parameters)
+    return ScimResponse(body, status_code=status)
+
+
+def _same_user(user_id: str, user_name: str | None) -> None:
+    if user_name is not None and canonical_user_id(user_name) != user_id:
+        raise ScimRefusal(
+            400, f"userName is the okrgov user id {user_id!r} and cannot change", "mutability"
+        )
+
+
+def _apply(
+    platform: Platform,
+    principal: Principal,
+    person: Person,
+    details: dict[str, str],
+    active: bool | None,
+) -> Recorded:
+    """Record what changed of a person: their details, then whether they are active."""
+    directory, by = platform.directory, principal.user
+    done = directory.update(person.user_id, details, by=by, reason="SCIM")
+    if active is not None:
+        activated = directory.set_active(person.user_id, active, by=by, reason="SCIM")
+        done = activated if activated.position else done
+    return done
+
+
+@router.get("/Users")
+def list_users(platform: PlatformDep, request: Request) -> dict[str, Any]:
+    """People, filtered (``userName eq "mo@example.com"``, ``externalId eq "..."``, any
+    SCIM filter), by user id, paged by ``startIndex`` and ``count``."""
+    search = search_of(ScimUser, request)
+    directory = platform.directory
+    users = [_user(directory, p, request) for p in directory.people().values()]
+    return page(ScimUser, users, search, lambda u: u.id)
+
+
+@router.get("/Users/{user_id:path}")
+def get_user(user_id: str, platform: PlatformDep, request: Request) -> ScimResponse:
+    return _answer(platform, user_id, request, Context.RESOURCE_QUERY_RESPONSE)
+
+
+@router.post("/Users", status_code=201)
+def create_user(
+    body: Payload, platform: PlatformDep, principal: Provisioner, request: Request
+) -> ScimResponse:
+    """A new person (409 ``uniqueness`` when the user id is in the directory already)."""
+    user = ScimUser.model_validate(
+        body, scim_ctx=Context.RESOURCE_CREATION_REQUEST, scim_policy=POLICY
+    )
+    user_id = canonical_user_id(user.user_name or "")
+    directory, by = platform.directory, principal.user
+    done: Recorded = directory.provision(user_id, details_of(user), by=by, reason="SCIM")
+    if user.active is False:
+        done = directory.set_active(user_id, False, by=by, reason="SCIM")
+    log.info("scim.user_created", user=user_id, by=by)
+    answer = _answer(platform, user_id, request, Context.RESOURCE_CREATION_RESPONSE, 201)
+    answer.headers["Location"] = user_location(base_url(request), user_id)
+    recorded(platform, principal, done, answer)
+    return answer
+
+
+@router.put("/Users/{user_id:path}")
+def replace_user(
+    user_id: str, body: Payload, platform: PlatformDep, principal: Provisioner, request: Request
+) -> ScimResponse:
+    """The person as the payload says: what it leaves out is cleared (``active`` left out
+    stays as it is)."""
+    person = _person(platform.directory, user_id)
+    user = ScimUser.model_validate(
+        body, scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST, scim_policy=POLICY
+    )
+    _same_user(person.user_id, user.user_name)
+    done = _apply(platform, principal, person, details_of(user), user.active)
+    log.info("scim.user_replaced", user=person.user_id, by=principal.user)
+    answer = _answer(platform, person.user_id, request, Context.RESOURCE_REPLACEMENT_RESPONSE)
+    recorded(platform, principal, done, answer)
+    return answer
+
+
+@router.patch("/Users/{user_id:path}")
+def patch_user(
+    user_id: str, body: Payload, platform: PlatformDep, principal: Provisioner, request: Request
+) -> ScimResponse:
+    """Change some of a person: ``add``, ``replace``, ``remove``, with or without a path
+    (``{"op": "Replace", "path": "active", "value": "False"}`` as Entra ID sends it,
+    ``{"op": "replace", "value": {"active": false}}`` as Okta does)."""
+    directory = platform.directory
+    person = _person(directory, user_id)
+    patch = PatchOp[ScimUser].model_validate(
+        body, scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY
+    )
+    user = _user(directory, person, request)
+    patch.patch(user, scim_policy=POLICY)
+    _same_user(person.user_id, user.user_name)
+    active = None if user.active is None else bool(user.active)
+    done = _apply(platform, principal, person, details_of(user, person.name), active)
+    log.info("scim.user_patched", user=person.user_id, by=principal.user)
+    answer = _answer(platform, person.user_id, request, Context.RESOURCE_PATCH_RESPONSE)
+    recorded(platform, principal, done, answer)
+    return answer
+
+
+@router.delete("/Users/{user_id:path}", status_code=204)
+def delete_user(user_id: str, platform: PlatformDep, principal: Provisioner) -> Response:
+    """Deactivate the person: the directory keeps them (the record names them), inactive;
+    they can no longer sign in nor act. Deleting an inactive person changes nothing."""
+    person = _person(platform.directory, user_id)
+    done = platform.directory.set_active(person.user_id, False, by=principal.user, reason="SCIM")
+    log.info("scim.user_deactivated", user=person.user_id, by=principal.user)
+    answer = Response(status_code=204)
+    recorded(platform, principal, done, answer)
+    return answer
