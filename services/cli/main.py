@@ -16,6 +16,7 @@ from services.cli.decisions import decisions_app
 from services.cli.demo import demo, load_into
 from services.cli.integrity import checkpoint, start_or_refuse, verify
 from services.cli.jobs import JobGroup
+from services.cli.people import people_app
 from services.cli.policy import policy_app
 from services.cli.projections import projections_app
 from services.cli.relay import relay
@@ -31,6 +32,7 @@ app = typer.Typer(
     rich_markup_mode="markdown",  # help paragraphs reflowed to the terminal, never cut
 )
 app.add_typer(token_app, name="token", no_args_is_help=True)
+app.add_typer(people_app, name="people", no_args_is_help=True)
 app.add_typer(projections_app, name="projections")
 app.add_typer(policy_app, name="policy")
 app.add_typer(audit_app, name="audit")
