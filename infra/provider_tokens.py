@@ -167,8 +167,7 @@ class ProviderTokens:
                         return self._decode(token, key, algorithm)
                     except jwt.InvalidSignatureError:
                         continue
-        known = "no key of the provider verifies it" if kid is None else f"unknown key {kid!r}"
-        raise InvalidToken(f"{known} (issuer {self.issuer})")
+        raise InvalidToken(f"{_no_key(kid, algorithm, tried or [])} (issuer {self.issuer})")
 
     def _decode(self, token: str, key: SigningKey, algorithm: str) -> dict[str, Any]:
         try:
@@ -195,6 +194,16 @@ class ProviderTokens:
         except jwt.PyJWTError as exc:
             raise InvalidToken(f"the token does not verify: {exc}") from None
         return claims
+
+
+def _no_key(kid: object, algorithm: str, keys: Sequence[SigningKey]) -> str:
+    """Why no key verified a token: none fits, the key it names does not, or it names a
+    key the provider does not publish."""
+    if kid is None:
+        return "no key of the provider verifies it"
+    if any(key.kid == kid for key in keys):
+        return f"the signature does not verify with key {kid!r} for {algorithm}"
+    return f"unknown key {kid!r}"
 
 
 def _signing_key(entry: object) -> SigningKey | None:
