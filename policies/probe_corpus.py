@@ -7,8 +7,9 @@ with dotted and dotless i, accents, fullwidth and mathematical letters, no-break
 Unicode spaces, tabs, quotes and digits; numbers at and around every threshold of the
 bundle's data (each risk appetite, the key result limit, the title word bounds, the
 sandbagging line, with confidences chosen to average exactly on it); 0 to 6 key results;
-requests by the actor and by others. ``data`` is the data document of the bundle under
-test, so a proposal is probed around its own thresholds.
+requests by the actor and by others; what the directory says of the people named (job
+roles client-facing or not, null or not a string, people left out). ``data`` is the data
+document of the bundle under test, so a proposal is probed around its own thresholds.
 
 The words and basis points are prepared by ``policies.input_values``, as the platform
 prepares them. Some inputs leave out fields the API always sends: an engine must agree
@@ -82,6 +83,7 @@ def probe_input(rng: random.Random, data: Doc) -> Doc:
         "cycle_key_results": _cycle_key_results(rng, data),
         "change_request": _change_request(rng, actor, document_kind=kind),
         "time": "2026-11-22T09:00:00+00:00",
+        "people": _people(rng, data),
     }
     if document["cycle_key_results"]:
         document["cycle_summary"] = cycle_summary(document["cycle_key_results"])
@@ -170,7 +172,23 @@ def _disguised(rng: random.Random, word: str) -> str:
 
 
 def _users(data: Doc) -> list[str]:
-    return sorted({*_keys(_mapping(data, "job_roles")), "nina", "zoe"})
+    # A version written before job roles came from the directory names people in its data.
+    return sorted({*_keys(_mapping(data, "job_roles")), *_PEOPLE, "nina", "zoe"})
+
+
+_PEOPLE = ("tom", "sofia", "elena", "dmitri")
+_JOB_ROLES = ("portfolio_manager", "operations", "", None, 7, "Investor_Relations")
+
+
+def _people(rng: random.Random, data: Doc) -> Doc:
+    """What the directory says of some of the users: a client-facing job role, another
+    one, none; the rest unknown to it (absent). "nina" and "zoe" are never in it."""
+    roles = [*_texts(data.get("client_facing_roles")), "investor_relations", *_JOB_ROLES]
+    found: Doc = {}
+    for user in _PEOPLE:
+        if rng.random() < 0.8:
+            found[user] = {"job_role": rng.choice(roles), "active": rng.random() < 0.9}
+    return found
 
 
 def _count(rng: random.Random, data: Doc) -> int:

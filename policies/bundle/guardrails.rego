@@ -399,13 +399,16 @@ else := "nobody (data.change_approval.approver_roles is not set)"
 # Why: goals on sales volume for people who deal with clients (sales, revenue, assets
 # raised, new accounts, products sold, cross-selling) are a known cause of mis-selling and
 # unsuitable advice: the conduct regulator expects client-facing staff to be measured on
-# the quality of client outcomes, not on volume. Job roles come from data.json "job_roles";
-# which roles face clients from "client_facing_roles"; the volume words from
-# "sales_volume_terms".
+# the quality of client outcomes, not on volume. Job roles come from the people directory,
+# in the input ("people": user id -> {"job_role", "active"}, filled in by the platform from
+# the directory that SCIM provisioning and sign-in keep), never from a list in the policy's
+# data; which roles face clients from data.json "client_facing_roles"; the volume words
+# from "sales_volume_terms". Someone the directory does not know has no job role here.
 deny contains violation("sales_conduct", msg) if {
 	is_object(proposed)
 	kr := proposed
-	role := data.job_roles[kr.owner]
+	role := input.people[kr.owner].job_role
+	is_string(role)
 	role in data.client_facing_roles
 	terms := [term | some term in data.sales_volume_terms; mentions(proposed_text, term)]
 	count(terms) > 0

@@ -55,6 +55,16 @@ base_input := {
 	"cycle_key_results": [],
 	"change_request": null,
 	"time": "2026-10-05T09:00:00+00:00",
+	"people": directory,
+}
+
+# What the people directory says of the people the input names (the platform looks them
+# up; the conduct rule reads job roles here). Nina and Zoe are not in it.
+directory := {
+	"tom": {"job_role": "investor_relations", "active": true},
+	"sofia": {"job_role": "investor_relations", "active": true},
+	"elena": {"job_role": "portfolio_manager", "active": true},
+	"dmitri": {"job_role": "operations", "active": true},
 }
 
 # Adding Tom's key result with some fields changed.
@@ -167,7 +177,6 @@ test_every_rule_is_in_the_catalogue if {
 test_data_has_every_setting_the_rules_read if {
 	is_object(data.risk_appetite)
 	is_array(data.regulated_domains)
-	is_object(data.job_roles)
 	is_array(data.client_facing_roles)
 	is_array(data.sales_volume_terms)
 	is_array(data.activity_words.first)
@@ -525,8 +534,24 @@ test_unprepared_text_is_folded_as_ascii_only if {
 test_sales_conduct_follows_the_job_role_directory if {
 	doc := add({"title": "Revenue from new mandates", "owner": "nina", "direction": "increase", "baseline": 1, "target": 2})
 	not denied("sales_conduct", doc)
-	denied("sales_conduct", doc) with data.job_roles.nina as "relationship_manager"
+	denied("sales_conduct", with_person(doc, "nina", "relationship_manager"))
+	not denied("sales_conduct", with_person(doc, "nina", "operations"))
 }
+
+# The job role is the directory's, passed in the input: a role the data names for someone
+# (as version 1 of a firm's bundle did, "job_roles") no longer counts, and an input without
+# people (one recorded before they were passed) finds nobody in a client-facing role.
+test_sales_conduct_reads_job_roles_from_the_input_only if {
+	doc := add({"title": "Revenue from new mandates", "owner": "nina", "direction": "increase", "baseline": 1, "target": 2})
+	not denied("sales_conduct", doc) with data.job_roles as {"nina": "relationship_manager"}
+	volume := add({"title": "New accounts opened", "unit": "accounts", "direction": "increase", "baseline": 10, "target": 30})
+	denied("sales_conduct", volume)
+	not denied("sales_conduct", object.remove(volume, ["people"]))
+	not denied("sales_conduct", with_person(volume, "tom", null))
+}
+
+# An input whose directory says the given job role of one person.
+with_person(doc, user, job_role) := object.union(doc, {"people": {user: {"job_role": job_role, "active": true}}})
 
 # ---------------------------------------------------------------------------------------
 # activity_not_outcome

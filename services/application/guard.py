@@ -25,8 +25,15 @@ from events.values import TargetKind
 from policies.bundle import PolicyBundle, input_digest
 from policies.decision_point import Ruling
 from policies.engine import PolicyError, PolicyTimeout, Violation
+from services.application.directory import Directory
 from services.application.errors import GuardrailViolation, PolicyTimedOut, PolicyUnavailable
-from services.application.guardrail_input import Context, Doc, build_input, objective_doc
+from services.application.guardrail_input import (
+    Context,
+    Doc,
+    FindsPerson,
+    build_input,
+    objective_doc,
+)
 from services.application.ledger_base import LedgerBase, Recorded
 from services.application.principals import Principal
 
@@ -109,6 +116,12 @@ def _decision(
     )
 
 
+def _people_of(store: LedgerBase) -> FindsPerson | None:
+    """The store's directory lookup (the ledger keeps one; a bare store has none)."""
+    directory = getattr(store, "directory", None)
+    return directory.find if isinstance(directory, Directory) else None
+
+
 class DecidesPolicy(Protocol):
     """What the guard needs of a decision point (``policies.decision_point.DecisionPoint``
     in the shipped processes, a fake in unit tests)."""
@@ -148,7 +161,9 @@ class Guard:
         after: Doc | None,
         **context: Unpack[Context],
     ) -> Allowed:
-        """Ask the decision point; record and raise a denial or an engine failure."""
+        """Ask the decision point; record and raise a denial or an engine failure. The
+        people the input names are looked up in the store's directory."""
+        context.setdefault("people", _people_of(store))
         document = build_input(action, principal, target_kind, target_id, before, after, **context)
         stamp = store.stamp(principal)
         objective = context.get("objective")

@@ -1,15 +1,21 @@
 """The input document of one command for the guardrail policies (see policies/README.md):
-who acts, on what, the resource before and after, and the context the rules read."""
+who acts, on what, the resource before and after, the context the rules read, and what
+the people directory says of the people it names (their job role: the conduct rule reads
+it there, so a person's role is the directory's, not a list kept in the policy's data)."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, TypedDict, Unpack
 from uuid import UUID
 
 from events import ChangeRequest, Cycle, KeyResult, Objective, clock
 from policies.input_values import cycle_summary, locked_key_result, resource_words
+from services.application.people import Person
 from services.application.principals import Principal
 
 Doc = dict[str, Any]
+
+FindsPerson = Callable[[str], Person | None]
+"""The directory's lookup of one user id (``Directory.find``)."""
 
 
 def key_result_doc(key_result: KeyResult) -> Doc:
@@ -63,6 +69,29 @@ class Context(TypedDict, total=False):
     siblings: Iterable[KeyResult]
     cycle_key_results: Iterable[KeyResult]
     change_request: ChangeRequest | None
+    people: FindsPerson | None
+    """Where the people the document names are looked up (none: ``people`` is empty)."""
+
+
+def people_doc(document: Doc, find: FindsPerson | None) -> Doc:
+    """user id -> {"job_role", "active"} for the people the rules read of a document (the
+    actor, and the owners of the resource before and after, of its objective and of its
+    siblings), as the directory has them; people it does not know are left out. Only
+    those, so a decision records what it was judged on and no more."""
+    if find is None:
+        return {}
+    resource = document["resource"]
+    named = [document["actor"]["id"]]
+    for definition in (resource["before"], resource["after"], document["objective"],
+                       *document["siblings"]):  # fmt: skip
+        if isinstance(definition, dict):
+            named.append(definition.get("owner"))
+    found: Doc = {}
+    for user in sorted({u for u in named if isinstance(u, str) and u}):
+        person = find(user)
+        if person is not None:
+            found[user] = {"job_role": person.job_role or None, "active": person.active}
+    return found
 
 
 def build_input(
@@ -102,4 +131,5 @@ def build_input(
     }
     if cycle_key_results:  # a lock: what the rules sum up, summed up once here
         document["cycle_summary"] = cycle_summary(cycle_key_results)
+    document["people"] = people_doc(document, context.get("people"))
     return document

@@ -187,6 +187,12 @@ def base(action: str) -> dict[str, Any]:
         "cycle_key_results": [],
         "change_request": None,
         "time": "2026-10-05T09:00:00+00:00",
+        # What the people directory says of the people named: the conduct rule reads it.
+        "people": {
+            "tom": {"job_role": "investor_relations", "active": True},
+            "sofia": {"job_role": "investor_relations", "active": True},
+            "dmitri": {"job_role": "operations", "active": True},
+        },
     }
 
 

@@ -57,7 +57,18 @@ def base_input(action: str = "key_result.add") -> dict[str, Any]:
         "cycle_key_results": [],
         "change_request": None,
         "time": "2026-10-05T09:00:00+00:00",
+        "people": copy.deepcopy(DIRECTORY),
     }
+
+
+#: What the people directory says of the people the inputs name (the conduct rule reads
+#: job roles here); nina is not in it.
+DIRECTORY = {
+    "tom": {"job_role": "investor_relations", "active": True},
+    "sofia": {"job_role": "investor_relations", "active": True},
+    "elena": {"job_role": "portfolio_manager", "active": True},
+    "dmitri": {"job_role": "operations", "active": True},
+}
 
 
 @pytest.fixture(scope="session")

@@ -38,7 +38,6 @@ def test_every_setting_the_shipped_rules_read_is_found_with_its_first_place() ->
         "data.limits",
         "data.risk_appetite",
         "data.change_approval.approver_roles",
-        "data.job_roles",
         "data.client_facing_roles",
         "data.sales_volume_terms",
         "data.activity_words.first",

@@ -40,8 +40,9 @@ def job(modules: dict[str, str], size: int = 300, limit: int = 3) -> dict[str, A
 
 
 def test_a_rule_that_depends_on_the_engine_is_reported_with_the_input_and_both_answers() -> None:
-    report = divergence_job.run(job({"metric.rego": ABSENT_METRIC}, limit=2))
-    assert (report["status"], report["inputs"]) == (CHECKED, 300)
+    # 600 probes: enough to draw more additions without a guardrail metric than are listed.
+    report = divergence_job.run(job({"metric.rego": ABSENT_METRIC}, size=600, limit=2))
+    assert (report["status"], report["inputs"]) == (CHECKED, 600)
     assert report["differing"] > len(report["items"]) == 2  # all counted, two listed
     for item in report["items"]:
         assert item["input"]["action"] == "key_result.add"

@@ -79,7 +79,6 @@ def test_modules_without_data_fail_naming_every_setting_the_rules_read(
         "data.limits",
         "data.risk_appetite",
         "data.change_approval.approver_roles",
-        "data.job_roles",
         "data.activity_words.first",
     } <= set(settings)
     limits = settings["data.limits"]
