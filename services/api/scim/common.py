@@ -22,6 +22,35 @@ PREFIX = "/scim/v2"
 MAX_RESULTS = 200
 
 
+_ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "schemas": {"type": "array", "items": {"type": "string"}},
+        "status": {"type": "string"},
+        "scimType": {"type": "string"},
+        "detail": {"type": "string"},
+    },
+}
+_DESCRIBED = {
+    400: "a payload, filter or patch scim2-models or the directory refuses: scimType "
+    "(invalidValue, invalidSyntax, invalidFilter, mutability, noTarget) and the attribute",
+    401: "no bearer token, or one that does not verify",
+    403: "the token's user does not hold the admin role (or holds compliance)",
+    404: "no such user, group, resource type or schema",
+    409: "scimType uniqueness: the userName or the group's displayName is taken",
+    413: "the request body is larger than OKRGOV_MAX_BODY_BYTES (1 MiB by default); it "
+    "was not read and nothing was recorded (answered in the /v1 error shape)",
+}
+#: The ``responses=`` of the SCIM routes, so the OpenAPI document declares every answer.
+SCIM_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {
+        "description": description,
+        "content": {"application/scim+json": {"schema": _ERROR_SCHEMA}},
+    }
+    for status, description in _DESCRIBED.items()
+}
+
+
 def provisioner(principal: CurrentPrincipal) -> Principal:
     """The caller provisions the directory: an okrgov principal with the admin role (and
     not the compliance role, which never writes). Everything they change is recorded as

@@ -24,7 +24,7 @@ from scim2_models import (
     User,
 )
 
-from services.api.scim.common import MAX_RESULTS, page, provisioner, search_of
+from services.api.scim.common import MAX_RESULTS, SCIM_ERRORS, page, provisioner, search_of
 from services.api.scim.errors import ScimRefusal, ScimResponse, ScimRoute
 from services.api.scim.resources import POLICY, OkrgovUser, ScimUser, dump
 
@@ -32,6 +32,7 @@ router = APIRouter(
     route_class=ScimRoute,
     default_response_class=ScimResponse,
     dependencies=[Depends(provisioner)],
+    responses=SCIM_ERRORS,
 )
 
 PROVIDER = ScimProvider(

@@ -13,6 +13,7 @@ from scim2_models import Context, Group, PatchOp, ResponseParameters
 from events.identity import canonical_user_id
 from services.api.deps import PlatformDep
 from services.api.scim.common import (
+    SCIM_ERRORS,
     Provisioner,
     base_url,
     page,
@@ -31,6 +32,7 @@ router = APIRouter(
     route_class=ScimRoute,
     default_response_class=ScimResponse,
     dependencies=[Depends(provisioner)],
+    responses=SCIM_ERRORS,
 )
 
 Payload = Annotated[dict[str, Any], Body(media_type=SCIM_JSON)]

@@ -16,6 +16,7 @@ from scim2_models import Context, PatchOp, ResponseParameters
 from events.identity import canonical_user_id
 from services.api.deps import PlatformDep
 from services.api.scim.common import (
+    SCIM_ERRORS,
     Provisioner,
     base_url,
     page,
@@ -44,6 +45,7 @@ router = APIRouter(
     route_class=ScimRoute,
     default_response_class=ScimResponse,
     dependencies=[Depends(provisioner)],
+    responses=SCIM_ERRORS,
 )
 
 Payload = Annotated[dict[str, Any], Body(media_type=SCIM_JSON)]
