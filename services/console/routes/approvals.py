@@ -7,7 +7,11 @@
   ``POST /v1/change-requests/{id}/approve`` and ``/reject``, the reason validated by the
   same ``Decision`` schema; a refusal (a member, the requester) is the page again with
   the API's refusal and status, and nothing changes.
-* ``GET /console/change-requests?status=``: the query of ``GET /v1/change-requests``."""
+* ``GET /console/change-requests?status=``: the query of ``GET /v1/change-requests``.
+
+A pending request whose requester is deactivated (a leaver) is flagged "requester
+deactivated", as the directory says when the page is rendered (the API's
+``requester_active``): never recorded with the request."""
 
 from typing import Annotated, Literal
 from uuid import UUID
@@ -23,6 +27,7 @@ from services.api.schemas.common import Decision
 from services.application.approvals_inbox import change_view, inbox
 from services.application.ledger import Ledger, Recorded
 from services.application.principals import Principal
+from services.bootstrap import Platform
 from services.console import feedback
 from services.console.deps import ConsolePrincipal, OkrForm, OkrGovernancePage, OkrPage
 from services.console.templating import flash, render
@@ -35,6 +40,12 @@ STATUSES = (("pending", "Pending"), ("approved", "Approved"), ("rejected", "Reje
 DONE = {"approve": "Approved", "reject": "Rejected"}
 
 
+def deactivated(request: Request) -> frozenset[str]:
+    """The user ids the directory holds as deactivated, now."""
+    platform: Platform = request.app.state.platform
+    return frozenset(user for user, person in platform.people.items() if not person.active)
+
+
 def _inbox_page(
     request: Request,
     page: Reads,
@@ -44,6 +55,7 @@ def _inbox_page(
     context = {
         "inbox": inbox(principal, page.okr, page.governance),
         "problem": problem,
+        "deactivated": deactivated(request),
     }
     return render(request, "approvals.html", context, status=problem.status if problem else 200)
 
@@ -93,5 +105,6 @@ def change_requests(
         "items": [change_view(page.okr, r) for r in found],
         "status": query.status,
         "statuses": STATUSES,
+        "deactivated": deactivated(request),
     }
     return render(request, "change_requests.html", context, block="listing")
