@@ -83,9 +83,16 @@ class Authentication:
         self.provider = provider
         self.user_claim = user_claim
 
+    def by_provider(self, text: str) -> bool:
+        """Whether the provider's verifier takes this bearer token (it claims an issuer
+        other than okrgov and single sign-on is configured). Verifying one may read the
+        provider's keys over HTTP (a rotation, at most every ``refresh_seconds``), so a
+        caller on an event loop runs ``bearer`` in a thread for these."""
+        return self.provider is not None and issuer_of(text) not in (None, SYSTEM)
+
     def bearer(self, text: str) -> Principal:
         """The principal of a bearer token: okrgov's own or the provider's."""
-        if self.provider is not None and issuer_of(text) not in (None, SYSTEM):
+        if self.provider is not None and self.by_provider(text):
             return self.from_claims(self.provider.verify(text))
         principal = self.tokens.authenticate(text)
         self.require_active(principal.user)
