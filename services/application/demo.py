@@ -6,10 +6,12 @@ and rejected, and a risk officer changes the guardrails with a second one's appr
 (``demo_governance``). What each quarter holds is ``demo_plans``; the weeks and their
 noise ``demo_weeks``.
 
-Every step goes through the ledger's commands as a person of the firm at its own simulated
-moment (``demo_steps``), so the history is what real use would record, spread over the
-weeks it describes; and it is seeded, so the same demo (the same seed, the same today)
-records the same ids, values and notes, and seals the same snapshot digest.
+Its first step records the roster in the people directory (``demo_roster``), where the
+guardrails read job roles and pages read names. Every step goes through the ledger's
+commands as a person of the firm at its own simulated moment (``demo_steps``), so the
+history is what real use would record, spread over the weeks it describes; and it is
+seeded, so the same demo (the same seed, the same today) records the same ids, values and
+notes, and seals the same snapshot digest.
 
 A quarter whose cycle name the store already has is not loaded: the demo never adds a
 second cycle of a name (names are unique), nor replaces one."""
@@ -27,6 +29,7 @@ from services.application.demo_governance import current_quarter, last_quarter
 from services.application.demo_people import FIRM_NAME, PEOPLE
 from services.application.demo_plans import CURRENT, LAST
 from services.application.demo_quarter import close_and_seal, cycle_key, open_and_plan
+from services.application.demo_roster import provision_roster
 from services.application.demo_steps import DemoRun, Progress
 from services.application.demo_weeks import Quarter
 from services.application.ledger import Ledger
@@ -126,6 +129,9 @@ def load_demo(
     taken = {q.name for q in (last, current) if _taken(ledger, q.name, skip)}
     run = DemoRun(ledger, seed, until, progress)
     loaded = []
+    first_loaded = next((q for q in (last, current) if q.name not in taken), None)
+    if first_loaded is not None:
+        provision_roster(run, first_loaded)
     if last.name not in taken:
         open_and_plan(run, last, LAST)
         last_quarter(run, last)

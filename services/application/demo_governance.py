@@ -5,18 +5,19 @@ planning; in the seventh week Tom tries to lower his turnaround target directly 
 changes after lock need a request), asks for it instead, Sofia tries to approve (refused:
 only executives decide requests) and Priya approves; Elena's request to lower her memo
 target is rejected by Jonathan. In the ninth week Ana, a risk officer, proposes a
-guardrail version that gives the job-role map the whole roster (it named seven people:
-Lena, who raises capital and owns a volume key result, was not among them), runs the
-what-if on the quarter (it finds her key result) and Kofi, the other risk officer,
-approves it.
+guardrail version that maps the identity provider's group for the Chief Risk Officer's
+office (``okrgov-cro-office``) to the risk officer role, runs the what-if on the quarter
+(a change of who may govern, so no key result is judged differently) and Kofi, the other
+risk officer, approves it.
 
 Current quarter, at planning: a pay-linked key result is refused and added again without
 the link, a leverage key result rated above appetite is refused and added again within
-it, and Jonathan's attempt to give Lena a commitments-raised key result is refused under
-the new version (he owns it himself); an activity key result and Jonathan's objective with
-a number in its title go through with warnings, and the finance team's near-certain
-confidences are warned about at lock (sandbagging). In the seventh week, if the quarter
-has got that far, one change request is approved and one rejected.
+it, and Jonathan's attempt to give Lena a commitments-raised key result is refused (the
+directory has her in investor relations, a client-facing role: sales conduct), so he owns
+it himself; an activity key result and Jonathan's objective with a number in its title go
+through with warnings, and the finance team's near-certain confidences are warned about
+at lock (sandbagging). In the seventh week, if the quarter has got that far, one change
+request is approved and one rejected.
 
 Every refusal is a recorded decision (``DemoRun.attempt``)."""
 
@@ -30,7 +31,6 @@ from typing import Any
 
 from events.policy import PolicyVersion, unresolved_divergence
 from policies.divergence import check_divergence
-from services.application.demo_people import job_roles
 from services.application.demo_plans import (
     CURRENT,
     INCREASE,
@@ -47,6 +47,8 @@ from services.application.policies import split_bundle
 
 #: The weeks after lock (counted from 0) of the change requests and the policy change.
 REQUESTS_WEEK, POLICY_WEEK = 5, 7
+#: The identity provider's group the policy change maps, and the roles it grants.
+CRO_OFFICE, CRO_OFFICE_ROLES = "okrgov-cro-office", ["risk_officer"]
 
 
 def last_quarter(run: DemoRun, quarter: Quarter) -> None:
@@ -188,9 +190,9 @@ def _refusals_after_lock(run: DemoRun, quarter: Quarter, monday: date) -> None:
 
 
 def _policy_change(run: DemoRun, quarter: Quarter, monday: date) -> None:
-    """Ana proposes the job-role map of the whole roster and runs the what-if on this
+    """Ana proposes the role mapping for the CRO's office and runs the what-if on this
     quarter; Kofi approves the next afternoon. Skipped when the active version already
-    names everyone (a store where the demo ran before). The proposal's engine comparison
+    maps the group (a store where the demo ran before). The proposal's engine comparison
     (some seconds) starts now, beside the weeks before it, so the proposal finds it done."""
     q, ledger = quarter.name, run.ledger
     tuesday = monday + timedelta(days=1)
@@ -201,23 +203,25 @@ def _policy_change(run: DemoRun, quarter: Quarter, monday: date) -> None:
             warming.join()
         found = _proposal(ledger)
         if found is None:
-            run.notes.append("policy change skipped: the active version names everyone")
+            run.notes.append(f"policy change skipped: the active version maps {CRO_OFFICE}")
             return
-        modules, data, added = found
+        modules, data = found
         description = (
-            f"Job roles for the whole firm from the HR directory: {len(added)} people were "
-            "missing, among them client-facing investor relations staff (lena, mateo), "
-            "so the sales-conduct rule did not apply to their key results."
+            f"Map the identity provider's group {CRO_OFFICE} (the Chief Risk Officer's "
+            "office) to the risk officer role, so the people IT puts in it sign in able to "
+            "propose and approve guardrail versions, and leave it to lose the role: who "
+            "governs the guardrails is itself governed here, not granted by hand."
         )
         proposed = ledger.propose_policy(run.who("ana"), modules, data, description)
         run.ids[f"{q}/policy"] = proposed.id
         report = ledger.simulate_policy(
             run.who("ana"), proposed.id, run.ids[cycle_key(quarter)], run.denials
         )
-        for change in report["changes"]:
-            denied = ", ".join(change["newly_denied"])
-            if denied:
-                run.notes.append(f'what-if: "{change["title"]}" would be denied ({denied})')
+        differ = [c["title"] for c in report["changes"]]
+        run.notes.append(
+            f"what-if: {len(differ)} key results of {q} judged differently"
+            + (f" ({', '.join(differ)})" if differ else "")
+        )
 
     def approve() -> None:
         policy = run.ids.get(f"{q}/policy")
@@ -236,19 +240,19 @@ def _policy_change(run: DemoRun, quarter: Quarter, monday: date) -> None:
     step(run, quarter, moment(tuesday + timedelta(days=1), 15, 5), "policy/approve", approve)
 
 
-def _proposal(ledger: Ledger) -> tuple[dict[str, str], dict[str, Any], list[str]] | None:
-    """The active version with the roster's job roles added: its modules (tests among
-    them), its data, and who was added; None when nobody is missing."""
+def _proposal(ledger: Ledger) -> tuple[dict[str, str], dict[str, Any]] | None:
+    """The active version with the CRO's office mapped to the risk officer role: its
+    modules (tests among them) and its data; None when the group is mapped already."""
     active_id = ledger.registry().active_id
     assert active_id is not None  # the platform seeds version 1 before anything else
     bundle = bundle_of(ledger.load(PolicyVersion, active_id, to_change=False))
     data = copy.deepcopy(bundle.data)
-    before = data.get("job_roles", {})
-    roles = {**before, **job_roles()}
-    if roles == before:
+    identity = data.setdefault("identity", {"role_claims": ["roles", "groups"]})
+    grants = identity.setdefault("role_grants", {})
+    if grants.get(CRO_OFFICE) == CRO_OFFICE_ROLES:
         return None
-    data["job_roles"] = roles
-    return {**bundle.modules, **bundle.tests}, data, sorted(set(roles) - set(before))
+    grants[CRO_OFFICE] = list(CRO_OFFICE_ROLES)
+    return {**bundle.modules, **bundle.tests}, data
 
 
 def _warm_up(ledger: Ledger) -> threading.Thread | None:

@@ -1,18 +1,20 @@
 """The demo firm's roster: thirty people of a fund manager, in six teams, each with the
-okrgov role their token carries. The demo acts as each of them, reports name them from
-here, and the policy change the demo records gives the guardrails' job-role map
-(``policies/bundle/data.json``, ``job_roles``) the whole roster.
+okrgov role their token carries. The demo records them in the people directory before its
+first step (``roster_details``: name, job role, team, title, e-mail), as an HR system
+provisions a firm's people; the guardrails read job roles from there (``tom``, ``sofia``
+and ``lena`` are ``investor_relations``, so a sales-volume key result of theirs is refused),
+and pages and reports name people from there too.
 
-The seven people the shipped job-role map already names keep its job roles (``tom`` and
-``sofia`` are ``investor_relations``, ``elena`` a ``portfolio_manager``...); the README and
-the tests use their ids, and ``sam`` (admin), ``ana`` (risk officer) and ``marcus``
-(compliance) too."""
+The README and the tests use ``tom``, ``sofia``, ``elena``, ``dmitri``, ``priya``, ``sam``
+(admin), ``ana`` (risk officer) and ``marcus`` (compliance)."""
 
 from collections.abc import Mapping
+from typing import Any
 
 from services.application.people import Person
 
 FIRM_NAME = "Northbridge Capital Partners"
+EMAIL_DOMAIN = "northbridge.example"
 
 LEADERSHIP = "Leadership"
 INVESTMENT = "Investment"
@@ -69,7 +71,7 @@ _TEAMS: dict[str, tuple[tuple[str, str, str, str, str], ...]] = {
 }
 
 PEOPLE: tuple[Person, ...] = tuple(
-    Person(user_id, name, job_role, team, role, title)
+    Person(user_id, name, job_role, team, role, title, f"{user_id}@{EMAIL_DOMAIN}")
     for team, rows in _TEAMS.items()
     for user_id, name, job_role, role, title in rows
 )
@@ -78,6 +80,9 @@ PEOPLE: tuple[Person, ...] = tuple(
 BY_ID: Mapping[str, Person] = {person.user_id: person for person in PEOPLE}
 
 
-def job_roles() -> dict[str, str]:
-    """user id -> job role for the whole roster, as the guardrails' data writes it."""
-    return {person.user_id: person.job_role for person in PEOPLE}
+def roster_details(person: Person) -> dict[str, Any]:
+    """What the directory records of one person of the roster (``Directory.provision``)."""
+    return {
+        "name": person.name, "job_role": person.job_role, "team": person.team,
+        "title": person.title, "email": person.email,
+    }  # fmt: skip

@@ -143,7 +143,7 @@ LAST = QuarterPlan(
             "jonathan", COMPANY, COMMITTED,
             "First close of the next fund; the pipeline is strong but the market is slow.",
             (
-                kr("raised", "New LP commitments raised", "lena",
+                kr("raised", "New LP commitments raised", "jonathan",
                    ("EUR m", 0, 150, INCREASE), ("conduct", 2), 0.55,
                    ("Three soft circles from the Nordic pension roadshow.",
                     "Data room opened to twelve LPs.",

@@ -1,7 +1,8 @@
 """The demo is a real firm's two quarters, on SQLite and PostgreSQL: the last one closed,
 scored across a range and sealed (and the seal verifies), the current one locked with
 check-ins up to today only, one owner silent for weeks, the guardrails' denials and
-warnings on record, change requests decided both ways and a policy change approved by a
+warnings on record (the conduct rule reading job roles from the directory the demo
+provisioned first), change requests decided both ways and a policy change approved by a
 second risk officer. Seeded: a second fresh store loaded for the same day seals the same
 digest; loading again into the same store adds nothing."""
 
@@ -13,6 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from events import Cycle
+from events.decision import Decision
 from infra.config import Settings
 from projections.compliance import ComplianceViews
 from projections.documents import Document
@@ -41,6 +43,7 @@ def test_the_demo_on_a_fresh_store(platform: Platform, tmp_path: Path) -> None:
     _check_ins_read_like_real_ones(platform, last)
     _the_compliance_views_have_findings(platform)
     _governance_in_action(platform, last, summary)
+    _the_roster_is_in_the_directory(platform, summary)
 
     # The same demo, the same day, another fresh store (SQLite): the same sealed digest.
     other = build(
@@ -162,8 +165,37 @@ def _governance_in_action(platform: Platform, last: Document, summary: DemoSumma
     policies = sorted(platform.governance.find("policy"), key=lambda p: int(p["number"]))
     assert [p["status"] for p in policies] == ["retired", "active"]
     assert (policies[1]["proposed_by"], policies[1]["approved_by"]) == ("ana", "kofi")
-    assert policies[1]["data"]["job_roles"]["lena"] == "investor_relations"
-    assert any("would be denied (sales_conduct)" in note for note in summary.notes)
+    # The change maps the CRO's office to the risk officer role; nobody's job role is in
+    # the data any more: the directory has them, and refused Lena's volume key result.
+    grants = policies[1]["data"]["identity"]["role_grants"]
+    assert grants["okrgov-cro-office"] == ["risk_officer"]
+    assert grants["okrgov-executives"] == ["executive"]
+    assert "job_roles" not in policies[1]["data"]
+    assert "what-if: 0 key results of 2026-Q3 judged differently" in summary.notes
+
+
+def _the_roster_is_in_the_directory(platform: Platform, summary: DemoSummary) -> None:
+    """The demo provisioned its thirty people (by okrgov, before its first cycle was
+    opened), and the conduct rule read Lena's job role from there."""
+    people = platform.ledger.directory.people()
+    assert len(people) == summary.people == 30
+    tom = people["tom"]
+    assert (tom.name, tom.job_role, tom.team, tom.email) == (
+        "Tom Becker", "investor_relations", "Investor Relations", "tom@northbridge.example",
+    )  # fmt: skip
+    assert "directory: 30 people provisioned" in summary.notes
+    provisioned = list(platform.audit.pages(EntryQuery(action="Person.Provisioned")))
+    assert len(provisioned) == 30
+    assert {e["actor"] for e in provisioned} == {"okrgov"}
+    assert max(e["at"] for e in provisioned) < "2026-07-01T14:00"  # before Q3 is opened
+    denied = platform.governance.find("decision", "denied")
+    conduct = [d for d in denied if any(v["rule"] == "sales_conduct" for v in d["deny"])]
+    assert conduct
+    for found in conduct:
+        decision = platform.ledger.load(Decision, UUID(found["id"]), to_change=False)
+        assert decision.input is not None
+        lena = decision.input["people"]["lena"]
+        assert lena == {"job_role": "investor_relations", "active": True}
 
 
 def test_a_quarter_whose_name_is_taken_is_left_as_it_is(platform: Platform) -> None:

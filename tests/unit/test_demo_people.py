@@ -1,12 +1,14 @@
-"""The demo firm's roster: thirty people the guardrails' job-role map agrees with, and the
-people the README and the tests act as, in the roles they act in."""
+"""The demo firm's roster: thirty people, what the directory records of each (the job
+roles the conduct rule reads), and the people the README and the tests act as, in the
+roles they act in."""
 
 import json
 from collections import Counter
 
+from events.directory import PERSON_FIELDS
 from events.identity import is_canonical_user_id
 from policies.bundle import SHIPPED_BUNDLE_DIR
-from services.application.demo_people import BY_ID, PEOPLE, job_roles
+from services.application.demo_people import BY_ID, PEOPLE, roster_details
 from services.application.people import display_names
 from services.application.principals import Role
 
@@ -20,16 +22,20 @@ def test_thirty_people_with_canonical_ids_and_okrgov_roles() -> None:
     assert display_names(PEOPLE)["tom"] == "Tom Becker"
 
 
-def test_the_shipped_job_role_map_agrees_with_the_roster() -> None:
-    """data.json's conduct rule reads job roles by user id: whoever it names has that
-    job role here too, and the demo's policy change adds the rest as written here."""
-    shipped = json.loads((SHIPPED_BUNDLE_DIR / "data.json").read_text())["job_roles"]
-    assert {user: BY_ID[user].job_role for user in shipped} == shipped
-    assert job_roles()["tom"] == "investor_relations"
-    client_facing = json.loads((SHIPPED_BUNDLE_DIR / "data.json").read_text())[
-        "client_facing_roles"
-    ]
-    assert "lena" not in shipped and BY_ID["lena"].job_role in client_facing
+def test_what_the_directory_records_of_each_person() -> None:
+    """The demo provisions each person with these details; the conduct rule reads the job
+    role from there, so the client-facing ones are the ones data.json names."""
+    details = roster_details(BY_ID["tom"])
+    assert details == {
+        "name": "Tom Becker", "job_role": "investor_relations", "team": "Investor Relations",
+        "title": "Investor Relations Manager", "email": "tom@northbridge.example",
+    }  # fmt: skip
+    assert set(details) <= set(PERSON_FIELDS)
+    data = json.loads((SHIPPED_BUNDLE_DIR / "data.json").read_text())
+    assert "job_roles" not in data
+    client_facing = {p.user_id for p in PEOPLE if p.job_role in data["client_facing_roles"]}
+    assert client_facing == {"tom", "sofia", "lena", "mateo"}
+    assert len({p.email for p in PEOPLE}) == 30
 
 
 def test_the_people_the_readme_and_tests_act_as() -> None:
