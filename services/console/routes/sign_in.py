@@ -23,6 +23,9 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 
 HOME = "/console"
 SIGN_IN = "/console/sign-in"
+#: The provider's end-session page the sign-in page goes on to, after a single sign-on
+#: session was signed out (kept in the new session, never taken from the URL).
+ENDING_KEY = "sso_ending"
 
 
 def back_to(next_path: str | None) -> str:
@@ -35,7 +38,11 @@ def back_to(next_path: str | None) -> str:
 
 
 def page_context(
-    platform: Platform, next_path: str | None, why: str = "", error: str | None = None
+    platform: Platform,
+    next_path: str | None,
+    why: str = "",
+    error: str | None = None,
+    ending_session: str | None = None,
 ) -> dict[str, Any]:
     """What the sign-in page shows: the ways to sign in this platform offers."""
     return {
@@ -44,6 +51,7 @@ def page_context(
         "next": back_to(next_path),
         "why": why,
         "error": error,
+        "ending_session": ending_session,
     }
 
 
@@ -51,7 +59,16 @@ def page_context(
 def sign_in_page(
     request: Request, platform: PlatformDep, next: str = HOME, why: str = ""
 ) -> Response:
-    return render(request, "sign_in.html", page_context(platform, next, why))
+    """The ways to sign in. Right after a single sign-on session was signed out, the
+    page goes on to the provider's end-session page at once (a ``Refresh``: the sign-out
+    form's own redirect could not leave the site, by the ``form-action 'self'`` policy),
+    with a link to it should the browser not follow."""
+    ending = request.session.pop(ENDING_KEY, None)
+    ending = ending if isinstance(ending, str) else None
+    response = render(request, "sign_in.html", page_context(platform, next, why, None, ending))
+    if ending:
+        response.headers["Refresh"] = f"0; url={ending}"
+    return response
 
 
 @router.post("/sign-in")
@@ -113,8 +130,8 @@ def my_session(request: Request, principal: ConsolePrincipal, platform: Platform
 
 @router.post("/sign-out")
 async def sign_out_now(request: Request, platform: PlatformDep) -> Response:
-    """End the session; a single sign-on session goes on to the provider's end-session
-    page (when it has one), which sends the person back to the sign-in page."""
+    """End the session; after a single sign-on session, the sign-in page goes on to the
+    provider's end-session page (when it has one), which sends the person back."""
     # Imported here: single sign-on's pages use this module's sign-in page.
     from services.console.routes.single_sign_on import end_session_url
 
@@ -123,5 +140,5 @@ async def sign_out_now(request: Request, platform: PlatformDep) -> Response:
     if isinstance(identity, dict) and identity.get("via") == "oidc":
         ending = await end_session_url(request, platform, identity)
         if ending is not None:
-            return RedirectResponse(ending, 303)
+            request.session[ENDING_KEY] = ending
     return RedirectResponse(SIGN_IN, 303)
