@@ -16,6 +16,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from oidc_provider import Provider, running_provider
+from processes import free_port
 
 from events.directory import Person as PersonRecord
 from events.directory import person_id
@@ -235,6 +236,15 @@ def test_sign_out_goes_to_the_providers_end_session_page(
     assert params["post_logout_redirect_uri"] == f"{BASE}/console/sign-in"
     assert not _signed_in(browser)
     assert "refresh" not in browser.get("/console/sign-in").headers  # once only
+
+
+def test_a_provider_out_of_reach_is_a_page_saying_so(
+    platform: Platform, browser: TestClient
+) -> None:
+    platform.settings.oidc_issuer = f"http://127.0.0.1:{free_port()}"  # nothing listens
+    answer = browser.get("/console/sign-in/sso", follow_redirects=False)
+    assert answer.status_code == 502
+    assert "The identity provider could not be reached" in answer.text
 
 
 def test_without_single_sign_on_configured_its_pages_send_to_sign_in(
