@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 from e2e_support import MARCUS, PRIYA, TOM, decisions, denied, ok, position, recorded_since, rules
@@ -18,6 +19,7 @@ from fastapi.testclient import TestClient
 from okr_builders import definition
 from opa_double import OpaServerDouble
 
+from events.decision import Decision
 from infra.config import Settings
 from policies.bundle import SHIPPED_BUNDLE_DIR
 from services.api import create_app
@@ -173,15 +175,16 @@ def test_a_sixth_key_result_is_denied(
 def test_sales_volume_for_a_client_facing_owner_is_denied(
     client: TestClient, platform: Platform, auth: AuthHeaders, world: dict[str, str]
 ) -> None:
+    """Job roles are the people directory's (as SCIM or the demo provisioned them), read
+    when the command is judged; the policy's data names nobody."""
     priya = auth(*PRIYA)
     path = f"/v1/objectives/{world['objective']}/key-results"
-    client_facing = sorted(
-        u for u, r in DATA["job_roles"].items() if r in DATA["client_facing_roles"]
+    directory = platform.ledger.directory
+    directory.provision("tom", {"name": "Tom Becker", "job_role": "investor_relations"}, by="sam")
+    directory.provision(
+        "elena", {"name": "Elena Petrova", "job_role": "portfolio_manager"}, by="sam"
     )
-    elsewhere = sorted(
-        u for u, r in DATA["job_roles"].items() if r not in DATA["client_facing_roles"]
-    )
-    assert "tom" in client_facing and "elena" in elsewhere
+    assert "investor_relations" in DATA["client_facing_roles"] and "job_roles" not in DATA
     assert "capital raised" in DATA["sales_volume_terms"]
     raise_capital = definition(
         title="Capital raised for Fund IV",
@@ -216,9 +219,24 @@ def test_sales_volume_for_a_client_facing_owner_is_denied(
             client, platform, "POST", path, priya, json={**raise_capital, "title": disguised}
         )
         assert rules(error["details"]) == ["sales_conduct"], disguised
+    # The decision records what the directory said of the people it named.
+    marcus = auth(*MARCUS)
+    attempts = decisions(client, platform, marcus, outcome="denied")
+    assert attempts
+    for attempt in attempts:
+        recorded = platform.ledger.load(Decision, UUID(attempt["id"]), to_change=False).input
+        assert recorded is not None
+        assert recorded["people"]["tom"] == {"job_role": "investor_relations", "active": True}
+        assert set(recorded["people"]) <= {"tom", "elena", "priya"}
     # The same measure owned by someone who does not face clients is accepted.
     kept = ok(client.post(path, json={**raise_capital, "owner": "elena"}, headers=priya), 201)
     assert kept["owner"] == "elena"
+    # ...and by someone the directory does not know (no job role, so none client-facing).
+    ok(client.post(path, json={**raise_capital, "owner": "nina"}, headers=priya), 201)
+    # Tom moves to operations in the directory: the rule reads the change at once.
+    directory.update("tom", {"job_role": "operations"}, by="sam")
+    moved = {**raise_capital, "title": "Capital raised for Fund V"}
+    ok(client.post(path, json=moved, headers=priya), 201)
     # ...and so is a client-outcome measure for the client-facing owner.
     ok(
         client.post(
