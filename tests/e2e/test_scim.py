@@ -354,6 +354,15 @@ def test_refusals(provisioning: TestClient) -> None:
     _error(provisioning.patch(f"/Groups/{group.json()['id']}", json=unnamed), 400, "mutability")
 
 
+def test_a_bad_query_parameter_is_refused_before_anything_is_recorded(
+    provisioning: TestClient, platform: Platform
+) -> None:
+    body = {"schemas": [USER], "userName": "x"}
+    answer = provisioning.post("/Users", params={"attribute": "userName"}, json=body)
+    assert "attribute" in _error(answer, 400, "invalidSyntax")
+    assert platform.directory.find("x") is None
+
+
 def _provision_raw(provisioning: TestClient, user: str) -> None:
     answer = provisioning.post("/Users", json={"schemas": [USER], "userName": user})
     assert answer.status_code == 201, answer.text

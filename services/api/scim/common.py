@@ -8,10 +8,12 @@ from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
-from scim2_models import Context, ListResponse, SearchRequest
+from pydantic import ValidationError
+from scim2_models import Context, Error, ListResponse, ResponseParameters, SearchRequest
 
 from services.api.deps import CurrentPrincipal
 from services.api.errors import POSITION_HEADER
+from services.api.scim.errors import ScimRefusal
 from services.api.scim.resources import POLICY, dump
 from services.application.ledger_base import Recorded
 from services.application.principals import Principal, Role
@@ -60,6 +62,23 @@ def provisioner(principal: CurrentPrincipal) -> Principal:
 
 
 Provisioner = Annotated[Principal, Depends(provisioner)]
+
+
+def response_parameters(request: Request) -> ResponseParameters[Any]:
+    """The answer's ``attributes`` or ``excludedAttributes``, checked before the route
+    runs, so that a bad parameter never answers 400 after a write was recorded."""
+    try:
+        shown: ResponseParameters[Any] = ResponseParameters.model_validate(
+            dict(request.query_params)
+        )
+    except ValidationError as exc:  # FastAPI would take it for its own request error
+        error = Error.from_validation_error(exc.errors()[0])
+        raise ScimRefusal(400, str(error.detail), error.scim_type or "invalidValue") from None
+    return shown
+
+
+#: What of a resource the answer shows.
+Shown = Annotated[ResponseParameters[Any], Depends(response_parameters)]
 
 
 def base_url(request: Request) -> str:

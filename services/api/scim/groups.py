@@ -15,6 +15,7 @@ from services.api.deps import PlatformDep
 from services.api.scim.common import (
     SCIM_ERRORS,
     Provisioner,
+    Shown,
     base_url,
     page,
     provisioner,
@@ -69,14 +70,16 @@ def _members(directory: Directory, group: Group) -> list[str]:
 
 
 def _answer(
-    platform: Platform, group_id: object, request: Request, context: Context, status: int = 200
+    platform: Platform,
+    group_id: object,
+    request: Request,
+    shown: ResponseParameters[Any],
+    context: Context,
+    status: int = 200,
 ) -> ScimResponse:
     directory = platform.directory
     record = _record(directory, str(group_id))
-    parameters: ResponseParameters[Any] = ResponseParameters.model_validate(
-        dict(request.query_params)
-    )
-    body = dump(_group(directory, record, request), context, parameters)
+    body = dump(_group(directory, record, request), context, shown)
     return ScimResponse(body, status_code=status)
 
 
@@ -97,13 +100,17 @@ def list_groups(platform: PlatformDep, request: Request) -> dict[str, Any]:
 
 
 @router.get("/Groups/{group_id}")
-def get_group(group_id: str, platform: PlatformDep, request: Request) -> ScimResponse:
-    return _answer(platform, group_id, request, Context.RESOURCE_QUERY_RESPONSE)
+def get_group(group_id: str, platform: PlatformDep, request: Request, shown: Shown) -> ScimResponse:
+    return _answer(platform, group_id, request, shown, Context.RESOURCE_QUERY_RESPONSE)
 
 
 @router.post("/Groups", status_code=201)
 def create_group(
-    body: Payload, platform: PlatformDep, principal: Provisioner, request: Request
+    body: Payload,
+    platform: PlatformDep,
+    principal: Provisioner,
+    request: Request,
+    shown: Shown,
 ) -> ScimResponse:
     """A new group with its members (409 ``uniqueness`` when the name is taken)."""
     group = Group.model_validate(
@@ -117,7 +124,7 @@ def create_group(
         by=principal.user,
     )
     log.info("scim.group_created", group=str(done.id), by=principal.user)
-    answer = _answer(platform, done.id, request, Context.RESOURCE_CREATION_RESPONSE, 201)
+    answer = _answer(platform, done.id, request, shown, Context.RESOURCE_CREATION_RESPONSE, 201)
     answer.headers["Location"] = group_location(base_url(request), done.id)
     recorded(platform, principal, done, answer)
     return answer
@@ -125,7 +132,12 @@ def create_group(
 
 @router.put("/Groups/{group_id}")
 def replace_group(
-    group_id: str, body: Payload, platform: PlatformDep, principal: Provisioner, request: Request
+    group_id: str,
+    body: Payload,
+    platform: PlatformDep,
+    principal: Provisioner,
+    request: Request,
+    shown: Shown,
 ) -> ScimResponse:
     """The group as the payload says: its name and exactly the members it lists."""
     directory = platform.directory
@@ -141,14 +153,19 @@ def replace_group(
         members=_members(directory, group),
     )
     log.info("scim.group_replaced", group=group_id, by=principal.user)
-    answer = _answer(platform, record.id, request, Context.RESOURCE_REPLACEMENT_RESPONSE)
+    answer = _answer(platform, record.id, request, shown, Context.RESOURCE_REPLACEMENT_RESPONSE)
     recorded(platform, principal, done, answer)
     return answer
 
 
 @router.patch("/Groups/{group_id}")
 def patch_group(
-    group_id: str, body: Payload, platform: PlatformDep, principal: Provisioner, request: Request
+    group_id: str,
+    body: Payload,
+    platform: PlatformDep,
+    principal: Provisioner,
+    request: Request,
+    shown: Shown,
 ) -> ScimResponse:
     """Rename a group or change its members: ``{"op": "add", "path": "members", "value":
     [{"value": "<user id>"}]}``, ``{"op": "remove", "path": "members[value eq
@@ -168,7 +185,7 @@ def patch_group(
         members=_members(directory, group),
     )
     log.info("scim.group_patched", group=group_id, by=principal.user)
-    answer = _answer(platform, record.id, request, Context.RESOURCE_PATCH_RESPONSE)
+    answer = _answer(platform, record.id, request, shown, Context.RESOURCE_PATCH_RESPONSE)
     recorded(platform, principal, done, answer)
     return answer
 

@@ -117,8 +117,9 @@ def to_user(person: Person, groups: Iterable[GroupRecord], base: str) -> Any:
 
 def details_of(user: Any, previous_name: str = "") -> dict[str, str]:
     """The directory fields a SCIM user says (absent ones empty). The display name is
-    ``displayName``, else ``name.formatted``, else given and family name; when a patch
-    changed only one of them, the one that changed."""
+    ``displayName``, else ``name.formatted``, else given and family name (both); when a
+    patch changed only one of them, the one that changed. The e-mail is the primary one,
+    else the first."""
     enterprise = user[EnterpriseUser]
     okrgov = user[OkrgovUser]
     details = {
@@ -135,11 +136,11 @@ def details_of(user: Any, previous_name: str = "") -> dict[str, str]:
 
 def _display_name(user: Any, previous: str) -> str:
     name = user.name
-    parts = [name.given_name, name.family_name] if name else []
+    full = name is not None and bool(name.given_name) and bool(name.family_name)
     candidates = [
         user.display_name or "",
         (name.formatted if name else None) or "",
-        " ".join(p for p in parts if p),
+        f"{name.given_name} {name.family_name}" if name is not None and full else "",
     ]
     changed = [c for c in candidates if c and c != previous]
     present = [c for c in candidates if c]

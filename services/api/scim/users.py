@@ -18,6 +18,7 @@ from services.api.deps import PlatformDep
 from services.api.scim.common import (
     SCIM_ERRORS,
     Provisioner,
+    Shown,
     base_url,
     page,
     provisioner,
@@ -67,13 +68,15 @@ def _person(directory: Directory, user_id: str) -> Person:
 
 
 def _answer(
-    platform: Platform, user_id: str, request: Request, context: Context, status: int = 200
+    platform: Platform,
+    user_id: str,
+    request: Request,
+    shown: ResponseParameters[Any],
+    context: Context,
+    status: int = 200,
 ) -> ScimResponse:
     person = _person(platform.directory, user_id)
-    parameters: ResponseParameters[Any] = ResponseParameters.model_validate(
-        dict(request.query_params)
-    )
-    body = dump(_user(platform.directory, person, request), context, parameters)
+    body = dump(_user(platform.directory, person, request), context, shown)
     return ScimResponse(body, status_code=status)
 
 
@@ -111,13 +114,17 @@ def list_users(platform: PlatformDep, request: Request) -> dict[str, Any]:
 
 
 @router.get("/Users/{user_id:path}")
-def get_user(user_id: str, platform: PlatformDep, request: Request) -> ScimResponse:
-    return _answer(platform, user_id, request, Context.RESOURCE_QUERY_RESPONSE)
+def get_user(user_id: str, platform: PlatformDep, request: Request, shown: Shown) -> ScimResponse:
+    return _answer(platform, user_id, request, shown, Context.RESOURCE_QUERY_RESPONSE)
 
 
 @router.post("/Users", status_code=201)
 def create_user(
-    body: Payload, platform: PlatformDep, principal: Provisioner, request: Request
+    body: Payload,
+    platform: PlatformDep,
+    principal: Provisioner,
+    request: Request,
+    shown: Shown,
 ) -> ScimResponse:
     """A new person (409 ``uniqueness`` when the user id is in the directory already)."""
     user = ScimUser.model_validate(
@@ -129,7 +136,7 @@ def create_user(
     if user.active is False:
         done = directory.set_active(user_id, False, by=by, reason="SCIM")
     log.info("scim.user_created", user=user_id, by=by)
-    answer = _answer(platform, user_id, request, Context.RESOURCE_CREATION_RESPONSE, 201)
+    answer = _answer(platform, user_id, request, shown, Context.RESOURCE_CREATION_RESPONSE, 201)
     answer.headers["Location"] = user_location(base_url(request), user_id)
     recorded(platform, principal, done, answer)
     return answer
@@ -137,7 +144,12 @@ def create_user(
 
 @router.put("/Users/{user_id:path}")
 def replace_user(
-    user_id: str, body: Payload, platform: PlatformDep, principal: Provisioner, request: Request
+    user_id: str,
+    body: Payload,
+    platform: PlatformDep,
+    principal: Provisioner,
+    request: Request,
+    shown: Shown,
 ) -> ScimResponse:
     """The person as the payload says: what it leaves out is cleared (``active`` left out
     stays as it is)."""
@@ -148,14 +160,21 @@ def replace_user(
     _same_user(person.user_id, user.user_name)
     done = _apply(platform, principal, person, details_of(user), user.active)
     log.info("scim.user_replaced", user=person.user_id, by=principal.user)
-    answer = _answer(platform, person.user_id, request, Context.RESOURCE_REPLACEMENT_RESPONSE)
+    answer = _answer(
+        platform, person.user_id, request, shown, Context.RESOURCE_REPLACEMENT_RESPONSE
+    )
     recorded(platform, principal, done, answer)
     return answer
 
 
 @router.patch("/Users/{user_id:path}")
 def patch_user(
-    user_id: str, body: Payload, platform: PlatformDep, principal: Provisioner, request: Request
+    user_id: str,
+    body: Payload,
+    platform: PlatformDep,
+    principal: Provisioner,
+    request: Request,
+    shown: Shown,
 ) -> ScimResponse:
     """Change some of a person: ``add``, ``replace``, ``remove``, with or without a path
     (``{"op": "Replace", "path": "active", "value": "False"}`` as Entra ID sends it,
@@ -171,7 +190,7 @@ def patch_user(
     active = None if user.active is None else bool(user.active)
     done = _apply(platform, principal, person, details_of(user, person.name), active)
     log.info("scim.user_patched", user=person.user_id, by=principal.user)
-    answer = _answer(platform, person.user_id, request, Context.RESOURCE_PATCH_RESPONSE)
+    answer = _answer(platform, person.user_id, request, shown, Context.RESOURCE_PATCH_RESPONSE)
     recorded(platform, principal, done, answer)
     return answer
 
