@@ -34,12 +34,18 @@ from starlette.concurrency import run_in_threadpool
 
 from events.errors import InvalidValue
 from infra.persistence import MAX_POSITION
+from infra.provider_tokens import ProviderUnavailable
 from infra.tokens import InvalidToken
 from projections.documents import DocumentView
 from projections.entries import EntryView
 from projections.queries import GovernanceQueries, OkrQueries
 from projections.runner import AUDIT, GOVERNANCE, OKR_STATE
-from services.api.errors import POSITION_HEADER, WRITE_ERRORS, Unauthenticated
+from services.api.errors import (
+    POSITION_HEADER,
+    WRITE_ERRORS,
+    IdentityProviderUnavailable,
+    Unauthenticated,
+)
 from services.application.errors import ProjectionBehind
 from services.application.ledger import Ledger, Recorded
 from services.application.principals import Principal
@@ -81,13 +87,23 @@ async def current_principal(
 ) -> Principal:
     """The user and roles of the bearer token; 401 when it is missing or does not verify.
     Kept on the request too, so a refusal that recorded something (a denied attempt) can
-    count as the caller's write. Verifying a token is a signature check in memory (the
-    list of issued tokens is refreshed at most every ``token_refresh_seconds``), so it runs
-    on the event loop."""
+    count as the caller's write. Verifying okrgov's token is a signature check in memory
+    (the list of issued tokens is refreshed at most every ``token_refresh_seconds``), so it
+    runs on the event loop; the provider's may read its keys over HTTP, so in a thread. A
+    provider that cannot be reached is 503 (try again), never a way in."""
     if credentials is None:
         raise Unauthenticated("send Authorization: Bearer <token>")
+    authentication, token = platform.authentication, credentials.credentials
     try:
-        principal = platform.authentication.bearer(credentials.credentials)
+        if authentication.by_provider(token):  # may read the provider's keys over HTTP
+            principal = await run_in_threadpool(authentication.bearer, token)
+        else:
+            principal = authentication.bearer(token)
+    except ProviderUnavailable as exc:
+        log.warning("auth.provider_unavailable", reason=str(exc))
+        raise IdentityProviderUnavailable(
+            "the identity provider could not be reached to check the token; try again"
+        ) from None
     except (InvalidToken, ValueError) as exc:  # ValueError: a role this version does not know
         # Why a token is refused is for the operator's log, not for whoever presented it.
         log.info("auth.refused", reason=str(exc))

@@ -56,6 +56,11 @@ class Unauthenticated(Exception):
     """No bearer token, or one that does not verify."""
 
 
+class IdentityProviderUnavailable(Exception):
+    """The identity provider's keys could not be read to check its token: 503, try again
+    (the token may be valid; nobody is let in unchecked)."""
+
+
 class PayloadTooLarge(Exception):
     """A request body larger than ``OKRGOV_MAX_BODY_BYTES``; it was not read."""
 
@@ -289,6 +294,7 @@ PROBLEMS: tuple[tuple[type[Exception], Answer], ...] = (
     (PolicyError, _retry_later("policy_unavailable")),
     (ProjectionBehind, _retry_later("projection_behind")),
     (Unauthenticated, _plain(401, "unauthenticated", {"WWW-Authenticate": "Bearer"})),
+    (IdentityProviderUnavailable, _retry_later("identity_provider_unavailable")),
     (PayloadTooLarge, _too_large_problem),
     (HTTPException, _http_problem),
 )

@@ -328,6 +328,28 @@ def test_an_expired_token_is_refused(tmp_path: Path) -> None:
             platform.close()
 
 
+def test_a_provider_that_cannot_be_reached_answers_503_and_lets_nobody_in(
+    tmp_path: Path, tokens: Callable[..., str]
+) -> None:
+    """The provider's token cannot be checked while its keys cannot be read: 503 with
+    Retry-After (the token may be valid), never 401 (it may be) and never a way in."""
+    gone = f"http://127.0.0.1:{free_port()}"
+    claims = {**_claims_of(tokens("olivia")), "iss": gone}
+    token = _hand_signed({"alg": "RS256", "typ": "JWT"}, claims, None)
+    platform = build(settings(tmp_path, gone, oidc_timeout_seconds=1))
+    platform.start()
+    try:
+        with TestClient(create_app(platform)) as client, capture_logs() as logs:
+            answer = client.get("/v1/cycles", headers=bearer(token))
+        assert answer.status_code == 503, answer.text
+        assert answer.json()["error"]["code"] == "identity_provider_unavailable"
+        assert answer.headers["Retry-After"]
+        said = [e for e in logs if e["event"] == "auth.provider_unavailable"]
+        assert said and gone in said[0]["reason"]
+    finally:
+        platform.close()
+
+
 # ---- deactivated people ---------------------------------------------------------------
 
 
