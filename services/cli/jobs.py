@@ -10,7 +10,7 @@ from typer.core import TyperGroup
 
 JOBS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Run the platform", ("serve", "relay", "projector")),
-    ("Set up", ("demo", "token", "db")),
+    ("Set up", ("demo", "token", "people", "db")),
     ("Evidence", ("verify", "checkpoint", "audit", "decisions", "repudiation")),
     ("Guardrails", ("policy",)),
     ("Views", ("projections", "stream")),
