@@ -120,7 +120,7 @@ def test_a_person_is_provisioned_changed_and_deactivated(
         "Investor Relations", "investor_relations", "entra-0001",
     )  # fmt: skip
 
-    found = scim.query(ScimUser, query_parameters={"filter": 'userName eq "mo@example.com"'})
+    found = scim.query(ScimUser, query_parameters={"filter": 'userName eq "MO@example.COM"'})
     assert [u.id for u in found.resources] == ["mo@example.com"]
     by_external = scim.query(ScimUser, query_parameters={"filter": 'externalId eq "entra-0001"'})
     assert by_external.total_results == 1
@@ -203,6 +203,8 @@ def test_groups_and_their_members(scim: Scim, platform: Platform) -> None:
     ]))  # fmt: skip
     record = platform.directory.group(UUID(created.id))
     assert record is not None and record.members == ["mo", "rick"]
+    slim = scim.query(Group, query_parameters={"excludedAttributes": "members"})
+    assert [g.members for g in slim.resources] == [None]  # as Entra ID lists groups
     user = scim.query(ScimUser, "mo")
     assert [(g.value, g.display) for g in user.groups or ()] == [(created.id, "okrgov-members")]
 
@@ -332,6 +334,8 @@ def test_refusals(provisioning: TestClient) -> None:
     _error(provisioning.get("/Users/ghost"), 404)
     _error(provisioning.delete("/Users/ghost"), 404)
     _error(provisioning.get("/Groups/not-a-uuid"), 404)
+    _error(provisioning.post("/Bulk", json={}), 404)
+    _error(provisioning.put("/Users", json={}), 404)
     renamed = {"schemas": [USER], "userName": "someone-else"}
     assert "userName" in _error(provisioning.put("/Users/mo", json=renamed), 400, "mutability")
     rename = patch({"op": "replace", "path": "userName", "value": "someone-else"})

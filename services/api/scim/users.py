@@ -7,11 +7,13 @@ a ``userName`` that names someone else is refused (``mutability``).
 neither sign in nor act, and ``GET`` still shows them with ``active: false``. A
 ``PATCH``/``PUT`` with ``active: true`` brings them back."""
 
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, Body, Depends, Request, Response
-from scim2_models import Context, PatchOp, ResponseParameters
+from scim2_models import Context, PatchOp, ResponseParameters, User
+from scim2_models.path import CompareOperator, Comparison
 
 from events.identity import canonical_user_id
 from services.api.deps import PlatformDep
@@ -103,13 +105,34 @@ def _apply(
     return done
 
 
+def _candidates(directory: Directory, scim_filter: Any) -> Iterable[Person]:
+    """The people a filter may match: the one it names when it asks for a ``userName`` or
+    ``id`` (what a provider sends before each create, so it costs one lookup, not a pass
+    over everyone), else everyone; the filter itself still decides."""
+    node = scim_filter.ast if scim_filter is not None else None
+    if not (
+        isinstance(node, Comparison)
+        and node.op == CompareOperator.eq
+        and node.attr_path.attr.casefold() in ("username", "id")
+        and node.attr_path.sub_attr is None
+        and node.attr_path.uri in (None, str(User.__schema__))
+        and isinstance(node.value, str)
+    ):
+        return directory.people().values()
+    try:
+        person = directory.find(canonical_user_id(node.value))
+    except ValueError:
+        return []
+    return [person] if person is not None else []
+
+
 @router.get("/Users")
 def list_users(platform: PlatformDep, request: Request) -> dict[str, Any]:
     """People, filtered (``userName eq "mo@example.com"``, ``externalId eq "..."``, any
     SCIM filter), by user id, paged by ``startIndex`` and ``count``."""
     search = search_of(ScimUser, request)
     directory = platform.directory
-    users = [_user(directory, p, request) for p in directory.people().values()]
+    users = [_user(directory, p, request) for p in _candidates(directory, search.filter)]
     return page(ScimUser, users, search, lambda u: u.id)
 
 
