@@ -5,8 +5,7 @@ Signing out of a single sign-on session also ends the provider's session when th
 offers RP-initiated logout."""
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
-from urllib.parse import urlsplit
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from starlette.responses import RedirectResponse, Response
@@ -14,45 +13,13 @@ from starlette.responses import RedirectResponse, Response
 from infra.tokens import InvalidToken
 from services.api.deps import PlatformDep
 from services.application.demo_people import BY_ID as DEMO_PEOPLE
-from services.bootstrap import Platform
 from services.console.deps import ConsolePrincipal
-from services.console.session import SESSION_KEY, demo_people, sign_in, sign_out
+from services.console.routes.single_sign_on import end_session_url
+from services.console.session import SESSION_KEY, sign_in, sign_out
+from services.console.sign_in_page import ENDING_KEY, HOME, SIGN_IN, back_to, page_context
 from services.console.templating import flash, render
 
 router = APIRouter(prefix="/console", include_in_schema=False)
-
-HOME = "/console"
-SIGN_IN = "/console/sign-in"
-#: The provider's end-session page the sign-in page goes on to, after a single sign-on
-#: session was signed out (kept in the new session, never taken from the URL).
-ENDING_KEY = "sso_ending"
-
-
-def back_to(next_path: str | None) -> str:
-    """Where to go after signing in: a console path of this site, else the console."""
-    parts = urlsplit(next_path or "")
-    path = parts.path
-    if not (path == HOME or path.startswith(HOME + "/")) or path.startswith("//"):
-        return HOME
-    return path + (f"?{parts.query}" if parts.query else "")
-
-
-def page_context(
-    platform: Platform,
-    next_path: str | None,
-    why: str = "",
-    error: str | None = None,
-    ending_session: str | None = None,
-) -> dict[str, Any]:
-    """What the sign-in page shows: the ways to sign in this platform offers."""
-    return {
-        "people": demo_people(platform),
-        "single_sign_on": bool(platform.settings.oidc_issuer),
-        "next": back_to(next_path),
-        "why": why,
-        "error": error,
-        "ending_session": ending_session,
-    }
 
 
 @router.get("/sign-in")
@@ -132,9 +99,6 @@ def my_session(request: Request, principal: ConsolePrincipal, platform: Platform
 async def sign_out_now(request: Request, platform: PlatformDep) -> Response:
     """End the session; after a single sign-on session, the sign-in page goes on to the
     provider's end-session page (when it has one), which sends the person back."""
-    # Imported here: single sign-on's pages use this module's sign-in page.
-    from services.console.routes.single_sign_on import end_session_url
-
     identity = request.session.get(SESSION_KEY)
     sign_out(request)
     if isinstance(identity, dict) and identity.get("via") == "oidc":

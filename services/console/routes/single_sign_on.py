@@ -27,8 +27,8 @@ from infra.tokens import InvalidToken
 from services.api.deps import PlatformDep
 from services.application.errors import Conflict
 from services.bootstrap import Platform
-from services.console.routes.sign_in import HOME, SIGN_IN, back_to, page_context
 from services.console.session import kept_id_token, session_claims, sign_in
+from services.console.sign_in_page import HOME, SIGN_IN, back_to, page_context
 from services.console.templating import flash, render
 
 log = structlog.get_logger(__name__)
