@@ -10,14 +10,21 @@ policy's role mapping); a person the directory holds as deactivated is refused; 
 directory is refreshed from the claims (name, e-mail, job role, team); and the session
 keeps what later requests map to roles again (``session.session_claims``)."""
 
+import warnings
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 import structlog
 from authlib.common.errors import AuthlibBaseError
+from authlib.deprecate import AuthlibDeprecationWarning
 from authlib.integrations.base_client import MismatchingStateError
-from authlib.integrations.starlette_client import OAuth, OAuthError, StarletteOAuth2App
+
+# authlib turns its own deprecation warnings on for everyone ("always") and its Starlette
+# client's import emits one about httpx2; it is authlib's to heed, not an operator's.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", AuthlibDeprecationWarning)
+    from authlib.integrations.starlette_client import OAuth, OAuthError, StarletteOAuth2App
 from fastapi import APIRouter, Request
 from joserfc.errors import JoseError
 from starlette.responses import RedirectResponse, Response
