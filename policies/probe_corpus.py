@@ -188,6 +188,8 @@ def _people(rng: random.Random, data: Doc) -> Doc:
     for user in _PEOPLE:
         if rng.random() < 0.8:
             found[user] = {"job_role": rng.choice(roles), "active": rng.random() < 0.9}
+    if rng.random() < 0.05:  # not as the platform writes it: the rules must not fail
+        found[rng.choice(_PEOPLE)] = rng.choice((None, "investor_relations", []))
     return found
 
 

@@ -407,15 +407,25 @@ else := "nobody (data.change_approval.approver_roles is not set)"
 deny contains violation("sales_conduct", msg) if {
 	is_object(proposed)
 	kr := proposed
-	role := input.people[kr.owner].job_role
-	is_string(role)
+	some owner, role in job_roles
+	owner == object.get(kr, "owner", null)
 	role in data.client_facing_roles
 	terms := [term | some term in data.sales_volume_terms; mentions(proposed_text, term)]
 	count(terms) > 0
 	msg := sprintf(
 		"Key result %s measures sales volume (%s) and its owner %s is in a client-facing role (%s). Give client-facing staff client-outcome measures instead (e.g. complaints, suitability findings, client retention), or give the volume measure to a non-client-facing owner.",
-		[label(kr), concat(", ", terms), kr.owner, role],
+		[label(kr), concat(", ", terms), owner, role],
 	)
+}
+
+# user id -> job role, for the people of the input the directory gives one (iterated, never
+# indexed, so an unknown owner is no match rather than an undefined value).
+job_roles := {user: role |
+	is_object(input.people)
+	some user, person in input.people
+	is_object(person)
+	role := object.get(person, "job_role", null)
+	is_string(role)
 }
 
 # ---------------------------------------------------------------------------------------

@@ -548,6 +548,8 @@ test_sales_conduct_reads_job_roles_from_the_input_only if {
 	denied("sales_conduct", volume)
 	not denied("sales_conduct", object.remove(volume, ["people"]))
 	not denied("sales_conduct", with_person(volume, "tom", null))
+	not denied("sales_conduct", object.union(volume, {"people": {"tom": "investor_relations"}}))
+	not denied("sales_conduct", object.union(volume, {"people": ["tom"]}))
 }
 
 # An input whose directory says the given job role of one person.
