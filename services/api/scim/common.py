@@ -11,7 +11,7 @@ from fastapi import Depends, Request, Response
 from pydantic import ValidationError
 from scim2_models import Context, Error, ListResponse, ResponseParameters, SearchRequest
 
-from services.api.deps import CurrentPrincipal
+from services.api.deps import CurrentPrincipal, PlatformDep
 from services.api.errors import POSITION_HEADER
 from services.api.scim.errors import ScimRefusal
 from services.api.scim.resources import POLICY, dump
@@ -62,6 +62,17 @@ def provisioner(principal: CurrentPrincipal) -> Principal:
 
 
 Provisioner = Annotated[Principal, Depends(provisioner)]
+
+
+def current_directory(platform: PlatformDep) -> None:
+    """Read the directory events any process recorded before answering: a provider that
+    creates a person through one API process and patches them through another (at once)
+    finds them, instead of waiting for the directory's periodic refresh."""
+    platform.directory.refresh(force=True)
+
+
+#: What every SCIM route depends on: an admin caller, and the directory as recorded.
+SCIM_DEPENDENCIES = [Depends(provisioner), Depends(current_directory)]
 
 
 def response_parameters(request: Request) -> ResponseParameters[Any]:

@@ -7,18 +7,18 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import structlog
-from fastapi import APIRouter, Body, Depends, Request, Response
+from fastapi import APIRouter, Body, Request, Response
 from scim2_models import Context, Group, PatchOp, ResponseParameters
 
 from events.identity import canonical_user_id
 from services.api.deps import PlatformDep
 from services.api.scim.common import (
+    SCIM_DEPENDENCIES,
     SCIM_ERRORS,
     Provisioner,
     Shown,
     base_url,
     page,
-    provisioner,
     recorded,
     search_of,
 )
@@ -32,7 +32,7 @@ log = structlog.get_logger(__name__)
 router = APIRouter(
     route_class=ScimRoute,
     default_response_class=ScimResponse,
-    dependencies=[Depends(provisioner)],
+    dependencies=SCIM_DEPENDENCIES,
     responses=SCIM_ERRORS,
 )
 

@@ -11,19 +11,19 @@ from collections.abc import Iterable
 from typing import Annotated, Any
 
 import structlog
-from fastapi import APIRouter, Body, Depends, Request, Response
+from fastapi import APIRouter, Body, Request, Response
 from scim2_models import Context, PatchOp, ResponseParameters, User
 from scim2_models.path import CompareOperator, Comparison
 
 from events.identity import canonical_user_id
 from services.api.deps import PlatformDep
 from services.api.scim.common import (
+    SCIM_DEPENDENCIES,
     SCIM_ERRORS,
     Provisioner,
     Shown,
     base_url,
     page,
-    provisioner,
     recorded,
     search_of,
 )
@@ -47,7 +47,7 @@ log = structlog.get_logger(__name__)
 router = APIRouter(
     route_class=ScimRoute,
     default_response_class=ScimResponse,
-    dependencies=[Depends(provisioner)],
+    dependencies=SCIM_DEPENDENCIES,
     responses=SCIM_ERRORS,
 )
 
