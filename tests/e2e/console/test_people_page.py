@@ -2,10 +2,10 @@
 leavers, and opens a person's page with their directory history (who added, grouped and
 deactivated them, and why); names are the directory's when the page is rendered, so a
 renamed person shows their new name everywhere at once. Tom (a member) sees his own
-entry only, and another person's page is refused. A leaver's pending change request is
-flagged "requester deactivated" on Priya's approvals page, and in the API
-(``requester_active``), until they are reactivated. Every page passes axe and loads
-nothing the strict policy blocks."""
+entry only, and another person's page is refused. When Tom leaves, his console session
+stops at once, and his pending change request is flagged "requester deactivated" on
+Priya's approvals page and in the API (``requester_active``) until he is reactivated.
+Every page passes axe and loads nothing the strict policy blocks."""
 
 from __future__ import annotations
 
@@ -119,7 +119,11 @@ def test_a_leavers_pending_request_is_flagged_to_approvers(
         request_id = asked.json()["id"]
         assert asked.json()["requester_active"] is True
 
+    page = console.sign_in_as("tom", then="/console/mine")
     site.platform.directory.set_active("tom", False, by="sam", reason="left the firm")
+    # His session stops with him: the next page asks who he is, and he cannot sign in.
+    page.goto(site.url("/console/mine"))
+    page.wait_for_url(re.compile("/console/sign-in"))
     with _api(site, "priya", "executive") as priya:
         read = priya.get(f"/v1/change-requests/{request_id}")
         assert read.json()["requester_active"] is False
