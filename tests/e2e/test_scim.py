@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -18,6 +19,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from oidc_provider import running_provider
 from scim2_client import BaseSyncSCIMClient
 from scim2_client.client import RawResponse
 from scim2_models import (
@@ -33,8 +35,10 @@ from scim2_models import (
     User,
 )
 
+from infra.config import Settings
+from services.api import create_app
 from services.api.scim.resources import JOB_ROLE_SCHEMA, POLICY, OkrgovUser, ScimUser
-from services.bootstrap import Platform
+from services.bootstrap import Platform, build
 
 AuthHeaders = Callable[..., dict[str, str]]
 #: scim2-client answers a union (the resource, an ``Error``, or a dict); it raises on an
@@ -370,3 +374,50 @@ def test_a_bad_query_parameter_is_refused_before_anything_is_recorded(
 def _provision_raw(provisioning: TestClient, user: str) -> None:
     answer = provisioning.post("/Users", json={"schemas": [USER], "userName": user})
     assert answer.status_code == 201, answer.text
+
+
+def test_groups_grant_roles_at_sign_in_and_deactivation_stops_the_provider_token(
+    tmp_path: Path,
+) -> None:
+    """Against a real identity provider: the groups SCIM provisions are what the active
+    role mapping reads (``okrgov-members`` -> member), so adding and removing a member
+    changes what their provider token may do; a deactivated person's token is refused."""
+    (tmp_path / "oidc").mkdir()
+    with running_provider(tmp_path / "oidc") as provider:
+        settings = Settings(
+            data_dir=tmp_path / "data",
+            secret_key="test-secret-of-enough-length-for-hs256",
+            oidc_issuer=provider.issuer,
+        )
+        platform = build(settings)
+        platform.start()
+        try:
+            admin = {"Authorization": f"Bearer {platform.tokens.create(PROVISIONER, ['admin'])}"}
+            nobody = {"Authorization": f"Bearer {provider.id_token('nobody')}"}
+            with TestClient(create_app(platform)) as client:
+                # No groups, no role: a token without roles reads nothing.
+                assert client.get("/v1/cycles", headers=nobody).status_code == 403
+                user = {"schemas": [USER], "userName": "nobody"}
+                assert client.post("/scim/v2/Users", json=user, headers=admin).status_code == 201
+                members = {"schemas": [GROUP], "displayName": "okrgov-members"}
+                group = client.post(
+                    "/scim/v2/Groups",
+                    json={**members, "members": [{"value": "nobody"}]},
+                    headers=admin,
+                )
+                assert group.status_code == 201, group.text
+                assert client.get("/v1/cycles", headers=nobody).status_code == 200
+
+                leave = patch({"op": "remove", "path": 'members[value eq "nobody"]'})
+                path = f"/scim/v2/Groups/{group.json()['id']}"
+                assert client.patch(path, json=leave, headers=admin).status_code == 200
+                assert client.get("/v1/cycles", headers=nobody).status_code == 403
+
+                rejoin = patch({"op": "add", "path": "members", "value": [{"value": "nobody"}]})
+                assert client.patch(path, json=rejoin, headers=admin).status_code == 200
+                deleted = client.delete("/scim/v2/Users/nobody", headers=admin)
+                assert deleted.status_code == 204
+                refused = client.get("/v1/cycles", headers=nobody)
+                assert refused.status_code == 401, refused.text
+        finally:
+            platform.close()
