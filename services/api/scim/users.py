@@ -7,7 +7,7 @@ a ``userName`` that names someone else is refused (``mutability``).
 neither sign in nor act, and ``GET`` still shows them with ``active: false``. A
 ``PATCH``/``PUT`` with ``active: true`` brings them back."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Annotated, Any
 
 import structlog
@@ -36,7 +36,7 @@ from services.api.scim.resources import (
     to_user,
     user_location,
 )
-from services.application.directory import Directory
+from services.application.directory import Directory, GroupRecord
 from services.application.ledger_base import Recorded
 from services.application.people import Person
 from services.application.principals import Principal
@@ -54,9 +54,16 @@ router = APIRouter(
 Payload = Annotated[dict[str, Any], Body(media_type=SCIM_JSON)]
 
 
-def _user(directory: Directory, person: Person, request: Request) -> Any:
-    groups = [g for g in directory.groups() if person.user_id in g.members]
-    return to_user(person, groups, base_url(request))
+def _user(
+    directory: Directory,
+    person: Person,
+    request: Request,
+    groups: Sequence[GroupRecord] | None = None,
+) -> Any:
+    """The SCIM user of a person (``groups``: the directory's, when already read)."""
+    every = directory.groups() if groups is None else groups
+    theirs = [g for g in every if person.user_id in g.members]
+    return to_user(person, theirs, base_url(request))
 
 
 def _person(directory: Directory, user_id: str) -> Person:
@@ -132,7 +139,9 @@ def list_users(platform: PlatformDep, request: Request) -> dict[str, Any]:
     SCIM filter), by user id, paged by ``startIndex`` and ``count``."""
     search = search_of(ScimUser, request)
     directory = platform.directory
-    users = [_user(directory, p, request) for p in _candidates(directory, search.filter)]
+    groups = directory.groups()
+    people = _candidates(directory, search.filter)
+    users = [_user(directory, p, request, groups) for p in people]
     return page(ScimUser, users, search, lambda u: u.id)
 
 
