@@ -116,7 +116,7 @@ def _decision(
     )
 
 
-def _people_of(store: LedgerBase) -> FindsPerson | None:
+def people_of(store: LedgerBase) -> FindsPerson | None:
     """The store's directory lookup (the ledger keeps one; a bare store has none)."""
     directory = getattr(store, "directory", None)
     return directory.find if isinstance(directory, Directory) else None
@@ -163,7 +163,7 @@ class Guard:
     ) -> Allowed:
         """Ask the decision point; record and raise a denial or an engine failure. The
         people the input names are looked up in the store's directory."""
-        context.setdefault("people", _people_of(store))
+        context.setdefault("people", people_of(store))
         document = build_input(action, principal, target_kind, target_id, before, after, **context)
         stamp = store.stamp(principal)
         objective = context.get("objective")
