@@ -76,6 +76,9 @@ READERS: dict[tuple[str, str], set[str]] = {
 }
 #: Answered without a token.
 PUBLIC = {"/healthz", "/docs", "/redoc", "/openapi.json"}
+#: The SCIM 2.0 service the identity provider provisions the directory through: read (and
+#: written) by admins only, answering in SCIM's own error format (below).
+SCIM = "/scim/v2/"
 
 
 def read_routes() -> set[tuple[str, str]]:
@@ -271,4 +274,30 @@ def test_the_read_matrix_covers_the_whole_api(app: FastAPI) -> None:
         for method in item
         if method.upper() == "GET"
     }
-    assert documented - set(READERS) <= {("GET", p) for p in PUBLIC}
+    scim = {route for route in documented if route[1].startswith(SCIM)}
+    assert documented - set(READERS) - scim <= {("GET", p) for p in PUBLIC}
+
+
+@pytest.mark.parametrize("role", sorted(ROLES))
+def test_the_scim_service_is_read_by_admins_only(
+    app: FastAPI, client: TestClient, auth: AuthHeaders, role: str
+) -> None:
+    """Every SCIM read: admins get it (404 for an id nobody has), anyone else 403, no
+    token 401."""
+    reads = sorted(
+        path
+        for path, item in app.openapi()["paths"].items()
+        if path.startswith(SCIM) and "get" in item
+    )
+    assert reads, "no SCIM read is documented"
+    for template in reads:
+        path = template.format(
+            user_id="nobody-here",
+            group_id="4a6c4f0e-2b7d-4d0a-9a57-0d6d0e7c1f00",
+            schema_id="urn:ietf:params:scim:schemas:core:2.0:User",
+            name="User",
+        )
+        answer = client.get(path, headers=auth(*ROLES[role]))
+        expected = {200, 404} if role == "admin" else {403}
+        assert answer.status_code in expected, (role, path, answer.text)
+        assert client.get(path).status_code == 401, path
