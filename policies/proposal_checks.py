@@ -219,9 +219,8 @@ class _Checks:
         try:
             role_grants(self.bundle.data, OKRGOV_ROLES)
         except InvalidRoleGrants as exc:
-            message = str(exc)
-            key = message.split(" ", 1)[0]
-            self.results.append(CheckResult(key, SETTING, False, INVALID, message))
+            key, _, rule = str(exc).partition(" ")  # "identity.role_grants['x'] names ..."
+            self.results.append(CheckResult(key, SETTING, False, INVALID, rule))
             return
         name = "the role mapping (identity) parses"
         self.results.append(CheckResult(name, SETTING, True, PASSED, ""))

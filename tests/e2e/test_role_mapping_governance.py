@@ -120,13 +120,13 @@ def test_a_malformed_mapping_is_refused_naming_the_key(
     error = refused.json()["error"]
     assert error["code"] == "policy_test_failed"
     key = f"identity.role_grants[{COMMITTEE!r}]"
-    assert f"{key} names 'boss', which is no okrgov role" in error["message"]
-    assert [d["field"] for d in error["details"]] == [key]
+    assert f"{key}: names 'boss', which is no okrgov role" in error["message"]
+    assert [(d["field"], d["outcome"]) for d in error["details"]] == [(key, "invalid")]
 
     data["identity"]["role_grants"] = ["not", "a", "mapping"]
     refused = _propose(client, auth, data, "a list")
     assert refused.status_code == 422, refused.text
-    assert "identity.role_grants must map claim values to role lists" in refused.text
+    assert "identity.role_grants: must map claim values to role lists" in refused.text
     assert len(ok(client.get("/v1/policies", headers=auth(*ANA)))["items"]) == 1
 
 
