@@ -7,9 +7,9 @@ The directory is kept as events (``events.directory``) by SCIM provisioning, by 
 (claims refresh a person's name and e-mail) and by the demo (its roster):
 ``services.application.directory`` reads them into ``Person`` records.
 
-``job_role`` is written as the guardrails' data names job roles (``policies/bundle/
-data.json``, ``job_roles``: ``investor_relations``, ``portfolio_manager``...), so the
-conduct rule and the directory say the same thing about a person."""
+``job_role`` is what the conduct rule reads (``investor_relations``,
+``portfolio_manager``...; ``client_facing_roles`` in the guardrails' data names the ones
+it cares about): each decision's input carries it from here (``people``)."""
 
 from collections.abc import Mapping
 from dataclasses import dataclass

@@ -34,7 +34,7 @@ from policies.proposal_checks import check_proposal, require_passing
 from policies.review import PolicyReviews
 from policies.whatif import WhatIf, run_whatif
 from services.application.decision_whatif import DecisionsToJudge, Period
-from services.application.guard import SYSTEM_ACTOR, bundle_of
+from services.application.guard import SYSTEM_ACTOR, bundle_of, people_of
 from services.application.guardrail_input import build_input
 from services.application.ledger_base import LedgerBase, Recorded, retry_on_conflict
 from services.application.principals import Principal, Role
@@ -247,6 +247,7 @@ class PolicyCommands:
                     "key_result.add", principal, "key_result", key_result.id, None,
                     dict(key_result.definition), objective=objective, cycle=cycle,
                     siblings=[k for k in siblings if k.id != key_result.id],
+                    people=people_of(self.store),
                 )  # fmt: skip
                 found[str(key_result.id)] = (key_result, canonical_json(document))
         return found

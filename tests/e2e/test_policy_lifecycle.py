@@ -488,8 +488,8 @@ def test_a_new_rule_is_tested_proposed_approved_and_enforced(
         len(re.findall(r"^test_\w+ if", text, re.M)) for text in invariant_modules().values()
     )
     assert run.output.splitlines()[-2:] == [
-        f"checked: 2 tests of the bundle, {invariants} invariant tests, 3 other checks",
-        f"{2 + invariants + 3} passed, 0 failed",
+        f"checked: 2 tests of the bundle, {invariants} invariant tests, 4 other checks",
+        f"{2 + invariants + 4} passed, 0 failed",
     ]
 
     # An AUM key result set under version 1, without a complaints measure beside it.
