@@ -7,13 +7,13 @@ evaluated over the SCIM resources themselves)."""
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
-from fastapi import Depends, Request, Response
+from fastapi import APIRouter, Body, Depends, Request, Response
 from pydantic import ValidationError
 from scim2_models import Context, Error, ListResponse, ResponseParameters, SearchRequest
 
 from services.api.deps import CurrentPrincipal, PlatformDep
 from services.api.errors import POSITION_HEADER
-from services.api.scim.errors import ScimRefusal
+from services.api.scim.errors import SCIM_JSON, ScimRefusal, ScimResponse, ScimRoute
 from services.api.scim.resources import POLICY, dump
 from services.application.ledger_base import Recorded
 from services.application.principals import Principal, Role
@@ -128,3 +128,18 @@ def page(
         resources=chosen,
     )
     return dump(listed, Context.RESOURCE_QUERY_RESPONSE, search)
+
+
+#: A write's body: SCIM JSON (``application/scim+json``), validated by the route's model.
+Payload = Annotated[dict[str, Any], Body(media_type=SCIM_JSON)]
+
+
+def scim_router(*dependencies: Any) -> APIRouter:
+    """A router of SCIM resources: SCIM's answers and errors, for provisioners only
+    (``dependencies``: the provisioner check, and what else every route of it needs)."""
+    return APIRouter(
+        route_class=ScimRoute,
+        default_response_class=ScimResponse,
+        dependencies=list(dependencies),
+        responses=SCIM_ERRORS,
+    )

@@ -5,7 +5,7 @@ protected like the rest of ``/scim/v2``: provisioning clients send their token a
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from scim2_models import (
     AuthenticationScheme,
     Bulk,
@@ -24,16 +24,11 @@ from scim2_models import (
     User,
 )
 
-from services.api.scim.common import MAX_RESULTS, SCIM_ERRORS, page, provisioner, search_of
-from services.api.scim.errors import ScimRefusal, ScimResponse, ScimRoute
+from services.api.scim.common import MAX_RESULTS, page, provisioner, scim_router, search_of
+from services.api.scim.errors import ScimRefusal
 from services.api.scim.resources import POLICY, OkrgovUser, ScimUser, dump
 
-router = APIRouter(
-    route_class=ScimRoute,
-    default_response_class=ScimResponse,
-    dependencies=[Depends(provisioner)],
-    responses=SCIM_ERRORS,
-)
+router = scim_router(Depends(provisioner))
 
 PROVIDER = ScimProvider(
     models=[User, EnterpriseUser, OkrgovUser, Group],

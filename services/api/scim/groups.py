@@ -3,40 +3,34 @@ a person of the directory). What a group grants is not here: the active guardrai
 bundle's role mapping (``identity.role_grants``) says which okrgov roles its members get
 when they sign in. A group's ``externalId`` is set when it is created."""
 
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
 import structlog
-from fastapi import APIRouter, Body, Request, Response
+from fastapi import Request, Response
 from scim2_models import Context, Group, PatchOp, ResponseParameters
 
 from events.identity import canonical_user_id
 from services.api.deps import PlatformDep
 from services.api.scim.common import (
     SCIM_DEPENDENCIES,
-    SCIM_ERRORS,
+    Payload,
     Provisioner,
     Shown,
     base_url,
     page,
     recorded,
+    scim_router,
     search_of,
 )
-from services.api.scim.errors import SCIM_JSON, ScimRefusal, ScimResponse, ScimRoute
+from services.api.scim.errors import ScimRefusal, ScimResponse
 from services.api.scim.resources import POLICY, dump, group_location, member_ids, to_group
 from services.application.directory import Directory, GroupRecord
 from services.bootstrap import Platform
 
 log = structlog.get_logger(__name__)
 
-router = APIRouter(
-    route_class=ScimRoute,
-    default_response_class=ScimResponse,
-    dependencies=SCIM_DEPENDENCIES,
-    responses=SCIM_ERRORS,
-)
-
-Payload = Annotated[dict[str, Any], Body(media_type=SCIM_JSON)]
+router = scim_router(*SCIM_DEPENDENCIES)
 
 
 def _record(directory: Directory, group_id: str) -> GroupRecord:

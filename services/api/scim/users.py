@@ -8,10 +8,10 @@ neither sign in nor act, and ``GET`` still shows them with ``active: false``. A
 ``PATCH``/``PUT`` with ``active: true`` brings them back."""
 
 from collections.abc import Iterable, Sequence
-from typing import Annotated, Any
+from typing import Any
 
 import structlog
-from fastapi import APIRouter, Body, Request, Response
+from fastapi import Request, Response
 from scim2_models import Context, PatchOp, ResponseParameters, User
 from scim2_models.path import CompareOperator, Comparison
 
@@ -19,15 +19,16 @@ from events.identity import canonical_user_id
 from services.api.deps import PlatformDep
 from services.api.scim.common import (
     SCIM_DEPENDENCIES,
-    SCIM_ERRORS,
+    Payload,
     Provisioner,
     Shown,
     base_url,
     page,
     recorded,
+    scim_router,
     search_of,
 )
-from services.api.scim.errors import SCIM_JSON, ScimRefusal, ScimResponse, ScimRoute
+from services.api.scim.errors import ScimRefusal, ScimResponse
 from services.api.scim.resources import (
     POLICY,
     ScimUser,
@@ -44,14 +45,7 @@ from services.bootstrap import Platform
 
 log = structlog.get_logger(__name__)
 
-router = APIRouter(
-    route_class=ScimRoute,
-    default_response_class=ScimResponse,
-    dependencies=SCIM_DEPENDENCIES,
-    responses=SCIM_ERRORS,
-)
-
-Payload = Annotated[dict[str, Any], Body(media_type=SCIM_JSON)]
+router = scim_router(*SCIM_DEPENDENCIES)
 
 
 def _user(
