@@ -16,12 +16,15 @@ or demo sign-in turned off, ends the session at once.
 import json
 import time
 from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 import structlog
 from starlette.requests import Request
 
 from infra.tokens import InvalidToken
+from services.application.access import TokenRecord
 from services.application.demo_people import BY_ID as DEMO_PEOPLE
 from services.application.people import Person
 from services.application.principals import Principal
@@ -30,6 +33,8 @@ from services.bootstrap import Platform
 log = structlog.get_logger(__name__)
 
 SESSION_KEY = "identity"
+#: The reason a single sign-on session's record gives (``okrgov token list`` shows them).
+SESSION_REASON = "console single sign-on session"
 #: The session is a cookie (browsers keep at most 4 KB of one), signed and base64-encoded
 #: (a third larger): what a single sign-on session keeps of the provider's answer must fit.
 CLAIMS_BUDGET = 1000
@@ -63,17 +68,35 @@ def _as_demo_person(platform: Platform, identity: Mapping[str, Any]) -> Principa
 
 
 def _by_single_sign_on(platform: Platform, identity: Mapping[str, Any]) -> Principal:
-    """A single sign-on session keeps the claims the provider's ID token carried (those
-    the role mapping and the user id read); the roles are mapped again on every request,
-    so a new role mapping, a group change or a deactivation takes effect at once."""
+    """A single sign-on session is on the record, server-side: its sign-in was recorded
+    as a session (an okrgov token record, ``SESSION_REASON``, never handed out), which
+    signing out revokes, so a copy of the cookie is worth nothing after sign-out and an
+    admin can end anyone's session (``okrgov token revoke``). The cookie keeps the claims
+    the provider's ID token carried (those the role mapping and the user id read); the
+    roles are mapped again on every request, so a new role mapping, a group change or a
+    deactivation takes effect at once."""
     claims = identity.get("claims")
     if not isinstance(claims, dict):
         raise SignInRequired("the single sign-on session holds no claims")
+    record = session_record(platform, identity)
+    if record is None or record.subject != identity.get("user"):
+        raise SignInRequired("no such single sign-on session on record")
+    if not record.live(datetime.now(UTC)):
+        log.info("console.session_refused", via="oidc", reason="signed out or expired")
+        raise SignInRequired("this single sign-on session was signed out or has expired")
     try:
         return platform.authentication.from_claims(claims)
     except InvalidToken as exc:
         log.info("console.session_refused", via="oidc", reason=str(exc))
         raise SignInRequired("this person may no longer sign in") from None
+
+
+def session_record(platform: Platform, identity: Mapping[str, Any]) -> TokenRecord | None:
+    """The record of a single sign-on session (None for a session id not on record)."""
+    try:
+        return platform.tokens.access_list.find(UUID(str(identity.get("session"))))
+    except ValueError:
+        return None
 
 
 #: How each kind of sign-in is checked again on every request.

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from uuid import UUID
 
 import httpx
 import pytest
@@ -23,7 +24,7 @@ from events.directory import person_id
 from infra.config import Settings
 from services.api import create_app
 from services.bootstrap import Platform, build
-from services.console.session import CLAIMS_BUDGET, SESSION_KEY, session_claims
+from services.console.session import CLAIMS_BUDGET, SESSION_KEY, SESSION_REASON, session_claims
 
 SECRET = "single-sign-on-test-secret-of-enough-length"
 BASE = "http://127.0.0.1"
@@ -236,6 +237,33 @@ def test_sign_out_goes_to_the_providers_end_session_page(
     assert params["post_logout_redirect_uri"] == f"{BASE}/console/sign-in"
     assert not _signed_in(browser)
     assert "refresh" not in browser.get("/console/sign-in").headers  # once only
+
+
+def test_a_session_is_on_the_record_and_a_copy_of_its_cookie_dies_with_sign_out(
+    platform: Platform, browser: TestClient
+) -> None:
+    _sign_in(browser, "olivia")
+    session = _session_of(browser)[SESSION_KEY]["session"]
+    record = platform.tokens.access_list.find(UUID(session))
+    assert record is not None and record.subject == "olivia" and record.issued_by == "olivia"
+    assert record.roles == ("executive",) and record.reason == SESSION_REASON
+    copied = browser.cookies["okrgov_session"]
+    browser.post("/console/sign-out", data={"csrftoken": _csrf(browser)})
+    browser.cookies.set("okrgov_session", copied)  # the cookie, stolen before sign-out
+    assert not _signed_in(browser)
+    ended = platform.tokens.access_list.find(UUID(session))
+    assert ended is not None and ended.revoked_by == "olivia"
+    assert ended.revocation_reason == "signed out"
+
+
+def test_an_admin_ends_someone_elses_session_by_revoking_its_record(
+    platform: Platform, browser: TestClient
+) -> None:
+    _sign_in(browser, "mo")
+    assert _signed_in(browser)
+    session = UUID(_session_of(browser)[SESSION_KEY]["session"])
+    platform.tokens.revoke(session, "laptop lost", revoked_by="sam")
+    assert not _signed_in(browser)
 
 
 def test_a_provider_out_of_reach_is_a_page_saying_so(

@@ -5,17 +5,19 @@ Signing out of a single sign-on session also ends the provider's session when th
 offers RP-initiated logout."""
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from infra.tokens import InvalidToken
 from services.api.deps import PlatformDep
 from services.application.demo_people import BY_ID as DEMO_PEOPLE
+from services.bootstrap import Platform
 from services.console.deps import ConsolePrincipal
 from services.console.routes.single_sign_on import end_session_url
-from services.console.session import SESSION_KEY, sign_in, sign_out
+from services.console.session import SESSION_KEY, session_record, sign_in, sign_out
 from services.console.sign_in_page import ENDING_KEY, HOME, SIGN_IN, back_to, page_context
 from services.console.templating import flash, render
 
@@ -95,12 +97,22 @@ def my_session(request: Request, principal: ConsolePrincipal, platform: Platform
     return render(request, "me.html", context)
 
 
+def _end_recorded_session(platform: Platform, identity: dict[str, Any]) -> None:
+    """Revoke a single sign-on session's record: a copy of its cookie signs nobody in."""
+    record = session_record(platform, identity)
+    if record is None or record.revoked_by is not None:
+        return
+    platform.tokens.revoke(record.token_id, "signed out", revoked_by=record.subject)
+
+
 @router.post("/sign-out")
 async def sign_out_now(request: Request, platform: PlatformDep) -> Response:
     """End the session; after a single sign-on session, the sign-in page goes on to the
     provider's end-session page (when it has one), which sends the person back."""
     identity = request.session.get(SESSION_KEY)
     sign_out(request)
+    if isinstance(identity, dict) and identity.get("via") == "oidc":
+        await run_in_threadpool(_end_recorded_session, platform, identity)
     if isinstance(identity, dict) and identity.get("via") == "oidc":
         ending = await end_session_url(request, platform, identity)
         if ending is not None:

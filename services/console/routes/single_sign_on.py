@@ -11,6 +11,7 @@ directory is refreshed from the claims (name, e-mail, job role, team); and the s
 keeps what later requests map to roles again (``session.session_claims``)."""
 
 import warnings
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -27,6 +28,7 @@ with warnings.catch_warnings():
     from authlib.integrations.starlette_client import OAuth, OAuthError, StarletteOAuth2App
 from fastapi import APIRouter, Request
 from joserfc.errors import JoseError
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from events.errors import InvalidValue
@@ -34,7 +36,7 @@ from infra.tokens import InvalidToken
 from services.api.deps import PlatformDep
 from services.application.errors import Conflict
 from services.bootstrap import Platform
-from services.console.session import kept_id_token, session_claims, sign_in
+from services.console.session import SESSION_REASON, kept_id_token, session_claims, sign_in
 from services.console.sign_in_page import HOME, SIGN_IN, back_to, page_context
 from services.console.templating import flash, render
 
@@ -123,7 +125,8 @@ async def back_from_the_provider(request: Request, platform: PlatformDep) -> Res
     if not claims:
         return _refused(request, platform, "no_id_token", "no ID token", status=401)
     claims = {**await _userinfo(client, token, claims), **claims}
-    return _sign_in(request, platform, claims, token.get("id_token"))
+    # Recording the sign-in (the directory, the session) writes to the store: a thread.
+    return await run_in_threadpool(_sign_in, request, platform, claims, token.get("id_token"))
 
 
 async def _userinfo(
@@ -163,7 +166,21 @@ def _sign_in(
     kept = session_claims(claims, authentication.user_claim, grants.role_claims, grants.grants)
     next_path = back_to(request.session.get(_NEXT_KEY))
     hint = kept_id_token(id_token)
-    sign_in(request, "oidc", user=user, claims=kept, **({"id_token": hint} if hint else {}))
+    session = platform.tokens.issue(
+        user,
+        [role.value for role in principal.roles],
+        issued_by=user,
+        ttl=timedelta(hours=platform.settings.console_session_hours),
+        reason=SESSION_REASON,
+    ).record.token_id
+    sign_in(
+        request,
+        "oidc",
+        user=user,
+        session=str(session),
+        claims=kept,
+        **({"id_token": hint} if hint else {}),
+    )
     roles = sorted(role.value for role in principal.roles)
     log.info("console.sso_signed_in", user=user, roles=roles, directory_changed=changed)
     flash(request, f"Signed in as {platform.names.get(user, user)}.")
