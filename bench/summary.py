@@ -94,6 +94,7 @@ SMALL: tuple[tuple[str, ...], ...] = (
     ("bench/stream.py", "--seconds", "0"),
     ("bench/http.py", "--checkins", "400"),
     ("bench/console.py",),
+    ("bench/identity.py", "--tokens", "1000", "--people", "500"),
 )
 
 
