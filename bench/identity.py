@@ -44,6 +44,7 @@ from summary import record
 from events.directory import Group
 from events.directory import Person as PersonRecord
 from infra.config import Settings
+from infra.logging import new_correlation_id
 from services.application.directory import Directory
 from services.application.principals import Role
 from services.bootstrap import Platform, build
@@ -139,7 +140,8 @@ def measure_directory(platform: Platform, args: argparse.Namespace) -> dict[str,
 
     def listing(count: int) -> int:
         for i in range(made["listings"], made["listings"] + count):
-            ledger.save(Listing(f"bench.listed{i:06d}", details_of(i), "okrgov", f"c{i}", None))
+            stamp = ("okrgov", new_correlation_id(), None)  # as a command's Stamp has it
+            ledger.save(Listing(f"bench.listed{i:06d}", details_of(i), *stamp))
         made["listings"] += count
         return count
 
