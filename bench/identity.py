@@ -45,6 +45,7 @@ from events.directory import Group
 from events.directory import Person as PersonRecord
 from infra.config import Settings
 from infra.logging import new_correlation_id
+from infra.provider_tokens import issuer_of
 from services.application.directory import Directory
 from services.application.principals import Role
 from services.bootstrap import Platform, build
@@ -244,6 +245,8 @@ def measure_authentication(
     calls: dict[str, Callable[[], object]] = {
         "bearer_own": lambda: auth.bearer(own),
         "authenticate": lambda: platform.tokens.authenticate(own),
+        "issuer_of": lambda: issuer_of(own),
+        "require_active": lambda: auth.require_active(TOKEN_USER),
         "raw_hs256": raw_hs256,
         "bearer_provider": lambda: auth.bearer(id_token),
         "verify": lambda: checker.verify(id_token),
@@ -309,6 +312,8 @@ SECTIONS = (
         (
             ("bearer_own", "bearer: okrgov token (HS256)"),
             ("authenticate", "  AccessControl.authenticate alone"),
+            ("issuer_of", "  issuer_of alone (which verifier)"),
+            ("require_active", "  require_active alone (directory)"),
             ("raw_hs256", "  raw jwt.decode HS256, same text"),
         ),
         ("bearer_own", "raw_hs256", "okrgov token bearer / jwt.decode HS256"),
