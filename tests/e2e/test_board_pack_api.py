@@ -45,6 +45,8 @@ def test_the_board_pack_through_http(
 ) -> None:
     priya, tom = auth(*PRIYA), auth(*TOM)
     cycle, kr = locked_world["cycle"], locked_world["key_result"]
+    for person in PEOPLE:  # the directory the names are read from, when rendered
+        platform.directory.provision(person.user_id, {"name": person.name}, by="okrgov")
     for value in (14, 12):
         ok(
             client.post(
@@ -79,5 +81,12 @@ def test_the_board_pack_through_http(
     rows = list(csv.DictReader(io.StringIO(_export(client, cycle, "csv", priya).text)))
     [row] = rows
     assert (row["owner"], row["owner_name"]) == ("tom", NAMES["tom"])
+
+    # Names are resolved, never copied: the directory's correction reaches the sealed
+    # snapshot's renderings, whose digest (over user ids) does not change.
+    platform.directory.update("tom", {"name": "Thomas Becker-Ali"}, by="okrgov")
+    renamed = _export(client, cycle, "html", priya, sealed["position"])
+    assert renamed.headers["X-Okrgov-Snapshot-Digest"] == sealed["digest"]
+    assert "Thomas Becker-Ali (tom)" in renamed.text and NAMES["tom"] not in renamed.text
     assert (row["objective_owner"], row["objective_owner_name"]) == ("priya", NAMES["priya"])
     assert row["progress"] == "0.4286" and row["target_at_lock"] == ""
