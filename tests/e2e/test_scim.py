@@ -273,10 +273,12 @@ def test_the_job_role_extension_and_paging(provisioning: TestClient) -> None:
 
 def test_discovery(scim: Scim) -> None:
     scim.discover()
-    config = scim.service_provider_config
+    provider = scim.provider
+    assert provider is not None
+    config = provider.config
     assert config is not None and config.patch is not None and config.patch.supported
     assert config.filter is not None and config.filter.supported
-    user_type = next(t for t in scim.resource_types or () if t.id == "User")
+    user_type = next(t for t in provider.resource_types or () if t.id == "User")
     extensions = [str(e.schema_) for e in user_type.schema_extensions or ()]
     assert JOB_ROLE_SCHEMA in extensions
 
