@@ -120,7 +120,7 @@ class Authentication:
         """The names of the directory's groups ``user`` is a member of: a membership
         counts whether or not the person was provisioned first (SCIM may send the group
         before the user)."""
-        return [group.name for group in self.directory.groups() if user in group.members]
+        return list(self.directory.groups_of(user))
 
     def require_active(self, user: str) -> None:
         if self.directory.is_deactivated(user):

@@ -64,6 +64,8 @@ class DirectoryReader:
         self._groups: dict[UUID, GroupRecord] = {}
         self._user_of: dict[UUID, str] = {}
         self._view: dict[str, Person] | None = None
+        self._memberships: dict[str, tuple[str, ...]] = {}
+        """user id -> the names of their groups, made with ``_view``."""
         """``_people`` with their groups, made again after a change."""
         self._position = 0
         self._refreshed_at = float("-inf")
@@ -103,8 +105,18 @@ class DirectoryReader:
         self.refresh()
         with self._lock:
             if self._view is None:
-                self._view = {u: _with_groups(p, self._groups) for u, p in self._people.items()}
+                self._memberships = _memberships(self._groups)
+                self._view = {
+                    user: _with_groups(person, self._memberships.get(user, ()))
+                    for user, person in self._people.items()
+                }
             return self._view
+
+    def groups_of(self, user: str) -> tuple[str, ...]:
+        """The names of the groups ``user`` is a member of, provisioned or not (SCIM may
+        send a group before its members)."""
+        self.people()
+        return self._memberships.get(user, ())
 
     def names(self) -> Mapping[str, str]:
         """user id -> display name, for rendering (ids without a name show as they are)."""
@@ -185,6 +197,15 @@ def _person(user_id: str, details: Mapping[str, str], active: bool) -> Person:
     )
 
 
-def _with_groups(person: Person, groups: Mapping[UUID, GroupRecord]) -> Person:
-    names = tuple(sorted(g.name for g in groups.values() if person.user_id in g.members))
+def _memberships(groups: Mapping[UUID, GroupRecord]) -> dict[str, tuple[str, ...]]:
+    """user id -> the names of the groups they are in: one pass over the memberships (a
+    scan of every group per person grew with the square of the directory)."""
+    found: dict[str, list[str]] = {}
+    for group in groups.values():
+        for member in group.members:
+            found.setdefault(member, []).append(group.name)
+    return {user: tuple(sorted(names)) for user, names in found.items()}
+
+
+def _with_groups(person: Person, names: tuple[str, ...]) -> Person:
     return person if names == person.groups else replace(person, groups=names)
