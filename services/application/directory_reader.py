@@ -112,6 +112,13 @@ class DirectoryReader:
                 }
             return self._view
 
+    @property
+    def position(self) -> int:
+        """The store position of the last directory event read (after a refresh when due):
+        a view that shows the directory's history waits for it."""
+        self.refresh()
+        return self._position
+
     def groups_of(self, user: str) -> tuple[str, ...]:
         """The names of the groups ``user`` is a member of, provisioned or not (SCIM may
         send a group before its members)."""

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query
 
 from events.errors import InvalidValue, NotFound
 from events.identity import InvalidUserId, canonical_user_id
+from projections.runner import AUDIT
 from services.api.deps import AuditReads, CurrentPrincipal, PlatformDep
 from services.api.errors import READ_ERRORS
 from services.api.schemas.people import People, PeopleFilter, PersonPage
@@ -37,7 +38,10 @@ def person_document(person: Person) -> dict[str, Any]:
 
 def history_document(platform: Platform, reads_audit: Any, user_id: str) -> list[dict[str, Any]]:
     """The person's directory history, each change's actor named as the directory names
-    them now."""
+    them now (``ProjectionBehind``, a 503, if the audit trail cannot catch up in time)."""
+    # The audit trail catches up with the store a moment later: wait until it holds every
+    # directory event this process knows of, so the history never lags the entry above it.
+    platform.wait_for("", platform.directory.position, views=[AUDIT])
     names = platform.names
     return [
         {
