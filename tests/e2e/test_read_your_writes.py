@@ -7,7 +7,6 @@ it reads, and what it is handed holds those only."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -72,12 +71,12 @@ def test_a_check_in_answers_while_the_audit_trail_and_the_leaf_log_are_held(
 ) -> None:
     hold(AUDIT)
     hold(LEAF_LOG)
-    started = time.monotonic()
     answer = _check_in(client, auth, locked_world)
-    took = time.monotonic() - started
 
+    # Both views are held until the test ends: a write that waited for either could only
+    # have answered 503 projection_behind after read_wait_seconds. So a 201 says it did
+    # not wait, without a clock (a bound in seconds failed on a loaded machine).
     assert answer.status_code == 201, answer.text
-    assert took < BOUND, f"the check-in waited {took:.2f}s"
     position = int(answer.headers["X-Okrgov-Position"])
     assert platform.projections.view(OKR_STATE).position() >= position
     assert platform.projections.view(AUDIT).position() < position
