@@ -27,6 +27,22 @@ EXECUTIVE = Principal.of("bench.exec", ["executive"])
 OWNER = Principal.of("bench.owner", ["member"])
 
 
+@dataclass
+class Rate:
+    """How many of something were done in how many seconds."""
+
+    count: int
+    seconds: float
+
+    @property
+    def per_second(self) -> float:
+        return self.count / self.seconds if self.seconds > 0 else float("inf")
+
+    @property
+    def micros_each(self) -> float:
+        return self.seconds / self.count * 1e6 if self.count else 0.0
+
+
 def seed(platform: Platform, key_results: int) -> list[UUID]:
     """One locked cycle; objectives of KEY_RESULTS_PER_OBJECTIVE key results each."""
     ledger = platform.ledger

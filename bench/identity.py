@@ -29,14 +29,13 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import jwt
 import psycopg
-from common import fresh_schema, redact
+from common import Rate, fresh_schema, redact
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.utils import get_topic
 from summary import record
@@ -70,20 +69,6 @@ ROLE_GROUPS = (
 )  # fmt: skip
 JOB_ROLES = ("portfolio_manager", "analyst", "investor_relations", "operations", "risk")
 TOKEN_USER, PROVIDER_USER = "bench.reader", "olivia"
-
-
-@dataclass
-class Rate:
-    count: int
-    seconds: float
-
-    @property
-    def per_second(self) -> float:
-        return self.count / self.seconds if self.seconds > 0 else float("inf")
-
-    @property
-    def micros_each(self) -> float:
-        return self.seconds / self.count * 1e6 if self.count else 0.0
 
 
 class Listing(Aggregate):

@@ -39,6 +39,7 @@ from common import (
     OWNER,
     BareApp,
     CheckIn,
+    Rate,
     decision_template,
     fresh_schema,
     new_gauges,
@@ -66,20 +67,6 @@ BLOCKS = 10  # the timed check-ins alternate between okrgov and bare in this man
 
 
 # ---- results --------------------------------------------------------------------------
-
-
-@dataclass
-class Rate:
-    count: int
-    seconds: float
-
-    @property
-    def per_second(self) -> float:
-        return self.count / self.seconds if self.seconds > 0 else float("inf")
-
-    @property
-    def micros_each(self) -> float:
-        return self.seconds / self.count * 1e6 if self.count else 0.0
 
 
 @dataclass

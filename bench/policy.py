@@ -37,7 +37,7 @@ from unittest import mock
 from uuid import UUID
 
 import psycopg
-from common import CheckIn, fresh_schema, redact, workload
+from common import CheckIn, Rate, fresh_schema, redact, workload
 from eventsourcing.domain import Aggregate
 from eventsourcing.sqlite import SQLiteDatastore
 from psycopg import sql
@@ -262,20 +262,6 @@ def _pick_documents(documents: list[dict[str, Any]]) -> dict[str, dict[str, Any]
 
 
 # ---- results --------------------------------------------------------------------------
-
-
-@dataclass
-class Rate:
-    count: int
-    seconds: float
-
-    @property
-    def per_second(self) -> float:
-        return self.count / self.seconds if self.seconds > 0 else float("inf")
-
-    @property
-    def micros_each(self) -> float:
-        return self.seconds / self.count * 1e6 if self.count else 0.0
 
 
 @dataclass
