@@ -14,6 +14,7 @@ from events.errors import NotFound
 from events.identity import SYSTEM, InvalidUserId, canonical_user_id
 from infra.logging import correlated
 from services.application import directory_reads
+from services.application.ledger_base import Recorded
 from services.application.people import Person
 from services.bootstrap import Platform
 from services.cli.context import configured
@@ -109,6 +110,22 @@ def _found(platform: Platform, user: str) -> Person:
     return person
 
 
+def _operator(by: str | None) -> str:
+    """Who the command acts as: ``--by``, else the system actor."""
+    return _user_id(by, "--by") if by is not None else SYSTEM
+
+
+def _set_active(
+    platform: Platform, subject: str, active: bool, operator: str, reason: str
+) -> Recorded:
+    """Deactivate or reactivate ``subject``; exit 1 saying so for a person not provisioned."""
+    try:
+        return platform.directory.set_active(subject, active, by=operator, reason=reason)
+    except NotFound:
+        typer.echo(f"error: no person {subject} in the directory", err=True)
+        raise typer.Exit(1) from None
+
+
 @people_app.command("deactivate")
 def people_deactivate(
     ctx: typer.Context,
@@ -120,15 +137,11 @@ def people_deactivate(
     within OKRGOV_TOKEN_REFRESH_SECONDS, and every live okrgov token of theirs is revoked.
     Their open change requests are flagged to approvers."""
     subject = _user_id(user, "USER")
-    operator = _user_id(by, "--by") if by is not None else SYSTEM
+    operator = _operator(by)
     platform = configured(ctx).platform()
     try:
         with correlated(None, command="people.deactivate"):
-            try:
-                recorded = platform.directory.set_active(subject, False, by=operator, reason=reason)
-            except NotFound:
-                typer.echo(f"error: no person {subject} in the directory", err=True)
-                raise typer.Exit(1) from None
+            recorded = _set_active(platform, subject, False, operator, reason)
             if recorded.position:
                 typer.echo(f"deactivated {subject} (position {recorded.position})", err=True)
             else:
@@ -155,15 +168,11 @@ def people_reactivate(
     """Reactivate USER: they may sign in and act again. Tokens revoked at deactivation
     stay revoked: issue new ones (``okrgov token create``)."""
     subject = _user_id(user, "USER")
-    operator = _user_id(by, "--by") if by is not None else SYSTEM
+    operator = _operator(by)
     platform = configured(ctx).platform()
     try:
         with correlated(None, command="people.reactivate"):
-            try:
-                recorded = platform.directory.set_active(subject, True, by=operator, reason=reason)
-            except NotFound:
-                typer.echo(f"error: no person {subject} in the directory", err=True)
-                raise typer.Exit(1) from None
+            recorded = _set_active(platform, subject, True, operator, reason)
         if recorded.position:
             typer.echo(
                 f"{subject} is active again, by {operator} (position {recorded.position}); "
