@@ -96,9 +96,9 @@ async def current_principal(
     authentication, token = platform.authentication, credentials.credentials
     try:
         if authentication.by_provider(token):  # may read the provider's keys over HTTP
-            principal = await run_in_threadpool(authentication.bearer, token)
+            principal = await run_in_threadpool(authentication.provider_principal, token)
         else:
-            principal = authentication.bearer(token)
+            principal = authentication.okrgov_principal(token)
     except ProviderUnavailable as exc:
         log.warning("auth.provider_unavailable", reason=str(exc))
         raise IdentityProviderUnavailable(

@@ -92,8 +92,18 @@ class Authentication:
 
     def bearer(self, text: str) -> Principal:
         """The principal of a bearer token: okrgov's own or the provider's."""
-        if self.provider is not None and self.by_provider(text):
-            return self.from_claims(self.provider.verify(text))
+        if self.by_provider(text):
+            return self.provider_principal(text)
+        return self.okrgov_principal(text)
+
+    def provider_principal(self, text: str) -> Principal:
+        """The principal of a token ``by_provider`` gave to the provider's verifier."""
+        if self.provider is None:
+            raise InvalidToken("single sign-on is not configured: no provider's token is taken")
+        return self.from_claims(self.provider.verify(text))
+
+    def okrgov_principal(self, text: str) -> Principal:
+        """The principal of okrgov's own token, its person not deactivated."""
         principal = self.tokens.authenticate(text)
         self.require_active(principal.user)
         return principal
